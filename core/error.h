@@ -1,0 +1,15 @@
+// The one exception type core throws: a single line naming the item (file, field, tensor) and the
+// problem, meant to be shown to the user verbatim.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace ps {
+
+class Error : public std::runtime_error {
+public:
+    Error(const std::string& where, const std::string& what)
+        : std::runtime_error(where.empty() ? what : where + ": " + what) {}
+};
+
+}  // namespace ps
