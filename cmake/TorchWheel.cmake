@@ -28,6 +28,8 @@ if(EXISTS ${_tl}/libtorch_cuda.so)
   list(APPEND _torch_libs ${_tl}/libtorch_cuda.so ${_tl}/libc10_cuda.so)
   set(PRUNESTUDIO_TORCH_CUDA ON)
 endif()
-target_link_libraries(prunestudio_torch INTERFACE ${_torch_libs})
+# libtorch.so exports its own copies of some std::filesystem functions; listing libstdc++ first
+# makes every binary bind those symbols to the system library (as a Python process does).
+target_link_libraries(prunestudio_torch INTERFACE stdc++ ${_torch_libs})
 target_link_options(prunestudio_torch INTERFACE "LINKER:--no-as-needed")
 message(STATUS "LibTorch: ${PRUNESTUDIO_TORCH_DIR} (CUDA libraries: ${PRUNESTUDIO_TORCH_CUDA})")

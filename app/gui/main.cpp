@@ -1,0 +1,18 @@
+// prunestudio: the desktop front end. Opens the checkpoint folder given as the first argument, if any.
+#include <QApplication>
+#include <QStringList>
+
+#include "ui/main_window.h"
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setApplicationName("PruneStudio");
+    QApplication::setOrganizationName("PruneStudio");
+    QApplication::setApplicationVersion(PRUNESTUDIO_VERSION);
+
+    ps::MainWindow window;
+    const QStringList args = QApplication::arguments();
+    if (args.size() > 1) window.openCheckpoint(args.at(1));
+    window.show();
+    return app.exec();
+}

@@ -1,0 +1,40 @@
+"""transformers as the reference loader for checkpoints written by the C++ side.
+
+  hf_check.py load DIR        load DIR with the Auto class its config names; print missing /
+                              unexpected keys as JSON; exit 1 if any key is missing or unexpected
+  hf_check.py same A B        load both; exit 1 unless every parameter and buffer is bit-identical
+"""
+import json
+import sys
+
+import torch
+import transformers
+
+
+def load(path):
+    cfg = transformers.AutoConfig.from_pretrained(path)
+    cls = getattr(transformers, cfg.architectures[0]) if cfg.architectures else transformers.AutoModel
+    model, info = cls.from_pretrained(path, output_loading_info=True)
+    return model.eval(), info
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "load":
+        model, info = load(sys.argv[2])
+        out = {"missing": info["missing_keys"], "unexpected": info["unexpected_keys"],
+               "params": sum(p.numel() for p in model.parameters())}
+        print(json.dumps(out))
+        return 1 if out["missing"] or out["unexpected"] else 0
+    if cmd == "same":
+        a, ia = load(sys.argv[2])
+        b, ib = load(sys.argv[3])
+        sa, sb = a.state_dict(), b.state_dict()
+        diff = [k for k in sa if k not in sb or sa[k].dtype != sb[k].dtype or not torch.equal(sa[k], sb[k])]
+        print(json.dumps({"tensors": len(sa), "different": diff[:10], "missing_b": ib["missing_keys"]}))
+        return 1 if diff or len(sa) != len(sb) or ib["missing_keys"] or ib["unexpected_keys"] else 0
+    raise SystemExit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+// MainWindow on the demo checkpoint: the layer tree and block chart reflect the model map, the
+// filter narrows the tree, and a bad folder reports the failing file without losing the model.
+#include <QFile>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTreeWidget>
+
+#include "core/model/demo_checkpoint.h"
+#include "core/model/model_map.h"
+#include "ui/block_chart.h"
+#include "ui/main_window.h"
+#include "ui/model_tree.h"
+
+using ps::Modality;
+using ps::ModelTree;
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void treeShowsModalitiesBlocksAndLinears();
+    void chartHasOneBarPerBlock();
+    void filterKeepsMatchingLinears();
+    void badFolderReportsFileAndKeepsModel_data();
+    void badFolderReportsFileAndKeepsModel();
+
+private:
+    static int childrenOfKind(const QTreeWidgetItem* parent, int kind);
+
+    QTemporaryDir tmp_;
+    QString demo_;
+    ps::ModelMap expected_;
+    ps::MainWindow window_;
+};
+
+int TestMainWindow::childrenOfKind(const QTreeWidgetItem* parent, int kind) {
+    int n = 0;
+    for (int i = 0; i < parent->childCount(); ++i)
+        if (parent->child(i)->data(ModelTree::NameColumn, ModelTree::KindRole).toInt() == kind) ++n;
+    return n;
+}
+
+void TestMainWindow::initTestCase() {
+    QVERIFY(tmp_.isValid());
+    demo_ = tmp_.filePath("demo");
+    ps::write_demo_checkpoint(demo_.toStdString());
+    expected_ = ps::inspect_checkpoint(demo_.toStdString());
+
+    window_.setShowErrorDialogs(false);
+    QSignalSpy loaded(&window_, &ps::MainWindow::checkpointLoaded);
+    QSignalSpy failed(&window_, &ps::MainWindow::loadFailed);
+    window_.openCheckpoint(demo_);
+    QVERIFY(loaded.wait(60000));
+    QCOMPARE(failed.count(), 0);
+    QCOMPARE(loaded.at(0).at(0).toString(), demo_);
+    QCOMPARE(window_.windowTitle(), QString("PruneStudio — demo"));
+}
+
+void TestMainWindow::treeShowsModalitiesBlocksAndLinears() {
+    const ModelTree* tree = window_.modelTree();
+    QTreeWidget* view = tree->tree();
+    QCOMPARE(view->topLevelItemCount(), 4);
+    const Modality order[] = {Modality::Vision, Modality::Projector, Modality::Language, Modality::Other};
+    for (int i = 0; i < 4; ++i) {
+        const QTreeWidgetItem* item = view->topLevelItem(i);
+        QCOMPARE(item->data(ModelTree::NameColumn, ModelTree::KindRole).toInt(), int(ModelTree::ModalityItem));
+        QCOMPARE(item->data(ModelTree::NameColumn, ModelTree::ModalityRole).toInt(), int(order[i]));
+        QVERIFY(item->text(ModelTree::NameColumn).startsWith(ps::modality_name(order[i])));
+        QVERIFY(item->isExpanded());
+        QCOMPARE(tree->modalityItem(order[i]), item);
+    }
+
+    // Blocks: 4 CLIP encoder layers, 6 LLaMA decoder layers; projector and lm_head sit outside blocks.
+    const int blocks[] = {4, 0, 6, 0};
+    const int linears[] = {24, 2, 42, 1};
+    for (int i = 0; i < 4; ++i) {
+        const Modality m = order[i];
+        int expectedLinears = 0;
+        QSet<std::string> expectedBlocks;
+        for (const ps::LinearLayer& l : expected_.linears)
+            if (l.modality == m) {
+                ++expectedLinears;
+                if (l.block >= 0) expectedBlocks.insert(l.group);
+            }
+        const QTreeWidgetItem* item = tree->modalityItem(m);
+        QCOMPARE(expectedLinears, linears[i]);
+        QCOMPARE(expected_.of(m).linears, linears[i]);
+        QCOMPARE(tree->linearCount(m), expectedLinears);
+        QCOMPARE(int(expectedBlocks.size()), blocks[i]);
+        QCOMPARE(childrenOfKind(item, ModelTree::BlockItem), blocks[i]);
+        if (blocks[i] == 0) QCOMPARE(childrenOfKind(item, ModelTree::LinearItem), linears[i]);
+        for (int b = 0; b < item->childCount(); ++b)
+            if (item->child(b)->data(ModelTree::NameColumn, ModelTree::KindRole).toInt() == ModelTree::BlockItem)
+                QCOMPARE(childrenOfKind(item->child(b), ModelTree::LinearItem), linears[i] / blocks[i]);
+    }
+    QCOMPARE(tree->visibleLinearCount(), 24 + 2 + 42 + 1);
+
+    // Rows inside a block are named relative to it; the full path is kept for the filter.
+    const QTreeWidgetItem* block0 = tree->modalityItem(Modality::Language)->child(0);
+    QCOMPARE(block0->text(ModelTree::NameColumn), QString("block 0"));
+    const QTreeWidgetItem* q = nullptr;
+    for (int i = 0; i < block0->childCount(); ++i)
+        if (block0->child(i)->text(ModelTree::NameColumn) == "self_attn.q_proj") q = block0->child(i);
+    QVERIFY(q);
+    QCOMPARE(q->data(ModelTree::NameColumn, ModelTree::PathRole).toString(),
+             QString("language_model.model.layers.0.self_attn.q_proj"));
+    QCOMPARE(q->text(ModelTree::ShapeColumn), QString("128×128"));
+    QCOMPARE(q->text(ModelTree::DTypeColumn), QString("F32"));
+    QCOMPARE(q->text(ModelTree::PrunableColumn), QString("yes"));
+    QCOMPARE(tree->modalityItem(Modality::Other)->child(0)->text(ModelTree::PrunableColumn), QString("no"));
+}
+
+void TestMainWindow::chartHasOneBarPerBlock() {
+    QCOMPARE(window_.blockChart()->barCount(), 4 + 1 + 6);
+}
+
+void TestMainWindow::filterKeepsMatchingLinears() {
+    ModelTree* tree = window_.modelTree();
+    tree->filterEdit()->setText("Q_PROJ");
+    QCOMPARE(tree->visibleLinearCount(), 4 + 6);
+    QVERIFY(tree->modalityItem(Modality::Projector)->isHidden());
+    QVERIFY(tree->modalityItem(Modality::Other)->isHidden());
+    QVERIFY(!tree->modalityItem(Modality::Vision)->isHidden());
+    QCOMPARE(tree->linearCount(Modality::Vision), 24);  // hidden rows still exist
+
+    tree->filterEdit()->setText("no such layer");
+    QCOMPARE(tree->visibleLinearCount(), 0);
+
+    tree->filterEdit()->clear();
+    QCOMPARE(tree->visibleLinearCount(), 24 + 2 + 42 + 1);
+    QVERIFY(!tree->modalityItem(Modality::Other)->isHidden());
+}
+
+void TestMainWindow::badFolderReportsFileAndKeepsModel_data() {
+    QTest::addColumn<QString>("modelType");  // empty: no config.json at all
+    QTest::newRow("no config.json") << QString();
+    QTest::newRow("unknown model_type") << QString("nonsense");
+}
+
+void TestMainWindow::badFolderReportsFileAndKeepsModel() {
+    QFETCH(QString, modelType);
+    QTemporaryDir bad;
+    QVERIFY(bad.isValid());
+    const QString config = bad.filePath("config.json");
+    if (!modelType.isEmpty()) {
+        QFile f(config);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QString("{\"model_type\": \"%1\"}\n").arg(modelType).toUtf8());
+        f.close();
+        QVERIFY(QFile::copy(demo_ + "/model.safetensors", bad.filePath("model.safetensors")));
+    }
+
+    QSignalSpy loaded(&window_, &ps::MainWindow::checkpointLoaded);
+    QSignalSpy failed(&window_, &ps::MainWindow::loadFailed);
+    window_.openCheckpoint(bad.path());
+    QVERIFY(failed.wait(60000));
+    QCOMPARE(loaded.count(), 0);
+    const QString message = failed.at(0).at(0).toString();
+    QVERIFY2(message.contains(config), qPrintable(message));
+    if (!modelType.isEmpty()) QVERIFY2(message.contains(modelType), qPrintable(message));
+
+    QCOMPARE(window_.modelTree()->tree()->topLevelItemCount(), 4);
+    QCOMPARE(window_.modelTree()->linearCount(Modality::Language), 42);
+    QCOMPARE(window_.blockChart()->barCount(), 11);
+    QCOMPARE(window_.windowTitle(), QString("PruneStudio — demo"));
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "test_main_window.moc"
