@@ -14,5 +14,5 @@ cmake -S "$ROOT" -B "$ASAN_DIR" -G Ninja -DPRUNESTUDIO_GUI=OFF -DCMAKE_BUILD_TYP
   -DPRUNESTUDIO_SANITIZE=address,undefined >/dev/null
 mapfile -t asan_tests < <(ctest --test-dir "$ASAN_DIR" -N -L io | sed -n 's/^ *Test *#[0-9]*: //p')
 cmake --build "$ASAN_DIR" -j "$(nproc)" --target prunestudio-cli "${asan_tests[@]}"
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$ASAN_DIR" --output-on-failure -j "$(nproc)" -L io
