@@ -25,6 +25,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 bool is_embedding(const std::string& module) {
     for (const std::string& p : split_path(module)) {
         if (p.find("embed") != std::string::npos) return true;
@@ -63,7 +65,7 @@ std::string role_of(const std::string& module) {
     else if (leaf == "linear_2") role = "proj_2";
     else if (leaf == "lm_head") role = "lm_head";
     else if (ends_with(leaf, "projection") || leaf == "proj") role = "proj";
-    else if (!leaf.empty() && std::all_of(leaf.begin(), leaf.end(), ::isdigit)) role = parent + "." + leaf;
+    else if (!leaf.empty() && std::all_of(leaf.begin(), leaf.end(), is_digit)) role = parent + "." + leaf;
     else role = leaf;
     if (module.find("EncDecAttention") != std::string::npos || module.find("crossattention") != std::string::npos ||
         module.find("cross_attn") != std::string::npos)
@@ -87,10 +89,10 @@ void block_of(const std::string& module, int& block, std::string& group) {
 bool natural_less(const std::string& a, const std::string& b) {
     size_t i = 0, j = 0;
     while (i < a.size() && j < b.size()) {
-        if (::isdigit(a[i]) && ::isdigit(b[j])) {
+        if (is_digit(a[i]) && is_digit(b[j])) {
             size_t i2 = i, j2 = j;
-            while (i2 < a.size() && ::isdigit(a[i2])) ++i2;
-            while (j2 < b.size() && ::isdigit(b[j2])) ++j2;
+            while (i2 < a.size() && is_digit(a[i2])) ++i2;
+            while (j2 < b.size() && is_digit(b[j2])) ++j2;
             std::string na = a.substr(i, i2 - i), nb = b.substr(j, j2 - j);
             if (na.size() != nb.size()) return na.size() < nb.size();
             if (na != nb) return na < nb;
