@@ -161,6 +161,13 @@ SafetensorsFile::~SafetensorsFile() {
     if (base_) ::munmap(base_, size_);
 }
 
+void SafetensorsFile::release(const TensorInfo& t) const {
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(data(t)) + page - 1) / page * page;
+    const uintptr_t end = reinterpret_cast<uintptr_t>(data(t)) + t.nbytes();
+    if (end > begin + page) ::madvise(reinterpret_cast<void*>(begin), (end - begin) / page * page, MADV_DONTNEED);
+}
+
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
     auto it = index_.find(name);
     return it == index_.end() ? nullptr : &header_.tensors[it->second];

@@ -45,6 +45,9 @@ public:
     const TensorInfo* find(const std::string& name) const;
     // Start of a tensor's bytes inside the mapping; valid while this object lives.
     uint8_t* data(const TensorInfo& t) const { return base_ + header_.data_offset + t.begin; }
+    // Drops this process's mapped pages of a tensor (they stay in the page cache); the next read
+    // faults them back in. Keeps RSS bounded when streaming a model block by block.
+    void release(const TensorInfo& t) const;
 
 private:
     SafetensorsFile() = default;

@@ -19,18 +19,24 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 
+SIZES = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4)
+
+
 def tiny(**kw):
-    base = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4)
+    base = dict(SIZES)
     base.update(kw)
     return base
 
 
-def build(family):
+def build(family, **sizes):
+    """A tiny random model of `family`; `sizes` override SIZES (e.g. odd head counts)."""
     import transformers as tf
+
+    SIZES.update(sizes)
 
     vis = tiny(image_size=30, patch_size=6)
     if family == "clip":
-        m = tf.CLIPModel(tf.CLIPConfig(text_config=tiny(vocab_size=99, max_position_embeddings=16),
+        m = tf.CLIPModel(tf.CLIPConfig(text_config=tiny(vocab_size=99, max_position_embeddings=16, eos_token_id=98),
                                        vision_config=vis, projection_dim=16))
         return m, {"vision": [m.vision_model], "language": [m.text_model],
                    "projector": [m.visual_projection, m.text_projection]}

@@ -1,0 +1,32 @@
+// Typed reads from a Hugging Face config.json with the defaults transformers uses, and one-line
+// errors naming config.json and the field when a value has the wrong type.
+#pragma once
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace ps {
+
+class ConfigReader {
+public:
+    ConfigReader(const nlohmann::json& j, std::string path, std::string prefix = "")
+        : j_(j), path_(std::move(path)), prefix_(std::move(prefix)) {}
+
+    int64_t integer(const std::string& key, int64_t fallback) const;
+    double number(const std::string& key, double fallback) const;
+    std::string string(const std::string& key, const std::string& fallback) const;
+    bool boolean(const std::string& key, bool fallback) const;
+    bool has(const std::string& key) const;
+    // A nested object such as "vision_config"; an absent one reads as empty (all defaults).
+    ConfigReader sub(const std::string& key) const;
+
+private:
+    const nlohmann::json* find(const std::string& key) const;
+    [[noreturn]] void bad(const std::string& key, const char* expected) const;
+
+    const nlohmann::json& j_;
+    std::string path_;
+    std::string prefix_;
+};
+
+}  // namespace ps

@@ -1,0 +1,14 @@
+#include "core/model/families.h"
+
+#include "core/error.h"
+#include "core/model/clip.h"
+
+namespace ps {
+
+std::unique_ptr<Vlm> create_family_model(ModelMap map, std::unique_ptr<WeightStore> weights) {
+    if (map.family == "clip") return make_clip(std::move(map), std::move(weights));
+    throw Error(weights->checkpoint().config_path(),
+                "model family " + map.family_display + " can be inspected but not yet run");
+}
+
+}  // namespace ps

@@ -1,0 +1,80 @@
+#include "core/model/layers.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+
+namespace ps {
+
+at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps) {
+    return at::layer_norm(x, {x.size(-1)}, w, b, eps);
+}
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
+    at::Tensor h = x.to(at::kFloat);
+    h = h * at::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps);
+    return w * h.to(x.scalar_type());
+}
+
+at::Tensor activation(const at::Tensor& x, const std::string& name) {
+    if (name == "gelu") return at::gelu(x);
+    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return at::gelu(x, "tanh");
+    if (name == "quick_gelu") return x * at::sigmoid(1.702 * x);
+    if (name == "silu" || name == "swish") return at::silu(x);
+    if (name == "relu") return at::relu(x);
+    throw Error("config.json", "unsupported hidden_act \"" + name + "\"");
+}
+
+namespace {
+double most_negative(at::ScalarType t) {
+    switch (t) {
+        case at::kHalf: return -65504.0;
+        case at::kBFloat16: return -3.3895313892515355e38;
+        case at::kDouble: return std::numeric_limits<double>::lowest();
+        default: return std::numeric_limits<float>::lowest();
+    }
+}
+}  // namespace
+
+at::Tensor padding_bias(const at::Tensor& attention_mask, at::ScalarType dtype) {
+    at::Tensor keep = attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);
+    return at::zeros(keep.sizes(), attention_mask.options().dtype(dtype)).masked_fill(keep.logical_not(), most_negative(dtype));
+}
+
+at::Tensor causal_bias(int64_t q_len, int64_t k_len, at::ScalarType dtype, at::Device device) {
+    at::Tensor q_pos = at::arange(k_len - q_len, k_len, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(1);
+    at::Tensor k_pos = at::arange(k_len, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(0);
+    at::Tensor bias = at::zeros({q_len, k_len}, at::TensorOptions().dtype(dtype).device(device));
+    return bias.masked_fill(k_pos > q_pos, most_negative(dtype)).view({1, 1, q_len, k_len});
+}
+
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k_in, const at::Tensor& v_in, const at::Tensor& bias,
+                     double scale, at::Tensor* probs) {
+    at::Tensor k = k_in, v = v_in;
+    const int64_t groups = q.size(1) / k.size(1);
+    if (groups > 1) {
+        k = k.repeat_interleave(groups, 1);
+        v = v.repeat_interleave(groups, 1);
+    }
+    if (!probs) {
+        std::optional<at::Tensor> mask;
+        if (bias.defined()) mask = bias.to(q.scalar_type());
+        return at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
+    }
+    at::Tensor scores = at::matmul(q, k.transpose(-1, -2)) * scale;
+    if (bias.defined()) scores = scores + bias.to(scores.scalar_type());
+    at::Tensor p = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+    *probs = p;
+    return at::matmul(p, v);
+}
+
+at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
+    return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
+}
+
+at::Tensor merge_heads(const at::Tensor& x) {
+    return x.transpose(1, 2).contiguous().view({x.size(0), x.size(2), x.size(1) * x.size(3)});
+}
+
+}  // namespace ps

@@ -1,0 +1,31 @@
+// The few transformer building blocks every family is made of, as plain functions over tensors:
+// norms, activations, and attention that runs fused SDPA unless its probabilities are wanted.
+#pragma once
+#include <string>
+
+#include <ATen/ATen.h>
+
+namespace ps {
+
+at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps);
+// LLaMA RMSNorm: normalised in float32, scaled in the input dtype.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps);
+// hidden_act names as in Hugging Face configs: gelu, gelu_new / gelu_pytorch_tanh, quick_gelu, silu, relu.
+at::Tensor activation(const at::Tensor& x, const std::string& name);
+
+// Additive mask [B,1,1,K] from a [B,K] 0/1 attention mask (0 -> most negative value of dtype).
+at::Tensor padding_bias(const at::Tensor& attention_mask, at::ScalarType dtype);
+// Additive causal mask [1,1,Q,K] for queries at positions K-Q..K-1.
+at::Tensor causal_bias(int64_t q_len, int64_t k_len, at::ScalarType dtype, at::Device device);
+
+// q [B,H,Q,d], k/v [B,Hkv,K,d] (Hkv divides H: grouped-query attention). bias additive,
+// broadcastable to [B,H,Q,K], may be undefined. When `probs` is given, attention is computed
+// eagerly (softmax in float32) and the probabilities [B,H,Q,K] are stored there.
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
+                     double scale, at::Tensor* probs = nullptr);
+
+// [B,N,H*d] -> [B,H,N,d] and back.
+at::Tensor split_heads(const at::Tensor& x, int64_t heads);
+at::Tensor merge_heads(const at::Tensor& x);
+
+}  // namespace ps

@@ -1,0 +1,42 @@
+#include "core/model/vlm.h"
+
+#include <ATen/core/grad_mode.h>
+
+#include "core/error.h"
+#include "core/io/checkpoint.h"
+#include "core/model/families.h"
+
+namespace ps {
+
+std::unique_ptr<Vlm> Vlm::load(const std::string& dir, const LoadOptions& opt) {
+    Checkpoint ckpt = Checkpoint::open(dir);
+    ModelMap map = map_model(ckpt);
+    auto weights = std::make_unique<WeightStore>(std::move(ckpt), opt);
+    return create_family_model(std::move(map), std::move(weights));
+}
+
+VlmOutputs Vlm::forward(const VlmInputs& in, const CaptureOptions& capture) const {
+    at::NoGradGuard no_grad;
+    std::vector<StageState> done;
+    std::vector<std::vector<at::Tensor>> hidden(towers_.size());
+    std::map<std::pair<int, int>, at::Tensor> attentions;
+    for (int t = 0; t < static_cast<int>(towers_.size()); ++t) {
+        StageState s = embed(t, in, done);
+        if (capture.hidden_states) hidden[t].push_back(s.hidden);
+        for (int i = 0; i < towers_[t].num_blocks; ++i) {
+            const bool want = capture.attentions.count({t, i}) > 0;
+            at::Tensor probs;
+            block(t, i, s, want ? &probs : nullptr);
+            if (want) attentions[{t, i}] = probs;
+            if (capture.hidden_states) hidden[t].push_back(s.hidden);
+        }
+        finish(t, s);
+        done.push_back(std::move(s));
+    }
+    VlmOutputs out = head(in, done);
+    out.hidden_states = std::move(hidden);
+    out.attentions = std::move(attentions);
+    return out;
+}
+
+}  // namespace ps

@@ -1,0 +1,85 @@
+// The runnable model. A Vlm is a sequence of towers (vision, then text/language), each run as
+// stages: embed -> block(i) for every block -> finish, then a family head combines the towers.
+// Callers (the pruning pipeline, token scoring) drive the stages themselves to capture a block's
+// inputs, change its weights and run it again; forward() is the plain driver over the stages.
+#pragma once
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "core/model/model_map.h"
+#include "core/model/weights.h"
+
+namespace ps {
+
+struct VlmInputs {
+    at::Tensor pixel_values;    // [B,3,H,W] float, preprocessed as the family's image processor does
+    at::Tensor input_ids;       // [B,T] int64
+    at::Tensor attention_mask;  // [B,T] 0/1, optional (all ones when undefined)
+};
+
+struct TowerInfo {
+    std::string name;  // "vision", "text", "language"
+    Modality modality;
+    int num_blocks;
+};
+
+// What flows through a tower's blocks.
+struct StageState {
+    at::Tensor hidden;     // [B,N,D]
+    at::Tensor bias;       // additive attention mask broadcastable to [B,H,N,N], may be undefined
+    at::Tensor cos, sin;   // rotary tables, for decoders with RoPE
+    at::Tensor positions;  // [B,N] or [N] position ids, where the family needs them
+};
+
+struct CaptureOptions {
+    bool hidden_states = false;
+    std::set<std::pair<int, int>> attentions;  // (tower, block) whose probabilities to keep
+};
+
+struct VlmOutputs {
+    // dual encoders
+    at::Tensor image_embeds, text_embeds;  // projected (and for CLIP-style models normalised)
+    at::Tensor logits_per_image;           // [B_img, B_txt]
+    at::Tensor logits_per_text;            // [B_txt, B_img]
+    // decoders
+    at::Tensor logits;  // [B,T,V]
+    // captures: per tower, the embedding output then each block's output
+    std::vector<std::vector<at::Tensor>> hidden_states;
+    std::map<std::pair<int, int>, at::Tensor> attentions;
+};
+
+class Vlm {
+public:
+    virtual ~Vlm() = default;
+
+    // Opens a checkpoint folder of a supported family. Throws ps::Error naming the file / tensor.
+    static std::unique_ptr<Vlm> load(const std::string& dir, const LoadOptions& opt = {});
+
+    const ModelMap& map() const { return map_; }
+    WeightStore& weights() { return *weights_; }
+    const WeightStore& weights() const { return *weights_; }
+    const std::vector<TowerInfo>& towers() const { return towers_; }
+
+    // Stages. `done` holds the finished states of the towers before `tower` (LLaVA's language
+    // tower takes the vision tower's features).
+    virtual StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const = 0;
+    virtual void block(int tower, int index, StageState& s, at::Tensor* attention_probs = nullptr) const = 0;
+    virtual void finish(int tower, StageState& s) const = 0;
+    virtual VlmOutputs head(const VlmInputs& in, const std::vector<StageState>& towers) const = 0;
+
+    VlmOutputs forward(const VlmInputs& in, const CaptureOptions& capture = {}) const;
+
+protected:
+    Vlm(ModelMap map, std::unique_ptr<WeightStore> weights) : map_(std::move(map)), weights_(std::move(weights)) {}
+    ModelMap map_;
+    std::unique_ptr<WeightStore> weights_;
+    std::vector<TowerInfo> towers_;
+};
+
+}  // namespace ps

@@ -1,0 +1,74 @@
+#include "core/model/weights.h"
+
+#include <regex>
+
+#include "core/error.h"
+#include "core/io/tensor_view.h"
+
+namespace ps {
+
+at::Device parse_device(const std::string& s) {
+    if (s == "cpu") return at::Device(at::kCPU);
+    if (s == "cuda" || s.rfind("cuda:", 0) == 0) {
+        if (!at::hasCUDA()) throw Error("device", "\"" + s + "\" requested but CUDA is not available on this machine");
+        return at::Device(s);
+    }
+    throw Error("device", "unknown device \"" + s + "\" (use cpu, cuda or cuda:N)");
+}
+
+at::ScalarType parse_dtype(const std::string& s) {
+    if (s == "float32" || s == "fp32") return at::kFloat;
+    if (s == "bfloat16" || s == "bf16") return at::kBFloat16;
+    if (s == "float16" || s == "fp16") return at::kHalf;
+    throw Error("dtype", "unknown dtype \"" + s + "\" (use float32, bfloat16 or float16)");
+}
+
+WeightStore::WeightStore(Checkpoint ckpt, const LoadOptions& opt)
+    : ckpt_(std::move(ckpt)), device_(parse_device(opt.device)), dtype_(parse_dtype(opt.dtype)), streaming_(opt.streaming) {
+    if (!streaming_)
+        for (const std::string& name : ckpt_.names()) cache_.emplace(name, materialise(name));
+}
+
+bool WeightStore::is_block_tensor(const std::string& name) const {
+    static const std::regex re("(^|\\.)(layers|layer|blocks|block)\\.\\d+\\.");
+    return std::regex_search(name, re);
+}
+
+at::Tensor WeightStore::materialise(const std::string& name) const {
+    const Checkpoint::Entry& e = ckpt_.at(name);
+    at::Tensor view = tensor_view(e.shard, *e.info);
+    const at::ScalarType target = at::isFloatingType(view.scalar_type()) ? dtype_ : view.scalar_type();
+    // Always an owned copy: the mapping's pages are then dropped so RSS holds only live weights.
+    at::Tensor t = view.to(device_, target, /*non_blocking=*/false, /*copy=*/true);
+    e.shard->release(*e.info);
+    return t;
+}
+
+bool WeightStore::has(const std::string& name) const { return overrides_.count(name) || ckpt_.find(name); }
+
+at::Tensor WeightStore::get(const std::string& name) const {
+    auto o = overrides_.find(name);
+    if (o != overrides_.end()) return o->second;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto c = cache_.find(name);
+    if (c != cache_.end()) return c->second;
+    at::Tensor t = materialise(name);
+    if (!is_block_tensor(name)) cache_.emplace(name, t);  // embeddings, norms and heads stay
+    return t;
+}
+
+at::Tensor WeightStore::get(const std::string& name, at::IntArrayRef expected_shape) const {
+    at::Tensor t = get(name);
+    if (t.sizes() != expected_shape) {
+        std::ostringstream msg;
+        msg << "tensor '" << name << "' has shape " << t.sizes() << " but the config implies " << expected_shape;
+        throw Error(ckpt_.dir(), msg.str());
+    }
+    return t;
+}
+
+void WeightStore::set(const std::string& name, at::Tensor value) { overrides_[name] = std::move(value); }
+
+void WeightStore::clear_overrides() { overrides_.clear(); }
+
+}  // namespace ps

@@ -1,0 +1,70 @@
+// core/model/clip.cpp against transformers' CLIPModel: embeddings, logits and every hidden state
+// of both towers, in float32 and bfloat16, resident and streamed.
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "core/error.h"
+#include "tests/core/model_parity.h"
+
+class TestClip : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir tmp_;
+
+private Q_SLOTS:
+    void parity_data() {
+        QTest::addColumn<QString>("dtype");
+        QTest::addColumn<QStringList>("sizes");
+        QTest::addColumn<bool>("streaming");
+        QTest::newRow("float32") << "float32" << QStringList{} << false;
+        QTest::newRow("float32 streamed") << "float32" << QStringList{} << true;
+        QTest::newRow("float32, 3 heads of 12, 3 layers") << "float32" << QStringList{"--heads", "3", "--hidden", "36", "--layers", "3"} << false;
+        QTest::newRow("bfloat16") << "bfloat16" << QStringList{} << false;
+    }
+
+    void parity() {
+        QFETCH(QString, dtype);
+        QFETCH(QStringList, sizes);
+        QFETCH(bool, streaming);
+        const auto ref = ps_test::make_reference(tmp_, "clip", QStringList{"--dtype", dtype} + sizes);
+        QVERIFY(!ref.dir.isEmpty());
+        ps::LoadOptions opt;
+        opt.dtype = dtype.toStdString();
+        opt.streaming = streaming;
+        auto model = ps::Vlm::load(ref.dir.toStdString(), opt);
+        QCOMPARE(model->towers().size(), size_t(2));
+        ps::CaptureOptions cap;
+        cap.hidden_states = true;
+        const ps::VlmOutputs out = model->forward(ps_test::reference_inputs(ref), cap);
+        const bool reduced = dtype != "float32";
+        PS_COMPARE_TENSOR(out.image_embeds, ref["image_embeds"], std::string("image_embeds"), reduced, 1e-4, 2e-2);
+        PS_COMPARE_TENSOR(out.text_embeds, ref["text_embeds"], std::string("text_embeds"), reduced, 1e-4, 2e-2);
+        PS_COMPARE_TENSOR(out.logits_per_image, ref["logits_per_image"], std::string("logits_per_image"), reduced, 1e-4, 2e-2);
+        PS_COMPARE_TENSOR(out.logits_per_text, ref["logits_per_text"], std::string("logits_per_text"), reduced, 1e-4, 2e-2);
+        const char* names[] = {"vision", "text"};
+        for (int t = 0; t < 2; ++t) {
+            QCOMPARE(out.hidden_states[t].size(), size_t(model->towers()[t].num_blocks + 1));
+            for (size_t i = 0; i < out.hidden_states[t].size(); ++i) {
+                const std::string key = std::string(names[t]) + ".hidden." + std::to_string(i);
+                PS_COMPARE_TENSOR(out.hidden_states[t][i], ref[key], key, reduced, 1e-4, 2e-2);
+            }
+        }
+    }
+
+    void text_longer_than_context() {
+        const auto ref = ps_test::make_reference(tmp_, "clip", {});
+        auto model = ps::Vlm::load(ref.dir.toStdString());
+        ps::VlmInputs in = ps_test::reference_inputs(ref);
+        in.input_ids = at::ones({1, 40}, at::kLong);  // the tiny model's context is 16
+        in.attention_mask = at::Tensor();
+        try {
+            model->forward(in);
+            QFAIL("no error raised");
+        } catch (const ps::Error& e) {
+            QVERIFY2(QString(e.what()).contains("40 tokens, longer than the model's context of 16"), e.what());
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestClip)
+#include "test_clip.moc"
