@@ -17,6 +17,7 @@ public:
     std::string string(const std::string& key, const std::string& fallback) const;
     bool boolean(const std::string& key, bool fallback) const;
     bool has(const std::string& key) const;
+    const std::string& path() const { return path_; }
     // A nested object such as "vision_config"; an absent one reads as empty (all defaults).
     ConfigReader sub(const std::string& key) const;
 

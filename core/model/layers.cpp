@@ -23,6 +23,7 @@ at::Tensor activation(const at::Tensor& x, const std::string& name) {
     if (name == "quick_gelu") return x * at::sigmoid(1.702 * x);
     if (name == "silu" || name == "swish") return at::silu(x);
     if (name == "relu") return at::relu(x);
+    if (name == "tanh") return at::tanh(x);
     throw Error("config.json", "unsupported hidden_act \"" + name + "\"");
 }
 

@@ -10,7 +10,7 @@ namespace ps {
 at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps);
 // LLaMA RMSNorm: normalised in float32, scaled in the input dtype.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps);
-// hidden_act names as in Hugging Face configs: gelu, gelu_new / gelu_pytorch_tanh, quick_gelu, silu, relu.
+// hidden_act names as in Hugging Face configs: gelu, gelu_new / gelu_pytorch_tanh, quick_gelu, silu, relu, tanh.
 at::Tensor activation(const at::Tensor& x, const std::string& name);
 
 // Additive mask [B,1,1,K] from a [B,K] 0/1 attention mask (0 -> most negative value of dtype).

@@ -62,4 +62,41 @@ inline std::pair<double, double> diff(const at::Tensor& got, const at::Tensor& w
                                      .arg(d_.first).arg(d_.second)));                                      \
     } while (0)
 
+// One parity row for a dual encoder (CLIP, SigLIP, VisionTextDualEncoder): embeddings, both
+// logits and every hidden state of both towers. Reports failures through QTest.
+inline void dual_encoder_parity(const QTemporaryDir& tmp, const QString& family, const QString& dtype,
+                                const QStringList& sizes, bool streaming) {
+    const auto ref = make_reference(tmp, family, QStringList{"--dtype", dtype} + sizes);
+    QVERIFY(!ref.dir.isEmpty());
+    ps::LoadOptions opt;
+    opt.dtype = dtype.toStdString();
+    opt.streaming = streaming;
+    auto model = ps::Vlm::load(ref.dir.toStdString(), opt);
+    QCOMPARE(model->towers().size(), size_t(2));
+    ps::CaptureOptions cap;
+    cap.hidden_states = true;
+    const ps::VlmOutputs out = model->forward(reference_inputs(ref), cap);
+    const bool reduced = dtype != "float32";
+    const std::pair<std::string, at::Tensor> outputs[] = {{"image_embeds", out.image_embeds},
+                                                          {"text_embeds", out.text_embeds},
+                                                          {"logits_per_image", out.logits_per_image},
+                                                          {"logits_per_text", out.logits_per_text}};
+    double worst = 0;
+    for (const auto& [name, got] : outputs) {
+        PS_COMPARE_TENSOR(got, ref[name], name, reduced, 1e-4, 2e-2);
+        worst = std::max(worst, diff(got, ref[name]).first);
+    }
+    const char* names[] = {"vision", "text"};
+    for (int t = 0; t < 2; ++t) {
+        QCOMPARE(out.hidden_states[t].size(), size_t(model->towers()[t].num_blocks + 1));
+        for (size_t i = 0; i < out.hidden_states[t].size(); ++i) {
+            const std::string key = std::string(names[t]) + ".hidden." + std::to_string(i);
+            PS_COMPARE_TENSOR(out.hidden_states[t][i], ref[key], key, reduced, 1e-4, 2e-2);
+            worst = std::max(worst, diff(out.hidden_states[t][i], ref[key]).first);
+        }
+    }
+    qInfo("%s %s%s: max abs diff over all outputs and hidden states %.3g", qPrintable(family), qPrintable(dtype),
+          streaming ? " (streamed)" : "", worst);
+}
+
 }  // namespace ps_test

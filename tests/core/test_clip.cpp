@@ -26,29 +26,7 @@ private Q_SLOTS:
         QFETCH(QString, dtype);
         QFETCH(QStringList, sizes);
         QFETCH(bool, streaming);
-        const auto ref = ps_test::make_reference(tmp_, "clip", QStringList{"--dtype", dtype} + sizes);
-        QVERIFY(!ref.dir.isEmpty());
-        ps::LoadOptions opt;
-        opt.dtype = dtype.toStdString();
-        opt.streaming = streaming;
-        auto model = ps::Vlm::load(ref.dir.toStdString(), opt);
-        QCOMPARE(model->towers().size(), size_t(2));
-        ps::CaptureOptions cap;
-        cap.hidden_states = true;
-        const ps::VlmOutputs out = model->forward(ps_test::reference_inputs(ref), cap);
-        const bool reduced = dtype != "float32";
-        PS_COMPARE_TENSOR(out.image_embeds, ref["image_embeds"], std::string("image_embeds"), reduced, 1e-4, 2e-2);
-        PS_COMPARE_TENSOR(out.text_embeds, ref["text_embeds"], std::string("text_embeds"), reduced, 1e-4, 2e-2);
-        PS_COMPARE_TENSOR(out.logits_per_image, ref["logits_per_image"], std::string("logits_per_image"), reduced, 1e-4, 2e-2);
-        PS_COMPARE_TENSOR(out.logits_per_text, ref["logits_per_text"], std::string("logits_per_text"), reduced, 1e-4, 2e-2);
-        const char* names[] = {"vision", "text"};
-        for (int t = 0; t < 2; ++t) {
-            QCOMPARE(out.hidden_states[t].size(), size_t(model->towers()[t].num_blocks + 1));
-            for (size_t i = 0; i < out.hidden_states[t].size(); ++i) {
-                const std::string key = std::string(names[t]) + ".hidden." + std::to_string(i);
-                PS_COMPARE_TENSOR(out.hidden_states[t][i], ref[key], key, reduced, 1e-4, 2e-2);
-            }
-        }
+        ps_test::dual_encoder_parity(tmp_, "clip", dtype, sizes, streaming);
     }
 
     void text_longer_than_context() {

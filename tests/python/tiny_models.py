@@ -28,8 +28,9 @@ def tiny(**kw):
     return base
 
 
-def build(family, **sizes):
-    """A tiny random model of `family`; `sizes` override SIZES (e.g. odd head counts)."""
+def build(family, num_key_value_heads=2, **sizes):
+    """A tiny random model of `family`; `sizes` override SIZES (e.g. odd head counts),
+    `num_key_value_heads` sets LLaVA's decoder heads for keys and values (grouped-query attention)."""
     import transformers as tf
 
     SIZES.update(sizes)
@@ -44,15 +45,16 @@ def build(family, **sizes):
         m = tf.SiglipModel(tf.SiglipConfig(text_config=tiny(vocab_size=99, max_position_embeddings=16),
                                            vision_config=vis))
         return m, {"vision": [m.vision_model], "language": [m.text_model]}
-    if family == "vision-text-dual-encoder":
+    if family in ("vision-text-dual-encoder", "vtde-clip-vision"):
+        vision = tf.ViTConfig(**vis) if family == "vision-text-dual-encoder" else tf.CLIPVisionConfig(**vis)
         cfg = tf.VisionTextDualEncoderConfig.from_vision_text_configs(
-            tf.ViTConfig(**tiny(image_size=30, patch_size=6)), tf.BertConfig(**tiny(vocab_size=99)), projection_dim=16)
+            vision, tf.BertConfig(**tiny(vocab_size=99)), projection_dim=16)
         m = tf.VisionTextDualEncoderModel(cfg)
         return m, {"vision": [m.vision_model], "language": [m.text_model],
                    "projector": [m.visual_projection, m.text_projection]}
     if family.startswith("llava"):
         cfg = tf.LlavaConfig(vision_config=tf.CLIPVisionConfig(**vis),
-                             text_config=tf.LlamaConfig(**tiny(num_key_value_heads=2, vocab_size=99)),
+                             text_config=tf.LlamaConfig(**tiny(num_key_value_heads=num_key_value_heads, vocab_size=99)),
                              image_token_index=98)
         m = tf.LlavaForConditionalGeneration(cfg)
         return m, {"vision": [m.model.vision_tower], "projector": [m.model.multi_modal_projector],
@@ -96,6 +98,21 @@ def modality_of(model, module, parts):
     return "other"
 
 
+def to_module_layout(tensors):
+    """LLaVA tensors renamed from the layout save_pretrained writes to the newer module layout."""
+    mapping = {"^language_model.model": "model.language_model", "^vision_tower": "model.vision_tower",
+               "^multi_modal_projector": "model.multi_modal_projector", "^language_model.lm_head": "lm_head"}
+    renamed = {}
+    for k, v in tensors.items():
+        for pat, rep in mapping.items():
+            k2 = re.sub(pat, rep, k)
+            if k2 != k:
+                k = k2
+                break
+        renamed[k] = v
+    return renamed
+
+
 def write(out_dir, family):
     torch.manual_seed(0)
     model, parts = build(family)
@@ -105,17 +122,7 @@ def write(out_dir, family):
     path = os.path.join(folder, "model.safetensors")
     saved = {k: v.clone() for k, v in load_file(path).items()}  # detached from the file we may rewrite
     if family == "llava_new":  # rename to the newer module layout; transformers loads both
-        mapping = {"^language_model.model": "model.language_model", "^vision_tower": "model.vision_tower",
-                   "^multi_modal_projector": "model.multi_modal_projector", "^language_model.lm_head": "lm_head"}
-        renamed = {}
-        for k, v in saved.items():
-            for pat, rep in mapping.items():
-                k2 = re.sub(pat, rep, k)
-                if k2 != k:
-                    k = k2
-                    break
-            renamed[k] = v
-        saved = renamed
+        saved = to_module_layout(saved)
         save_file(saved, path, metadata={"format": "pt"})
     expected = {}
     for _n, mod in model.named_modules():

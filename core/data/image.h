@@ -1,0 +1,19 @@
+// Image decoding into the 8-bit RGB that model preprocessing starts from, as
+// transformers.image_utils.load_image gives it: EXIF orientation applied, then PIL's
+// convert("RGB") (grey replicated, alpha dropped, palette expanded).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <opencv2/core/mat.hpp>
+
+namespace ps {
+
+// A CV_8UC3 image in RGB order. Throws ps::Error("<path>: cannot decode image (...)") for a
+// missing, empty, truncated or non-image file.
+cv::Mat load_image(const std::string& path);
+// The same for encoded bytes in memory; `label` names them in errors.
+cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& label);
+
+}  // namespace ps

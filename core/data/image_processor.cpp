@@ -1,0 +1,243 @@
+#include "core/data/image_processor.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/io/json_util.h"
+
+namespace ps {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<double, 3> kClipMean{0.48145466, 0.4578275, 0.40821073};  // OPENAI_CLIP_MEAN
+constexpr std::array<double, 3> kClipStd{0.26862954, 0.26130258, 0.27577711};   // OPENAI_CLIP_STD
+
+std::string strip_suffix(const std::string& s, const std::string& suffix) {
+    const bool has = s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return has ? s.substr(0, s.size() - suffix.size()) : s;
+}
+
+// The constructor defaults of transformers' processor `type`; false for a type not handled here.
+bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
+    cfg = ImageProcessorConfig{};
+    cfg.type = type;
+    const std::string base = strip_suffix(type, "Fast");
+    if (base == "CLIPImageProcessor") {
+        cfg.shortest_edge = 224;
+        cfg.do_center_crop = true;
+        cfg.image_mean = kClipMean;
+        cfg.image_std = kClipStd;
+        cfg.do_convert_rgb = true;
+    } else if (base == "ViTImageProcessor") {
+        cfg.resample = ResampleFilter::Bilinear;
+    } else if (base != "SiglipImageProcessor") {
+        return false;
+    }
+    return true;
+}
+
+std::string unsupported(const std::string& type) {
+    return "unsupported '" + type + "' (supported: CLIPImageProcessor, SiglipImageProcessor, ViTImageProcessor)";
+}
+
+// Reads the optional fields of one preprocessor_config.json; null or absent keeps the default.
+class FieldReader {
+public:
+    FieldReader(const json& j, const std::string& path) : j_(j), path_(path) {}
+
+    [[noreturn]] void fail(const std::string& field, const std::string& what) const {
+        throw Error(path_, "field '" + field + "': " + what);
+    }
+    const json* find(const char* key) const {
+        auto it = j_.find(key);
+        return it == j_.end() || it->is_null() ? nullptr : &*it;
+    }
+    void read(const char* key, bool& out) const {
+        if (const json* v = find(key)) {
+            if (!v->is_boolean()) fail(key, "expected true or false, got " + v->dump());
+            out = v->get<bool>();
+        }
+    }
+    void read(const char* key, double& out) const {
+        if (const json* v = find(key)) {
+            if (!v->is_number()) fail(key, "expected a number, got " + v->dump());
+            out = v->get<double>();
+        }
+    }
+    int positive_int(const json& v, const std::string& field) const {
+        if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > 1 << 16)
+            fail(field, "expected a positive integer, got " + v.dump());
+        return v.get<int>();
+    }
+    // transformers' size dicts: {"height", "width"}, or {"shortest_edge"} where allowed; a bare
+    // integer is the square size (or the shortest edge, for processors that resize by it).
+    void read_size(const char* key, bool allow_shortest, int& shortest, int& height, int& width) const {
+        const json* v = find(key);
+        if (!v) return;
+        if (v->is_number()) {
+            const int n = positive_int(*v, key);
+            if (allow_shortest) {
+                shortest = n;
+            } else {
+                height = width = n;
+            }
+            return;
+        }
+        const std::string expected = allow_shortest ? R"({"shortest_edge": N} or {"height": H, "width": W})"
+                                                    : R"({"height": H, "width": W})";
+        if (!v->is_object()) fail(key, "expected " + expected + ", got " + v->dump());
+        if (allow_shortest && v->contains("shortest_edge")) {
+            shortest = positive_int((*v)["shortest_edge"], std::string(key) + ".shortest_edge");
+        } else if (v->contains("height") && v->contains("width")) {
+            shortest = 0;
+            height = positive_int((*v)["height"], std::string(key) + ".height");
+            width = positive_int((*v)["width"], std::string(key) + ".width");
+        } else {
+            fail(key, "expected " + expected + ", got " + v->dump());
+        }
+    }
+    void read_rgb(const char* key, std::array<double, 3>& out, bool nonzero) const {
+        const json* v = find(key);
+        if (!v) return;
+        const bool ok = v->is_number() || (v->is_array() && v->size() == 3 &&
+                                           std::all_of(v->begin(), v->end(), [](const json& e) { return e.is_number(); }));
+        if (!ok) fail(key, "expected a number or a list of 3 numbers, got " + v->dump());
+        for (int c = 0; c < 3; ++c) {
+            out[c] = v->is_number() ? v->get<double>() : (*v)[c].get<double>();
+            if (nonzero && out[c] == 0.0) fail(key, "must not be 0");
+        }
+    }
+    void read_resample(ResampleFilter& out) const {
+        const json* v = find("resample");
+        if (!v) return;
+        if (!v->is_number_integer() || !resample_filter_name(v->get<int>()))
+            fail("resample", "expected a PIL filter 1 (lanczos), 2 (bilinear), 3 (bicubic), 4 (box) or "
+                             "5 (hamming), got " + v->dump());
+        out = static_cast<ResampleFilter>(v->get<int>());
+    }
+
+private:
+    const json& j_;
+    const std::string& path_;
+};
+
+// transformers' centre crop: a side longer than the crop is cut from floor((n - c) / 2); a shorter
+// one is zero-padded, the image placed at ceil((c - n) / 2).
+cv::Mat center_crop(const cv::Mat& img, int crop_h, int crop_w) {
+    struct Span {
+        int src, dst, len;
+    };
+    auto span = [](int n, int c) { return n >= c ? Span{(n - c) / 2, 0, c} : Span{0, (c - n + 1) / 2, n}; };
+    const Span y = span(img.rows, crop_h), x = span(img.cols, crop_w);
+    cv::Mat out = cv::Mat::zeros(crop_h, crop_w, img.type());
+    img(cv::Rect(x.src, y.src, x.len, y.len)).copyTo(out(cv::Rect(x.dst, y.dst, x.len, y.len)));
+    return out;
+}
+
+// uint8 HWC to float32 CHW with the rescale and normalize steps in numpy's precision: the rescale
+// multiplies in double and rounds to float, the normalization is float32 arithmetic.
+at::Tensor to_tensor(const cv::Mat& img, const ImageProcessorConfig& cfg) {
+    float lut[3][256];
+    for (int c = 0; c < 3; ++c)
+        for (int v = 0; v < 256; ++v) {
+            float f = cfg.do_rescale ? static_cast<float>(v * cfg.rescale_factor) : static_cast<float>(v);
+            if (cfg.do_normalize)
+                f = (f - static_cast<float>(cfg.image_mean[c])) / static_cast<float>(cfg.image_std[c]);
+            lut[c][v] = f;
+        }
+    at::Tensor out = at::empty({3, img.rows, img.cols}, at::kFloat);
+    float* o = out.data_ptr<float>();
+    const int64_t plane = static_cast<int64_t>(img.rows) * img.cols;
+    for (int y = 0; y < img.rows; ++y) {
+        const uint8_t* p = img.ptr<uint8_t>(y);
+        for (int x = 0; x < img.cols; ++x)
+            for (int c = 0; c < 3; ++c) o[c * plane + static_cast<int64_t>(y) * img.cols + x] = lut[c][p[x * 3 + c]];
+    }
+    return out;
+}
+
+}  // namespace
+
+ImageProcessorConfig image_processor_defaults(const std::string& type) {
+    ImageProcessorConfig cfg;
+    if (!set_defaults(cfg, type)) throw Error("image_processor_type", unsupported(type));
+    return cfg;
+}
+
+ImageProcessorConfig read_image_processor_config(const std::string& path) {
+    const std::string file =
+        std::filesystem::is_directory(path) ? (std::filesystem::path(path) / "preprocessor_config.json").string() : path;
+    const json j = read_json_file(file);
+    if (!j.is_object()) throw Error(file, "expected a JSON object");
+    const FieldReader r(j, file);
+
+    // Older checkpoints name a feature extractor ("CLIPFeatureExtractor") instead.
+    std::string type;
+    if (const json* v = r.find("image_processor_type")) {
+        if (!v->is_string()) r.fail("image_processor_type", "expected a string, got " + v->dump());
+        type = v->get<std::string>();
+    } else if (const json* v = r.find("feature_extractor_type"); v && v->is_string()) {
+        type = strip_suffix(v->get<std::string>(), "FeatureExtractor") + "ImageProcessor";
+    } else {
+        r.fail("image_processor_type", "missing");
+    }
+    ImageProcessorConfig cfg;
+    if (!set_defaults(cfg, type)) r.fail("image_processor_type", unsupported(type));
+    const bool by_shortest_edge = cfg.shortest_edge > 0;
+    r.read("do_resize", cfg.do_resize);
+    r.read_size("size", by_shortest_edge, cfg.shortest_edge, cfg.height, cfg.width);
+    r.read_resample(cfg.resample);
+    r.read("do_center_crop", cfg.do_center_crop);
+    int unused = 0;
+    r.read_size("crop_size", false, unused, cfg.crop_height, cfg.crop_width);
+    r.read("do_rescale", cfg.do_rescale);
+    r.read("rescale_factor", cfg.rescale_factor);
+    r.read("do_normalize", cfg.do_normalize);
+    r.read_rgb("image_mean", cfg.image_mean, false);
+    r.read_rgb("image_std", cfg.image_std, true);
+    r.read("do_convert_rgb", cfg.do_convert_rgb);
+    return cfg;
+}
+
+std::array<int, 2> resized_size(int rows, int cols, const ImageProcessorConfig& cfg) {
+    if (cfg.shortest_edge <= 0) return {cfg.height, cfg.width};
+    // transformers' get_resize_output_image_size(default_to_square=False): the long side is
+    // int(shortest_edge * long / short), truncated.
+    const bool portrait = cols <= rows;
+    const int short_side = portrait ? cols : rows, long_side = portrait ? rows : cols;
+    const int s = cfg.shortest_edge;
+    const int new_long = static_cast<int>(static_cast<double>(static_cast<int64_t>(s) * long_side) / short_side);
+    return portrait ? std::array<int, 2>{new_long, s} : std::array<int, 2>{s, new_long};
+}
+
+at::Tensor preprocess(const cv::Mat& rgb, const ImageProcessorConfig& cfg) {
+    if (rgb.empty() || rgb.type() != CV_8UC3) throw Error("preprocess", "expected a non-empty 8-bit RGB image");
+    cv::Mat img = rgb;
+    if (cfg.do_resize) {
+        const auto [h, w] = resized_size(img.rows, img.cols, cfg);
+        img = pil_resize(img, w, h, cfg.resample);
+    }
+    if (cfg.do_center_crop) img = center_crop(img, cfg.crop_height, cfg.crop_width);
+    return to_tensor(img, cfg);
+}
+
+at::Tensor preprocess_batch(const std::vector<cv::Mat>& images, const ImageProcessorConfig& cfg) {
+    std::vector<at::Tensor> out;
+    out.reserve(images.size());
+    for (const cv::Mat& img : images) {
+        out.push_back(preprocess(img, cfg));
+        if (out.back().sizes() != out.front().sizes())
+            throw Error("preprocess", "images " + std::to_string(out.size() - 1) + " and 0 give different sizes " +
+                                          std::to_string(out.back().size(1)) + "x" + std::to_string(out.back().size(2)) +
+                                          " and " + std::to_string(out.front().size(1)) + "x" +
+                                          std::to_string(out.front().size(2)) + " (use a centre crop or a fixed size)");
+    }
+    if (out.empty()) throw Error("preprocess", "no images");
+    return at::stack(out);
+}
+
+}  // namespace ps

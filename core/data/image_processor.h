@@ -1,0 +1,51 @@
+// The image preprocessing of Hugging Face's CLIP, SigLIP and ViT image processors, configured from
+// a checkpoint's preprocessor_config.json, so that pixel_values built here equal transformers'
+// (the PIL-based "slow" processors): resize, centre crop, rescale, normalize, in that order.
+#pragma once
+#include <array>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <opencv2/core/mat.hpp>
+
+#include "core/data/resample.h"
+
+namespace ps {
+
+struct ImageProcessorConfig {
+    std::string type;  // image_processor_type, e.g. "CLIPImageProcessor"
+    bool do_resize = true;
+    int shortest_edge = 0;  // > 0: scale the shorter side to this, keeping the aspect ratio...
+    int height = 224;       // ...otherwise resize to exactly height x width
+    int width = 224;
+    ResampleFilter resample = ResampleFilter::Bicubic;
+    bool do_center_crop = false;
+    int crop_height = 224;
+    int crop_width = 224;
+    bool do_rescale = true;
+    double rescale_factor = 1.0 / 255;
+    bool do_normalize = true;
+    std::array<double, 3> image_mean{0.5, 0.5, 0.5};
+    std::array<double, 3> image_std{0.5, 0.5, 0.5};
+    bool do_convert_rgb = false;  // no effect here: inputs are already RGB
+};
+
+// The constructor defaults transformers gives `type` (CLIPImageProcessor, SiglipImageProcessor,
+// ViTImageProcessor; a "Fast" suffix is accepted and treated alike). Throws ps::Error otherwise.
+ImageProcessorConfig image_processor_defaults(const std::string& type);
+
+// Reads `path`, a preprocessor_config.json or the checkpoint folder holding one. Missing fields
+// take the type's defaults; a malformed field throws ps::Error naming the file and the field.
+ImageProcessorConfig read_image_processor_config(const std::string& path);
+
+// The (height, width) an image of rows x cols has after the resize step.
+std::array<int, 2> resized_size(int rows, int cols, const ImageProcessorConfig& cfg);
+
+// One CV_8UC3 RGB image (as load_image returns) to float32 pixel_values of shape [3, H, W].
+at::Tensor preprocess(const cv::Mat& rgb, const ImageProcessorConfig& cfg);
+// Several images to [N, 3, H, W]; throws ps::Error if their processed sizes differ (possible
+// with shortest_edge resizing and no centre crop).
+at::Tensor preprocess_batch(const std::vector<cv::Mat>& images, const ImageProcessorConfig& cfg);
+
+}  // namespace ps

@@ -1,0 +1,65 @@
+#include "core/model/vit.h"
+
+#include "core/error.h"
+#include "core/model/layers.h"
+
+namespace ps {
+
+BertStyleConfig vit_config(const ConfigReader& c) {
+    BertStyleConfig t;
+    t.hidden = c.integer("hidden_size", 768);
+    t.intermediate = c.integer("intermediate_size", 3072);
+    t.layers = c.integer("num_hidden_layers", 12);
+    t.heads = c.integer("num_attention_heads", 12);
+    t.act = c.string("hidden_act", "gelu");
+    t.eps = c.number("layer_norm_eps", 1e-12);
+    t.image_size = c.integer("image_size", 224);
+    t.patch_size = c.integer("patch_size", 16);
+    t.pooler_act = c.string("pooler_act", "tanh");
+    return t;
+}
+
+at::Tensor bert_style_attention(const WeightStore& w, const std::string& p, const std::string& out,
+                                const BertStyleConfig& c, const at::Tensor& x, const at::Tensor& bias, at::Tensor* probs) {
+    at::Tensor q = split_heads(at::linear(x, w.get(p + "query.weight"), w.get(p + "query.bias")), c.heads);
+    at::Tensor k = split_heads(at::linear(x, w.get(p + "key.weight"), w.get(p + "key.bias")), c.heads);
+    at::Tensor v = split_heads(at::linear(x, w.get(p + "value.weight"), w.get(p + "value.bias")), c.heads);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(c.hidden / c.heads));
+    at::Tensor o = merge_heads(attention(q, k, v, bias, scale, probs));
+    return at::linear(o, w.get(out + ".weight"), w.get(out + ".bias"));
+}
+
+StageState vit_embed(const WeightStore& w, const std::string& p, const BertStyleConfig& c, const at::Tensor& pixel_values) {
+    const std::string e = p + "embeddings.";
+    at::Tensor pix = pixel_values.to(w.device(), w.dtype());
+    at::Tensor x = at::conv2d(pix, w.get(e + "patch_embeddings.projection.weight"),
+                              w.get(e + "patch_embeddings.projection.bias"), c.patch_size);
+    x = x.flatten(2).transpose(1, 2);
+    x = at::cat({w.get(e + "cls_token").expand({x.size(0), 1, c.hidden}), x}, 1);
+    at::Tensor pos = w.get(e + "position_embeddings");
+    if (pos.size(1) != x.size(1))
+        throw Error("pixel_values", std::to_string(x.size(1) - 1) + " patches, but the model has " +
+                                        std::to_string(pos.size(1) - 1) + " patch positions");
+    StageState s;
+    s.hidden = x + pos;
+    return s;
+}
+
+void vit_block(const WeightStore& w, const std::string& p, const BertStyleConfig& c, StageState& s, at::Tensor* probs) {
+    at::Tensor x = layer_norm(s.hidden, w.get(p + "layernorm_before.weight"), w.get(p + "layernorm_before.bias"), c.eps);
+    at::Tensor h = s.hidden + bert_style_attention(w, p + "attention.attention.", p + "attention.output.dense", c, x, s.bias, probs);
+    x = layer_norm(h, w.get(p + "layernorm_after.weight"), w.get(p + "layernorm_after.bias"), c.eps);
+    x = activation(at::linear(x, w.get(p + "intermediate.dense.weight"), w.get(p + "intermediate.dense.bias")), c.act);
+    s.hidden = h + at::linear(x, w.get(p + "output.dense.weight"), w.get(p + "output.dense.bias"));
+}
+
+void vit_finish(const WeightStore& w, const std::string& p, const BertStyleConfig& c, StageState& s) {
+    s.hidden = layer_norm(s.hidden, w.get(p + "layernorm.weight"), w.get(p + "layernorm.bias"), c.eps);
+}
+
+at::Tensor vit_pool(const WeightStore& w, const std::string& p, const BertStyleConfig& c, const at::Tensor& hidden) {
+    at::Tensor cls = at::linear(hidden.select(1, 0), w.get(p + "pooler.dense.weight"), w.get(p + "pooler.dense.bias"));
+    return activation(cls, c.pooler_act);
+}
+
+}  // namespace ps
