@@ -101,6 +101,7 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--intermediate", type=int, default=37)
     ap.add_argument("--kv-heads", type=int)
     ap.add_argument("--tie", action="store_true")
     ap.add_argument("--rope-linear", type=float)
@@ -109,7 +110,8 @@ def main():
     a = ap.parse_args()
     torch.manual_seed(0)
     kv = {"num_key_value_heads": a.kv_heads} if a.kv_heads else {}
-    model, _ = build(a.family, num_attention_heads=a.heads, hidden_size=a.hidden, num_hidden_layers=a.layers, **kv)
+    model, _ = build(a.family, num_attention_heads=a.heads, hidden_size=a.hidden, num_hidden_layers=a.layers,
+                     intermediate_size=a.intermediate, **kv)
     model.eval()
     if a.family.startswith("llava"):
         configure_llava(model, a)

@@ -1,0 +1,272 @@
+#include "core/io/clip_bpe_tokenizer.h"
+
+#include <unicode/uchar.h>
+
+#include <queue>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/io/json_util.h"
+
+namespace ps {
+
+using tokenizer_detail::AddedToken;
+using tokenizer_detail::is_white_space;
+using tokenizer_detail::utf8_decode;
+using tokenizer_detail::utf8_encode;
+
+namespace {
+
+// CLIPTokenizer reads at most this many merges (49152 minus the 256 + 2 other symbols).
+constexpr size_t kMaxMerges = 49152 - 256 - 2;
+const char* const kEndOfWord = "</w>";
+
+bool is_letter(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_L_MASK) != 0; }
+bool is_number(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
+
+uint64_t pair_key(int64_t a, int64_t b) { return (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b); }
+
+// Python's str.strip(): White_Space plus the information separators U+001C..U+001F.
+bool is_python_space(char32_t c) { return is_white_space(c) || (c >= 0x1C && c <= 0x1F); }
+
+}  // namespace
+
+ClipBpeTokenizer::ClipBpeTokenizer(const tokenizer_detail::TokenizerConfig& cfg) {
+    const std::string vocab_path = cfg.dir + "/vocab.json", merges_path = cfg.dir + "/merges.txt";
+    for (const auto& p : {vocab_path, merges_path})
+        if (!tokenizer_detail::file_exists(p))
+            throw Error(cfg.dir, "no CLIP BPE vocabulary (expected vocab.json + merges.txt; " +
+                                     p.substr(cfg.dir.size() + 1) + " is missing)");
+    clean_up_spaces_ = cfg.flag("clean_up_tokenization_spaces").value_or(false);
+
+    const nlohmann::json vocab = read_json_file(vocab_path);
+    if (!vocab.is_object() || vocab.empty()) throw Error(vocab_path, "not a JSON object of token ids");
+    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+        if (!it->is_number_integer() || it->get<int64_t>() < 0)
+            throw Error(vocab_path, "the id of \"" + it.key() + "\" is not a non-negative integer");
+        vocab_[it.key()] = it->get<int64_t>();
+    }
+
+    // merges.txt: an optional "#version" line, then one "left right" pair a line, best first.
+    const std::string text = read_text_file(merges_path);
+    size_t pos = 0, line_no = 0;
+    while (pos < text.size() && merges_.size() < kMaxMerges) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if ((line_no == 1 && line.rfind("#version", 0) == 0) || line.empty()) continue;
+        const size_t space = line.find(' ');
+        if (space == std::string::npos || space == 0 || line.find(' ', space + 1) != std::string::npos)
+            throw Error(merges_path, "line " + std::to_string(line_no) + ": expected two symbols separated by a space");
+        const std::string left = line.substr(0, space), right = line.substr(space + 1);
+        const auto a = vocab_.find(left), b = vocab_.find(right), m = vocab_.find(left + right);
+        if (a == vocab_.end() || b == vocab_.end() || m == vocab_.end())
+            throw Error(merges_path, "line " + std::to_string(line_no) + ": \"" + line +
+                                         "\" uses a symbol that is not in vocab.json");
+        merges_.emplace(pair_key(a->second, b->second), Merge{static_cast<uint32_t>(merges_.size()), m->second});
+    }
+
+    // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the rest map to 256+.
+    int extra = 0;
+    for (int b = 0; b < 256; ++b) {
+        const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        const char32_t c = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + extra++);
+        tokenizer_detail::utf8_append(byte_to_char_[b], c);
+        char_to_byte_[c] = static_cast<uint8_t>(b);
+    }
+
+    // Special tokens: CLIP's are matched in the normalized text unless the config says otherwise.
+    auto add = [&](AddedToken t) {
+        for (const auto& a : added_)
+            if (a.content == t.content) return;
+        if (t.normalized) t.content = utf8_encode(normalize(utf8_decode(t.content)));
+        if (!vocab_.count(t.content)) vocab_.emplace(t.content, t.id >= 0 ? t.id : static_cast<int64_t>(vocab_.size()));
+        t.id = vocab_.at(t.content);
+        added_.push_back(t);
+    };
+    for (const auto& t : cfg.added) add(t);
+    const std::pair<const char*, const char*> defaults[] = {
+        {"bos_token", "<|startoftext|>"}, {"eos_token", "<|endoftext|>"}, {"unk_token", "<|endoftext|>"},
+        {"pad_token", "<|endoftext|>"}};
+    const std::pair<const char*, std::optional<int64_t>*> specials[] = {
+        {"bos_token", &bos_}, {"eos_token", &eos_}, {"unk_token", &unk_}, {"pad_token", &pad_}};
+    for (size_t i = 0; i < 4; ++i) {
+        const std::string tok = cfg.special_token(specials[i].first).value_or(defaults[i].second);
+        add({tok, -1, true, true, false, false});
+        *specials[i].second = token_to_id(tok);
+    }
+    word_unk_ = *unk_;
+    prefix_ = {*bos_};
+    suffix_ = {*eos_};
+    for (const auto& [tok, id] : vocab_) {
+        if (static_cast<size_t>(id) >= tokens_.size()) tokens_.resize(id + 1);
+        tokens_[id] = tok;
+    }
+}
+
+std::optional<int64_t> ClipBpeTokenizer::token_to_id(const std::string& token) const {
+    auto it = vocab_.find(token);
+    return it == vocab_.end() ? std::nullopt : std::optional<int64_t>(it->second);
+}
+
+std::optional<std::string> ClipBpeTokenizer::id_to_token(int64_t id) const {
+    if (id < 0 || static_cast<size_t>(id) >= tokens_.size()) return std::nullopt;
+    return tokens_[id];
+}
+
+std::u32string ClipBpeTokenizer::normalize(const std::u32string& text) const {
+    const std::u32string composed = tokenizer_detail::normalize_unicode9(text, true);
+    std::u32string out;
+    bool in_space = false;
+    for (const char32_t c : composed) {
+        if (is_white_space(c)) {  // \s+ → " "
+            if (!in_space) out += U' ';
+            in_space = true;
+            continue;
+        }
+        in_space = false;
+        tokenizer_detail::append_lowercase(out, c);
+    }
+    return out;
+}
+
+void ClipBpeTokenizer::add_word(const std::u32string& word, std::vector<int64_t>& out) const {
+    // Symbols: one per byte (as its printable character), "</w>" on the last.
+    std::string bytes = utf8_encode(word);
+    struct Symbol {
+        int64_t id;
+        int prev, next;
+        bool alive;
+    };
+    std::vector<Symbol> sym;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        std::string s = byte_to_char_[static_cast<uint8_t>(bytes[i])];
+        if (i + 1 == bytes.size()) s += kEndOfWord;
+        const auto id = token_to_id(s);
+        sym.push_back({id ? *id : word_unk_, static_cast<int>(sym.size()) - 1, static_cast<int>(sym.size()) + 1, true});
+    }
+    sym.back().next = -1;
+
+    // The tokenizers library's merge loop: the best-ranked pair first, leftmost among equals.
+    struct Candidate {
+        uint32_t rank;
+        int pos;
+        int64_t id;
+        bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    };
+    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
+    auto push = [&](int left) {
+        const int right = sym[left].next;
+        if (right < 0) return;
+        auto m = merges_.find(pair_key(sym[left].id, sym[right].id));
+        if (m != merges_.end()) queue.push({m->second.rank, left, m->second.id});
+    };
+    for (size_t i = 0; i + 1 < sym.size(); ++i) push(static_cast<int>(i));
+    while (!queue.empty()) {
+        const Candidate top = queue.top();
+        queue.pop();
+        Symbol& left = sym[top.pos];
+        if (!left.alive || left.next < 0) continue;
+        Symbol& right = sym[left.next];
+        auto m = merges_.find(pair_key(left.id, right.id));
+        if (m == merges_.end() || m->second.id != top.id) continue;  // stale entry
+        left.id = top.id;
+        right.alive = false;
+        left.next = right.next;
+        if (right.next >= 0) sym[right.next].prev = top.pos;
+        if (left.prev >= 0) push(left.prev);
+        push(top.pos);
+    }
+    for (const auto& s : sym)
+        if (s.alive) out.push_back(s.id);
+}
+
+std::vector<int64_t> ClipBpeTokenizer::encode_text(const std::string& utf8) const {
+    using tokenizer_detail::split_added_tokens;
+    utf8_decode(utf8);  // validates
+    std::vector<int64_t> out;
+    for (const auto& raw : split_added_tokens(utf8, added_, false)) {
+        if (raw.id >= 0) {
+            out.push_back(raw.id);
+            continue;
+        }
+        for (const auto& seg : split_added_tokens(utf8_encode(normalize(utf8_decode(raw.text))), added_, true)) {
+            if (seg.id >= 0) {
+                out.push_back(seg.id);
+                continue;
+            }
+            // CLIP's regex 's|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+ ; whitespace dropped.
+            static const std::u32string kContractions[] = {U"s", U"t", U"re", U"ve", U"m", U"ll", U"d"};
+            const std::u32string s = utf8_decode(seg.text);
+            for (size_t i = 0; i < s.size();) {
+                const char32_t c = s[i];
+                size_t j = i + 1;
+                if (c == U'\'') {
+                    for (const auto& k : kContractions)
+                        if (s.compare(i + 1, k.size(), k) == 0) {
+                            j = i + 1 + k.size();
+                            break;
+                        }
+                }
+                if (j == i + 1) {
+                    if (is_white_space(c)) {
+                        i = j;
+                        continue;
+                    }
+                    if (is_letter(c)) {
+                        while (j < s.size() && is_letter(s[j])) ++j;
+                    } else if (!is_number(c)) {
+                        while (j < s.size() && !is_white_space(s[j]) && !is_letter(s[j]) && !is_number(s[j])) ++j;
+                    }
+                }
+                add_word(s.substr(i, j - i), out);
+                i = j;
+            }
+        }
+    }
+    return out;
+}
+
+std::string ClipBpeTokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens) const {
+    // The byte-level decoder: each token's characters back to bytes (a token with other characters
+    // as its own UTF-8), invalid UTF-8 replaced; then CLIPTokenizerFast's "</w>" → " " and strip().
+    std::string bytes;
+    for (int64_t id : ids) {
+        const auto tok = id_to_token(id);
+        if (!tok || tok->empty()) throw Error("", "token id " + std::to_string(id) + " is outside the vocabulary");
+        bool special = false;
+        for (const auto& a : added_) special = special || (a.special && a.id == id);
+        if (skip_special_tokens && special) continue;
+        std::string mapped;
+        bool all_bytes = true;
+        for (char32_t c : utf8_decode(*tok)) {
+            auto it = char_to_byte_.find(c);
+            if (it == char_to_byte_.end()) {
+                all_bytes = false;
+                break;
+            }
+            mapped += static_cast<char>(it->second);
+        }
+        bytes += all_bytes ? mapped : *tok;
+    }
+    std::string text = tokenizer_detail::utf8_lossy(bytes), spaced;
+    for (size_t pos = 0;;) {
+        const size_t hit = text.find(kEndOfWord, pos);
+        spaced.append(text, pos, hit == std::string::npos ? std::string::npos : hit - pos);
+        if (hit == std::string::npos) break;
+        spaced += ' ';
+        pos = hit + 4;
+    }
+    std::u32string u = utf8_decode(spaced);
+    size_t b = 0, e = u.size();
+    while (b < e && is_python_space(u[b])) ++b;
+    while (e > b && is_python_space(u[e - 1])) --e;
+    const std::string out = utf8_encode(u.substr(b, e - b));
+    return clean_up_spaces_ ? tokenizer_detail::clean_up_tokenization(out) : out;
+}
+
+}  // namespace ps

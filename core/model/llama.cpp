@@ -1,0 +1,152 @@
+#include "core/model/llama.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/model/layers.h"
+
+namespace ps {
+
+LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path) {
+    LlamaConfig l;
+    l.hidden = c.integer("hidden_size", 4096);
+    l.intermediate = c.integer("intermediate_size", 11008);
+    l.layers = c.integer("num_hidden_layers", 32);
+    l.heads = c.integer("num_attention_heads", 32);
+    l.kv_heads = c.integer("num_key_value_heads", l.heads);
+    l.head_dim = c.integer("head_dim", l.hidden / l.heads);
+    l.vocab = c.integer("vocab_size", 32000);
+    l.max_positions = c.integer("max_position_embeddings", 2048);
+    l.eps = c.number("rms_norm_eps", 1e-6);
+    l.rope_theta = c.number("rope_theta", 10000.0);
+    l.act = c.string("hidden_act", "silu");
+    l.attention_bias = c.boolean("attention_bias", false);
+    l.mlp_bias = c.boolean("mlp_bias", false);
+    l.tie_word_embeddings = c.boolean("tie_word_embeddings", false);
+    if (l.kv_heads <= 0 || l.heads % l.kv_heads != 0)
+        throw Error(config_path, "num_attention_heads " + std::to_string(l.heads) +
+                                     " is not a multiple of num_key_value_heads " + std::to_string(l.kv_heads));
+    if (c.has("rope_scaling")) {
+        const ConfigReader r = c.sub("rope_scaling");
+        const std::string type = r.string("rope_type", r.string("type", "default"));
+        if (type == "linear") {
+            if (!r.has("factor")) throw Error(config_path, "rope_scaling of type \"linear\" has no \"factor\"");
+            l.rope_linear_factor = r.number("factor", 1.0);
+        } else if (type != "default") {
+            throw Error(config_path, "rope_scaling type \"" + type + "\" is not supported (default and linear are)");
+        }
+    }
+    return l;
+}
+
+namespace {
+
+// The additive value of a masked position: the dtype's most negative finite value, so that sums
+// and all-masked rows stay finite.
+double masked_value(at::ScalarType t) {
+    switch (t) {
+        case at::kHalf: return -65504.0;
+        case at::kBFloat16: return static_cast<float>(std::numeric_limits<c10::BFloat16>::lowest());
+        case at::kDouble: return std::numeric_limits<double>::lowest();
+        default: return std::numeric_limits<float>::lowest();
+    }
+}
+
+at::Tensor rotate_half(const at::Tensor& x) {
+    const int64_t h = x.size(-1) / 2;
+    return at::cat({-x.slice(-1, h), x.slice(-1, 0, h)}, -1);
+}
+
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    return x * cos.unsqueeze(1) + rotate_half(x) * sin.unsqueeze(1);
+}
+
+at::Tensor proj(const WeightStore& w, const std::string& name, const at::Tensor& x, int64_t out, int64_t in, bool bias) {
+    return at::linear(x, w.get(name + ".weight", {out, in}), bias ? w.get(name + ".bias", {out}) : at::Tensor());
+}
+
+}  // namespace
+
+std::pair<at::Tensor, at::Tensor> llama_rotary(const LlamaConfig& c, const at::Tensor& positions, at::ScalarType dtype) {
+    // inv_freq as transformers builds it at init (on the CPU, in float32), then moved.
+    at::Tensor exponent = at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(c.head_dim);
+    at::Tensor inv_freq = 1.0 / at::pow(c.rope_theta, exponent);
+    if (c.rope_linear_factor != 1.0) inv_freq = inv_freq / c.rope_linear_factor;
+    inv_freq = inv_freq.to(positions.device());
+    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B,T,d/2]
+    at::Tensor emb = at::cat({freqs, freqs}, -1);
+    return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+at::Tensor llama_attention_bias(const at::Tensor& attention_mask, int64_t batch, int64_t q_len, int64_t k_len,
+                                at::ScalarType dtype, at::Device device) {
+    const auto longs = at::TensorOptions().dtype(at::kLong).device(device);
+    at::Tensor q_pos = at::arange(k_len - q_len, k_len, longs).view({1, 1, q_len, 1});
+    at::Tensor k_pos = at::arange(k_len, longs).view({1, 1, 1, k_len});
+    at::Tensor allowed = k_pos <= q_pos;
+    if (attention_mask.defined())
+        allowed = allowed.logical_and(attention_mask.to(device).to(at::kBool).view({batch, 1, 1, k_len}));
+    allowed = allowed.expand({batch, 1, q_len, k_len});
+    return at::zeros(allowed.sizes(), longs.dtype(dtype)).masked_fill(allowed.logical_not(), masked_value(dtype));
+}
+
+StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, const at::Tensor& attention_mask,
+                       const at::Tensor& positions, int64_t past) {
+    StageState s;
+    s.hidden = inputs_embeds;
+    s.positions = positions.to(inputs_embeds.device());
+    std::tie(s.cos, s.sin) = llama_rotary(c, s.positions, inputs_embeds.scalar_type());
+    const int64_t len = inputs_embeds.size(1);
+    s.bias = llama_attention_bias(attention_mask, inputs_embeds.size(0), len, past + len, inputs_embeds.scalar_type(),
+                                  inputs_embeds.device());
+    return s;
+}
+
+void llama_decoder_block(const WeightStore& w, const std::string& p, const LlamaConfig& c, StageState& s,
+                         at::Tensor* probs, LayerCache* cache) {
+    const std::string a = p + "self_attn.", m = p + "mlp.";
+    const int64_t qd = c.heads * c.head_dim, kvd = c.kv_heads * c.head_dim;
+    at::Tensor x = rms_norm(s.hidden, w.get(p + "input_layernorm.weight", {c.hidden}), c.eps);
+    at::Tensor q = split_heads(proj(w, a + "q_proj", x, qd, c.hidden, c.attention_bias), c.heads);
+    at::Tensor k = split_heads(proj(w, a + "k_proj", x, kvd, c.hidden, c.attention_bias), c.kv_heads);
+    at::Tensor v = split_heads(proj(w, a + "v_proj", x, kvd, c.hidden, c.attention_bias), c.kv_heads);
+    q = apply_rotary(q, s.cos, s.sin);
+    k = apply_rotary(k, s.cos, s.sin);
+    if (cache) {
+        if (cache->k.defined()) {
+            k = at::cat({cache->k, k}, 2);
+            v = at::cat({cache->v, v}, 2);
+        }
+        cache->k = k;
+        cache->v = v;
+    }
+    at::Tensor o = attention(q, k, v, s.bias, std::pow(static_cast<double>(c.head_dim), -0.5), probs);
+    if (s.bias.defined()) {
+        // Queries with nothing to attend to (left padding) get a zero output, as with SDPA in transformers.
+        at::Tensor attends = (s.bias.amax(-1, /*keepdim=*/true) > masked_value(s.bias.scalar_type())).to(o.scalar_type());
+        o = o * attends;
+        if (probs) *probs = *probs * attends;
+    }
+    at::Tensor h = s.hidden + proj(w, a + "o_proj", merge_heads(o), c.hidden, qd, c.attention_bias);
+    x = rms_norm(h, w.get(p + "post_attention_layernorm.weight", {c.hidden}), c.eps);
+    x = activation(proj(w, m + "gate_proj", x, c.intermediate, c.hidden, c.mlp_bias), c.act) *
+        proj(w, m + "up_proj", x, c.intermediate, c.hidden, c.mlp_bias);
+    s.hidden = h + proj(w, m + "down_proj", x, c.hidden, c.intermediate, c.mlp_bias);
+}
+
+at::Tensor llama_embed_tokens(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& ids) {
+    return at::embedding(w.get(p + "embed_tokens.weight", {c.vocab, c.hidden}), ids.to(w.device()));
+}
+
+at::Tensor llama_final_norm(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& hidden) {
+    return rms_norm(hidden, w.get(p + "norm.weight", {c.hidden}), c.eps);
+}
+
+at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::string& head, const LlamaConfig& c,
+                        const at::Tensor& hidden) {
+    const std::string name = c.tie_word_embeddings && !w.has(head) ? p + "embed_tokens.weight" : head;
+    return at::linear(hidden, w.get(name, {c.vocab, c.hidden}));
+}
+
+}  // namespace ps

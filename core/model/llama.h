@@ -1,0 +1,57 @@
+// The LLaMA decoder (LlamaModel / LlamaForCausalLM) as pieces over a StageState, so decoder-based
+// families (LLaVA now, others later) share one implementation: config with LlamaConfig defaults,
+// rotary tables, the pre-norm GQA/SwiGLU block (with an optional KV cache for generation), final
+// norm and output head. Every piece takes the prefix of its module, e.g. "model.language_model.".
+#pragma once
+#include <string>
+
+#include "core/model/config_reader.h"
+#include "core/model/vlm.h"
+
+namespace ps {
+
+struct LlamaConfig {
+    int64_t hidden = 0, intermediate = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0;
+    int64_t vocab = 0, max_positions = 0;
+    double eps = 1e-6, rope_theta = 10000.0, rope_linear_factor = 1.0;
+    std::string act;
+    bool attention_bias = false, mlp_bias = false, tie_word_embeddings = false;
+};
+// LlamaConfig defaults; throws ps::Error naming `config_path` for unsupported rope_scaling types.
+LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path);
+
+// Keys and values seen so far by one layer, [B,Hkv,S,d] each; empty before the first step.
+struct LayerCache {
+    at::Tensor k, v;
+};
+
+// cos/sin [B,T,head_dim] for position ids [B,T], computed in float32 as LlamaRotaryEmbedding does
+// and cast to `dtype`.
+std::pair<at::Tensor, at::Tensor> llama_rotary(const LlamaConfig& c, const at::Tensor& positions, at::ScalarType dtype);
+
+// Additive mask [B,1,Q,K] for queries at key positions K-Q..K-1: causal, and keys where the 0/1
+// `attention_mask` [B,K] is 0 (undefined: none) are masked with the dtype's most negative finite
+// value. A query that may attend to nothing (left padding) gets an all-masked row; the block gives
+// such rows a zero attention output, as transformers' SDPA path does.
+at::Tensor llama_attention_bias(const at::Tensor& attention_mask, int64_t batch, int64_t q_len, int64_t k_len,
+                                at::ScalarType dtype, at::Device device);
+
+// Starts the decoder on input embeddings [B,T,D] at position ids [B,T] or [1,T] (transformers'
+// forward uses 0..T-1 for every row; generation derives them from the attention mask), after
+// `past` cached tokens; `attention_mask` [B,past+T] 0/1 may be undefined (no padding).
+StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, const at::Tensor& attention_mask,
+                       const at::Tensor& positions, int64_t past = 0);
+
+// One decoder layer; `p` is the layer prefix ending in '.'. With `cache`, this step's keys and
+// values are appended to it and the queries attend over the whole cache (s.bias then spans it).
+void llama_decoder_block(const WeightStore& w, const std::string& p, const LlamaConfig& c, StageState& s,
+                         at::Tensor* probs = nullptr, LayerCache* cache = nullptr);
+
+// embed_tokens, final norm and lm_head; `p` is the LlamaModel prefix (holding embed_tokens,
+// layers, norm), `head` the lm_head weight name (embed_tokens stands in when tied and absent).
+at::Tensor llama_embed_tokens(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& ids);
+at::Tensor llama_final_norm(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& hidden);
+at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::string& head, const LlamaConfig& c,
+                        const at::Tensor& hidden);
+
+}  // namespace ps

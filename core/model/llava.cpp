@@ -1,0 +1,191 @@
+#include "core/model/llava.h"
+
+#include <ATen/core/grad_mode.h>
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/model/clip.h"
+#include "core/model/config_reader.h"
+#include "core/model/layers.h"
+#include "core/model/llama.h"
+
+namespace ps {
+
+std::vector<int64_t> CausalVlm::generate(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos) const {
+    if (in.input_ids.size(0) != 1)
+        throw Error("generate", "a batch of " + std::to_string(in.input_ids.size(0)) +
+                                    " prompts; generate takes one (use generate_batch)");
+    return generate_batch(in, max_new_tokens, eos).front();
+}
+
+namespace {
+
+class Llava : public Vlm, public CausalVlm {
+public:
+    Llava(ModelMap map, std::unique_ptr<WeightStore> weights) : Vlm(std::move(map), std::move(weights)) {
+        const Checkpoint& ckpt = weights_->checkpoint();
+        const std::string path = ckpt.config_path();
+        const ConfigReader cfg(ckpt.config(), path);
+
+        const ConfigReader vc = cfg.sub("vision_config");
+        if (vc.string("model_type", "clip_vision_model") != "clip_vision_model")
+            throw Error(path, "vision_config.model_type \"" + vc.string("model_type", "") +
+                                  "\" is not supported (LLaVA runs with a CLIP vision tower)");
+        vision_ = clip_vision_config(vc);
+        if (!cfg.has("vision_config")) {  // LlavaConfig's own default: CLIP ViT-L/14 at 336 px
+            vision_.hidden = 1024;
+            vision_.intermediate = 4096;
+            vision_.layers = 24;
+            vision_.heads = 16;
+            vision_.patch_size = 14;
+            vision_.image_size = 336;
+        }
+        const ConfigReader tc = cfg.sub("text_config");
+        if (tc.string("model_type", "llama") != "llama")
+            throw Error(path, "text_config.model_type \"" + tc.string("model_type", "") +
+                                  "\" is not supported (LLaVA runs with a LLaMA decoder)");
+        text_ = llama_config(tc, path);
+
+        image_token_ = cfg.integer("image_token_index", cfg.integer("image_token_id", 32000));
+        projector_act_ = cfg.string("projector_hidden_act", "gelu");
+        projector_bias_ = cfg.boolean("multimodal_projector_bias", true);
+        const std::string strategy = cfg.string("vision_feature_select_strategy", "default");
+        if (strategy != "default" && strategy != "full")
+            throw Error(path, "vision_feature_select_strategy must be \"default\" or \"full\", not \"" + strategy + "\"");
+        keep_cls_ = strategy == "full";
+        // hidden_states[k] of the vision tower is the output of its first k blocks (k < 0 counts back
+        // from layers + 1), taken without post_layernorm.
+        const int64_t layer = cfg.integer("vision_feature_layer", -2);
+        const int64_t blocks = layer < 0 ? vision_.layers + 1 + layer : layer;
+        if (blocks < 0 || blocks > vision_.layers)
+            throw Error(path, "vision_feature_layer " + std::to_string(layer) + " is outside the vision tower's " +
+                                  std::to_string(vision_.layers) + " layers");
+
+        const auto& names = ckpt.names();
+        const bool modules = std::any_of(names.begin(), names.end(), [](const std::string& n) {
+            return n.rfind("model.language_model.", 0) == 0 || n.rfind("model.vision_tower.", 0) == 0;
+        });
+        const std::string root = modules ? "model." : "";
+        vision_prefix_ = root + "vision_tower.vision_model.";
+        projector_prefix_ = root + "multi_modal_projector.";
+        language_prefix_ = modules ? "model.language_model." : "language_model.model.";
+        head_name_ = modules ? "lm_head.weight" : "language_model.lm_head.weight";
+
+        towers_ = {{"vision", Modality::Vision, static_cast<int>(blocks)},
+                   {"language", Modality::Language, static_cast<int>(text_.layers)}};
+    }
+
+    // Without pixel_values the vision tower is empty and the prompt must hold no image tokens.
+    StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const override {
+        if (tower == 0) return in.pixel_values.defined() ? clip_vision_embed(*weights_, vision_prefix_, vision_, in.pixel_values)
+                                                         : StageState{};
+        at::Tensor ids = in.input_ids.to(weights_->device());
+        at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden);
+        at::Tensor positions = at::arange(ids.size(1), ids.options()).unsqueeze(0);
+        return llama_start(text_, x, in.attention_mask, positions);
+    }
+
+    void block(int tower, int i, StageState& s, at::Tensor* probs) const override {
+        if (tower == 0) {
+            if (s.hidden.defined())
+                clip_encoder_block(*weights_, vision_prefix_ + "encoder.layers." + std::to_string(i) + ".", vision_, s, probs);
+            return;
+        }
+        llama_decoder_block(*weights_, layer_prefix(i), text_, s, probs);
+    }
+
+    void finish(int tower, StageState& s) const override {
+        if (tower == 1) {
+            s.hidden = llama_final_norm(*weights_, language_prefix_, text_, s.hidden);
+            return;
+        }
+        if (!s.hidden.defined()) return;
+        const WeightStore& w = *weights_;
+        const std::string& p = projector_prefix_;
+        at::Tensor x = keep_cls_ ? s.hidden : s.hidden.slice(1, 1);
+        auto bias = [&](const std::string& name) { return projector_bias_ ? w.get(name, {text_.hidden}) : at::Tensor(); };
+        x = at::linear(x, w.get(p + "linear_1.weight", {text_.hidden, vision_.hidden}), bias(p + "linear_1.bias"));
+        x = activation(x, projector_act_);
+        s = StageState{};
+        s.hidden = at::linear(x, w.get(p + "linear_2.weight", {text_.hidden, text_.hidden}), bias(p + "linear_2.bias"));
+    }
+
+    VlmOutputs head(const VlmInputs&, const std::vector<StageState>& t) const override {
+        VlmOutputs out;
+        out.logits = llama_logits(*weights_, language_prefix_, head_name_, text_, t[1].hidden);
+        return out;
+    }
+
+    std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens,
+                                                     std::optional<int64_t> eos) const override {
+        at::NoGradGuard no_grad;
+        StageState vision = embed(0, in, {});
+        for (int i = 0; i < towers_[0].num_blocks; ++i) block(0, i, vision, nullptr);
+        finish(0, vision);
+
+        const WeightStore& w = *weights_;
+        at::Tensor ids = in.input_ids.to(w.device());
+        const int64_t batch = ids.size(0);
+        at::Tensor mask = in.attention_mask.defined() ? in.attention_mask.to(ids.options()) : at::ones_like(ids);
+        // Position ids as GenerationMixin derives them: count of attended tokens so far (1 on padding).
+        at::Tensor positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1);
+        StageState s = llama_start(text_, merged_embeddings(ids, vision.hidden), mask, positions);
+
+        std::vector<LayerCache> cache(text_.layers);
+        std::vector<std::vector<int64_t>> out(batch);
+        std::vector<bool> finished(batch, false);
+        for (int step = 0; step < max_new_tokens; ++step) {
+            for (int i = 0; i < text_.layers; ++i) llama_decoder_block(w, layer_prefix(i), text_, s, nullptr, &cache[i]);
+            at::Tensor last = llama_final_norm(w, language_prefix_, text_, s.hidden.slice(1, -1));
+            at::Tensor next = llama_logits(w, language_prefix_, head_name_, text_, last).squeeze(1).to(at::kFloat).argmax(-1);
+            at::Tensor next_cpu = next.cpu();
+            bool all_finished = true;
+            for (int64_t b = 0; b < batch; ++b) {
+                if (!finished[b]) {
+                    out[b].push_back(next_cpu[b].item<int64_t>());
+                    finished[b] = eos && out[b].back() == *eos;
+                }
+                all_finished = all_finished && finished[b];
+            }
+            if (all_finished || step + 1 == max_new_tokens) break;
+            mask = at::cat({mask, at::ones({batch, 1}, mask.options())}, 1);
+            s = llama_start(text_, llama_embed_tokens(w, language_prefix_, text_, next.unsqueeze(1)), mask,
+                            mask.sum(-1, /*keepdim=*/true) - 1, cache[0].k.size(2));
+        }
+        return out;
+    }
+
+private:
+    std::string layer_prefix(int i) const { return language_prefix_ + "layers." + std::to_string(i) + "."; }
+
+    // Token embeddings with the projected image features [images,P,D] written over the image tokens.
+    at::Tensor merged_embeddings(const at::Tensor& ids, const at::Tensor& features) const {
+        at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids);
+        at::Tensor slots = ids == image_token_;
+        const int64_t tokens = slots.sum().item<int64_t>();
+        const int64_t images = features.defined() ? features.size(0) : 0;
+        const int64_t per_image = features.defined() ? features.size(1) : 0;
+        if (tokens != images * per_image)
+            throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) +
+                                         ") but " + std::to_string(images) + " image(s) of " + std::to_string(per_image) +
+                                         " features; each image needs exactly that many tokens");
+        if (tokens == 0) return x;
+        return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), features.to(x.scalar_type()));
+    }
+
+    ClipTowerConfig vision_;
+    LlamaConfig text_;
+    int64_t image_token_ = 0;
+    std::string projector_act_;
+    bool projector_bias_ = true, keep_cls_ = false;
+    std::string vision_prefix_, projector_prefix_, language_prefix_, head_name_;
+};
+
+}  // namespace
+
+std::unique_ptr<Vlm> make_llava(ModelMap map, std::unique_ptr<WeightStore> weights) {
+    return std::make_unique<Llava>(std::move(map), std::move(weights));
+}
+
+}  // namespace ps
