@@ -137,6 +137,55 @@ private Q_SLOTS:
                  "error: " + dir + "/model.safetensors.index.json: shard 'model-00001-of-00001.safetensors' named in the index is missing\n");
     }
 
+    void run_dual_encoder_matches_transformers() {
+        const QString dir = tmp_.filePath("run_dual");
+        auto ref = ps_test::run_python("run_reference.py", {dir, "dual"});
+        QVERIFY2(ref.exit_code == 0, ref.err.constData());
+        const auto want = nlohmann::json::parse(ref.out.toStdString());
+        QStringList args{"run", dir, "--image", dir + "/image.png"};
+        for (const auto& t : want["texts"]) args << "--text" << QString::fromStdString(t.get<std::string>());
+        auto r = ps_test::run_cli(args);
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        // The image's row: "<path>  logit (prob)  logit (prob) ..."
+        const QString row = QString::fromUtf8(r.out).split('\n').filter("image.png").value(0);
+        const QStringList cells = row.split(' ', Qt::SkipEmptyParts);
+        const auto& logits = want["logits_per_image"][0];
+        QCOMPARE(cells.size(), 1 + 2 * static_cast<int>(logits.size()));
+        for (size_t t = 0; t < logits.size(); ++t)
+            QVERIFY2(std::abs(cells[1 + 2 * static_cast<int>(t)].toDouble() - logits[t].get<double>()) <= 1e-4, qPrintable(row));
+    }
+
+    void run_llava_matches_transformers() {
+        const QString dir = tmp_.filePath("run_llava");
+        auto ref = ps_test::run_python("run_reference.py", {dir, "llava"});
+        QVERIFY2(ref.exit_code == 0, ref.err.constData());
+        const auto want = nlohmann::json::parse(ref.out.toStdString());
+        auto r = ps_test::run_cli({"run", dir, "--image", dir + "/image.png", "--text",
+                                   QString::fromStdString(want["question"].get<std::string>()), "--max-new-tokens",
+                                   QString::number(want["ids"].size())});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QCOMPARE(QString::fromUtf8(r.out), QString::fromStdString(want["answer"].get<std::string>()) + "\n");
+    }
+
+    void run_bad_inputs() {
+        const QString image = tmp_.filePath("not_an_image.png");
+        ps_test::write_bytes(image, "this is text, not a PNG");
+        const QString dual = tmp_.filePath("run_bad_dual");
+        auto ref = ps_test::run_python("run_reference.py", {dual, "dual"});
+        QVERIFY2(ref.exit_code == 0, ref.err.constData());
+        auto r = ps_test::run_cli({"run", dual, "--image", image, "--text", "hi"});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.startsWith("error: " + image.toUtf8() + ": cannot decode image"), r.err.constData());
+        QCOMPARE(QString::fromUtf8(r.err).count('\n'), 1);
+
+        const QString demo = tmp_.filePath("demo_without_tokenizer");
+        ps::write_demo_checkpoint(demo.toStdString());
+        r = ps_test::run_cli({"run", demo, "--image", dual + "/image.png", "--text", "hi"});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.startsWith("error: " + demo.toUtf8()) && r.err.contains("no tokenizer files"), r.err.constData());
+        QCOMPARE(QString::fromUtf8(r.err).count('\n'), 1);
+    }
+
     void usage_errors() {
         QCOMPARE(ps_test::run_cli({}).exit_code, 2);
         QCOMPARE(ps_test::run_cli({"frobnicate"}).exit_code, 2);

@@ -1,0 +1,69 @@
+#include "core/model/processor.h"
+
+#include "core/error.h"
+#include "core/io/checkpoint.h"
+#include "core/model/config_reader.h"
+
+namespace ps {
+
+Processor::Processor(const Vlm& model) : family_(model.map().family) {
+    const Checkpoint& ckpt = model.weights().checkpoint();
+    tokenizer_ = load_tokenizer(ckpt.dir());
+    image_ = read_image_processor_config(ckpt.dir());
+    const ConfigReader cfg(ckpt.config(), ckpt.config_path());
+    const ConfigReader text = cfg.sub("text_config");
+    if (family_ == "llava") {
+        image_token_ = cfg.integer("image_token_index", cfg.integer("image_token_id", 32000));
+        image_seq_length_ = cfg.integer("image_seq_length", 576);
+    } else {
+        max_text_tokens_ = text.integer("max_position_embeddings", family_ == "siglip" ? 64 : 77);
+    }
+}
+
+VlmInputs Processor::dual_encoder(const std::vector<cv::Mat>& images, const std::vector<std::string>& texts) const {
+    if (images.empty() || texts.empty()) throw Error("run", "at least one image and one text are needed");
+    EncodeOptions opt;
+    opt.max_length = static_cast<size_t>(max_text_tokens_);
+    std::vector<std::vector<int64_t>> ids;
+    size_t longest = 0;
+    for (const std::string& t : texts) {
+        ids.push_back(tokenizer_->encode(t, opt));
+        longest = std::max(longest, ids.back().size());
+    }
+    // SigLIP was trained on texts padded to its full context and reads no mask (its processor
+    // pads to max_length); CLIP and BERT pad to the longest text and mask the padding.
+    const bool siglip = family_ == "siglip";
+    const size_t length = siglip ? static_cast<size_t>(max_text_tokens_) : longest;
+    const int64_t pad = tokenizer_->pad_id().value_or(tokenizer_->eos_id().value_or(0));
+    at::Tensor input_ids = at::full({static_cast<int64_t>(texts.size()), static_cast<int64_t>(length)}, pad, at::kLong);
+    at::Tensor mask = at::zeros_like(input_ids);
+    for (size_t r = 0; r < ids.size(); ++r)
+        for (size_t c = 0; c < ids[r].size(); ++c) {
+            input_ids[r][c] = ids[r][c];
+            mask[r][c] = 1;
+        }
+    VlmInputs in;
+    in.pixel_values = preprocess_batch(images, image_);
+    in.input_ids = input_ids;
+    if (!siglip) in.attention_mask = mask;
+    return in;
+}
+
+VlmInputs Processor::chat(const cv::Mat& image, const std::string& question) const {
+    if (family_ != "llava") throw Error("run", "chat prompts need a LLaVA checkpoint");
+    // The processor splits the prompt at "<image>": the text before carries BOS, the image token
+    // is repeated once per image feature, the text after is encoded without special tokens.
+    std::vector<int64_t> ids = tokenizer_->encode("USER: ");
+    ids.insert(ids.end(), static_cast<size_t>(image_seq_length_), image_token_);
+    EncodeOptions plain;
+    plain.add_special_tokens = false;
+    const std::vector<int64_t> rest = tokenizer_->encode("\n" + question + " ASSISTANT:", plain);
+    ids.insert(ids.end(), rest.begin(), rest.end());
+    VlmInputs in;
+    in.pixel_values = preprocess_batch({image}, image_);
+    in.input_ids = at::tensor(ids, at::kLong).unsqueeze(0);
+    in.attention_mask = at::ones_like(in.input_ids);
+    return in;
+}
+
+}  // namespace ps
