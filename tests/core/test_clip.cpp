@@ -1,5 +1,6 @@
 // core/model/clip.cpp against transformers' CLIPModel: embeddings, logits and every hidden state
-// of both towers, in float32 and bfloat16, resident and streamed.
+// of both towers, in float32, bfloat16 and float16, resident and
+// streamed, and the attention probabilities captured at chosen blocks.
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -20,6 +21,7 @@ private Q_SLOTS:
         QTest::newRow("float32 streamed") << "float32" << QStringList{} << true;
         QTest::newRow("float32, 3 heads of 12, 3 layers") << "float32" << QStringList{"--heads", "3", "--hidden", "36", "--layers", "3"} << false;
         QTest::newRow("bfloat16") << "bfloat16" << QStringList{} << false;
+        QTest::newRow("float16") << "float16" << QStringList{} << false;
     }
 
     void parity() {
@@ -27,6 +29,24 @@ private Q_SLOTS:
         QFETCH(QStringList, sizes);
         QFETCH(bool, streaming);
         ps_test::dual_encoder_parity(tmp_, "clip", dtype, sizes, streaming);
+    }
+
+    void attention_probabilities() {
+        const auto ref = ps_test::make_reference(tmp_, "clip", {"--attentions"});
+        QVERIFY(!ref.dir.isEmpty());
+        auto model = ps::Vlm::load(ref.dir.toStdString());
+        ps::CaptureOptions cap;
+        cap.attentions = {{0, 1}, {1, 0}, {1, 1}};
+        const ps::VlmOutputs with = model->forward(ps_test::reference_inputs(ref), cap);
+        QCOMPARE(with.attentions.size(), size_t(3));
+        const char* names[] = {"vision", "text"};
+        for (const auto& [where, probs] : with.attentions) {
+            const std::string key = std::string(names[where.first]) + ".attn." + std::to_string(where.second);
+            PS_COMPARE_TENSOR(probs, ref[key], key, false, 1e-5, 0.0);
+        }
+        // Eager attention at the scored blocks changes nothing downstream.
+        const ps::VlmOutputs without = model->forward(ps_test::reference_inputs(ref));
+        PS_COMPARE_TENSOR(with.logits_per_image, without.logits_per_image, std::string("logits"), false, 1e-5, 0.0);
     }
 
     void text_longer_than_context() {

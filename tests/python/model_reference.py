@@ -98,6 +98,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("family")
     ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--attentions", action="store_true", help="CLIP: also record eager attention probabilities")
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--layers", type=int, default=2)
@@ -146,6 +147,14 @@ def main():
             out = model(**kw)
         ref.update(pixel_values=pixels, input_ids=ids, logits_per_image=out.logits_per_image,
                    logits_per_text=out.logits_per_text, image_embeds=out.image_embeds, text_embeds=out.text_embeds)
+        if a.attentions:  # <tower>.attn.<i>: softmax probabilities of block i, from eager attention
+            model.set_attn_implementation("eager")
+            for tower in ("vision", "text"):
+                for i, layer in enumerate(getattr(model, tower + "_model").encoder.layers):
+                    layer.self_attn.register_forward_hook(
+                        lambda _, __, o, key=f"{tower}.attn.{i}": ref.__setitem__(key, o[1].detach().clone()))
+            with torch.no_grad():
+                model(**kw, output_attentions=True)
     elif a.family.startswith("llava"):
         ref.update(llava_reference(model, dtype, g))
     else:
