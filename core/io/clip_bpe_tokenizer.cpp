@@ -186,22 +186,12 @@ void ClipBpeTokenizer::add_word(const std::u32string& word, std::vector<int64_t>
 }
 
 std::vector<int64_t> ClipBpeTokenizer::encode_text(const std::string& utf8) const {
-    using tokenizer_detail::split_added_tokens;
-    utf8_decode(utf8);  // validates
     std::vector<int64_t> out;
-    for (const auto& raw : split_added_tokens(utf8, added_, false)) {
-        if (raw.id >= 0) {
-            out.push_back(raw.id);
-            continue;
-        }
-        for (const auto& seg : split_added_tokens(utf8_encode(normalize(utf8_decode(raw.text))), added_, true)) {
-            if (seg.id >= 0) {
-                out.push_back(seg.id);
-                continue;
-            }
+    tokenizer_detail::encode_around_added_tokens(
+        utf8, added_, [this](const std::u32string& t) { return normalize(t); },
+        [this](const std::u32string& s, std::vector<int64_t>& out) {
             // CLIP's regex 's|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+ ; whitespace dropped.
             static const std::u32string kContractions[] = {U"s", U"t", U"re", U"ve", U"m", U"ll", U"d"};
-            const std::u32string s = utf8_decode(seg.text);
             for (size_t i = 0; i < s.size();) {
                 const char32_t c = s[i];
                 size_t j = i + 1;
@@ -226,8 +216,8 @@ std::vector<int64_t> ClipBpeTokenizer::encode_text(const std::string& utf8) cons
                 add_word(s.substr(i, j - i), out);
                 i = j;
             }
-        }
-    }
+        },
+        out);
     return out;
 }
 

@@ -182,6 +182,23 @@ size_t utf8_char_start(const std::string& s, size_t i) {
 
 }  // namespace
 
+void encode_around_added_tokens(const std::string& utf8, const std::vector<AddedToken>& added,
+                                const std::function<std::u32string(const std::u32string&)>& normalize,
+                                const std::function<void(const std::u32string&, std::vector<int64_t>&)>& encode_piece,
+                                std::vector<int64_t>& out) {
+    utf8_decode(utf8);  // validates
+    for (const auto& raw : split_added_tokens(utf8, added, false)) {
+        if (raw.id >= 0) {
+            out.push_back(raw.id);
+            continue;
+        }
+        for (const auto& seg : split_added_tokens(utf8_encode(normalize(utf8_decode(raw.text))), added, true)) {
+            if (seg.id >= 0) out.push_back(seg.id);
+            else encode_piece(utf8_decode(seg.text), out);
+        }
+    }
+}
+
 std::vector<Segment> split_added_tokens(const std::string& text, const std::vector<AddedToken>& tokens,
                                         bool normalized) {
     std::vector<Segment> out;

@@ -3,6 +3,7 @@
 // prompts are tokenized in C++ exactly as the model was trained. Torch-free, plain types.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,6 +92,13 @@ struct Segment {
 // first, as the tokenizers library does; lstrip / rstrip tokens take the whitespace beside them.
 std::vector<Segment> split_added_tokens(const std::string& text, const std::vector<AddedToken>& tokens,
                                         bool normalized);
+// The tokenizers library's order around added tokens: split the raw text at the added tokens
+// matched before normalization, normalize the rest, split again at those matched after it. Ids of
+// added tokens are appended to `out`; every remaining piece goes to `encode_piece`.
+void encode_around_added_tokens(const std::string& utf8, const std::vector<AddedToken>& added,
+                                const std::function<std::u32string(const std::u32string&)>& normalize,
+                                const std::function<void(const std::u32string&, std::vector<int64_t>&)>& encode_piece,
+                                std::vector<int64_t>& out);
 // transformers' clean_up_tokenization: " ." → "." and the like.
 std::string clean_up_tokenization(std::string s);
 

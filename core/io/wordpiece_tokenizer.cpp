@@ -258,22 +258,13 @@ void WordPieceTokenizer::add_word(const std::u32string& word, std::vector<int64_
 }
 
 std::vector<int64_t> WordPieceTokenizer::encode_text(const std::string& utf8) const {
-    using tokenizer_detail::split_added_tokens;
-    utf8_decode(utf8);  // validates
     std::vector<int64_t> out;
-    for (const auto& raw : split_added_tokens(utf8, added_, false)) {
-        if (raw.id >= 0) {
-            out.push_back(raw.id);
-            continue;
-        }
-        for (const auto& seg : split_added_tokens(utf8_encode(normalize(utf8_decode(raw.text))), added_, true)) {
-            if (seg.id >= 0) {
-                out.push_back(seg.id);
-                continue;
-            }
+    tokenizer_detail::encode_around_added_tokens(
+        utf8, added_, [this](const std::u32string& t) { return normalize(t); },
+        [this](const std::u32string& s, std::vector<int64_t>& out) {
             // Split at whitespace (dropped) and punctuation (kept, one character a word).
             std::u32string word;
-            for (char32_t c : utf8_decode(seg.text)) {
+            for (char32_t c : s) {
                 const bool space = tokenizer_detail::is_white_space(c), punct = !space && is_punctuation(c);
                 if (space || punct) {
                     if (!word.empty()) add_word(word, out);
@@ -284,8 +275,8 @@ std::vector<int64_t> WordPieceTokenizer::encode_text(const std::string& utf8) co
                 }
             }
             if (!word.empty()) add_word(word, out);
-        }
-    }
+        },
+        out);
     return out;
 }
 
