@@ -148,11 +148,9 @@ int main(int argc, char** argv) {
         if (cmd == "make-demo") return cmd_make_demo(args);
         if (cmd == "version" || cmd == "--version") return cmd_version();
         return usage_error("unknown command '" + cmd + "'");
-    } catch (const ps::Error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
+    } catch (const std::exception& e) {  // ps::Error is one line; a torch error's first line says what went wrong
+        const std::string what = e.what();
+        std::fprintf(stderr, "error: %s\n", what.substr(0, what.find('\n')).c_str());
         return 1;
     }
 }

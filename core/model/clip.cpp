@@ -36,16 +36,19 @@ ClipTowerConfig clip_text_config(const ConfigReader& c) {
 void clip_encoder_block(const WeightStore& w, const std::string& p, const ClipTowerConfig& c, StageState& s,
                         at::Tensor* probs) {
     const double scale = 1.0 / std::sqrt(static_cast<double>(c.hidden / c.heads));
-    at::Tensor x = layer_norm(s.hidden, w.get(p + "layer_norm1.weight"), w.get(p + "layer_norm1.bias"), c.eps);
+    const int64_t d = c.hidden, i = c.intermediate;
+    at::Tensor x = layer_norm(s.hidden, w.get(p + "layer_norm1.weight", {d}), w.get(p + "layer_norm1.bias", {d}), c.eps);
     const std::string a = p + "self_attn.";
-    at::Tensor q = split_heads(at::linear(x, w.get(a + "q_proj.weight"), w.get(a + "q_proj.bias")), c.heads);
-    at::Tensor k = split_heads(at::linear(x, w.get(a + "k_proj.weight"), w.get(a + "k_proj.bias")), c.heads);
-    at::Tensor v = split_heads(at::linear(x, w.get(a + "v_proj.weight"), w.get(a + "v_proj.bias")), c.heads);
-    at::Tensor o = merge_heads(attention(q, k, v, s.bias, scale, probs));
-    at::Tensor h = s.hidden + at::linear(o, w.get(a + "out_proj.weight"), w.get(a + "out_proj.bias"));
-    x = layer_norm(h, w.get(p + "layer_norm2.weight"), w.get(p + "layer_norm2.bias"), c.eps);
-    x = activation(at::linear(x, w.get(p + "mlp.fc1.weight"), w.get(p + "mlp.fc1.bias")), c.act);
-    s.hidden = h + at::linear(x, w.get(p + "mlp.fc2.weight"), w.get(p + "mlp.fc2.bias"));
+    auto proj = [&](const std::string& n, const at::Tensor& in, int64_t out, int64_t in_features) {
+        return at::linear(in, w.get(n + ".weight", {out, in_features}), w.get(n + ".bias", {out}));
+    };
+    at::Tensor q = split_heads(proj(a + "q_proj", x, d, d), c.heads);
+    at::Tensor k = split_heads(proj(a + "k_proj", x, d, d), c.heads);
+    at::Tensor v = split_heads(proj(a + "v_proj", x, d, d), c.heads);
+    at::Tensor h = s.hidden + proj(a + "out_proj", merge_heads(attention(q, k, v, s.bias, scale, probs)), d, d);
+    x = layer_norm(h, w.get(p + "layer_norm2.weight", {d}), w.get(p + "layer_norm2.bias", {d}), c.eps);
+    x = activation(proj(p + "mlp.fc1", x, i, d), c.act);
+    s.hidden = h + proj(p + "mlp.fc2", x, d, i);
 }
 
 StageState clip_vision_embed(const WeightStore& w, const std::string& p, const ClipTowerConfig& c,

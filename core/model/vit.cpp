@@ -19,14 +19,19 @@ BertStyleConfig vit_config(const ConfigReader& c) {
     return t;
 }
 
+at::Tensor bert_style_linear(const WeightStore& w, const std::string& name, const at::Tensor& x, int64_t out,
+                             int64_t in) {
+    return at::linear(x, w.get(name + ".weight", {out, in}), w.get(name + ".bias", {out}));
+}
+
 at::Tensor bert_style_attention(const WeightStore& w, const std::string& p, const std::string& out,
                                 const BertStyleConfig& c, const at::Tensor& x, const at::Tensor& bias, at::Tensor* probs) {
-    at::Tensor q = split_heads(at::linear(x, w.get(p + "query.weight"), w.get(p + "query.bias")), c.heads);
-    at::Tensor k = split_heads(at::linear(x, w.get(p + "key.weight"), w.get(p + "key.bias")), c.heads);
-    at::Tensor v = split_heads(at::linear(x, w.get(p + "value.weight"), w.get(p + "value.bias")), c.heads);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(c.hidden / c.heads));
-    at::Tensor o = merge_heads(attention(q, k, v, bias, scale, probs));
-    return at::linear(o, w.get(out + ".weight"), w.get(out + ".bias"));
+    const int64_t d = c.hidden;
+    at::Tensor q = split_heads(bert_style_linear(w, p + "query", x, d, d), c.heads);
+    at::Tensor k = split_heads(bert_style_linear(w, p + "key", x, d, d), c.heads);
+    at::Tensor v = split_heads(bert_style_linear(w, p + "value", x, d, d), c.heads);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d / c.heads));
+    return bert_style_linear(w, out, merge_heads(attention(q, k, v, bias, scale, probs)), d, d);
 }
 
 StageState vit_embed(const WeightStore& w, const std::string& p, const BertStyleConfig& c, const at::Tensor& pixel_values) {
@@ -49,8 +54,8 @@ void vit_block(const WeightStore& w, const std::string& p, const BertStyleConfig
     at::Tensor x = layer_norm(s.hidden, w.get(p + "layernorm_before.weight"), w.get(p + "layernorm_before.bias"), c.eps);
     at::Tensor h = s.hidden + bert_style_attention(w, p + "attention.attention.", p + "attention.output.dense", c, x, s.bias, probs);
     x = layer_norm(h, w.get(p + "layernorm_after.weight"), w.get(p + "layernorm_after.bias"), c.eps);
-    x = activation(at::linear(x, w.get(p + "intermediate.dense.weight"), w.get(p + "intermediate.dense.bias")), c.act);
-    s.hidden = h + at::linear(x, w.get(p + "output.dense.weight"), w.get(p + "output.dense.bias"));
+    x = activation(bert_style_linear(w, p + "intermediate.dense", x, c.intermediate, c.hidden), c.act);
+    s.hidden = h + bert_style_linear(w, p + "output.dense", x, c.hidden, c.intermediate);
 }
 
 void vit_finish(const WeightStore& w, const std::string& p, const BertStyleConfig& c, StageState& s) {

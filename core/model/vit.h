@@ -25,6 +25,8 @@ void vit_block(const WeightStore& w, const std::string& p, const BertStyleConfig
 void vit_finish(const WeightStore& w, const std::string& p, const BertStyleConfig& c, StageState& s);
 at::Tensor vit_pool(const WeightStore& w, const std::string& p, const BertStyleConfig& c, const at::Tensor& hidden);
 
+// A linear layer `name` of [out, in], its shape checked against the config.
+at::Tensor bert_style_linear(const WeightStore& w, const std::string& name, const at::Tensor& x, int64_t out, int64_t in);
 // Self-attention of ViT/BERT blocks: {query,key,value} under `p`, output projection `out`.
 at::Tensor bert_style_attention(const WeightStore& w, const std::string& p, const std::string& out,
                                 const BertStyleConfig& c, const at::Tensor& x, const at::Tensor& bias, at::Tensor* probs);

@@ -5,6 +5,7 @@
 #include <QTest>
 
 #include "core/error.h"
+#include "core/io/checkpoint.h"
 #include "tests/core/model_parity.h"
 
 class TestClip : public QObject {
@@ -47,6 +48,28 @@ private Q_SLOTS:
         // Eager attention at the scored blocks changes nothing downstream.
         const ps::VlmOutputs without = model->forward(ps_test::reference_inputs(ref));
         PS_COMPARE_TENSOR(with.logits_per_image, without.logits_per_image, std::string("logits"), false, 1e-5, 0.0);
+    }
+
+    void wrong_shaped_tensor() {
+        const auto ref = ps_test::make_reference(tmp_, "clip", {});
+        QVERIFY(!ref.dir.isEmpty());
+        const std::string dir = ref.dir.toStdString(), bad = "vision_model.encoder.layers.1.mlp.fc1.weight";
+        ps::NamedTensors all;
+        {
+            const auto ckpt = ps::Checkpoint::open(dir);
+            for (const auto& name : ckpt.names()) {
+                at::Tensor t = ps::tensor_view(ckpt, name).clone();
+                all.emplace_back(name, name == bad ? t.t().contiguous() : t);
+            }
+        }
+        ps::save_safetensors(dir + "/model.safetensors", all);
+        auto model = ps::Vlm::load(dir);
+        try {
+            model->forward(ps_test::reference_inputs(ref));
+            QFAIL("no error raised");
+        } catch (const ps::Error& e) {
+            QVERIFY2(QString(e.what()).contains("tensor '" + QString::fromStdString(bad) + "' has shape [32, 37] but the config implies [37, 32]"), e.what());
+        }
     }
 
     void text_longer_than_context() {
