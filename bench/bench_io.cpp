@@ -21,8 +21,6 @@
 // per-tensor sums as float64 in the same order, so the checksums must agree, otherwise the program
 // fails with exit status 2.
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,13 +40,12 @@
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/capture_stdout.h"
 #include "core/error.h"
 #include "core/io/atomic_dir.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint.h"
 #include "core/io/tensor_view.h"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -275,44 +272,6 @@ RunResult run_cpp(const std::string& dir) {
     for (const std::string& name : ckpt.names()) checksum += tensor_view(ckpt, name).sum().item<double>();
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     return {took.count(), checksum, ckpt.names().size()};  // unmapping (ckpt's destructor) is not timed
-}
-
-// Runs argv[0] with its stdout captured; stderr passes through. Returns stdout, throws on failure.
-std::string capture_stdout(const std::vector<std::string>& args) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw Error("", std::string("pipe failed: ") + std::strerror(errno));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn_file_actions_addclose(&actions, fds[1]);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (rc != 0) {
-        ::close(fds[0]);
-        throw Error(args[0], std::string("cannot run: ") + std::strerror(rc));
-    }
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        out.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fds[0]);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw Error(args[1], "failed (exit status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-                                 ")");
-    return out;
 }
 
 RunResult run_python(const std::string& dir, int threads) {
