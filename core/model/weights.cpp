@@ -38,7 +38,16 @@ at::Tensor WeightStore::materialise(const std::string& name) const {
     const Checkpoint::Entry& e = ckpt_.at(name);
     at::Tensor view = tensor_view(e.shard, *e.info);
     const at::ScalarType target = at::isFloatingType(view.scalar_type()) ? dtype_ : view.scalar_type();
-    // Always an owned copy: the mapping's pages are then dropped so RSS holds only live weights.
+    // Streaming a block tensor already in the run dtype on the CPU: use the mapped bytes as they
+    // are and drop their pages when the last reference goes, saving a copy per block per pass.
+    if (streaming_ && device_.is_cpu() && target == view.scalar_type() && is_block_tensor(name) &&
+        view.data_ptr() == static_cast<void*>(e.shard->data(*e.info))) {
+        auto shard = e.shard;
+        const TensorInfo* info = e.info;
+        return at::from_blob(shard->data(*info), view.sizes(), [shard, info](void*) { shard->release(*info); },
+                             view.options());
+    }
+    // Otherwise an owned copy: the mapping's pages are then dropped so RSS holds only live weights.
     at::Tensor t = view.to(device_, target, /*non_blocking=*/false, /*copy=*/true);
     e.shard->release(*e.info);
     return t;

@@ -1,7 +1,8 @@
 // Where a model's weights live while it runs. Resident: every tensor is materialised once on the
 // chosen device and dtype. Streaming: tensors of transformer blocks are materialised from the
 // mmapped checkpoint when a block runs and freed after it, so one block is resident at a time.
-// Overrides (pruned or recovered weights) take precedence over the checkpoint.
+// Overrides (pruned or recovered weights) take precedence over the checkpoint. Streamed tensors may
+// alias the private file mapping: change weights through set(), never in place.
 #pragma once
 #include <map>
 #include <mutex>
