@@ -1,21 +1,39 @@
 // prunestudio-cli: the headless front end over core, for scripts and clusters.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "app/cli/args.h"
+#include "core/data/caption_folder.h"
+#include "core/data/fashion_mnist.h"
 #include "core/data/image.h"
+#include "core/data/prompts.h"
 #include "core/error.h"
+#include "core/eval/linear_probe.h"
+#include "core/eval/logit_kl.h"
+#include "core/eval/retrieval.h"
+#include "core/eval/zero_shot.h"
+#include "core/job/progress.h"
+#include "core/model/default_model.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/model/llava.h"
 #include "core/model/model_map.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
+#include "core/prune/allocation.h"
+#include "core/prune/calibration.h"
+#include "core/prune/pipeline.h"
+#include "core/prune/pruned_checkpoint.h"
 #include "core/report/model_summary.h"
 #include "core/runtime.h"
+#include "core/train/default_training.h"
 
 namespace {
 
@@ -27,6 +45,19 @@ const char* kUsage =
     "  run DIR --image FILE... --text TEXT... [--device D] [--dtype T] [--streaming] [--max-new-tokens N]\n"
     "                           dual encoders: similarity logits of every image with every text;\n"
     "                           LLaVA: the answer to one question (--text) about one image\n"
+    "  eval DIR [--task T]... [--data fashion-mnist|FOLDER] [--reference DIR] [--limit N] [--batch N]\n"
+    "           [--device D] [--dtype T] [--json]\n"
+    "                           evaluation of a dual encoder; T: zero-shot, retrieval, kl (against the\n"
+    "                           dense --reference), linear-probe, all (default: zero-shot, retrieval);\n"
+    "                           FOLDER: images with captions.jsonl\n"
+    "  prune --plan PLAN.json --out DIR [--model DIR] [--device D] [--dtype T] [--streaming]\n"
+    "                           prune a checkpoint as the Plan says (magnitude, wanda, sparsegpt;\n"
+    "                           unstructured or N:M); writes the pruned checkpoint, masks and result.json\n"
+    "  train-default [--epochs N] [--seed N] [--batch N] [--lr X] [--max-steps N] [--out DIR]\n"
+    "                [--work DIR] [--data DIR] [--text-tower DIR] [--eval-limit N]\n"
+    "                           train the default model's vision tower (resumable: rerun after a stop)\n"
+    "  assemble-default DIR [--resources DIR] [--text-tower DIR]\n"
+    "                           write the default model as a Hugging Face checkpoint folder\n"
     "  make-demo DIR [--seed N] write the small built-in demo checkpoint (LLaVA layout) to DIR\n"
     "  version                  versions and compute device\n";
 
@@ -35,55 +66,59 @@ int usage_error(const std::string& msg) {
     return 2;
 }
 
-int cmd_inspect(const std::vector<std::string>& args) {
-    std::string dir;
-    bool json = false;
-    for (const auto& a : args) {
-        if (a == "--json") json = true;
-        else if (!a.empty() && a[0] == '-') return usage_error("inspect: unknown option " + a);
-        else if (dir.empty()) dir = a;
-        else return usage_error("inspect: one checkpoint folder expected");
-    }
-    if (dir.empty()) return usage_error("inspect: missing checkpoint folder");
-    const ps::ModelMap map = ps::inspect_checkpoint(dir);
-    if (json) std::cout << ps::model_map_json(map).dump(2) << "\n";
+// Ctrl-C cancels the running job; the work stops at its next check and leaves no partial files.
+const ps::JobControl* g_job = nullptr;
+void on_interrupt(int) {
+    if (g_job) g_job->cancel();
+}
+
+// Progress on stderr, one line per stage, rewritten in place while the stage runs.
+ps::JobControl console_job() {
+    ps::JobControl job;
+    auto last = std::make_shared<std::pair<std::string, int>>("", -1);
+    job.on_progress = [last](const ps::Progress& p) {
+        const int percent = p.total > 0 ? static_cast<int>(100 * p.done / p.total) : 0;
+        if (p.stage == last->first && percent == last->second && p.done != p.total) return;
+        if (p.stage != last->first && !last->first.empty()) std::fputc('\n', stderr);
+        *last = {p.stage, percent};
+        std::fprintf(stderr, "\r%s: %lld/%lld %s", p.stage.c_str(), static_cast<long long>(p.done),
+                     static_cast<long long>(p.total), p.detail.c_str());
+        std::fflush(stderr);
+    };
+    return job;
+}
+
+ps::LoadOptions load_options(const Args& a) {
+    ps::LoadOptions opt;
+    opt.device = a.value("--device", opt.device);
+    opt.dtype = a.value("--dtype", opt.dtype);
+    opt.streaming = a.flag("--streaming");
+    return opt;
+}
+
+int cmd_inspect(const std::vector<std::string>& argv) {
+    const Args a("inspect", argv, {"--json"}, {});
+    const ps::ModelMap map = ps::inspect_checkpoint(a.positional(1, 1, "checkpoint folder")[0]);
+    if (a.flag("--json")) std::cout << ps::model_map_json(map).dump(2) << "\n";
     else std::cout << ps::model_map_text(map);
     return 0;
 }
 
-int cmd_run(const std::vector<std::string>& args) {
-    std::string dir;
-    std::vector<std::string> images, texts;
-    ps::LoadOptions opt;
-    int max_new_tokens = 32;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        const bool has_value = i + 1 < args.size();
-        if (a == "--image" && has_value) images.push_back(args[++i]);
-        else if (a == "--text" && has_value) texts.push_back(args[++i]);
-        else if (a == "--device" && has_value) opt.device = args[++i];
-        else if (a == "--dtype" && has_value) opt.dtype = args[++i];
-        else if (a == "--streaming") opt.streaming = true;
-        else if (a == "--max-new-tokens" && has_value) {
-            try {
-                max_new_tokens = std::stoi(args[++i]);
-            } catch (const std::exception&) {
-                return usage_error("run: --max-new-tokens needs an integer");
-            }
-        } else if (!a.empty() && a[0] == '-') return usage_error("run: unknown option or missing value: " + a);
-        else if (dir.empty()) dir = a;
-        else return usage_error("run: one checkpoint folder expected");
-    }
-    if (dir.empty() || images.empty() || texts.empty()) return usage_error("run: needs DIR, --image and --text");
+int cmd_run(const std::vector<std::string>& argv) {
+    const Args a("run", argv, {"--streaming"}, {"--image", "--text", "--device", "--dtype", "--max-new-tokens"});
+    const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
+    const std::vector<std::string> images = a.values("--image"), texts = a.values("--text");
+    const int64_t max_new_tokens = a.integer("--max-new-tokens", 32, 0);
+    if (images.empty() || texts.empty()) a.fail("needs --image and --text");
 
-    auto model = ps::Vlm::load(dir, opt);
+    auto model = ps::Vlm::load(dir, load_options(a));
     const ps::Processor processor(*model);
     std::vector<cv::Mat> pictures;
     for (const auto& path : images) pictures.push_back(ps::load_image(path));
 
     if (const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get())) {
-        if (pictures.size() != 1 || texts.size() != 1) return usage_error("run: LLaVA takes one --image and one --text");
-        const auto ids = causal->generate(processor.chat(pictures[0], texts[0]), max_new_tokens,
+        if (pictures.size() != 1 || texts.size() != 1) a.fail("LLaVA takes one --image and one --text");
+        const auto ids = causal->generate(processor.chat(pictures[0], texts[0]), static_cast<int>(max_new_tokens),
                                           processor.tokenizer().eos_id());
         std::cout << processor.tokenizer().decode(ids) << "\n";
         return 0;
@@ -104,22 +139,132 @@ int cmd_run(const std::vector<std::string>& args) {
     return 0;
 }
 
-int cmd_make_demo(const std::vector<std::string>& args) {
-    std::string dir;
-    uint64_t seed = 0;
-    for (size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--seed" && i + 1 < args.size()) {
-            try {
-                seed = std::stoull(args[++i]);
-            } catch (const std::exception&) {
-                return usage_error("make-demo: --seed needs a non-negative integer");
-            }
-        } else if (!args[i].empty() && args[i][0] == '-') return usage_error("make-demo: unknown option " + args[i]);
-        else if (dir.empty()) dir = args[i];
-        else return usage_error("make-demo: one output folder expected");
+int cmd_eval(const std::vector<std::string>& argv) {
+    const Args a("eval", argv, {"--json", "--streaming"},
+                 {"--task", "--data", "--reference", "--limit", "--batch", "--device", "--dtype"});
+    const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
+    std::vector<std::string> tasks = a.values("--task");
+    if (tasks.empty()) tasks = {"zero-shot", "retrieval"};
+    if (tasks == std::vector<std::string>{"all"}) {
+        tasks = {"zero-shot", "retrieval", "linear-probe"};
+        if (a.flag("--reference")) tasks.push_back("kl");
     }
-    if (dir.empty()) return usage_error("make-demo: missing output folder");
-    ps::write_demo_checkpoint(dir, seed);
+    for (const auto& t : tasks)
+        if (t != "zero-shot" && t != "retrieval" && t != "kl" && t != "linear-probe") a.fail("unknown task " + t);
+    const std::string data = a.value("--data", "fashion-mnist");
+    const int64_t limit = a.integer("--limit", -1, 1);
+    ps::EvalOptions opt;
+    opt.batch_size = a.integer("--batch", opt.batch_size, 1);
+    const ps::LoadOptions load = load_options(a);
+
+    auto model = ps::Vlm::load(dir, load);
+    const ps::ImageProcessorConfig cfg = ps::Processor(*model).image_config();
+    const bool builtin = data == "fashion-mnist";
+    const ps::EvalSet set =
+        builtin ? ps::labelled_eval_set("fashion-mnist test", ps::load_fashion_mnist(ps::fashion_mnist_dir(), "test"), cfg,
+                                        ps::zero_shot_templates(), limit)
+                : ps::caption_eval_set(ps::load_caption_folder(data), cfg);
+    std::unique_ptr<ps::Vlm> reference;
+
+    const ps::JobControl job = console_job();
+    g_job = &job;
+    std::signal(SIGINT, on_interrupt);
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& task : tasks) {
+        ps::EvalResult r;
+        if (task == "zero-shot") r = ps::zero_shot(*model, set, opt, job);
+        else if (task == "retrieval") r = ps::retrieval(*model, set, opt, job);
+        else if (task == "kl") {
+            if (!a.flag("--reference")) a.fail("kl needs --reference DIR (the dense model)");
+            if (!reference) reference = ps::Vlm::load(a.value("--reference", ""), load);
+            r = ps::logit_kl(*model, *reference, set, opt, job);
+        } else {
+            if (!builtin) a.fail("linear-probe runs on the built-in Fashion-MNIST data only");
+            const ps::EvalSet train = ps::labelled_eval_set("fashion-mnist train",
+                                                            ps::load_fashion_mnist(ps::fashion_mnist_dir(), "train"), cfg,
+                                                            ps::zero_shot_templates(), limit);
+            r = ps::linear_probe(*model, train, set, opt, job);
+        }
+        std::fputc('\n', stderr);
+        if (a.flag("--json")) all.push_back(r.to_json());
+        else std::cout << r.to_text();
+    }
+    if (a.flag("--json")) std::cout << all.dump(2) << "\n";
+    return 0;
+}
+
+int cmd_prune(const std::vector<std::string>& argv) {
+    const Args a("prune", argv, {"--streaming"}, {"--plan", "--out", "--model", "--device", "--dtype"});
+    a.positional(0, 0, "");
+    if (!a.flag("--plan") || !a.flag("--out")) a.fail("needs --plan and --out");
+    ps::Plan plan = ps::Plan::load(a.value("--plan", ""));
+    plan.model = a.value("--model", plan.model);
+    plan.device = a.value("--device", plan.device);
+    plan.dtype = a.value("--dtype", plan.dtype);
+    plan.streaming = plan.streaming || a.flag("--streaming");
+    if (plan.model.empty()) a.fail("the plan names no model; give --model DIR");
+    const std::string out = a.value("--out", "");
+    if (std::filesystem::exists(out)) throw ps::Error(out, "already exists; choose a new output folder");
+
+    ps::LoadOptions load;
+    load.device = plan.device;
+    load.dtype = plan.dtype;
+    load.streaming = plan.streaming;
+    auto model = ps::Vlm::load(plan.model, load);
+    const ps::SparsityMap allocation = ps::allocate(plan, model->map());
+    const auto batches = ps::calibration_batches(*model, plan.calibration, plan.seed);
+    const ps::JobControl job = console_job();
+    g_job = &job;
+    std::signal(SIGINT, on_interrupt);
+    const ps::PruneResult result = ps::prune_model(*model, plan, allocation, batches, job);
+    std::fputc('\n', stderr);
+    ps::write_pruned_checkpoint(*model, plan, result, out);
+    std::cout << result.to_text() << "wrote " << out << "\n";
+    return 0;
+}
+
+int cmd_train_default(const std::vector<std::string>& argv) {
+    const Args a("train-default", argv, {},
+                 {"--epochs", "--seed", "--batch", "--lr", "--max-steps", "--out", "--work", "--data", "--text-tower",
+                  "--eval-limit"});
+    a.positional(0, 0, "");
+    ps::DefaultTrainingOptions opt;
+    opt.lit.epochs = a.integer("--epochs", opt.lit.epochs, 1);
+    opt.lit.seed = static_cast<uint64_t>(a.integer("--seed", 0, 0));
+    opt.lit.batch_size = a.integer("--batch", opt.lit.batch_size, 2);
+    opt.lit.lr = a.number("--lr", opt.lit.lr);
+    opt.lit.max_steps = a.integer("--max-steps", -1, 1);
+    opt.out_dir = a.value("--out", ps::default_model_resources_dir());
+    opt.work_dir = a.value("--work", opt.out_dir + ".work");
+    opt.data_dir = a.value("--data", ps::fashion_mnist_dir());
+    opt.text_tower_dir = a.value("--text-tower", ps::default_text_tower_dir());
+    opt.eval_limit = a.integer("--eval-limit", -1, 1);
+
+    const ps::JobControl job = console_job();
+    g_job = &job;
+    std::signal(SIGINT, on_interrupt);
+    const ps::DefaultTrainingResult r = ps::train_default_model(opt, job);
+    std::fputc('\n', stderr);
+    std::printf("trained %lld/%lld steps in %.1f min; zero-shot top-1 %.2f%%, linear probe %.2f%% (%lld test images)\n",
+                static_cast<long long>(r.training.steps), static_cast<long long>(r.training.total_steps), r.minutes,
+                r.zero_shot.value(), r.linear_probe.value(), static_cast<long long>(r.zero_shot.metric("images")));
+    std::printf("wrote %s/vision.safetensors and manifest.json\n", opt.out_dir.c_str());
+    return 0;
+}
+
+int cmd_assemble_default(const std::vector<std::string>& argv) {
+    const Args a("assemble-default", argv, {}, {"--resources", "--text-tower"});
+    const std::string dir = a.positional(1, 1, "output folder")[0];
+    ps::assemble_default_model(a.value("--resources", ps::default_model_resources_dir()),
+                               a.value("--text-tower", ps::default_text_tower_dir()), dir);
+    std::cout << "wrote the default model to " << dir << "\n";
+    return 0;
+}
+
+int cmd_make_demo(const std::vector<std::string>& argv) {
+    const Args a("make-demo", argv, {}, {"--seed"});
+    const std::string dir = a.positional(1, 1, "output folder")[0];
+    ps::write_demo_checkpoint(dir, static_cast<uint64_t>(a.integer("--seed", 0, 0)));
     std::cout << "wrote demo checkpoint to " << dir << "\n";
     return 0;
 }
@@ -142,12 +287,26 @@ int main(int argc, char** argv) {
     }
     const std::string cmd = argv[1];
     const std::vector<std::string> args(argv + 2, argv + argc);
+    for (const auto& a : args)
+        if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
     try {
         if (cmd == "inspect") return cmd_inspect(args);
         if (cmd == "run") return cmd_run(args);
+        if (cmd == "eval") return cmd_eval(args);
+        if (cmd == "prune") return cmd_prune(args);
+        if (cmd == "train-default") return cmd_train_default(args);
+        if (cmd == "assemble-default") return cmd_assemble_default(args);
         if (cmd == "make-demo") return cmd_make_demo(args);
         if (cmd == "version" || cmd == "--version") return cmd_version();
         return usage_error("unknown command '" + cmd + "'");
+    } catch (const UsageError& e) {
+        return usage_error(e.what());
+    } catch (const ps::Cancelled& e) {
+        std::fprintf(stderr, "\n%s\n", e.what());
+        return 130;
     } catch (const std::exception& e) {  // ps::Error is one line; a torch error's first line says what went wrong
         const std::string what = e.what();
         std::fprintf(stderr, "error: %s\n", what.substr(0, what.find('\n')).c_str());

@@ -1,9 +1,12 @@
 #include "core/data/image_processor.h"
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 
+#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 
 #include "core/error.h"
 #include "core/io/json_util.h"
@@ -238,6 +241,65 @@ at::Tensor preprocess_batch(const std::vector<cv::Mat>& images, const ImageProce
     }
     if (out.empty()) throw Error("preprocess", "no images");
     return at::stack(out);
+}
+
+at::Tensor preprocess_gray_batch(const at::Tensor& images, const ImageProcessorConfig& cfg) {
+    if (!images.defined() || images.dim() != 3 || images.scalar_type() != at::kByte)
+        throw Error("preprocess", "expected grayscale images [N, H, W] of uint8");
+    if (images.numel() == 0) throw Error("preprocess", "no images");
+    if (images.size(1) > INT_MAX || images.size(2) > INT_MAX)
+        throw Error("preprocess", "images of " + std::to_string(images.size(1)) + "x" + std::to_string(images.size(2)) +
+                                      " pixels are too large");
+    const at::Tensor gray = images.to(at::kCPU).contiguous();
+    const int64_t n = gray.size(0);
+    const int h = static_cast<int>(gray.size(1)), w = static_cast<int>(gray.size(2));
+
+    const std::array<int, 2> size = cfg.do_resize ? resized_size(h, w, cfg) : std::array<int, 2>{h, w};
+    const bool keeps_size = size == std::array<int, 2>{h, w} &&
+                            (!cfg.do_center_crop || (cfg.crop_height == h && cfg.crop_width == w));
+    if (keeps_size) {
+        // Resize and crop would copy the image unchanged; rescale and normalize as to_tensor() does
+        // (the rescale in double rounded to float, the normalization in float32), in slices of
+        // the batch to bound the double-precision temporary.
+        at::Tensor out = at::empty({n, 3, h, w}, at::kFloat);
+        std::array<float, 3> mean{}, stdev{};
+        for (int c = 0; c < 3; ++c) {
+            mean[c] = static_cast<float>(cfg.image_mean[c]);
+            stdev[c] = static_cast<float>(cfg.image_std[c]);
+        }
+        const at::Tensor mean_t = at::tensor(at::ArrayRef<float>(mean.data(), 3)).view({1, 3, 1, 1});
+        const at::Tensor std_t = at::tensor(at::ArrayRef<float>(stdev.data(), 3)).view({1, 3, 1, 1});
+        const int64_t step = std::max<int64_t>(1, (int64_t{1} << 22) / (static_cast<int64_t>(h) * w));
+        for (int64_t s = 0; s < n; s += step) {
+            const int64_t e = std::min(n, s + step);
+            at::Tensor x = gray.slice(0, s, e).unsqueeze(1);
+            x = cfg.do_rescale ? x.to(at::kDouble).mul_(cfg.rescale_factor).to(at::kFloat) : x.to(at::kFloat);
+            at::Tensor dst = out.slice(0, s, e);
+            if (cfg.do_normalize) {
+                at::sub_out(dst, x, mean_t);
+                dst.div_(std_t);
+            } else {
+                dst.copy_(x.expand({e - s, 3, h, w}));
+            }
+        }
+        return out;
+    }
+
+    // The general path: each grey plane replicated to RGB and sent through preprocess().
+    uint8_t* const base = gray.data_ptr<uint8_t>();
+    auto one = [&](int64_t i) {
+        const cv::Mat plane(h, w, CV_8UC1, base + i * h * w);
+        cv::Mat rgb;
+        cv::merge(std::vector<cv::Mat>{plane, plane, plane}, rgb);
+        return preprocess(rgb, cfg);
+    };
+    const at::Tensor first = one(0);
+    at::Tensor out = at::empty({n, first.size(0), first.size(1), first.size(2)}, at::kFloat);
+    out[0].copy_(first);
+    at::parallel_for(1, n, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) out[i].copy_(one(i));
+    });
+    return out;
 }
 
 }  // namespace ps

@@ -48,4 +48,11 @@ at::Tensor preprocess(const cv::Mat& rgb, const ImageProcessorConfig& cfg);
 // with shortest_edge resizing and no centre crop).
 at::Tensor preprocess_batch(const std::vector<cv::Mat>& images, const ImageProcessorConfig& cfg);
 
+// Grayscale images [N, H, W] uint8 (as read from IDX files) to pixel_values [N, 3, h, w], equal to
+// what preprocess() gives for the same image converted to RGB (grey replicated on three channels).
+// When neither resize nor crop changes the size, rescale and normalize run as tensor ops on the
+// whole batch; otherwise each image goes through preprocess(). Throws ps::Error for another shape
+// or dtype, or an empty batch.
+at::Tensor preprocess_gray_batch(const at::Tensor& images, const ImageProcessorConfig& cfg);
+
 }  // namespace ps

@@ -49,6 +49,14 @@ at::Tensor tensor_view(const Checkpoint& ckpt, const std::string& name) {
     return tensor_view(e.shard, *e.info);
 }
 
+NamedTensors load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
+    const auto file = SafetensorsFile::open(path);
+    NamedTensors out;
+    for (const TensorInfo& t : file->tensors()) out.emplace_back(t.name, tensor_view(file, t));
+    if (metadata) *metadata = file->metadata();
+    return out;
+}
+
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata) {
     std::vector<at::Tensor> keep;

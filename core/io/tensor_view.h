@@ -20,6 +20,9 @@ at::Tensor tensor_view(const std::shared_ptr<const SafetensorsFile>& file, const
 at::Tensor tensor_view(const Checkpoint& ckpt, const std::string& name);
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+// Every tensor of one safetensors file as zero-copy views, in file order; `metadata` receives the
+// file's __metadata__ when given. Throws ps::Error naming the file.
+NamedTensors load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
 // Writes tensors (any device, made contiguous on the CPU) atomically as one safetensors file.
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {});

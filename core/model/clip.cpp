@@ -40,7 +40,7 @@ void clip_encoder_block(const WeightStore& w, const std::string& p, const ClipTo
     at::Tensor x = layer_norm(s.hidden, w.get(p + "layer_norm1.weight", {d}), w.get(p + "layer_norm1.bias", {d}), c.eps);
     const std::string a = p + "self_attn.";
     auto proj = [&](const std::string& n, const at::Tensor& in, int64_t out, int64_t in_features) {
-        return at::linear(in, w.get(n + ".weight", {out, in_features}), w.get(n + ".bias", {out}));
+        return w.linear(n, in, out, in_features, true);
     };
     at::Tensor q = split_heads(proj(a + "q_proj", x, d, d), c.heads);
     at::Tensor k = split_heads(proj(a + "k_proj", x, d, d), c.heads);

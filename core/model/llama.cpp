@@ -63,7 +63,7 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Te
 }
 
 at::Tensor proj(const WeightStore& w, const std::string& name, const at::Tensor& x, int64_t out, int64_t in, bool bias) {
-    return at::linear(x, w.get(name + ".weight", {out, in}), bias ? w.get(name + ".bias", {out}) : at::Tensor());
+    return w.linear(name, x, out, in, bias);
 }
 
 }  // namespace

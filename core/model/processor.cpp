@@ -22,6 +22,13 @@ Processor::Processor(const Vlm& model) : family_(model.map().family) {
 
 VlmInputs Processor::dual_encoder(const std::vector<cv::Mat>& images, const std::vector<std::string>& texts) const {
     if (images.empty() || texts.empty()) throw Error("run", "at least one image and one text are needed");
+    VlmInputs in = this->texts(texts);
+    in.pixel_values = preprocess_batch(images, image_);
+    return in;
+}
+
+VlmInputs Processor::texts(const std::vector<std::string>& texts) const {
+    if (texts.empty()) throw Error("run", "at least one text is needed");
     EncodeOptions opt;
     opt.max_length = static_cast<size_t>(max_text_tokens_);
     std::vector<std::vector<int64_t>> ids;
@@ -43,7 +50,6 @@ VlmInputs Processor::dual_encoder(const std::vector<cv::Mat>& images, const std:
             mask[r][c] = 1;
         }
     VlmInputs in;
-    in.pixel_values = preprocess_batch(images, image_);
     in.input_ids = input_ids;
     if (!siglip) in.attention_mask = mask;
     return in;

@@ -21,6 +21,8 @@ public:
 
     // Dual encoders: images [N,3,H,W] and texts padded to one length with an attention mask.
     VlmInputs dual_encoder(const std::vector<cv::Mat>& images, const std::vector<std::string>& texts) const;
+    // The text half of dual_encoder(): input_ids and attention_mask only.
+    VlmInputs texts(const std::vector<std::string>& texts) const;
     // LLaVA-1.5: "USER: <image>\n{question} ASSISTANT:" for one image.
     VlmInputs chat(const cv::Mat& image, const std::string& question) const;
 

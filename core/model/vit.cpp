@@ -21,7 +21,7 @@ BertStyleConfig vit_config(const ConfigReader& c) {
 
 at::Tensor bert_style_linear(const WeightStore& w, const std::string& name, const at::Tensor& x, int64_t out,
                              int64_t in) {
-    return at::linear(x, w.get(name + ".weight", {out, in}), w.get(name + ".bias", {out}));
+    return w.linear(name, x, out, in, true);
 }
 
 at::Tensor bert_style_attention(const WeightStore& w, const std::string& p, const std::string& out,

@@ -39,4 +39,11 @@ VlmOutputs Vlm::forward(const VlmInputs& in, const CaptureOptions& capture) cons
     return out;
 }
 
+StageState Vlm::run_tower(int tower, const VlmInputs& in, const std::vector<StageState>& done) const {
+    StageState s = embed(tower, in, done);
+    for (int i = 0; i < towers_[tower].num_blocks; ++i) block(tower, i, s);
+    finish(tower, s);
+    return s;
+}
+
 }  // namespace ps

@@ -74,6 +74,8 @@ public:
     virtual VlmOutputs head(const VlmInputs& in, const std::vector<StageState>& towers) const = 0;
 
     VlmOutputs forward(const VlmInputs& in, const CaptureOptions& capture = {}) const;
+    // One tower from embed to finish, under the caller's grad mode (training drives this).
+    StageState run_tower(int tower, const VlmInputs& in, const std::vector<StageState>& done = {}) const;
 
 protected:
     Vlm(ModelMap map, std::unique_ptr<WeightStore> weights) : map_(std::move(map)), weights_(std::move(weights)) {}

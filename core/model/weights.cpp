@@ -78,6 +78,13 @@ at::Tensor WeightStore::get(const std::string& name, at::IntArrayRef expected_sh
 
 void WeightStore::set(const std::string& name, at::Tensor value) { overrides_[name] = std::move(value); }
 
+void WeightStore::unset(const std::string& name) { overrides_.erase(name); }
+
 void WeightStore::clear_overrides() { overrides_.clear(); }
+
+at::Tensor WeightStore::linear(const std::string& name, const at::Tensor& x, int64_t out, int64_t in, bool bias) const {
+    if (tap_) tap_(name, x);
+    return at::linear(x, get(name + ".weight", {out, in}), bias ? get(name + ".bias", {out}) : at::Tensor());
+}
 
 }  // namespace ps

@@ -4,6 +4,7 @@
 // Overrides (pruned or recovered weights) take precedence over the checkpoint. Streamed tensors may
 // alias the private file mapping: change weights through set(), never in place.
 #pragma once
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -40,7 +41,15 @@ public:
     at::Tensor get(const std::string& name, at::IntArrayRef expected_shape) const;
     // Replaces a weight for the rest of this model's life (pruned weights, merged adapters).
     void set(const std::string& name, at::Tensor value);
+    void unset(const std::string& name);  // back to the checkpoint's tensor
     void clear_overrides();
+
+    // y = x·Wᵀ (+ b) for the Linear `name` (weight "<name>.weight" of [out, in], checked; bias
+    // "<name>.bias" when `bias`). Every transformer block runs its Linears through here, so a tap
+    // sees each Linear's input: the pruning pipeline collects calibration statistics this way.
+    at::Tensor linear(const std::string& name, const at::Tensor& x, int64_t out, int64_t in, bool bias) const;
+    using LinearTap = std::function<void(const std::string& name, const at::Tensor& input)>;
+    void set_linear_tap(LinearTap tap) { tap_ = std::move(tap); }
 
 private:
     at::Tensor materialise(const std::string& name) const;
@@ -53,6 +62,7 @@ private:
     mutable std::mutex mu_;
     mutable std::map<std::string, at::Tensor> cache_;
     std::map<std::string, at::Tensor> overrides_;
+    LinearTap tap_;
 };
 
 }  // namespace ps

@@ -192,9 +192,117 @@ private Q_SLOTS:
         QCOMPARE(ps_test::run_cli({"inspect"}).exit_code, 2);
         QCOMPARE(ps_test::run_cli({"inspect", "a", "b"}).exit_code, 2);
         QCOMPARE(ps_test::run_cli({"make-demo", tmp_.filePath("x"), "--seed", "abc"}).exit_code, 2);
+        QCOMPARE(ps_test::run_cli({"eval", PS_DEFAULT_MODEL, "--task", "frobnicate"}).exit_code, 2);
+        QCOMPARE(ps_test::run_cli({"eval", PS_DEFAULT_MODEL, "--limit", "0"}).exit_code, 2);
+        QCOMPARE(ps_test::run_cli({"train-default", "--epochs", "-1"}).exit_code, 2);
+        QCOMPARE(ps_test::run_cli({"train-default", "--lr", "fast"}).exit_code, 2);
+        QCOMPARE(ps_test::run_cli({"assemble-default"}).exit_code, 2);
         auto help = ps_test::run_cli({"--help"});
         QCOMPARE(help.exit_code, 0);
         QVERIFY(help.out.contains("inspect DIR"));
+        QVERIFY(help.out.contains("train-default"));
+        QCOMPARE(ps_test::run_cli({"eval", "--help"}).exit_code, 0);
+    }
+
+    void eval_the_default_model() {
+        auto r = ps_test::run_cli({"eval", PS_DEFAULT_MODEL, "--task", "zero-shot", "--task", "retrieval", "--limit", "300", "--json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j.size(), size_t(2));
+        QCOMPARE(j[0]["task"].get<std::string>(), std::string("zero-shot"));
+        QCOMPARE(j[0]["metrics"]["images"].get<double>(), 300.0);
+        QVERIFY(j[0]["metrics"]["top1"].get<double>() > 70.0);
+        QCOMPARE(j[0]["per_class"].size(), size_t(10));
+        QCOMPARE(j[1]["task"].get<std::string>(), std::string("retrieval"));
+        QVERIFY(r.err.contains("zero-shot: 300/300"));  // progress on stderr
+        auto kl = ps_test::run_cli({"eval", PS_DEFAULT_MODEL, "--task", "kl", "--reference", PS_DEFAULT_MODEL, "--limit", "50"});
+        QVERIFY2(kl.exit_code == 0, kl.err.constData());
+        QVERIFY2(kl.out.contains("mean_kl                      0.0000"), kl.out.constData());
+    }
+
+    void eval_bad_data() {
+        const QString dir = tmp_.filePath("captions");
+        QVERIFY(QDir().mkpath(dir));
+        ps_test::write_bytes(dir + "/captions.jsonl", "{\"image\": \"missing.png\", \"caption\": \"a bag\"}\n");
+        auto r = ps_test::run_cli({"eval", PS_DEFAULT_MODEL, "--data", dir});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.startsWith("error: " + dir.toUtf8() + "/captions.jsonl:1: image 'missing.png' not found"), r.err.constData());
+        QCOMPARE(r.err.count('\n'), 1);
+        const QString empty = tmp_.filePath("empty");
+        QVERIFY(QDir().mkpath(empty));
+        r = ps_test::run_cli({"eval", PS_DEFAULT_MODEL, "--data", empty});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.contains("no captions.jsonl"), r.err.constData());
+    }
+
+    void prune_with_a_preset() {
+        const QString preset = QString(PS_SOURCE_DIR) + "/resources/presets/wanda-2-4-language-only.json";
+        const QString plan = tmp_.filePath("plan.json");
+        auto j = nlohmann::json::parse(ps_test::read_bytes(preset).toStdString());
+        j["calibration"]["samples"] = 32;
+        ps_test::write_bytes(plan, QByteArray::fromStdString(j.dump()));
+        const QString out = tmp_.filePath("pruned-24");
+        auto r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("language   sparsity 0.5000"), r.out.constData());
+        QVERIFY2(!r.out.contains("vision "), r.out.constData());  // language-only
+        const auto result = nlohmann::json::parse(ps_test::read_bytes(out + "/result.json").toStdString());
+        QCOMPARE(result["pattern"].get<std::string>(), std::string("2:4"));
+        QCOMPARE(result["tensors"].size(), size_t(36));
+        auto kl = ps_test::run_cli({"eval", out, "--task", "kl", "--reference", PS_DEFAULT_MODEL, "--limit", "100", "--json"});
+        QVERIFY2(kl.exit_code == 0, kl.err.constData());
+        QVERIFY(nlohmann::json::parse(kl.out.toStdString())[0]["metrics"]["mean_kl"].get<double>() > 0.0);
+
+        // Bad plans fail before any work and write nothing.
+        r = ps_test::run_cli({"prune", "--plan", plan, "--model", tmp_.filePath("no-model"), "--out", tmp_.filePath("x")});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.startsWith("error: " + tmp_.filePath("no-model").toUtf8()), r.err.constData());
+        j["sparsity"] = 1.2;
+        ps_test::write_bytes(plan, QByteArray::fromStdString(j.dump()));
+        r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", tmp_.filePath("x")});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.startsWith("error: " + plan.toUtf8() + ": sparsity: 1.2"), r.err.constData());
+        j["sparsity"] = 0.5;
+        j["pattern"] = "3:5";  // 5 does not divide 128 or 384
+        ps_test::write_bytes(plan, QByteArray::fromStdString(j.dump()));
+        r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", tmp_.filePath("x")});
+        QCOMPARE(r.exit_code, 1);
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY(!QDir(tmp_.filePath("x")).exists());
+        r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out});  // existing output
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.contains("already exists"), r.err.constData());
+    }
+
+    void train_default_short_run_and_bad_data() {
+        // A corrupt IDX file: one-line error naming it, nothing written.
+        const QString data = tmp_.filePath("fmnist");
+        QVERIFY(QDir().mkpath(data));
+        for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                              "t10k-labels-idx1-ubyte.gz"})
+            QVERIFY(QFile::copy(QString("/usr/share/datasets/fashion-mnist/") + f, data + "/" + f));
+        QFile labels(data + "/train-labels-idx1-ubyte.gz");
+        QVERIFY(labels.resize(labels.size() / 2));
+        const QString out = tmp_.filePath("trained");
+        auto r = ps_test::run_cli({"train-default", "--data", data, "--out", out, "--max-steps", "3"});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.startsWith("error: " + data.toUtf8() + "/train-labels-idx1-ubyte.gz: "), r.err.constData());
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY(!QDir(out).exists());
+        QVERIFY(!QDir(out + ".work").exists());
+
+        // Three steps of the real schedule, evaluated on 200 images: the resources it writes assemble.
+        r = ps_test::run_cli({"train-default", "--out", out, "--max-steps", "3", "--batch", "32", "--eval-limit", "200"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("trained 3/"), r.out.constData());
+        const auto manifest = nlohmann::json::parse(ps_test::read_bytes(out + "/manifest.json").toStdString());
+        QCOMPARE(manifest["training"]["steps"].get<int64_t>(), int64_t(3));
+        QCOMPARE(manifest["metrics"]["eval_images"].get<int64_t>(), int64_t(200));
+        QVERIFY(!QDir(out + ".work").exists());
+        r = ps_test::run_cli({"assemble-default", tmp_.filePath("assembled"), "--resources", out});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        r = ps_test::run_cli({"inspect", tmp_.filePath("assembled")});
+        QVERIFY2(r.out.contains("vision-text-dual-encoder"), r.out.constData());
     }
 
     void make_demo_refuses_existing_folder() {

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "core/data/image.h"
 #include "core/data/image_processor.h"
@@ -119,6 +120,92 @@ private Q_SLOTS:
         ps::ImageProcessorConfig no_crop = cfg;
         no_crop.do_center_crop = false;  // shortest-edge resizing keeps each aspect ratio
         QVERIFY_THROWS_EXCEPTION(ps::Error, ps::preprocess_batch(images, no_crop));
+    }
+
+    // Grey [N, H, W] batches equal preprocess() of the same images as RGB, on the tensor path (no
+    // size change) and the per-image path (resize or crop).
+    void gray_batch_equals_preprocess() {
+        at::manual_seed(7);
+        struct Case {
+            const char* what;
+            ps::ImageProcessorConfig cfg;
+            int h, w;
+            std::vector<int64_t> out;  // [3, h', w'] expected
+        };
+        std::vector<Case> cases;
+        ps::ImageProcessorConfig vit = ps::image_processor_defaults("ViTImageProcessor");
+        vit.height = 28;
+        vit.width = 28;
+        cases.push_back({"vit 28x28, same size", vit, 28, 28, {3, 28, 28}});
+        ps::ImageProcessorConfig clip = ps::image_processor_defaults("CLIPImageProcessor");
+        clip.shortest_edge = 28;
+        clip.crop_height = clip.crop_width = 28;
+        cases.push_back({"clip edge 28 + crop 28, same size", clip, 28, 28, {3, 28, 28}});
+        ps::ImageProcessorConfig plain = vit;
+        plain.do_resize = false;
+        plain.do_normalize = false;
+        cases.push_back({"no resize, rescale only", plain, 20, 28, {3, 20, 28}});
+        plain.do_rescale = false;
+        cases.push_back({"no resize, no rescale", plain, 20, 28, {3, 20, 28}});
+        ps::ImageProcessorConfig odd = vit;
+        odd.do_resize = false;
+        odd.rescale_factor = 1.0 / 7;
+        odd.image_mean = {0.1, 0.7, 0.33333};
+        odd.image_std = {0.3, 0.017, 2.5};
+        cases.push_back({"odd rescale, mean and std", odd, 13, 9, {3, 13, 9}});
+        cases.push_back({"clip defaults, resize + crop", ps::image_processor_defaults("CLIPImageProcessor"), 28, 28,
+                         {3, 224, 224}});
+        ps::ImageProcessorConfig vit_up = vit;
+        vit_up.height = 40;
+        cases.push_back({"vit 40x28, resize", vit_up, 28, 28, {3, 40, 28}});
+        ps::ImageProcessorConfig crop = vit;
+        crop.do_resize = false;
+        crop.do_center_crop = true;
+        crop.crop_height = 20;
+        crop.crop_width = 32;  // cut rows, pad columns
+        cases.push_back({"no resize, crop 20x32", crop, 28, 28, {3, 20, 32}});
+
+        for (const Case& c : cases) {
+            const int64_t n = 5;
+            at::Tensor gray = at::randint(0, 256, {n, c.h, c.w}, at::kByte);
+            gray[0].fill_(0);
+            gray[1].fill_(255);
+            const at::Tensor got = ps::preprocess_gray_batch(gray, c.cfg);
+            std::vector<int64_t> shape{n};
+            shape.insert(shape.end(), c.out.begin(), c.out.end());
+            QVERIFY2(got.sizes().vec() == shape, c.what);
+            QCOMPARE(got.scalar_type(), at::kFloat);
+            for (int64_t i = 0; i < n; ++i) {
+                const at::Tensor plane = gray[i].contiguous();
+                const cv::Mat g(c.h, c.w, CV_8UC1, plane.data_ptr<uint8_t>());
+                cv::Mat rgb;
+                cv::cvtColor(g, rgb, cv::COLOR_GRAY2RGB);
+                const at::Tensor expected = ps::preprocess(rgb, c.cfg);
+                QVERIFY2(at::equal(got[i], expected),
+                         qPrintable(QString("%1, image %2: max |diff| %3")
+                                        .arg(c.what)
+                                        .arg(i)
+                                        .arg((got[i] - expected).abs().max().item<double>())));
+            }
+        }
+
+        // a batch the tensor path processes in several slices (16 images of 512x512 per slice)
+        ps::ImageProcessorConfig big = vit;
+        big.height = big.width = 512;
+        const at::Tensor many = at::randint(0, 256, {40, 512, 512}, at::kByte);
+        const at::Tensor got = ps::preprocess_gray_batch(many, big);
+        QCOMPARE(got.sizes().vec(), std::vector<int64_t>({40, 3, 512, 512}));
+        for (int64_t i : {0, 15, 16, 31, 32, 39}) {
+            const at::Tensor plane = many[i].contiguous();
+            cv::Mat rgb;
+            cv::cvtColor(cv::Mat(512, 512, CV_8UC1, plane.data_ptr<uint8_t>()), rgb, cv::COLOR_GRAY2RGB);
+            QVERIFY2(at::equal(got[i], ps::preprocess(rgb, big)), qPrintable(QString("image %1 of 40").arg(i)));
+        }
+
+        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::preprocess_gray_batch(at::zeros({2, 28, 28}, at::kFloat), vit));
+        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::preprocess_gray_batch(at::zeros({28, 28}, at::kByte), vit));
+        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::preprocess_gray_batch(at::zeros({0, 28, 28}, at::kByte), vit));
+        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::preprocess_gray_batch(at::Tensor(), vit));
     }
 
     void output_size_follows_transformers() {

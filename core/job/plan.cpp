@@ -1,0 +1,180 @@
+#include "core/job/plan.h"
+
+#include <cmath>
+#include <regex>
+#include <set>
+
+#include "core/error.h"
+#include "core/io/atomic_file.h"
+#include "core/io/json_util.h"
+
+namespace ps {
+namespace {
+
+// Reads fields of one JSON object, naming "<source>: <path>" in every error.
+class Fields {
+public:
+    Fields(const nlohmann::json& j, std::string source, std::string path) : j_(j), source_(std::move(source)), path_(std::move(path)) {
+        if (!j.is_object()) fail(path_.empty() ? "a Plan must be a JSON object" : "must be an object");
+    }
+    [[noreturn]] void fail(const std::string& what, const std::string& key = "") const {
+        const std::string p = path_.empty() ? key : key.empty() ? path_ : path_ + "." + key;
+        throw Error(source_, p.empty() ? what : p + ": " + what);
+    }
+    void only(const std::set<std::string>& keys) const {
+        for (auto it = j_.begin(); it != j_.end(); ++it)
+            if (!keys.count(it.key())) fail("unknown field", it.key());
+    }
+    const nlohmann::json* find(const std::string& key) const {
+        auto it = j_.find(key);
+        return it == j_.end() ? nullptr : &*it;
+    }
+    std::string text(const std::string& key, const std::string& fallback, bool required = false) const {
+        const auto* v = find(key);
+        if (!v) {
+            if (required) fail("missing", key);
+            return fallback;
+        }
+        if (!v->is_string()) fail("must be a string", key);
+        return v->get<std::string>();
+    }
+    double number(const std::string& key, double fallback) const {
+        const auto* v = find(key);
+        if (!v) return fallback;
+        if (!v->is_number()) fail("must be a number", key);
+        return v->get<double>();
+    }
+    int64_t integer(const std::string& key, int64_t fallback, int64_t min) const {
+        const auto* v = find(key);
+        if (!v) return fallback;
+        if (!v->is_number_integer()) fail("must be an integer", key);
+        const int64_t x = v->get<int64_t>();
+        if (x < min) fail(std::to_string(x) + " is below " + std::to_string(min), key);
+        return x;
+    }
+    bool boolean(const std::string& key, bool fallback) const {
+        const auto* v = find(key);
+        if (!v) return fallback;
+        if (!v->is_boolean()) fail("must be true or false", key);
+        return v->get<bool>();
+    }
+    std::vector<std::string> regexes(const std::string& key, std::vector<std::string> fallback) const {
+        const auto* v = find(key);
+        if (!v) return fallback;
+        if (!v->is_array()) fail("must be a list of regular expressions", key);
+        std::vector<std::string> out;
+        for (const auto& e : *v) {
+            if (!e.is_string()) fail("must be a list of regular expressions", key);
+            try {
+                std::regex re(e.get<std::string>());
+            } catch (const std::regex_error&) {
+                fail("\"" + e.get<std::string>() + "\" is not a valid regular expression", key);
+            }
+            out.push_back(e.get<std::string>());
+        }
+        return out;
+    }
+    void sparsity(const std::string& key, double s) const {
+        if (!(s >= 0.0 && s < 1.0)) fail(std::to_string(s) + " is outside [0, 1)", key);
+    }
+    Fields sub(const std::string& key) const { return Fields(*find(key), source_, path_.empty() ? key : path_ + "." + key); }
+
+private:
+    const nlohmann::json& j_;
+    std::string source_, path_;
+};
+
+const std::set<std::string> kModalities = {"vision", "projector", "language"};
+
+}  // namespace
+
+Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
+    const Fields f(j, source, "");
+    f.only({"name", "model", "device", "dtype", "streaming", "seed", "calibration", "method", "pattern", "sparsity", "compare",
+            "allocation", "targets", "ignore", "overrides", "sparsegpt"});
+    Plan p;
+    p.name = f.text("name", "");
+    p.model = f.text("model", "");  // presets leave it to the user
+    p.device = f.text("device", p.device);
+    p.dtype = f.text("dtype", p.dtype);
+    if (p.dtype != "float32" && p.dtype != "bfloat16" && p.dtype != "float16")
+        f.fail("\"" + p.dtype + "\" is not float32, bfloat16 or float16", "dtype");
+    p.streaming = f.boolean("streaming", p.streaming);
+    p.seed = static_cast<uint64_t>(f.integer("seed", 0, 0));
+    if (f.find("calibration")) {
+        const Fields c = f.sub("calibration");
+        c.only({"data", "samples", "batch_size"});
+        p.calibration.data = c.text("data", p.calibration.data);
+        p.calibration.samples = c.integer("samples", p.calibration.samples, 1);
+        p.calibration.batch_size = c.integer("batch_size", p.calibration.batch_size, 1);
+    }
+    p.method = f.text("method", p.method);
+    p.pattern = f.text("pattern", p.pattern);
+    p.sparsity = f.number("sparsity", p.sparsity);
+    f.sparsity("sparsity", p.sparsity);
+    p.compare = f.text("compare", p.compare);
+    if (p.compare != "auto" && p.compare != "row" && p.compare != "matrix")
+        f.fail("\"" + p.compare + "\" is not auto, row or matrix", "compare");
+    if (f.find("allocation")) {
+        const Fields a = f.sub("allocation");
+        a.only({"kind", "vision", "projector", "language"});
+        p.allocation.kind = a.text("kind", p.allocation.kind);
+        if (p.allocation.kind != "uniform" && p.allocation.kind != "modality")
+            a.fail("\"" + p.allocation.kind + "\" is not uniform or modality", "kind");
+        for (const auto& m : kModalities)
+            if (a.find(m)) {
+                const double s = a.number(m, 0.0);
+                a.sparsity(m, s);
+                p.allocation.modality[m] = s;
+            }
+        if (p.allocation.kind == "uniform" && !p.allocation.modality.empty())
+            a.fail("per-modality sparsities need \"kind\": \"modality\"");
+    }
+    p.targets = f.regexes("targets", p.targets);
+    p.ignore = f.regexes("ignore", p.ignore);
+    if (f.find("overrides")) {
+        const Fields o = f.sub("overrides");
+        for (const auto& [name, v] : f.find("overrides")->items()) {
+            if (!v.is_number()) o.fail("must be a number", name);
+            o.sparsity(name, v.get<double>());
+            p.overrides[name] = v.get<double>();
+        }
+    }
+    if (f.find("sparsegpt")) {
+        const Fields g = f.sub("sparsegpt");
+        g.only({"blocksize", "percdamp"});
+        p.sparsegpt_blocksize = g.integer("blocksize", p.sparsegpt_blocksize, 1);
+        p.sparsegpt_percdamp = g.number("percdamp", p.sparsegpt_percdamp);
+        if (!(p.sparsegpt_percdamp > 0 && p.sparsegpt_percdamp < 1)) g.fail("must be in (0, 1)", "percdamp");
+    }
+    return p;
+}
+
+nlohmann::json Plan::to_json() const {
+    nlohmann::json j = {
+        {"name", name},
+        {"model", model},
+        {"device", device},
+        {"dtype", dtype},
+        {"streaming", streaming},
+        {"seed", seed},
+        {"calibration", {{"data", calibration.data}, {"samples", calibration.samples}, {"batch_size", calibration.batch_size}}},
+        {"method", method},
+        {"pattern", pattern},
+        {"sparsity", sparsity},
+        {"compare", compare},
+        {"allocation", {{"kind", allocation.kind}}},
+        {"targets", targets},
+        {"ignore", ignore},
+        {"overrides", overrides},
+        {"sparsegpt", {{"blocksize", sparsegpt_blocksize}, {"percdamp", sparsegpt_percdamp}}},
+    };
+    for (const auto& [m, s] : allocation.modality) j["allocation"][m] = s;
+    return j;
+}
+
+Plan Plan::load(const std::string& path) { return from_json(read_json_file(path), path); }
+
+void Plan::save(const std::string& path) const { write_file_atomic(path, to_json().dump(2) + "\n"); }
+
+}  // namespace ps

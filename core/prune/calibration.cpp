@@ -1,0 +1,56 @@
+#include "core/prune/calibration.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include "core/data/caption_folder.h"
+#include "core/data/fashion_mnist.h"
+#include "core/data/image.h"
+#include "core/data/prompts.h"
+#include "core/data/splits.h"
+#include "core/error.h"
+#include "core/model/processor.h"
+
+namespace ps {
+
+std::vector<VlmInputs> calibration_batches(const Vlm& model, const Plan::Calibration& c, uint64_t seed) {
+    const Processor processor(model);
+    std::vector<cv::Mat> images;
+    std::vector<std::string> captions;
+    if (c.data == "fashion-mnist") {
+        const LabelledImages train = load_fashion_mnist(fashion_mnist_dir(), "train");
+        const auto picks = make_splits(train.images.size(0), seed, c.samples, 0).calibration;
+        const auto& templates = zero_shot_templates();
+        for (size_t i = 0; i < picks.size(); ++i) {
+            const at::Tensor gray = train.images[picks[i]].contiguous();
+            cv::Mat rgb;
+            cv::cvtColor(cv::Mat(static_cast<int>(gray.size(0)), static_cast<int>(gray.size(1)), CV_8UC1, gray.data_ptr<uint8_t>()), rgb,
+                         cv::COLOR_GRAY2RGB);
+            images.push_back(rgb);
+            const int64_t label = train.labels[picks[i]].item<int64_t>();
+            captions.push_back(class_prompts({train.classes[label]}, {templates[i % templates.size()]})[0]);
+        }
+    } else {
+        const CaptionDataset data = load_caption_folder(c.data);
+        const int64_t n = static_cast<int64_t>(data.items.size());
+        if (c.samples > n)
+            throw Error(c.data, "calibration asks for " + std::to_string(c.samples) + " samples, the folder has " + std::to_string(n));
+        for (int64_t i : make_splits(n, seed, c.samples, 0).calibration) {
+            images.push_back(load_image(data.items[i].image));
+            captions.push_back(data.items[i].caption);
+        }
+    }
+    std::vector<VlmInputs> batches;
+    const bool chat = model.map().family == "llava";
+    const size_t step = chat ? 1 : static_cast<size_t>(c.batch_size);
+    for (size_t b = 0; b < images.size(); b += step) {
+        const size_t e = std::min(images.size(), b + step);
+        if (chat) {
+            batches.push_back(processor.chat(images[b], "What is in this image? " + captions[b]));
+        } else {
+            batches.push_back(processor.dual_encoder({images.begin() + b, images.begin() + e}, {captions.begin() + b, captions.begin() + e}));
+        }
+    }
+    return batches;
+}
+
+}  // namespace ps

@@ -1,0 +1,16 @@
+// The calibration batches a pruning run feeds through the model, built from a Plan's calibration
+// section: a seeded subset of the Fashion-MNIST training images with one class prompt each, or the
+// first items of a seeded shuffle of a captions.jsonl folder. Dual encoders get image + caption
+// batches; LLaVA gets one chat prompt about each image.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/job/plan.h"
+#include "core/model/vlm.h"
+
+namespace ps {
+
+std::vector<VlmInputs> calibration_batches(const Vlm& model, const Plan::Calibration& calibration, uint64_t seed);
+
+}  // namespace ps

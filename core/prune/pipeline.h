@@ -1,0 +1,46 @@
+// The layer-by-layer pruning pipeline: calibration inputs are carried through the model tower by
+// tower and block by block; at each block the Linears to prune are tapped while the calibration
+// batches run, pruned from those statistics (magnitude, Wanda, SparseGPT), and the block is run
+// again with its pruned weights to give the next block its inputs.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/job/plan.h"
+#include "core/job/progress.h"
+#include "core/model/vlm.h"
+#include "core/prune/allocation.h"
+
+namespace ps {
+
+struct TensorResult {
+    std::string name;  // the Linear
+    std::string modality;
+    int block = -1;
+    double target = 0, achieved = 0;  // sparsity
+    int64_t nnz = 0, numel = 0;
+    double relative_error = 0;  // ||W X - W' X|| / ||W X|| over the calibration inputs
+    double seconds = 0;
+};
+
+struct PruneResult {
+    std::string method, pattern;
+    std::vector<TensorResult> tensors;
+    std::map<std::string, at::Tensor> masks;  // Linear name -> bool mask, true = pruned
+    double seconds = 0;
+
+    // Per modality and in total: pruned parameters over the targeted ones.
+    nlohmann::json to_json() const;
+    std::string to_text() const;
+};
+
+// Prunes `model` in place (its WeightStore gets the pruned weights as overrides) as `plan` says,
+// with the sparsities of `allocation`. Progress per block; a cancelled or failed run restores
+// every weight it changed, so the model is as before.
+PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocation,
+                        const std::vector<VlmInputs>& calibration, const JobControl& job);
+
+}  // namespace ps

@@ -1,0 +1,139 @@
+#include "core/prune/sparsegpt.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <tuple>
+
+#include "core/error.h"
+
+namespace ps {
+
+namespace {
+
+std::string shape_of(const at::Tensor& t) {
+    std::string s = "[";
+    for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+    return s + "]";
+}
+
+void validate(const at::Tensor& weight, const at::Tensor& hessian, double sparsity, const SparsityPattern& pattern,
+              const SparseGptOptions& opt) {
+    if (!weight.defined() || weight.dim() != 2 || weight.size(0) < 1 || weight.size(1) < 1)
+        throw Error("sparsegpt weight", "shape " + (weight.defined() ? shape_of(weight) : std::string("(undefined)")) +
+                                            " is not a non-empty [out, in] matrix");
+    if (!at::isFloatingType(weight.scalar_type()))
+        throw Error("sparsegpt weight", std::string("dtype ") + c10::toString(weight.scalar_type()) + " is not a float type");
+    const int64_t cols = weight.size(1);
+    if (!hessian.defined() || hessian.dim() != 2 || hessian.size(0) != cols || hessian.size(1) != cols)
+        throw Error("sparsegpt hessian", "shape " + (hessian.defined() ? shape_of(hessian) : std::string("(undefined)")) +
+                                             " does not match the weight's " + std::to_string(cols) + " input columns: expected [" +
+                                             std::to_string(cols) + ", " + std::to_string(cols) + "]");
+    if (!at::isFloatingType(hessian.scalar_type()))
+        throw Error("sparsegpt hessian", std::string("dtype ") + c10::toString(hessian.scalar_type()) + " is not a float type");
+    check_pattern(pattern, cols, "sparsegpt weight");
+    if (!pattern.is_nm()) check_sparsity(sparsity, "sparsegpt");
+    if (opt.blocksize < 1) throw Error("sparsegpt blocksize", std::to_string(opt.blocksize) + " is not positive");
+    if (pattern.is_nm() && opt.blocksize % pattern.m != 0)
+        throw Error("sparsegpt blocksize", std::to_string(opt.blocksize) + " is not a multiple of M for pattern " +
+                                               pattern.name());
+    if (!(opt.percdamp >= 0.0 && std::isfinite(opt.percdamp))) {
+        std::ostringstream os;
+        os << opt.percdamp << " is not a finite number >= 0";
+        throw Error("sparsegpt percdamp", os.str());
+    }
+    if (!at::isfinite(weight).all().item<bool>()) throw Error("sparsegpt weight", "contains NaN or infinite values");
+    if (!at::isfinite(hessian).all().item<bool>()) throw Error("sparsegpt hessian", "contains NaN or infinite values");
+}
+
+// Upper Cholesky factor of the inverse of the (dampened) Hessian, or ps::Error.
+at::Tensor inverse_cholesky_upper(const at::Tensor& h, double percdamp) {
+    auto fail = [&](const std::string& step) {
+        std::ostringstream os;
+        os << step << " failed: the Hessian is not positive definite after dampening with percdamp " << percdamp
+           << "; increase percdamp (e.g. 0.1) or use more calibration data";
+        return Error("sparsegpt hessian", os.str());
+    };
+    at::Tensor lower, info;
+    std::tie(lower, info) = at::linalg_cholesky_ex(h, /*upper=*/false, /*check_errors=*/false);
+    if (info.item<int64_t>() != 0) throw fail("Cholesky factorization");
+    const at::Tensor inverse = at::cholesky_inverse(lower);
+    at::Tensor upper;
+    std::tie(upper, info) = at::linalg_cholesky_ex(inverse, /*upper=*/true, /*check_errors=*/false);
+    if (info.item<int64_t>() != 0 || !at::isfinite(upper).all().item<bool>()) throw fail("Cholesky factorization of the inverse");
+    return upper;
+}
+
+}  // namespace
+
+PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian, double sparsity,
+                             const SparsityPattern& pattern, const SparseGptOptions& opt) {
+    validate(weight, hessian, sparsity, pattern, opt);
+    using at::indexing::Slice;
+    const int64_t rows = weight.size(0), cols = weight.size(1);
+    const bool nm = pattern.is_nm();
+
+    // Private float32 copies: the caller's tensors are never written.
+    at::Tensor w = weight.detach().to(at::kFloat).clone(at::MemoryFormat::Contiguous);
+    at::Tensor h = hessian.detach().to(w.device(), at::kFloat).clone(at::MemoryFormat::Contiguous);
+
+    // Dead inputs (never non-zero in calibration) cannot be reconstructed: their weights go, and
+    // H_ii = 1 keeps H invertible (their rows and columns of H are zero, so they stay decoupled).
+    const at::Tensor dead = h.diagonal() == 0;
+    h.diagonal().masked_fill_(dead, 1.0);
+    w.masked_fill_(dead.unsqueeze(0), 0.0);
+    const at::Tensor damp = h.diagonal().mean() * opt.percdamp;
+    h.diagonal().add_(damp);
+    const at::Tensor u = inverse_cholesky_upper(h, opt.percdamp);
+
+    at::Tensor mask = at::zeros({rows, cols}, w.options().dtype(at::kBool));
+    for (int64_t i1 = 0; i1 < cols; i1 += opt.blocksize) {
+        const int64_t i2 = std::min(i1 + opt.blocksize, cols), count = i2 - i1;
+        at::Tensor w1 = w.index({Slice(), Slice(i1, i2)}).clone();
+        at::Tensor q1 = at::zeros_like(w1);
+        at::Tensor err1 = at::zeros_like(w1);
+        const at::Tensor u1 = u.index({Slice(i1, i2), Slice(i1, i2)});
+        const at::Tensor d1 = u1.diagonal();
+        at::Tensor mask1 = mask.index({Slice(), Slice(i1, i2)});  // a view: selections land in `mask`
+
+        if (!nm && sparsity > 0.0) {
+            // Adaptive mask selection: the lowest scores over the whole rows x block, on the weights
+            // as updated by the earlier blocks. Counts are cumulative, floor(s·rows·i2) −
+            // floor(s·rows·i1), so the matrix ends with exactly floor(s·rows·cols) pruned entries.
+            const at::Tensor score = w1.pow(2) / d1.reshape({1, -1}).pow(2);
+            const auto k = static_cast<int64_t>(sparsity * static_cast<double>(rows * i2)) -
+                           static_cast<int64_t>(sparsity * static_cast<double>(rows * i1));
+            const at::Tensor order = std::get<1>(score.flatten().sort(/*stable=*/true, 0, /*descending=*/false));
+            mask1.copy_(at::zeros({score.numel()}, mask1.options()).index_fill_(0, order.slice(0, 0, k), true).view(score.sizes()));
+        }
+
+        for (int64_t i = 0; i < count; ++i) {
+            if (nm && i % pattern.m == 0) {
+                // Each row drops the N lowest scores of the M columns starting here.
+                const at::Tensor score =
+                    w1.index({Slice(), Slice(i, i + pattern.m)}).pow(2) / d1.slice(0, i, i + pattern.m).reshape({1, -1}).pow(2);
+                const at::Tensor lowest = std::get<1>(score.topk(pattern.n, 1, /*largest=*/false));
+                mask1.index({Slice(), Slice(i, i + pattern.m)}).scatter_(1, lowest, true);
+            }
+            const at::Tensor col = w1.select(1, i);
+            const at::Tensor q = col.masked_fill(mask1.select(1, i), 0.0);
+            q1.select(1, i).copy_(q);
+            // OBS: spread this column's pruning error over the block's later columns.
+            const at::Tensor err = (col - q) / u1.index({i, i});
+            w1.index({Slice(), Slice(i)}).sub_(at::outer(err, u1.index({i, Slice(i)})));
+            err1.select(1, i).copy_(err);
+        }
+
+        w.index({Slice(), Slice(i1, i2)}).copy_(q1);
+        // Lazy batched update of every column after the block.
+        if (i2 < cols) w.index({Slice(), Slice(i2)}).sub_(err1.matmul(u.index({Slice(i1, i2), Slice(i2)})));
+    }
+
+    PruneOutcome out;
+    out.weight = w.to(weight.scalar_type()).reshape(weight.sizes());
+    out.mask = std::move(mask);
+    return out;
+}
+
+}  // namespace ps

@@ -1,0 +1,68 @@
+#include "core/prune/wanda.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include <ATen/core/grad_mode.h>
+
+#include "core/error.h"
+
+namespace ps {
+
+namespace {
+
+std::string shape_of(const at::Tensor& t) {
+    std::ostringstream os;
+    os << t.sizes();
+    return os.str();
+}
+
+// Rows of a flattened input converted to float64 at a time: bounds the temporary to about 128 MiB.
+constexpr int64_t kChunkElements = int64_t(1) << 24;
+
+}  // namespace
+
+ColumnNormAccumulator::ColumnNormAccumulator(int64_t columns, std::string name)
+    : columns_(columns), name_(std::move(name)) {
+    if (columns <= 0) throw Error(name_, "the number of columns must be positive, got " + std::to_string(columns));
+}
+
+void ColumnNormAccumulator::add(const at::Tensor& x) {
+    if (!x.defined()) throw Error(name_, "input is undefined");
+    if (x.dim() < 1 || x.size(-1) != columns_)
+        throw Error(name_, "input of shape " + shape_of(x) + " does not end in " + std::to_string(columns_) +
+                               " features");
+    if (!at::isFloatingType(x.scalar_type())) throw Error(name_, "input must be floating point");
+    at::NoGradGuard no_grad;
+    const at::Tensor flat = x.detach().reshape({-1, columns_});
+    if (!sum_.defined()) sum_ = at::zeros({columns_}, flat.options().dtype(at::kDouble));
+    const int64_t tokens = flat.size(0);
+    const int64_t step = std::max<int64_t>(1, kChunkElements / columns_);
+    for (int64_t start = 0; start < tokens; start += step) {
+        const at::Tensor chunk = flat.narrow(0, start, std::min(step, tokens - start)).to(sum_.device(), at::kDouble);
+        sum_.add_(chunk.square().sum(0));
+    }
+    samples_ += x.dim() >= 3 ? x.size(0) : 1;
+}
+
+at::Tensor ColumnNormAccumulator::mean_squared_norms() const {
+    if (samples_ == 0) throw Error(name_, "no calibration samples were added");
+    if (!at::isfinite(sum_).all().item<bool>()) throw Error(name_, "calibration inputs contain inf or NaN");
+    return (sum_ / static_cast<double>(samples_)).to(at::kFloat);
+}
+
+at::Tensor wanda_scores(const at::Tensor& weight, const at::Tensor& column_sq_norms, const std::string& tensor_name) {
+    if (!weight.defined() || weight.dim() != 2)
+        throw Error(tensor_name, "weight must be 2-d [out, in], got shape " +
+                                     (weight.defined() ? shape_of(weight) : std::string("undefined")));
+    if (!column_sq_norms.defined() || column_sq_norms.dim() != 1 || column_sq_norms.size(0) != weight.size(1))
+        throw Error(tensor_name, "input norms of shape " +
+                                     (column_sq_norms.defined() ? shape_of(column_sq_norms) : std::string("undefined")) +
+                                     " do not match the weight's " + std::to_string(weight.size(1)) + " input columns");
+    at::NoGradGuard no_grad;
+    const at::Tensor a = column_sq_norms.detach().to(weight.device(), at::kFloat);
+    if (!(a >= 0).all().item<bool>()) throw Error(tensor_name, "input norms must be non-negative and not NaN");
+    return weight.detach().to(at::kFloat).abs() * a.sqrt().unsqueeze(0);
+}
+
+}  // namespace ps

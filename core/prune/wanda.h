@@ -1,0 +1,37 @@
+// Wanda (Sun et al., "A Simple and Effective Pruning Approach for LLMs"): scores |W_ij| * sqrt(a_j),
+// where a_j is the squared norm of input feature j over the calibration tokens, per sample.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <ATen/ATen.h>
+
+namespace ps {
+
+// Wanda's input statistic, normalised as lib/layerwrapper.py keeps it: a_j = (sum over every
+// calibration token of x_j^2) / (number of samples), where a 3-d (or higher) input [batch, ..., columns]
+// holds `batch` samples and a 1-d or 2-d input is one sample. The sum is kept in float64 on the first
+// input's device, so the order of the batches does not change the result.
+class ColumnNormAccumulator {
+public:
+    // `name` (the layer's input, e.g. "layers.0.mlp.fc1 input") only labels errors.
+    explicit ColumnNormAccumulator(int64_t columns, std::string name = "calibration input");
+
+    void add(const at::Tensor& x);          // [..., columns], any floating dtype
+    at::Tensor mean_squared_norms() const;  // [columns] float32; throws before any sample was added
+    int64_t samples() const { return samples_; }
+    int64_t columns() const { return columns_; }
+
+private:
+    int64_t columns_;
+    std::string name_;
+    at::Tensor sum_;  // [columns] float64, undefined until the first add
+    int64_t samples_ = 0;
+};
+
+// S_ij = |W_ij| * sqrt(a_j) in float32 on the weight's device; `weight` is [out, in], `column_sq_norms`
+// [in] and non-negative. `tensor_name` labels errors.
+at::Tensor wanda_scores(const at::Tensor& weight, const at::Tensor& column_sq_norms,
+                        const std::string& tensor_name = "weight");
+
+}  // namespace ps

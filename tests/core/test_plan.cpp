@@ -1,0 +1,74 @@
+// Plans: round trip through JSON, every preset loads, and bad fields are named in one-line errors.
+#include <QDir>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "core/error.h"
+#include "core/job/plan.h"
+
+class TestPlan : public QObject {
+    Q_OBJECT
+private:
+    static void expect_error(const nlohmann::json& j, const QString& needle) {
+        try {
+            ps::Plan::from_json(j, "p.json");
+            QFAIL(qPrintable("no error for " + QString::fromStdString(j.dump())));
+        } catch (const ps::Error& e) {
+            QVERIFY2(QString(e.what()).startsWith("p.json: ") && QString(e.what()).contains(needle), e.what());
+        }
+    }
+
+private Q_SLOTS:
+    void round_trip() {
+        ps::Plan p;
+        p.name = "x";
+        p.model = "/m";
+        p.method = "sparsegpt";
+        p.pattern = "2:4";
+        p.sparsity = 0.3;
+        p.allocation.kind = "modality";
+        p.allocation.modality = {{"vision", 0.2}, {"language", 0.6}};
+        p.targets = {".*mlp.*"};
+        p.ignore = {".*fc2"};
+        p.overrides = {{"a.b", 0.1}};
+        p.calibration.samples = 7;
+        QTemporaryDir tmp;
+        const std::string path = tmp.filePath("plan.json").toStdString();
+        p.save(path);
+        const ps::Plan q = ps::Plan::load(path);
+        QCOMPARE(QString::fromStdString(q.to_json().dump()), QString::fromStdString(p.to_json().dump()));
+        QCOMPARE(q.allocation.modality.at("language"), 0.6);
+        QCOMPARE(q.calibration.samples, int64_t(7));
+    }
+
+    void presets_load() {
+        const QDir dir(QString(PS_SOURCE_DIR) + "/resources/presets");
+        const QStringList files = dir.entryList({"*.json"});
+        QVERIFY(files.size() >= 3);
+        for (const QString& f : files) {
+            const ps::Plan p = ps::Plan::load(dir.filePath(f).toStdString());
+            QVERIFY2(!p.name.empty(), qPrintable(f));
+            QVERIFY2(p.model.empty(), qPrintable(f));  // presets leave the model to the user
+        }
+    }
+
+    void bad_fields() {
+        expect_error({{"sparsity", 1.0}}, "sparsity: 1.000000 is outside [0, 1)");
+        expect_error({{"sparsity", -0.1}}, "sparsity:");
+        expect_error({{"sparsity", "half"}}, "sparsity: must be a number");
+        expect_error({{"frobnicate", 1}}, "frobnicate: unknown field");
+        expect_error({{"targets", {"("}}}, "targets: \"(\" is not a valid regular expression");
+        expect_error({{"allocation", {{"kind", "modality"}, {"vision", 1.5}}}}, "allocation.vision:");
+        expect_error({{"allocation", {{"kind", "global"}}}}, "allocation.kind:");
+        expect_error({{"allocation", {{"vision", 0.5}}}}, "need \"kind\": \"modality\"");
+        expect_error({{"calibration", {{"samples", 0}}}}, "calibration.samples: 0 is below 1");
+        expect_error({{"overrides", {{"x", 2}}}}, "overrides.x:");
+        expect_error({{"dtype", "int8"}}, "dtype:");
+        expect_error({{"compare", "column"}}, "compare:");
+        expect_error({{"sparsegpt", {{"percdamp", 0}}}}, "sparsegpt.percdamp:");
+        expect_error(nlohmann::json::array(), "must be a JSON object");
+    }
+};
+
+QTEST_APPLESS_MAIN(TestPlan)
+#include "test_plan.moc"
