@@ -28,7 +28,7 @@ struct Plan {
     std::string method = "wanda";         // magnitude | wanda | sparsegpt (+ registered plugins)
     std::string pattern = "unstructured";  // unstructured | N:M
     double sparsity = 0.5;                 // the overall target (unstructured)
-    std::string compare = "auto";          // row | matrix | auto (matrix in vision towers, row elsewhere)
+    std::string compare = "auto";          // row | matrix | auto (magnitude: matrix; others: matrix in vision towers, row elsewhere)
 
     struct Allocation {
         std::string kind = "uniform";  // uniform | modality

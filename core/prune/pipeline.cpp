@@ -93,9 +93,11 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
                         const auto t0 = Clock::now();
                         const std::string wname = name + ".weight";
                         const at::Tensor weight = w.get(wname);
-                        const CompareGroup group = plan.compare == "auto"
-                                                       ? (tg.layer->modality == Modality::Vision ? CompareGroup::Matrix : CompareGroup::Row)
-                                                       : parse_compare_group(plan.compare);
+                        // auto: magnitude compares within the matrix; Wanda per matrix in vision
+                        // towers (RESSA/ECoFLaP) and per output row elsewhere.
+                        const bool matrix = plan.method == "magnitude" || tg.layer->modality == Modality::Vision;
+                        const CompareGroup group = plan.compare == "auto" ? (matrix ? CompareGroup::Matrix : CompareGroup::Row)
+                                                                          : parse_compare_group(plan.compare);
                         at::Tensor pruned, mask;
                         if (plan.method == "sparsegpt") {
                             SparseGptOptions o;

@@ -29,6 +29,7 @@ private:
         p.pattern = pattern;
         p.calibration.samples = 32;
         p.calibration.batch_size = 16;
+        p.targets = {".*layer\\.[01]\\..*"};  // the first two blocks of each tower keep the suite fast
         return p;
     }
 
@@ -49,7 +50,7 @@ private Q_SLOTS:
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
         const ps::Plan p = plan("wanda", 0.5);
         const ps::PruneResult r = run(*model, p);
-        QCOMPARE(r.tensors.size(), size_t(60));
+        QCOMPARE(r.tensors.size(), size_t(24));
         for (const ps::LinearLayer& l : model->map().linears) {
             if (!r.masks.count(l.name)) continue;
             // Reference: a separate model with the pipeline's weights for the earlier blocks of the
@@ -83,12 +84,15 @@ private Q_SLOTS:
     }
 
     void n_m_counts() {
-        auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
-        const ps::PruneResult r = run(*model, plan("sparsegpt", 0.5, "2:4"));
-        for (const auto& [name, mask] : r.masks) {
-            const at::Tensor w = model->weights().get(name + ".weight");
-            QVERIFY(at::equal(w == 0, mask));
-            QVERIFY2(((w == 0).reshape({w.size(0), -1, 4}).sum(2) == 2).all().item<bool>(), name.c_str());
+        for (const std::string method : {"wanda", "sparsegpt"}) {
+            auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
+            const ps::PruneResult r = run(*model, plan(method, 0.5, "2:4"));
+            QCOMPARE(r.masks.size(), size_t(24));
+            for (const auto& [name, mask] : r.masks) {
+                const at::Tensor w = model->weights().get(name + ".weight");
+                QVERIFY(at::equal(w == 0, mask));
+                QVERIFY2(((w == 0).reshape({w.size(0), -1, 4}).sum(2) == 2).all().item<bool>(), name.c_str());
+            }
         }
     }
 
@@ -100,7 +104,7 @@ private Q_SLOTS:
             for (const auto& t : r.tensors) mean[method] += t.relative_error / static_cast<double>(r.tensors.size());
             for (const auto& t : r.tensors) {
                 const int64_t zeros = t.numel - t.nnz, rows = model->weights().get(t.name + ".weight").size(0);
-                if (method != "sparsegpt" && t.modality == "language")  // per row: floor(s * cols) in every row
+                if (method == "wanda" && t.modality == "language")  // per row: floor(s * cols) in every row
                     QCOMPARE(zeros, rows * static_cast<int64_t>(0.6 * static_cast<double>(t.numel / rows)));
                 else  // per matrix, and SparseGPT's cumulative per-block counts: floor(s * numel)
                     QVERIFY2(std::abs(zeros - static_cast<int64_t>(0.6 * static_cast<double>(t.numel))) <= 1, t.name.c_str());
