@@ -49,6 +49,12 @@ at::Tensor tensor_view(const Checkpoint& ckpt, const std::string& name) {
     return tensor_view(e.shard, *e.info);
 }
 
+std::string shape_string(const at::Tensor& t) {
+    std::string s = "[";
+    for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+    return s + "]";
+}
+
 NamedTensors load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
     const auto file = SafetensorsFile::open(path);
     NamedTensors out;

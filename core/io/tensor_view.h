@@ -19,6 +19,9 @@ DType from_scalar_type(at::ScalarType t);  // throws ps::Error for types safeten
 at::Tensor tensor_view(const std::shared_ptr<const SafetensorsFile>& file, const TensorInfo& info);
 at::Tensor tensor_view(const Checkpoint& ckpt, const std::string& name);
 
+// "[2, 3]": a tensor's shape for error messages.
+std::string shape_string(const at::Tensor& t);
+
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 // Every tensor of one safetensors file as zero-copy views, in file order; `metadata` receives the
 // file's __metadata__ when given. Throws ps::Error naming the file.

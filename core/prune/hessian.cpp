@@ -4,18 +4,9 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/io/tensor_view.h"
 
 namespace ps {
-
-namespace {
-
-std::string shape_of(const at::Tensor& t) {
-    std::string s = "[";
-    for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-    return s + "]";
-}
-
-}  // namespace
 
 HessianAccumulator::HessianAccumulator(int64_t columns, at::Device device) : columns_(columns) {
     if (columns < 1) throw Error("hessian", "column count " + std::to_string(columns) + " is not positive");
@@ -27,7 +18,7 @@ void HessianAccumulator::add(const at::Tensor& x) {
     if (!at::isFloatingType(x.scalar_type()))
         throw Error("hessian input", std::string("dtype ") + c10::toString(x.scalar_type()) + " is not a float type");
     if (x.dim() < 2 || x.size(-1) != columns_)
-        throw Error("hessian input", "shape " + shape_of(x) + " is not [..., " + std::to_string(columns_) + "]");
+        throw Error("hessian input", "shape " + shape_string(x) + " is not [..., " + std::to_string(columns_) + "]");
     const int64_t batch = x.dim() == 2 ? 1 : x.size(0);
     if (batch == 0 || x.numel() == 0) return;  // nothing seen; the reference would divide 0 by 0 here
     const at::Tensor rows = x.detach().reshape({-1, columns_}).to(h_.device(), at::kFloat);

@@ -1,19 +1,13 @@
 #include "core/prune/mask.h"
 
 #include <cmath>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/io/tensor_view.h"
 
 namespace ps {
 
 namespace {
-
-std::string shape_of(const at::Tensor& t) {
-    std::ostringstream os;
-    os << t.sizes();
-    return os.str();
-}
 
 // Marks, along the last dimension of `scores`, the first `k` entries of a stable ascending sort.
 at::Tensor lowest_k_last_dim(const at::Tensor& scores, int64_t k) {
@@ -39,7 +33,7 @@ at::Tensor select_pruned(const at::Tensor& scores, double sparsity, const Sparsi
     check_sparsity(sparsity, tensor_name);
     if (!scores.defined()) throw Error(tensor_name, "scores are undefined");
     if (scores.dim() != 2)
-        throw Error(tensor_name, "scores must be 2-d [out, in], got shape " + shape_of(scores));
+        throw Error(tensor_name, "scores must be 2-d [out, in], got shape " + shape_string(scores));
     if (!at::isFloatingType(scores.scalar_type())) throw Error(tensor_name, "scores must be floating point");
     const int64_t rows = scores.size(0), cols = scores.size(1);
     check_pattern(pattern, cols, tensor_name);

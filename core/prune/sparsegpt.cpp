@@ -7,27 +7,22 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/io/tensor_view.h"
 
 namespace ps {
 
 namespace {
 
-std::string shape_of(const at::Tensor& t) {
-    std::string s = "[";
-    for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-    return s + "]";
-}
-
 void validate(const at::Tensor& weight, const at::Tensor& hessian, double sparsity, const SparsityPattern& pattern,
               const SparseGptOptions& opt) {
     if (!weight.defined() || weight.dim() != 2 || weight.size(0) < 1 || weight.size(1) < 1)
-        throw Error("sparsegpt weight", "shape " + (weight.defined() ? shape_of(weight) : std::string("(undefined)")) +
+        throw Error("sparsegpt weight", "shape " + (weight.defined() ? shape_string(weight) : std::string("(undefined)")) +
                                             " is not a non-empty [out, in] matrix");
     if (!at::isFloatingType(weight.scalar_type()))
         throw Error("sparsegpt weight", std::string("dtype ") + c10::toString(weight.scalar_type()) + " is not a float type");
     const int64_t cols = weight.size(1);
     if (!hessian.defined() || hessian.dim() != 2 || hessian.size(0) != cols || hessian.size(1) != cols)
-        throw Error("sparsegpt hessian", "shape " + (hessian.defined() ? shape_of(hessian) : std::string("(undefined)")) +
+        throw Error("sparsegpt hessian", "shape " + (hessian.defined() ? shape_string(hessian) : std::string("(undefined)")) +
                                              " does not match the weight's " + std::to_string(cols) + " input columns: expected [" +
                                              std::to_string(cols) + ", " + std::to_string(cols) + "]");
     if (!at::isFloatingType(hessian.scalar_type()))

@@ -1,21 +1,15 @@
 #include "core/prune/wanda.h"
 
 #include <algorithm>
-#include <sstream>
 
 #include <ATen/core/grad_mode.h>
 
 #include "core/error.h"
+#include "core/io/tensor_view.h"
 
 namespace ps {
 
 namespace {
-
-std::string shape_of(const at::Tensor& t) {
-    std::ostringstream os;
-    os << t.sizes();
-    return os.str();
-}
 
 // Rows of a flattened input converted to float64 at a time: bounds the temporary to about 128 MiB.
 constexpr int64_t kChunkElements = int64_t(1) << 24;
@@ -30,7 +24,7 @@ ColumnNormAccumulator::ColumnNormAccumulator(int64_t columns, std::string name)
 void ColumnNormAccumulator::add(const at::Tensor& x) {
     if (!x.defined()) throw Error(name_, "input is undefined");
     if (x.dim() < 1 || x.size(-1) != columns_)
-        throw Error(name_, "input of shape " + shape_of(x) + " does not end in " + std::to_string(columns_) +
+        throw Error(name_, "input of shape " + shape_string(x) + " does not end in " + std::to_string(columns_) +
                                " features");
     if (!at::isFloatingType(x.scalar_type())) throw Error(name_, "input must be floating point");
     at::NoGradGuard no_grad;
@@ -54,10 +48,10 @@ at::Tensor ColumnNormAccumulator::mean_squared_norms() const {
 at::Tensor wanda_scores(const at::Tensor& weight, const at::Tensor& column_sq_norms, const std::string& tensor_name) {
     if (!weight.defined() || weight.dim() != 2)
         throw Error(tensor_name, "weight must be 2-d [out, in], got shape " +
-                                     (weight.defined() ? shape_of(weight) : std::string("undefined")));
+                                     (weight.defined() ? shape_string(weight) : std::string("undefined")));
     if (!column_sq_norms.defined() || column_sq_norms.dim() != 1 || column_sq_norms.size(0) != weight.size(1))
         throw Error(tensor_name, "input norms of shape " +
-                                     (column_sq_norms.defined() ? shape_of(column_sq_norms) : std::string("undefined")) +
+                                     (column_sq_norms.defined() ? shape_string(column_sq_norms) : std::string("undefined")) +
                                      " do not match the weight's " + std::to_string(weight.size(1)) + " input columns");
     at::NoGradGuard no_grad;
     const at::Tensor a = column_sq_norms.detach().to(weight.device(), at::kFloat);

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/prune/mask.h"
+#include "tests/core/mask_reference.h"
 
 namespace {
 
@@ -22,39 +23,6 @@ ps::SparsityPattern pattern(int n, int m) {
 // Distinct float scores (a permutation of 0..numel-1) so the lowest k are unambiguous.
 at::Tensor distinct_scores(int64_t rows, int64_t cols) {
     return at::randperm(rows * cols, at::kLong).to(at::kFloat).view({rows, cols});
-}
-
-int64_t floor_count(double s, int64_t n) { return static_cast<int64_t>(std::floor(s * static_cast<double>(n))); }
-
-// Reference: sort each row on its own and mark its first k entries.
-at::Tensor reference_row(const at::Tensor& scores, double s) {
-    at::Tensor mask = at::zeros(scores.sizes(), at::kBool);
-    const int64_t k = floor_count(s, scores.size(1));
-    for (int64_t i = 0; i < scores.size(0); ++i) {
-        const at::Tensor order = at::argsort(scores[i], /*stable=*/true);
-        for (int64_t j = 0; j < k; ++j) mask[i][order[j].item<int64_t>()] = true;
-    }
-    return mask;
-}
-
-// Reference: sort the whole matrix and mark its first k entries.
-at::Tensor reference_matrix(const at::Tensor& scores, double s) {
-    at::Tensor flat = at::zeros({scores.numel()}, at::kBool);
-    const int64_t k = floor_count(s, scores.numel());
-    const at::Tensor order = at::argsort(scores.reshape({-1}), /*stable=*/true);
-    for (int64_t j = 0; j < k; ++j) flat[order[j].item<int64_t>()] = true;
-    return flat.view(scores.sizes());
-}
-
-// Reference: in each row, sort each group of m consecutive columns and mark its first n.
-at::Tensor reference_nm(const at::Tensor& scores, int n, int m) {
-    at::Tensor mask = at::zeros(scores.sizes(), at::kBool);
-    for (int64_t i = 0; i < scores.size(0); ++i)
-        for (int64_t g = 0; g < scores.size(1); g += m) {
-            const at::Tensor order = at::argsort(scores[i].slice(0, g, g + m), /*stable=*/true);
-            for (int j = 0; j < n; ++j) mask[i][g + order[j].item<int64_t>()] = true;
-        }
-    return mask;
 }
 
 // A bool tensor from 0/1 values (at::tensor has no bool overload on the CPU).
@@ -87,8 +55,8 @@ private Q_SLOTS:
                 QVERIFY(mask.scalar_type() == at::kBool);
                 QVERIFY(mask.sizes() == scores.sizes());
                 const at::Tensor per_row = mask.sum(1);
-                QVERIFY2(per_row.eq(floor_count(s, shape[1])).all().item<bool>(), qPrintable(QString::number(s)));
-                QVERIFY(at::equal(mask, reference_row(scores, s)));
+                QVERIFY2(per_row.eq(ps_test::floor_count(s, shape[1])).all().item<bool>(), qPrintable(QString::number(s)));
+                QVERIFY(at::equal(mask, ps_test::reference_row(scores, s)));
             }
         }
     }
@@ -98,8 +66,8 @@ private Q_SLOTS:
             const at::Tensor scores = distinct_scores(shape[0], shape[1]);
             for (double s : kSparsities) {
                 const at::Tensor mask = ps::select_pruned(scores, s, {}, ps::CompareGroup::Matrix, "w");
-                QCOMPARE(mask.sum().item<int64_t>(), floor_count(s, scores.numel()));
-                QVERIFY(at::equal(mask, reference_matrix(scores, s)));
+                QCOMPARE(mask.sum().item<int64_t>(), ps_test::floor_count(s, scores.numel()));
+                QVERIFY(at::equal(mask, ps_test::reference_matrix(scores, s)));
             }
         }
         // the matrix group is not the row group: scores increasing by row prune whole rows first
@@ -118,7 +86,7 @@ private Q_SLOTS:
                 for (auto group : {ps::CompareGroup::Row, ps::CompareGroup::Matrix}) {
                     const at::Tensor mask = ps::select_pruned(scores, 0.0, pattern(n, m), group, "w");
                     QVERIFY(mask.view({shape[0], shape[1] / m, m}).sum(-1).eq(n).all().item<bool>());
-                    QVERIFY(at::equal(mask, reference_nm(scores, n, m)));
+                    QVERIFY(at::equal(mask, ps_test::reference_nm(scores, n, m)));
                     QVERIFY(std::abs(ps::mask_sparsity(mask) - double(n) / m) < 1e-12);
                 }
             }
@@ -148,7 +116,7 @@ private Q_SLOTS:
     void half_precision_scores() {
         const at::Tensor scores = distinct_scores(8, 64);
         const at::Tensor half = scores.to(at::kHalf);  // integers below 2048 are exact in half
-        QVERIFY(at::equal(ps::select_pruned(half, 0.5, {}, ps::CompareGroup::Row, "w"), reference_row(scores, 0.5)));
+        QVERIFY(at::equal(ps::select_pruned(half, 0.5, {}, ps::CompareGroup::Row, "w"), ps_test::reference_row(scores, 0.5)));
     }
 
     void mask_sparsity_of_masks_and_weights() {
@@ -194,11 +162,11 @@ private Q_SLOTS:
         if (!at::hasCUDA()) QSKIP("no CUDA device");
         const at::Tensor scores = distinct_scores(64, 256);
         const at::Tensor gpu = scores.to(at::kCUDA);
-        QVERIFY(at::equal(ps::select_pruned(gpu, 0.5, {}, ps::CompareGroup::Row, "w").cpu(), reference_row(scores, 0.5)));
+        QVERIFY(at::equal(ps::select_pruned(gpu, 0.5, {}, ps::CompareGroup::Row, "w").cpu(), ps_test::reference_row(scores, 0.5)));
         QVERIFY(at::equal(ps::select_pruned(gpu, 0.5, {}, ps::CompareGroup::Matrix, "w").cpu(),
-                          reference_matrix(scores, 0.5)));
+                          ps_test::reference_matrix(scores, 0.5)));
         QVERIFY(at::equal(ps::select_pruned(gpu, 0.0, pattern(2, 4), ps::CompareGroup::Row, "w").cpu(),
-                          reference_nm(scores, 2, 4)));
+                          ps_test::reference_nm(scores, 2, 4)));
         const at::Tensor ties = at::zeros({4, 16}, at::kCUDA);  // stable on the device too
         const at::Tensor m = ps::select_pruned(ties, 0.25, {}, ps::CompareGroup::Row, "w").cpu();
         QVERIFY(m.slice(1, 0, 4).all().item<bool>() && !m.slice(1, 4, 16).any().item<bool>());

@@ -11,6 +11,7 @@
 #include "core/prune/magnitude.h"
 #include "core/prune/mask.h"
 #include "core/prune/wanda.h"
+#include "tests/core/mask_reference.h"
 
 namespace {
 
@@ -51,34 +52,6 @@ std::vector<double> layerwrapper_norms(const std::vector<at::Tensor>& batches) {
         for (int64_t j = 0; j < kCols; ++j) scaler[j] += sq[j].item<double>() / n;
     }
     return scaler;
-}
-
-at::Tensor reference_row_mask(const at::Tensor& scores, double s) {
-    at::Tensor mask = at::zeros(scores.sizes(), at::kBool);
-    const auto k = static_cast<int64_t>(std::floor(s * static_cast<double>(scores.size(1))));
-    for (int64_t i = 0; i < scores.size(0); ++i) {
-        const at::Tensor order = at::argsort(scores[i], /*stable=*/true);
-        for (int64_t j = 0; j < k; ++j) mask[i][order[j].item<int64_t>()] = true;
-    }
-    return mask;
-}
-
-at::Tensor reference_nm_mask(const at::Tensor& scores, int n, int m) {
-    at::Tensor mask = at::zeros(scores.sizes(), at::kBool);
-    for (int64_t i = 0; i < scores.size(0); ++i)
-        for (int64_t g = 0; g < scores.size(1); g += m) {
-            const at::Tensor order = at::argsort(scores[i].slice(0, g, g + m), /*stable=*/true);
-            for (int j = 0; j < n; ++j) mask[i][g + order[j].item<int64_t>()] = true;
-        }
-    return mask;
-}
-
-at::Tensor reference_matrix_mask(const at::Tensor& scores, double s) {
-    at::Tensor flat = at::zeros({scores.numel()}, at::kBool);
-    const auto k = static_cast<int64_t>(std::floor(s * static_cast<double>(scores.numel())));
-    const at::Tensor order = at::argsort(scores.reshape({-1}), /*stable=*/true);
-    for (int64_t j = 0; j < k; ++j) flat[order[j].item<int64_t>()] = true;
-    return flat.view(scores.sizes());
 }
 
 QString error_of(const std::function<void()>& f) {
@@ -142,10 +115,10 @@ private Q_SLOTS:
         QVERIFY(at::allclose(scores.to(at::kDouble), ref, 1e-5, 0.0));
 
         const at::Tensor unstructured = ps::select_pruned(scores, 0.5, {}, ps::CompareGroup::Row, "w");
-        QVERIFY(at::equal(unstructured, reference_row_mask(ref, 0.5)));
+        QVERIFY(at::equal(unstructured, ps_test::reference_row(ref, 0.5)));
         QVERIFY(unstructured.sum(1).eq(kCols / 2).all().item<bool>());
         const at::Tensor nm = ps::select_pruned(scores, 0.0, pattern(2, 4), ps::CompareGroup::Row, "w");
-        QVERIFY(at::equal(nm, reference_nm_mask(ref, 2, 4)));
+        QVERIFY(at::equal(nm, ps_test::reference_nm(ref, 2, 4)));
         // the activations matter: Wanda's mask is not the magnitude mask
         const at::Tensor magnitude = ps::select_pruned(ps::magnitude_scores(w), 0.5, {}, ps::CompareGroup::Row, "w");
         QVERIFY(!at::equal(unstructured, magnitude));
@@ -180,7 +153,7 @@ private Q_SLOTS:
         QVERIFY(at::equal(s, w.to(at::kFloat).abs()));
         const at::Tensor dense = at::randn({12, 40});
         const at::Tensor mask = ps::select_pruned(ps::magnitude_scores(dense), 0.6, {}, ps::CompareGroup::Matrix, "w");
-        QVERIFY(at::equal(mask, reference_matrix_mask(dense.abs(), 0.6)));
+        QVERIFY(at::equal(mask, ps_test::reference_matrix(dense.abs(), 0.6)));
         const QString msg = error_of([] { ps::magnitude_scores(at::randn({2, 3, 4}), "vit.patch_embed.weight"); });
         QVERIFY2(msg.contains("vit.patch_embed.weight"), qPrintable(msg));
     }
