@@ -1,4 +1,5 @@
 // prunestudio-cli: the headless front end over core, for scripts and clusters.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +30,8 @@
 #include "core/model/vlm.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
+#include "core/prune/depth.h"
+#include "core/prune/ecoflap.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
 #include "core/report/model_summary.h"
@@ -53,6 +56,9 @@ const char* kUsage =
     "  prune --plan PLAN.json --out DIR [--model DIR] [--device D] [--dtype T] [--streaming]\n"
     "                           prune a checkpoint as the Plan says (magnitude, wanda, sparsegpt;\n"
     "                           unstructured or N:M); writes the pruned checkpoint, masks and result.json\n"
+    "  prune-depth DIR --out OUT --tower vision|text|language --blocks N [--samples N] [--data D]\n"
+    "              [--device D] [--dtype T] [--streaming]\n"
+    "                           drop the N blocks of a tower with the lowest Block Influence (ShortGPT)\n"
     "  train-default [--epochs N] [--seed N] [--batch N] [--lr X] [--max-steps N] [--out DIR]\n"
     "                [--work DIR] [--data DIR] [--text-tower DIR] [--eval-limit N]\n"
     "                           train the default model's vision tower (resumable: rerun after a stop)\n"
@@ -72,19 +78,25 @@ void on_interrupt(int) {
     if (g_job) g_job->cancel();
 }
 
-// Progress on stderr, one line per stage, rewritten in place while the stage runs.
-ps::JobControl console_job() {
-    ps::JobControl job;
-    auto last = std::make_shared<std::pair<std::string, int>>("", -1);
-    job.on_progress = [last](const ps::Progress& p) {
-        const int percent = p.total > 0 ? static_cast<int>(100 * p.done / p.total) : 0;
-        if (p.stage == last->first && percent == last->second && p.done != p.total) return;
-        if (p.stage != last->first && !last->first.empty()) std::fputc('\n', stderr);
-        *last = {p.stage, percent};
-        std::fprintf(stderr, "\r%s: %lld/%lld %s", p.stage.c_str(), static_cast<long long>(p.done),
-                     static_cast<long long>(p.total), p.detail.c_str());
-        std::fflush(stderr);
-    };
+// The job of this process: progress on stderr, one line per stage rewritten in place while the
+// stage runs; Ctrl-C cancels it.
+const ps::JobControl& console_job() {
+    static const ps::JobControl job = [] {
+        ps::JobControl j;
+        auto last = std::make_shared<std::pair<std::string, int>>("", -1);
+        j.on_progress = [last](const ps::Progress& p) {
+            const int percent = p.total > 0 ? static_cast<int>(100 * p.done / p.total) : 0;
+            if (p.stage == last->first && percent == last->second && p.done != p.total) return;
+            if (p.stage != last->first && !last->first.empty()) std::fputc('\n', stderr);
+            *last = {p.stage, percent};
+            std::fprintf(stderr, "\r%s: %lld/%lld %s", p.stage.c_str(), static_cast<long long>(p.done),
+                         static_cast<long long>(p.total), p.detail.c_str());
+            std::fflush(stderr);
+        };
+        return j;
+    }();
+    g_job = &job;
+    std::signal(SIGINT, on_interrupt);
     return job;
 }
 
@@ -166,9 +178,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
                 : ps::caption_eval_set(ps::load_caption_folder(data), cfg);
     std::unique_ptr<ps::Vlm> reference;
 
-    const ps::JobControl job = console_job();
-    g_job = &job;
-    std::signal(SIGINT, on_interrupt);
+    const ps::JobControl& job = console_job();
     nlohmann::json all = nlohmann::json::array();
     for (const auto& task : tasks) {
         ps::EvalResult r;
@@ -211,15 +221,58 @@ int cmd_prune(const std::vector<std::string>& argv) {
     load.dtype = plan.dtype;
     load.streaming = plan.streaming;
     auto model = ps::Vlm::load(plan.model, load);
-    const ps::SparsityMap allocation = ps::allocate(plan, model->map());
+    ps::SparsityMap allocation = ps::allocate(plan, model->map());
     const auto batches = ps::calibration_batches(*model, plan.calibration, plan.seed);
-    const ps::JobControl job = console_job();
-    g_job = &job;
-    std::signal(SIGINT, on_interrupt);
+    const ps::JobControl& job = console_job();
+    if (plan.allocation.kind == "ecoflap") {
+        ps::EcoflapOptions eco;
+        eco.epsilon = plan.allocation.epsilon;
+        eco.extra = plan.allocation.extra;
+        eco.seed = plan.seed;
+        const ps::EcoflapScores scores = ps::ecoflap_scores(*model, allocation, batches, eco, job);
+        allocation = ps::ecoflap_allocate(model->map(), allocation, scores, plan.sparsity, eco);
+        std::fputc('\n', stderr);
+    }
     const ps::PruneResult result = ps::prune_model(*model, plan, allocation, batches, job);
     std::fputc('\n', stderr);
     ps::write_pruned_checkpoint(*model, plan, result, out);
     std::cout << result.to_text() << "wrote " << out << "\n";
+    return 0;
+}
+
+int cmd_prune_depth(const std::vector<std::string>& argv) {
+    const Args a("prune-depth", argv, {"--streaming"}, {"--out", "--tower", "--blocks", "--samples", "--data", "--device", "--dtype"});
+    const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
+    if (!a.flag("--out") || !a.flag("--tower") || !a.flag("--blocks")) a.fail("needs --out, --tower and --blocks");
+    const std::string out = a.value("--out", ""), name = a.value("--tower", "");
+    if (std::filesystem::exists(out)) throw ps::Error(out, "already exists; choose a new output folder");
+    auto model = ps::Vlm::load(dir, load_options(a));
+    int tower = -1;  // by name; "text" and "language" both name the language tower
+    for (size_t t = 0; t < model->towers().size(); ++t) {
+        const ps::TowerInfo& info = model->towers()[t];
+        if (info.name == name || ((name == "text" || name == "language") && info.modality == ps::Modality::Language) ||
+            (name == "vision" && info.modality == ps::Modality::Vision))
+            tower = static_cast<int>(t);
+    }
+    if (tower < 0) a.fail("--tower " + name + " is not a tower of this model (vision, text or language)");
+    const int64_t blocks = a.integer("--blocks", 0, 1), has = model->towers()[tower].num_blocks;
+    if (blocks >= has) a.fail("--blocks " + std::to_string(blocks) + " leaves none of the tower's " + std::to_string(has) + " blocks");
+    ps::Plan::Calibration calibration;
+    calibration.samples = a.integer("--samples", 32, 1);
+    calibration.data = a.value("--data", calibration.data);
+    const auto batches = ps::calibration_batches(*model, calibration, 0);
+    const ps::JobControl& job = console_job();
+    const auto bi = ps::block_influence(*model, batches, job);
+    std::fputc('\n', stderr);
+    const std::vector<int> drop = ps::least_influential(bi, tower, static_cast<int>(blocks));
+    std::printf("block influence of the %s tower (%lld samples):\n", model->towers()[tower].name.c_str(),
+                static_cast<long long>(calibration.samples));
+    for (const ps::BlockInfluence& b : bi)
+        if (b.tower == tower)
+            std::printf("  block %3d  %14.6f%s\n", b.block, b.score,
+                        std::count(drop.begin(), drop.end(), b.block) ? "  dropped" : "");
+    ps::write_depth_pruned_checkpoint(*model, tower, drop, out);
+    std::printf("dropped %zu of %d blocks; wrote %s\n", drop.size(), model->towers()[tower].num_blocks, out.c_str());
     return 0;
 }
 
@@ -240,9 +293,7 @@ int cmd_train_default(const std::vector<std::string>& argv) {
     opt.text_tower_dir = a.value("--text-tower", ps::default_text_tower_dir());
     opt.eval_limit = a.integer("--eval-limit", -1, 1);
 
-    const ps::JobControl job = console_job();
-    g_job = &job;
-    std::signal(SIGINT, on_interrupt);
+    const ps::JobControl& job = console_job();
     const ps::DefaultTrainingResult r = ps::train_default_model(opt, job);
     std::fputc('\n', stderr);
     std::printf("trained %lld/%lld steps in %.1f min; zero-shot top-1 %.2f%%, linear probe %.2f%% (%lld test images)\n",
@@ -297,6 +348,7 @@ int main(int argc, char** argv) {
         if (cmd == "run") return cmd_run(args);
         if (cmd == "eval") return cmd_eval(args);
         if (cmd == "prune") return cmd_prune(args);
+        if (cmd == "prune-depth") return cmd_prune_depth(args);
         if (cmd == "train-default") return cmd_train_default(args);
         if (cmd == "assemble-default") return cmd_assemble_default(args);
         if (cmd == "make-demo") return cmd_make_demo(args);

@@ -117,17 +117,21 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         f.fail("\"" + p.compare + "\" is not auto, row or matrix", "compare");
     if (f.find("allocation")) {
         const Fields a = f.sub("allocation");
-        a.only({"kind", "vision", "projector", "language"});
+        a.only({"kind", "vision", "projector", "language", "epsilon", "extra"});
         p.allocation.kind = a.text("kind", p.allocation.kind);
-        if (p.allocation.kind != "uniform" && p.allocation.kind != "modality")
-            a.fail("\"" + p.allocation.kind + "\" is not uniform or modality", "kind");
+        if (p.allocation.kind != "uniform" && p.allocation.kind != "modality" && p.allocation.kind != "ecoflap")
+            a.fail("\"" + p.allocation.kind + "\" is not uniform, modality or ecoflap", "kind");
+        p.allocation.epsilon = a.number("epsilon", p.allocation.epsilon);
+        if (!(p.allocation.epsilon > 0 && p.allocation.epsilon < 1)) a.fail("must be in (0, 1)", "epsilon");
+        p.allocation.extra = a.number("extra", p.allocation.extra);
+        if (!(p.allocation.extra >= 0 && p.allocation.extra < 1)) a.fail("must be in [0, 1)", "extra");
         for (const auto& m : kModalities)
             if (a.find(m)) {
                 const double s = a.number(m, 0.0);
                 a.sparsity(m, s);
                 p.allocation.modality[m] = s;
             }
-        if (p.allocation.kind == "uniform" && !p.allocation.modality.empty())
+        if (p.allocation.kind != "modality" && !p.allocation.modality.empty())
             a.fail("per-modality sparsities need \"kind\": \"modality\"");
     }
     p.targets = f.regexes("targets", p.targets);
@@ -163,7 +167,7 @@ nlohmann::json Plan::to_json() const {
         {"pattern", pattern},
         {"sparsity", sparsity},
         {"compare", compare},
-        {"allocation", {{"kind", allocation.kind}}},
+        {"allocation", {{"kind", allocation.kind}, {"epsilon", allocation.epsilon}, {"extra", allocation.extra}}},
         {"targets", targets},
         {"ignore", ignore},
         {"overrides", overrides},

@@ -31,8 +31,9 @@ struct Plan {
     std::string compare = "auto";          // row | matrix | auto (magnitude: matrix; others: matrix in vision towers, row elsewhere)
 
     struct Allocation {
-        std::string kind = "uniform";  // uniform | modality
+        std::string kind = "uniform";  // uniform | modality | ecoflap
         std::map<std::string, double> modality;  // vision / projector / language -> sparsity (kind modality)
+        double epsilon = 1e-3, extra = 0.1;       // ecoflap: perturbation size, s_max = s + extra
     } allocation;
 
     std::vector<std::string> targets = {".*"};  // tensor-name regexes (ECMAScript) of Linears to prune

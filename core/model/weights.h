@@ -42,6 +42,7 @@ public:
     // Replaces a weight for the rest of this model's life (pruned weights, merged adapters).
     void set(const std::string& name, at::Tensor value);
     void unset(const std::string& name);  // back to the checkpoint's tensor
+    bool overridden(const std::string& name) const { return overrides_.count(name) > 0; }
     void clear_overrides();
 
     // y = x·Wᵀ (+ b) for the Linear `name` (weight "<name>.weight" of [out, in], checked; bias

@@ -14,7 +14,7 @@ using SparsityMap = std::map<std::string, double>;
 // Targets: prunable Linears inside transformer blocks whose name matches a `targets` regex and no
 // `ignore` regex. Uniform: each gets the Plan's sparsity; modality: each gets its modality's ratio
 // (vision / language; a modality the Plan does not list gets the Plan's sparsity); overrides last.
-// N:M Plans give N/M to every target with a non-zero allocation. Throws ps::Error before any work
+// ecoflap starts from the uniform map (ecoflap_allocate() then redistributes it). N:M Plans give N/M to every target with a non-zero allocation. Throws ps::Error before any work
 // for a regex matching no Linear, an override naming no target, or a projector ratio above 0
 // (projector Linears run outside the blocks and are not pruned yet).
 SparsityMap allocate(const Plan& plan, const ModelMap& map);

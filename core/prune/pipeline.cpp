@@ -55,6 +55,16 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
     PruneResult result;
     result.method = plan.method;
     result.pattern = pattern.name();
+    for (const auto& [name, s] : allocation)  // targets the allocation keeps dense are reported too
+        if (s == 0) {
+            const LinearLayer* l = by_name.at(name);
+            TensorResult r;
+            r.name = name;
+            r.modality = modality_name(l->modality);
+            r.block = l->block;
+            r.numel = r.nnz = static_cast<int64_t>(l->params());
+            result.tensors.push_back(r);
+        }
     std::vector<std::pair<std::string, at::Tensor>> changed;  // weight name, its tensor before
     at::NoGradGuard no_grad;
     try {

@@ -245,10 +245,13 @@ private Q_SLOTS:
         auto r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out});
         QVERIFY2(r.exit_code == 0, r.err.constData());
         QVERIFY2(r.out.contains("language   sparsity 0.5000"), r.out.constData());
-        QVERIFY2(!r.out.contains("vision "), r.out.constData());  // language-only
+        QVERIFY2(r.out.contains("vision     sparsity 0.0000"), r.out.constData());  // language-only: vision kept dense
         const auto result = nlohmann::json::parse(ps_test::read_bytes(out + "/result.json").toStdString());
         QCOMPARE(result["pattern"].get<std::string>(), std::string("2:4"));
-        QCOMPARE(result["tensors"].size(), size_t(36));
+        QCOMPARE(result["tensors"].size(), size_t(60));
+        int pruned = 0;
+        for (const auto& t : result["tensors"]) pruned += t["target"].get<double>() > 0;
+        QCOMPARE(pruned, 36);
         auto kl = ps_test::run_cli({"eval", out, "--task", "kl", "--reference", PS_DEFAULT_MODEL, "--limit", "100", "--json"});
         QVERIFY2(kl.exit_code == 0, kl.err.constData());
         QVERIFY(nlohmann::json::parse(kl.out.toStdString())[0]["metrics"]["mean_kl"].get<double>() > 0.0);
@@ -272,6 +275,19 @@ private Q_SLOTS:
         r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out});  // existing output
         QCOMPARE(r.exit_code, 1);
         QVERIFY2(r.err.contains("already exists"), r.err.constData());
+    }
+
+    void prune_depth() {
+        const QString out = tmp_.filePath("depth");
+        auto r = ps_test::run_cli({"prune-depth", PS_DEFAULT_MODEL, "--out", out, "--tower", "text", "--blocks", "2", "--samples", "16"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("dropped 2 of 6 blocks"), r.out.constData());
+        QCOMPARE(r.out.count("  dropped"), 2);
+        r = ps_test::run_cli({"eval", out, "--task", "zero-shot", "--limit", "50"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        r = ps_test::run_cli({"prune-depth", PS_DEFAULT_MODEL, "--out", tmp_.filePath("d2"), "--tower", "text", "--blocks", "6"});
+        QCOMPARE(r.exit_code, 2);
+        QVERIFY(!QDir(tmp_.filePath("d2")).exists());
     }
 
     void train_default_short_run_and_bad_data() {
