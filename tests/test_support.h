@@ -8,7 +8,10 @@
 #include <QStringList>
 #include <QTest>
 
+#include <functional>
 #include <string>
+
+#include "core/error.h"
 
 namespace ps_test {
 
@@ -49,6 +52,16 @@ inline void write_bytes(const QString& path, const QByteArray& bytes) {
     QFile f(path);
     QVERIFY2(f.open(QIODevice::WriteOnly | QIODevice::Truncate), qPrintable(path));
     QCOMPARE(f.write(bytes), bytes.size());
+}
+
+// The message of the ps::Error `f` throws, or "" when it throws none.
+inline QString error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const ps::Error& e) {
+        return QString::fromUtf8(e.what());
+    }
+    return {};
 }
 
 inline QByteArray read_bytes(const QString& path) {

@@ -16,12 +16,7 @@
 namespace {
 
 QString folder_error(const QString& dir) {
-    try {
-        ps::load_caption_folder(dir.toStdString());
-    } catch (const ps::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
+    return ps_test::error_of([&] { ps::load_caption_folder(dir.toStdString()); });
 }
 
 }  // namespace

@@ -14,12 +14,7 @@ namespace {
 
 // The message of the ps::Error read_idx(path) throws, or "" if it throws none.
 QString idx_error(const QString& path) {
-    try {
-        ps::read_idx(path.toStdString());
-    } catch (const ps::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
+    return ps_test::error_of([&] { ps::read_idx(path.toStdString()); });
 }
 
 }  // namespace

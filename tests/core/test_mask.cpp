@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/prune/mask.h"
 #include "tests/core/mask_reference.h"
+#include "tests/test_support.h"
 
 namespace {
 
@@ -27,15 +28,6 @@ at::Tensor distinct_scores(int64_t rows, int64_t cols) {
 
 // A bool tensor from 0/1 values (at::tensor has no bool overload on the CPU).
 at::Tensor bools(std::initializer_list<int64_t> values) { return at::tensor(values, at::kLong).to(at::kBool); }
-
-QString error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const ps::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
-}
 
 const std::vector<std::vector<int64_t>> kShapes = {{7, 16}, {64, 256}, {3, 1000}};
 const std::vector<double> kSparsities = {0.0, 0.1, 0.3, 0.5, 0.7, 0.95};
@@ -132,7 +124,7 @@ private Q_SLOTS:
         QVERIFY(ps::parse_compare_group("row") == ps::CompareGroup::Row);
         QVERIFY(ps::parse_compare_group("matrix") == ps::CompareGroup::Matrix);
         QCOMPARE(ps::compare_group_name(ps::CompareGroup::Matrix), std::string("matrix"));
-        QVERIFY(error_of([] { ps::parse_compare_group("block"); }).contains("block"));
+        QVERIFY(ps_test::error_of([] { ps::parse_compare_group("block"); }).contains("block"));
     }
 
     void bad_input_names_the_tensor() {
@@ -140,21 +132,21 @@ private Q_SLOTS:
         const at::Tensor scores = at::randn({4, 8});
         const double nan = std::numeric_limits<double>::quiet_NaN();
         for (double s : {1.0, -0.1, nan, 1.5}) {
-            const QString msg = error_of([&] { ps::select_pruned(scores, s, {}, ps::CompareGroup::Row, name); });
+            const QString msg = ps_test::error_of([&] { ps::select_pruned(scores, s, {}, ps::CompareGroup::Row, name); });
             QVERIFY2(msg.contains(QString::fromStdString(name)), qPrintable("sparsity " + QString::number(s) + ": " + msg));
         }
         const at::Tensor six = at::randn({4, 6});
-        const QString nm = error_of([&] { ps::select_pruned(six, 0.0, pattern(2, 4), ps::CompareGroup::Row, name); });
+        const QString nm = ps_test::error_of([&] { ps::select_pruned(six, 0.0, pattern(2, 4), ps::CompareGroup::Row, name); });
         QVERIFY2(nm.contains(QString::fromStdString(name)), qPrintable(nm));
         for (const at::Tensor& bad : {at::randn({8}), at::randn({2, 4, 8}), at::scalar_tensor(1.0)}) {
-            const QString msg = error_of([&] { ps::select_pruned(bad, 0.5, {}, ps::CompareGroup::Row, name); });
+            const QString msg = ps_test::error_of([&] { ps::select_pruned(bad, 0.5, {}, ps::CompareGroup::Row, name); });
             QVERIFY2(msg.contains(QString::fromStdString(name)) && msg.contains("2-d"), qPrintable(msg));
         }
         at::Tensor with_nan = at::randn({4, 8});
         with_nan[1][2] = nan;
-        QVERIFY(error_of([&] { ps::select_pruned(with_nan, 0.5, {}, ps::CompareGroup::Row, name); })
+        QVERIFY(ps_test::error_of([&] { ps::select_pruned(with_nan, 0.5, {}, ps::CompareGroup::Row, name); })
                     .contains(QString::fromStdString(name)));
-        QVERIFY(!error_of([&] { ps::select_pruned(at::arange(8).view({2, 4}), 0.5, {}, ps::CompareGroup::Row, name); })
+        QVERIFY(!ps_test::error_of([&] { ps::select_pruned(at::arange(8).view({2, 4}), 0.5, {}, ps::CompareGroup::Row, name); })
                      .isEmpty());  // integer scores
     }
 

@@ -12,6 +12,7 @@
 #include "core/prune/mask.h"
 #include "core/prune/wanda.h"
 #include "tests/core/mask_reference.h"
+#include "tests/test_support.h"
 
 namespace {
 
@@ -52,15 +53,6 @@ std::vector<double> layerwrapper_norms(const std::vector<at::Tensor>& batches) {
         for (int64_t j = 0; j < kCols; ++j) scaler[j] += sq[j].item<double>() / n;
     }
     return scaler;
-}
-
-QString error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const ps::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
 }
 
 // Calibration activations whose columns differ in scale by orders of magnitude, so that a_j matters.
@@ -126,23 +118,23 @@ private Q_SLOTS:
 
     void accumulator_errors() {
         ps::ColumnNormAccumulator acc(8, "vit.blocks.0.fc1 input");
-        const QString empty = error_of([&] { acc.mean_squared_norms(); });
+        const QString empty = ps_test::error_of([&] { acc.mean_squared_norms(); });
         QVERIFY2(empty.contains("vit.blocks.0.fc1 input"), qPrintable(empty));
-        const QString wrong = error_of([&] { acc.add(at::randn({2, 3, 7})); });
+        const QString wrong = ps_test::error_of([&] { acc.add(at::randn({2, 3, 7})); });
         QVERIFY2(wrong.contains("vit.blocks.0.fc1 input") && wrong.contains("8"), qPrintable(wrong));
-        QVERIFY(!error_of([&] { acc.add(at::ones({2, 8}, at::kLong)); }).isEmpty());
-        QVERIFY(!error_of([] { ps::ColumnNormAccumulator(0); }).isEmpty());
+        QVERIFY(!ps_test::error_of([&] { acc.add(at::ones({2, 8}, at::kLong)); }).isEmpty());
+        QVERIFY(!ps_test::error_of([] { ps::ColumnNormAccumulator(0); }).isEmpty());
         acc.add(at::full({1, 8}, std::numeric_limits<float>::infinity()));
-        QVERIFY(!error_of([&] { acc.mean_squared_norms(); }).isEmpty());
+        QVERIFY(!ps_test::error_of([&] { acc.mean_squared_norms(); }).isEmpty());
     }
 
     void wanda_score_errors_name_the_tensor() {
         const std::string name = "llm.layers.0.self_attn.q_proj.weight";
-        const QString rank = error_of([&] { ps::wanda_scores(at::randn({8}), at::ones({8}), name); });
+        const QString rank = ps_test::error_of([&] { ps::wanda_scores(at::randn({8}), at::ones({8}), name); });
         QVERIFY2(rank.contains(QString::fromStdString(name)), qPrintable(rank));
-        const QString cols = error_of([&] { ps::wanda_scores(at::randn({4, 8}), at::ones({6}), name); });
+        const QString cols = ps_test::error_of([&] { ps::wanda_scores(at::randn({4, 8}), at::ones({6}), name); });
         QVERIFY2(cols.contains(QString::fromStdString(name)), qPrintable(cols));
-        const QString neg = error_of([&] { ps::wanda_scores(at::randn({4, 8}), -at::ones({8}), name); });
+        const QString neg = ps_test::error_of([&] { ps::wanda_scores(at::randn({4, 8}), -at::ones({8}), name); });
         QVERIFY2(neg.contains(QString::fromStdString(name)), qPrintable(neg));
     }
 
@@ -154,7 +146,7 @@ private Q_SLOTS:
         const at::Tensor dense = at::randn({12, 40});
         const at::Tensor mask = ps::select_pruned(ps::magnitude_scores(dense), 0.6, {}, ps::CompareGroup::Matrix, "w");
         QVERIFY(at::equal(mask, ps_test::reference_matrix(dense.abs(), 0.6)));
-        const QString msg = error_of([] { ps::magnitude_scores(at::randn({2, 3, 4}), "vit.patch_embed.weight"); });
+        const QString msg = ps_test::error_of([] { ps::magnitude_scores(at::randn({2, 3, 4}), "vit.patch_embed.weight"); });
         QVERIFY2(msg.contains("vit.patch_embed.weight"), qPrintable(msg));
     }
 
