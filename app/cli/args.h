@@ -50,33 +50,33 @@ public:
     }
     int64_t integer(const std::string& name, int64_t fallback, int64_t min) const {
         if (!flag(name)) return fallback;
-        const std::string v = value(name, "");
-        size_t used = 0;
         int64_t x = 0;
-        try {
-            x = std::stoll(v, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used != v.size() || v.empty() || x < min) fail(name + " needs an integer >= " + std::to_string(min));
+        if (!parse_whole(value(name, ""), [](const std::string& v, size_t* used) { return std::stoll(v, used); }, x) || x < min)
+            fail(name + " needs an integer >= " + std::to_string(min));
         return x;
     }
     double number(const std::string& name, double fallback) const {
         if (!flag(name)) return fallback;
-        const std::string v = value(name, "");
-        size_t used = 0;
         double x = 0;
-        try {
-            x = std::stod(v, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used != v.size() || v.empty() || !(x > 0)) fail(name + " needs a positive number");
+        if (!parse_whole(value(name, ""), [](const std::string& v, size_t* used) { return std::stod(v, used); }, x) || !(x > 0))
+            fail(name + " needs a positive number");
         return x;
     }
     [[noreturn]] void fail(const std::string& msg) const { throw UsageError(command_ + ": " + msg); }
 
 private:
+    // Whether `convert` reads all of `v` (std::stoll / std::stod with their position out-argument).
+    template <class T, class Convert>
+    static bool parse_whole(const std::string& v, Convert convert, T& x) {
+        size_t used = 0;
+        try {
+            x = convert(v, &used);
+        } catch (const std::exception&) {
+            return false;
+        }
+        return !v.empty() && used == v.size();
+    }
+
     std::string command_;
     std::vector<std::string> positional_;
     std::map<std::string, std::vector<std::string>> values_;

@@ -35,12 +35,7 @@ print(json.dumps(out))
 )PY";
 
 QString load_error(const QString& dir, const QString& split) {
-    try {
-        ps::load_fashion_mnist(dir.toStdString(), split.toStdString());
-    } catch (const ps::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
+    return ps_test::error_of([&] { ps::load_fashion_mnist(dir.toStdString(), split.toStdString()); });
 }
 
 }  // namespace

@@ -18,12 +18,7 @@ at::Tensor to_tensor(const cv::Mat& img) {
 
 // The message of the ps::Error `load_image(path)` throws, or "" if it throws none.
 QString load_error(const QString& path) {
-    try {
-        ps::load_image(path.toStdString());
-    } catch (const ps::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
+    return ps_test::error_of([&] { ps::load_image(path.toStdString()); });
 }
 
 }  // namespace

@@ -30,12 +30,7 @@ double one_level(const ps::ImageProcessorConfig& cfg) {
 }
 
 QString config_error(const QString& path) {
-    try {
-        ps::read_image_processor_config(path.toStdString());
-    } catch (const ps::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
+    return ps_test::error_of([&] { ps::read_image_processor_config(path.toStdString()); });
 }
 
 }  // namespace

@@ -6,16 +6,12 @@
 
 #include "core/data/splits.h"
 #include "core/error.h"
+#include "tests/test_support.h"
 
 namespace {
 
 QString split_error(int64_t n, int64_t calibration, int64_t recovery) {
-    try {
-        ps::make_splits(n, 0, calibration, recovery);
-    } catch (const ps::Error& e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
+    return ps_test::error_of([&] { ps::make_splits(n, 0, calibration, recovery); });
 }
 
 }  // namespace
