@@ -39,14 +39,15 @@
 #include <limits>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_options.h"
 #include "bench/capture_stdout.h"
+#include "bench/median.h"
 #include "core/error.h"
 #include "core/io/safetensors.h"
 #include "core/io/tensor_view.h"
@@ -60,50 +61,9 @@ namespace {
 constexpr double kMaxAbsDiff = 1e-3;
 constexpr const char* kInputs = "bench_forward_inputs.safetensors";
 
-struct Options {
-    std::string dir;
-    int repeats = 5;
-    int threads = 0;
-};
-
-[[noreturn]] void usage_error(const std::string& what) {
-    std::fprintf(stderr, "bench_forward: %s\nusage: bench_forward [--dir DIR] [--repeats R] [--threads T]\n",
-                 what.c_str());
-    std::exit(64);
-}
-
-int64_t parse_positive(const std::string& flag, const char* text) {
-    char* end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v <= 0) usage_error(flag + " needs a positive integer");
-    return v;
-}
-
-Options parse_options(int argc, char** argv) {
-    Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "-h" || a == "--help") {
-            std::printf("usage: bench_forward [--dir DIR] [--repeats R] [--threads T]\n");
-            std::exit(0);
-        }
-        if (i + 1 >= argc) usage_error("unknown option or missing value: " + a);
-        const char* v = argv[++i];
-        if (a == "--dir")
-            o.dir = v;
-        else if (a == "--repeats")
-            o.repeats = static_cast<int>(std::min<int64_t>(parse_positive(a, v), 1000));
-        else if (a == "--threads")
-            o.threads = static_cast<int>(std::min<int64_t>(parse_positive(a, v), 1024));
-        else
-            usage_error("unknown option: " + a);
-    }
-    if (o.threads == 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    if (o.dir.empty()) {
-        const char* tmp = std::getenv("TMPDIR");
-        o.dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/prunestudio-bench-forward";
-    }
+BenchOptions parse_options(int argc, char** argv) {
+    BenchOptions o = parse_bench_options(argc, argv, "bench_forward", "[--dir DIR] [--repeats R] [--threads T]", 5);
+    if (o.dir.empty()) o.dir = bench_temp_root() + "/prunestudio-bench-forward";
     return o;
 }
 
@@ -111,8 +71,7 @@ Options parse_options(int argc, char** argv) {
 class TempFile {
 public:
     TempFile() {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/bench_forward-logits-XXXXXX";
+        std::string pattern = bench_temp_root() + "/bench_forward-logits-XXXXXX";
         std::vector<char> buf(pattern.begin(), pattern.end());
         buf.push_back('\0');
         const int fd = ::mkstemp(buf.data());
@@ -200,12 +159,6 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
     return (a.to(at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 std::string shape_string(const at::Tensor& t) {
     std::string s;
     for (int64_t d : t.sizes()) s += (s.empty() ? "[" : ",") + std::to_string(d);
@@ -214,7 +167,7 @@ std::string shape_string(const at::Tensor& t) {
 
 double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
-int run(const Options& o) {
+int run(const BenchOptions& o) {
     std::error_code ec;
     if (!fs::exists(o.dir, ec)) {
         std::printf("generating %s with transformers ...\n", o.dir.c_str());
@@ -294,7 +247,7 @@ int run(const Options& o) {
 }  // namespace ps
 
 int main(int argc, char** argv) {
-    const ps::Options opts = ps::parse_options(argc, argv);
+    const ps::BenchOptions opts = ps::parse_options(argc, argv);
     try {
         return ps::run(opts);
     } catch (const std::exception& e) {

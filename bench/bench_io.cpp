@@ -33,14 +33,15 @@
 #include <filesystem>
 #include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_options.h"
 #include "bench/capture_stdout.h"
+#include "bench/median.h"
 #include "core/error.h"
 #include "core/io/atomic_dir.h"
 #include "core/io/atomic_file.h"
@@ -68,47 +69,17 @@ struct RunResult {
     size_t tensors = 0;
 };
 
-[[noreturn]] void usage_error(const std::string& what) {
-    std::fprintf(stderr, "bench_io: %s\nusage: bench_io [--dir DIR] [--size-mb N] [--repeats R] [--threads T]\n",
-                 what.c_str());
-    std::exit(64);
-}
-
-int64_t parse_positive(const std::string& flag, const char* text) {
-    char* end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v <= 0) usage_error(flag + " needs a positive integer");
-    return v;
-}
+constexpr const char* kUsage = "[--dir DIR] [--size-mb N] [--repeats R] [--threads T]";
 
 Options parse_options(int argc, char** argv) {
+    const BenchOptions b = parse_bench_options(argc, argv, "bench_io", kUsage, 3, {{"--size-mb", 1024}});
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "-h" || a == "--help") {
-            std::printf("usage: bench_io [--dir DIR] [--size-mb N] [--repeats R] [--threads T]\n");
-            std::exit(0);
-        }
-        if (i + 1 >= argc) usage_error("unknown option or missing value: " + a);
-        const char* v = argv[++i];
-        if (a == "--dir")
-            o.dir = v;
-        else if (a == "--size-mb")
-            o.size_mb = parse_positive(a, v);
-        else if (a == "--repeats")
-            o.repeats = static_cast<int>(std::min<int64_t>(parse_positive(a, v), 1000));
-        else if (a == "--threads")
-            o.threads = static_cast<int>(std::min<int64_t>(parse_positive(a, v), 1024));
-        else
-            usage_error("unknown option: " + a);
-    }
-    if (o.size_mb < 16) usage_error("--size-mb must be at least 16");
-    if (o.threads == 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    if (o.dir.empty()) {
-        const char* tmp = std::getenv("TMPDIR");
-        o.dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/prunestudio-bench-io-" + std::to_string(o.size_mb) + "mb";
-    }
+    o.dir = b.dir;
+    o.size_mb = b.values.at("--size-mb");
+    o.repeats = b.repeats;
+    o.threads = b.threads;
+    if (o.size_mb < 16) bench_usage_error("bench_io", kUsage, "--size-mb must be at least 16");
+    if (o.dir.empty()) o.dir = bench_temp_root() + "/prunestudio-bench-io-" + std::to_string(o.size_mb) + "mb";
     return o;
 }
 
@@ -282,12 +253,6 @@ RunResult run_python(const std::string& dir, int threads) {
     } catch (const nlohmann::json::exception& e) {
         throw Error(PS_BENCH_IO_REFERENCE, "unexpected output '" + out + "' (" + e.what() + ")");
     }
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 bool checksums_agree(double a, double b) {

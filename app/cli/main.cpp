@@ -31,9 +31,11 @@
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/depth.h"
-#include "core/prune/ecoflap.h"
 #include "core/prune/pipeline.h"
+#include "core/prune/plugins.h"
 #include "core/prune/pruned_checkpoint.h"
+#include "core/prune/registry.h"
+#include "core/prune/width.h"
 #include "core/report/model_summary.h"
 #include "core/runtime.h"
 #include "core/train/default_training.h"
@@ -54,8 +56,13 @@ const char* kUsage =
     "                           dense --reference), linear-probe, all (default: zero-shot, retrieval);\n"
     "                           FOLDER: images with captions.jsonl\n"
     "  prune --plan PLAN.json --out DIR [--model DIR] [--device D] [--dtype T] [--streaming]\n"
-    "                           prune a checkpoint as the Plan says (magnitude, wanda, sparsegpt;\n"
-    "                           unstructured or N:M); writes the pruned checkpoint, masks and result.json\n"
+    "                           prune a checkpoint as the Plan says (a method and allocation of `methods`;\n"
+    "                           unstructured or N:M); writes the pruned checkpoint, masks and result.json.\n"
+    "                           Method width removes attention heads / MLP channels, depth whole blocks:\n"
+    "                           a smaller checkpoint with its config rewritten (width.json / depth.json)\n"
+    "  allocate --plan PLAN.json --out PLAN2.json [--model DIR] [--device D] [--dtype T]\n"
+    "                           the Plan's allocation step alone: sparsity per block, and PLAN2.json with\n"
+    "                           the {tensor: sparsity} result as overrides, to edit and prune with\n"
     "  prune-depth DIR --out OUT --tower vision|text|language --blocks N [--samples N] [--data D]\n"
     "              [--device D] [--dtype T] [--streaming]\n"
     "                           drop the N blocks of a tower with the lowest Block Influence (ShortGPT)\n"
@@ -65,6 +72,8 @@ const char* kUsage =
     "  assemble-default DIR [--resources DIR] [--text-tower DIR]\n"
     "                           write the default model as a Hugging Face checkpoint folder\n"
     "  make-demo DIR [--seed N] write the small built-in demo checkpoint (LLaVA layout) to DIR\n"
+    "  methods                  pruning methods and allocations a Plan can name, built in or from plugins\n"
+    "                           (loaded from PRUNESTUDIO_PLUGIN_PATH, else the plugins folder of the build)\n"
     "  version                  versions and compute device\n";
 
 int usage_error(const std::string& msg) {
@@ -203,39 +212,116 @@ int cmd_eval(const std::vector<std::string>& argv) {
     return 0;
 }
 
-int cmd_prune(const std::vector<std::string>& argv) {
-    const Args a("prune", argv, {"--streaming"}, {"--plan", "--out", "--model", "--device", "--dtype"});
-    a.positional(0, 0, "");
+// Width and depth Plans remove whole heads, channels or blocks and write a smaller checkpoint.
+int prune_structured(ps::Vlm& model, const ps::Plan& plan, const std::string& out) {
+    const std::map<int, int> counts = plan.method == "depth" ? ps::depth_counts(model, plan) : std::map<int, int>{};
+    const auto batches = ps::calibration_batches(model, plan.calibration, plan.seed);
+    const ps::JobControl& job = console_job();
+    if (plan.method == "width") {
+        const ps::WidthResult result = ps::prune_width(model, plan, batches, job);
+        std::fputc('\n', stderr);
+        ps::write_width_pruned_checkpoint(model, plan, result, out);
+        std::cout << result.to_text() << "wrote " << out << "\n";
+        return 0;
+    }
+    const auto bi = ps::block_influence(model, batches, job);
+    std::fputc('\n', stderr);
+    ps::BlockDrops drops;
+    for (const auto& [tower, count] : counts) {
+        drops[tower] = ps::least_influential(bi, tower, count);
+        std::string list;
+        for (int b : drops[tower]) list += (list.empty() ? "" : ", ") + std::to_string(b);
+        std::printf("depth: dropped %s tower blocks %s (%d -> %d blocks)\n", model.towers()[tower].name.c_str(), list.c_str(),
+                    model.towers()[tower].num_blocks, model.towers()[tower].num_blocks - count);
+    }
+    ps::write_depth_pruned_checkpoint(model, drops, out, &plan);
+    std::cout << "wrote " << out << "\n";
+    return 0;
+}
+
+// The Plan of --plan with --model / --device / --dtype / --streaming applied, and its model loaded.
+struct PlanRun {
+    ps::Plan plan;
+    std::unique_ptr<ps::Vlm> model;
+};
+
+PlanRun load_plan_run(const Args& a) {
     if (!a.flag("--plan") || !a.flag("--out")) a.fail("needs --plan and --out");
-    ps::Plan plan = ps::Plan::load(a.value("--plan", ""));
+    PlanRun r;
+    ps::Plan& plan = r.plan;
+    plan = ps::Plan::load(a.value("--plan", ""));
     plan.model = a.value("--model", plan.model);
     plan.device = a.value("--device", plan.device);
     plan.dtype = a.value("--dtype", plan.dtype);
     plan.streaming = plan.streaming || a.flag("--streaming");
     if (plan.model.empty()) a.fail("the plan names no model; give --model DIR");
-    const std::string out = a.value("--out", "");
-    if (std::filesystem::exists(out)) throw ps::Error(out, "already exists; choose a new output folder");
-
     ps::LoadOptions load;
     load.device = plan.device;
     load.dtype = plan.dtype;
     load.streaming = plan.streaming;
-    auto model = ps::Vlm::load(plan.model, load);
-    ps::SparsityMap allocation = ps::allocate(plan, model->map());
+    r.model = ps::Vlm::load(plan.model, load);
+    return r;
+}
+
+// The allocation step of a sparse Plan: the start map, then the Plan's allocator on calibration data.
+ps::SparsityMap run_allocation(ps::Vlm& model, const ps::Plan& plan, const std::vector<ps::VlmInputs>& batches) {
+    const ps::SparsityMap start = ps::allocate(plan, model.map());
+    ps::SparsityMap allocation = ps::allocator_by_id(plan.allocation.kind).allocate(model, plan, start, batches, console_job());
+    if (plan.allocation.kind != "uniform" && plan.allocation.kind != "modality") std::fputc('\n', stderr);
+    return allocation;
+}
+
+int cmd_allocate(const std::vector<std::string>& argv) {
+    const Args a("allocate", argv, {"--streaming"}, {"--plan", "--out", "--model", "--device", "--dtype"});
+    a.positional(0, 0, "");
+    PlanRun r = load_plan_run(a);
+    if (r.plan.method == "width" || r.plan.method == "depth") a.fail("method " + r.plan.method + " acts on whole towers; it has no per-tensor allocation");
+    const std::string out = a.value("--out", "");
+    const auto batches = ps::calibration_batches(*r.model, r.plan.calibration, r.plan.seed);
+    const ps::SparsityMap allocation = run_allocation(*r.model, r.plan, batches);
+    // Per block: parameter-weighted sparsity of its targeted Linears.
+    std::map<std::pair<int, std::string>, std::pair<double, double>> blocks;  // (modality, block path) -> (pruned, params)
+    for (const ps::LinearLayer& l : r.model->map().linears) {
+        auto it = allocation.find(l.name);
+        if (it == allocation.end()) continue;
+        auto& b = blocks[{static_cast<int>(l.modality), l.group}];
+        b.first += it->second * static_cast<double>(l.params());
+        b.second += static_cast<double>(l.params());
+    }
+    std::printf("%s allocation of %s, %zu Linears:\n", r.plan.allocation.kind.c_str(), r.plan.model.c_str(), allocation.size());
+    double pruned = 0, params = 0;
+    for (const auto& [key, b] : blocks) {
+        std::printf("  %-10s %-44s %.4f\n", ps::modality_name(static_cast<ps::Modality>(key.first)), key.second.c_str(), b.first / b.second);
+        pruned += b.first;
+        params += b.second;
+    }
+    std::printf("  %-55s %.4f\n", "total", params > 0 ? pruned / params : 0.0);
+    ps::Plan fixed = r.plan;  // the result as per-tensor overrides of a uniform Plan: edit it, then prune with it
+    fixed.allocation = ps::Plan::Allocation{};
+    fixed.overrides = allocation;
+    fixed.save(out);
+    std::printf("wrote %s\n", out.c_str());
+    return 0;
+}
+
+int cmd_prune(const std::vector<std::string>& argv) {
+    const Args a("prune", argv, {"--streaming"}, {"--plan", "--out", "--model", "--device", "--dtype"});
+    a.positional(0, 0, "");
+    const std::string out = a.value("--out", "");
+    if (std::filesystem::exists(out)) throw ps::Error(out, "already exists; choose a new output folder");
+    PlanRun r = load_plan_run(a);
+    const ps::Plan& plan = r.plan;
+    ps::Vlm* model = r.model.get();
+    if (plan.method == "width" || plan.method == "depth") return prune_structured(*model, plan, out);
     const auto batches = ps::calibration_batches(*model, plan.calibration, plan.seed);
     const ps::JobControl& job = console_job();
-    if (plan.allocation.kind == "ecoflap") {
-        ps::EcoflapOptions eco;
-        eco.epsilon = plan.allocation.epsilon;
-        eco.extra = plan.allocation.extra;
-        eco.seed = plan.seed;
-        const ps::EcoflapScores scores = ps::ecoflap_scores(*model, allocation, batches, eco, job);
-        allocation = ps::ecoflap_allocate(model->map(), allocation, scores, plan.sparsity, eco);
-        std::fputc('\n', stderr);
-    }
-    const ps::PruneResult result = ps::prune_model(*model, plan, allocation, batches, job);
+    const ps::SparsityMap allocation = run_allocation(*model, plan, batches);
+    // The pruned checkpoint is written block by block as the run goes: a streaming model is
+    // pruned within one block's memory; cancelled or failed, nothing is left behind.
+    ps::PrunedCheckpointWriter writer(model->weights().checkpoint(), plan, out);
+    const ps::PruneResult result = ps::prune_model(*model, plan, allocation, batches, job, &writer);
     std::fputc('\n', stderr);
-    ps::write_pruned_checkpoint(*model, plan, result, out);
+    writer.commit(result);
     std::cout << result.to_text() << "wrote " << out << "\n";
     return 0;
 }
@@ -271,7 +357,7 @@ int cmd_prune_depth(const std::vector<std::string>& argv) {
         if (b.tower == tower)
             std::printf("  block %3d  %14.6f%s\n", b.block, b.score,
                         std::count(drop.begin(), drop.end(), b.block) ? "  dropped" : "");
-    ps::write_depth_pruned_checkpoint(*model, tower, drop, out);
+    ps::write_depth_pruned_checkpoint(*model, {{tower, drop}}, out);
     std::printf("dropped %zu of %d blocks; wrote %s\n", drop.size(), model->towers()[tower].num_blocks, out.c_str());
     return 0;
 }
@@ -320,6 +406,24 @@ int cmd_make_demo(const std::vector<std::string>& argv) {
     return 0;
 }
 
+int cmd_methods(const std::vector<std::string>& argv) {
+    const Args a("methods", argv, {}, {});
+    a.positional(0, 0, "");
+    const auto origin = [](const std::string& o) { return o == ps::kBuiltInOrigin ? o : "plugin " + o; };
+    std::printf("pruning methods (Plan \"method\"):\n");
+    for (const ps::PruneMethod& m : ps::registered_methods())
+        std::printf("  %-20s %s: %s [%s]\n", m.id.c_str(), m.display.c_str(), m.description.c_str(), origin(m.origin).c_str());
+    std::printf("structured methods (Plan \"method\" with pattern \"structured\"):\n");
+    std::printf("  %-20s %s [%s]\n", "width",
+                "Width (LLM-Pruner-style): attention groups and MLP channels removed per block by Taylor or activation scores",
+                ps::kBuiltInOrigin);
+    std::printf("  %-20s %s [%s]\n", "depth", "Depth (ShortGPT): the blocks of least Block Influence dropped", ps::kBuiltInOrigin);
+    std::printf("allocations (Plan \"allocation.kind\"):\n");
+    for (const ps::Allocator& al : ps::registered_allocators())
+        std::printf("  %-20s %s: %s [%s]\n", al.id.c_str(), al.display.c_str(), al.description.c_str(), origin(al.origin).c_str());
+    return 0;
+}
+
 int cmd_version() {
     const ps::RuntimeInfo r = ps::runtime_info();
     std::cout << "prunestudio " << PRUNESTUDIO_VERSION << "\ntorch " << r.torch_version << "\ndevice "
@@ -344,14 +448,17 @@ int main(int argc, char** argv) {
             return 0;
         }
     try {
+        ps::load_default_plugins();
         if (cmd == "inspect") return cmd_inspect(args);
         if (cmd == "run") return cmd_run(args);
         if (cmd == "eval") return cmd_eval(args);
         if (cmd == "prune") return cmd_prune(args);
+        if (cmd == "allocate") return cmd_allocate(args);
         if (cmd == "prune-depth") return cmd_prune_depth(args);
         if (cmd == "train-default") return cmd_train_default(args);
         if (cmd == "assemble-default") return cmd_assemble_default(args);
         if (cmd == "make-demo") return cmd_make_demo(args);
+        if (cmd == "methods") return cmd_methods(args);
         if (cmd == "version" || cmd == "--version") return cmd_version();
         return usage_error("unknown command '" + cmd + "'");
     } catch (const UsageError& e) {

@@ -2,6 +2,7 @@
 #include <QApplication>
 #include <QStringList>
 
+#include "core/prune/plugins.h"
 #include "ui/main_window.h"
 
 int main(int argc, char** argv) {
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName("PruneStudio");
     QApplication::setOrganizationName("PruneStudio");
     QApplication::setApplicationVersion(PRUNESTUDIO_VERSION);
+    ps::load_default_plugins();  // methods and allocators from plugins; failures are warnings on stderr
 
     ps::MainWindow window;
     const QStringList args = QApplication::arguments();

@@ -173,46 +173,67 @@ const TensorInfo* SafetensorsFile::find(const std::string& name) const {
     return it == index_.end() ? nullptr : &header_.tensors[it->second];
 }
 
-void write_safetensors(const std::string& path, const std::vector<TensorBytes>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
-    std::vector<const TensorBytes*> order;
+SafetensorsLayout layout_safetensors(const std::string& path, const std::vector<TensorInfo>& tensors,
+                                     const std::map<std::string, std::string>& metadata) {
+    SafetensorsLayout out;
     std::set<std::string> names;
-    for (const TensorBytes& t : tensors) {
+    for (const TensorInfo& t : tensors) {
         if (!names.insert(t.name).second) throw Error(path, "duplicate tensor name '" + t.name + "'");
-        uint64_t expect = dtype_size(t.dtype);
+        uint64_t bytes = dtype_size(t.dtype);
         for (int64_t d : t.shape) {
             if (d < 0) throw Error(path, "tensor '" + t.name + "': negative dimension");
-            expect = checked_mul(expect, static_cast<uint64_t>(d), path, t.name);
+            bytes = checked_mul(bytes, static_cast<uint64_t>(d), path, t.name);
         }
-        if (expect != t.nbytes)
-            throw Error(path, "tensor '" + t.name + "': " + std::to_string(t.nbytes) + " bytes given, shape needs " +
-                                  std::to_string(expect));
-        order.push_back(&t);
+        out.tensors.push_back(t);
+        out.tensors.back().end = bytes;  // its size, until the offsets are assigned below
     }
-    std::stable_sort(order.begin(), order.end(), [](const TensorBytes* a, const TensorBytes* b) {
-        size_t sa = dtype_size(a->dtype), sb = dtype_size(b->dtype);
-        return sa != sb ? sa > sb : a->name < b->name;
+    std::stable_sort(out.tensors.begin(), out.tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
+        size_t sa = dtype_size(a.dtype), sb = dtype_size(b.dtype);
+        return sa != sb ? sa > sb : a.name < b.name;
     });
 
     nlohmann::json header = nlohmann::json::object();
     if (!metadata.empty()) header["__metadata__"] = metadata;
     uint64_t offset = 0;
-    for (const TensorBytes* t : order) {
-        header[t->name] = {{"dtype", dtype_name(t->dtype)},
-                           {"shape", t->shape},
-                           {"data_offsets", {offset, offset + t->nbytes}}};
-        offset += t->nbytes;
+    for (TensorInfo& t : out.tensors) {
+        const uint64_t bytes = t.end;
+        if (bytes > UINT64_MAX - offset) throw Error(path, "tensor '" + t.name + "': file size overflows");
+        t.begin = offset;
+        t.end = offset + bytes;
+        offset = t.end;
+        header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {t.begin, t.end}}};
     }
     std::string text = header.dump();
     text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data buffer 8-byte aligned
-    uint8_t len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>((text.size() >> (8 * i)) & 0xff);
+    out.prefix.resize(8);
+    for (int i = 0; i < 8; ++i) out.prefix[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+    out.prefix += text;
+    out.file_size = out.prefix.size() + offset;
+    return out;
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorBytes>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+    std::vector<TensorInfo> infos;
+    std::map<std::string, const TensorBytes*> by_name;
+    for (const TensorBytes& t : tensors) {
+        TensorInfo info;
+        info.name = t.name;
+        info.dtype = t.dtype;
+        info.shape = t.shape;
+        infos.push_back(std::move(info));
+        by_name.emplace(t.name, &t);
+    }
+    const SafetensorsLayout layout = layout_safetensors(path, infos, metadata);
+    for (const TensorInfo& t : layout.tensors)
+        if (by_name.at(t.name)->nbytes != t.nbytes())
+            throw Error(path, "tensor '" + t.name + "': " + std::to_string(by_name.at(t.name)->nbytes) +
+                                  " bytes given, shape needs " + std::to_string(t.nbytes()));
 
     AtomicFile out(path);
-    out.write(len, 8);
-    out.write(text.data(), text.size());
-    for (const TensorBytes* t : order)
-        if (t->nbytes) out.write(t->data, t->nbytes);
+    out.write(layout.prefix.data(), layout.prefix.size());
+    for (const TensorInfo& t : layout.tensors)
+        if (t.nbytes()) out.write(by_name.at(t.name)->data, t.nbytes());
     out.commit();
 }
 

@@ -67,8 +67,20 @@ struct TensorBytes {
     uint64_t nbytes = 0;
 };
 
-// Writes atomically (temp file in the same folder, fsync, rename). Tensors are laid out by
-// descending element size so every tensor stays aligned, as the reference writer does.
+// Where a file's tensors go: by descending element size (then name) so every tensor stays aligned,
+// as the reference writer lays them out, after a header padded to keep the data buffer 8-byte
+// aligned. write_safetensors and SafetensorsWriter (core/io/safetensors_writer.h) share it.
+struct SafetensorsLayout {
+    std::string prefix;               // the 8-byte header length and the header, padded
+    std::vector<TensorInfo> tensors;  // in file order, with their byte ranges in the data buffer
+    uint64_t file_size = 0;
+};
+// `tensors` give name, dtype and shape (their byte ranges are ignored). Throws ps::Error naming
+// `path` for a duplicate name, a negative dimension or a size that overflows.
+SafetensorsLayout layout_safetensors(const std::string& path, const std::vector<TensorInfo>& tensors,
+                                     const std::map<std::string, std::string>& metadata = {});
+
+// Writes atomically (temp file in the same folder, fsync, rename), laid out as above.
 void write_safetensors(const std::string& path, const std::vector<TensorBytes>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

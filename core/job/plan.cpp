@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/json_util.h"
+#include "core/prune/registry.h"
 
 namespace ps {
 namespace {
@@ -91,7 +92,7 @@ const std::set<std::string> kModalities = {"vision", "projector", "language"};
 Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
     const Fields f(j, source, "");
     f.only({"name", "model", "device", "dtype", "streaming", "seed", "calibration", "method", "pattern", "sparsity", "compare",
-            "allocation", "targets", "ignore", "overrides", "sparsegpt"});
+            "allocation", "targets", "ignore", "overrides", "sparsegpt", "structured"});
     Plan p;
     p.name = f.text("name", "");
     p.model = f.text("model", "");  // presets leave it to the user
@@ -109,7 +110,11 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         p.calibration.batch_size = c.integer("batch_size", p.calibration.batch_size, 1);
     }
     p.method = f.text("method", p.method);
-    p.pattern = f.text("pattern", p.pattern);
+    const bool structured = p.method == "width" || p.method == "depth";
+    p.pattern = f.text("pattern", structured ? "structured" : p.pattern);
+    if (structured != (p.pattern == "structured"))
+        f.fail(structured ? "method " + p.method + " removes whole structures; the pattern must be \"structured\""
+                          : "\"structured\" is the pattern of methods width and depth", "pattern");
     p.sparsity = f.number("sparsity", p.sparsity);
     f.sparsity("sparsity", p.sparsity);
     p.compare = f.text("compare", p.compare);
@@ -117,14 +122,18 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         f.fail("\"" + p.compare + "\" is not auto, row or matrix", "compare");
     if (f.find("allocation")) {
         const Fields a = f.sub("allocation");
-        a.only({"kind", "vision", "projector", "language", "epsilon", "extra"});
+        a.only({"kind", "vision", "projector", "language", "epsilon", "extra", "owl_m", "owl_lambda"});
         p.allocation.kind = a.text("kind", p.allocation.kind);
-        if (p.allocation.kind != "uniform" && p.allocation.kind != "modality" && p.allocation.kind != "ecoflap")
-            a.fail("\"" + p.allocation.kind + "\" is not uniform, modality or ecoflap", "kind");
+        if (!find_allocator(p.allocation.kind))
+            a.fail("\"" + p.allocation.kind + "\" is not a registered allocation (" + allocator_ids() + ")", "kind");
         p.allocation.epsilon = a.number("epsilon", p.allocation.epsilon);
         if (!(p.allocation.epsilon > 0 && p.allocation.epsilon < 1)) a.fail("must be in (0, 1)", "epsilon");
         p.allocation.extra = a.number("extra", p.allocation.extra);
         if (!(p.allocation.extra >= 0 && p.allocation.extra < 1)) a.fail("must be in [0, 1)", "extra");
+        p.allocation.owl_m = a.number("owl_m", p.allocation.owl_m);
+        if (!(p.allocation.owl_m > 0 && std::isfinite(p.allocation.owl_m))) a.fail("must be a positive number", "owl_m");
+        p.allocation.owl_lambda = a.number("owl_lambda", p.allocation.owl_lambda);
+        if (!(p.allocation.owl_lambda >= 0 && p.allocation.owl_lambda < 1)) a.fail("must be in [0, 1)", "owl_lambda");
         for (const auto& m : kModalities)
             if (a.find(m)) {
                 const double s = a.number(m, 0.0);
@@ -151,6 +160,15 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         p.sparsegpt_percdamp = g.number("percdamp", p.sparsegpt_percdamp);
         if (!(p.sparsegpt_percdamp > 0 && p.sparsegpt_percdamp < 1)) g.fail("must be in (0, 1)", "percdamp");
     }
+    if (f.find("structured")) {
+        const Fields s = f.sub("structured");
+        s.only({"score", "heads", "channels"});
+        p.structured.score = s.text("score", p.structured.score);
+        if (p.structured.score != "taylor" && p.structured.score != "activation")
+            s.fail("\"" + p.structured.score + "\" is not taylor or activation", "score");
+        p.structured.heads = s.boolean("heads", p.structured.heads);
+        p.structured.channels = s.boolean("channels", p.structured.channels);
+    }
     return p;
 }
 
@@ -167,11 +185,14 @@ nlohmann::json Plan::to_json() const {
         {"pattern", pattern},
         {"sparsity", sparsity},
         {"compare", compare},
-        {"allocation", {{"kind", allocation.kind}, {"epsilon", allocation.epsilon}, {"extra", allocation.extra}}},
+        {"allocation",
+         {{"kind", allocation.kind}, {"epsilon", allocation.epsilon}, {"extra", allocation.extra},
+          {"owl_m", allocation.owl_m}, {"owl_lambda", allocation.owl_lambda}}},
         {"targets", targets},
         {"ignore", ignore},
         {"overrides", overrides},
         {"sparsegpt", {{"blocksize", sparsegpt_blocksize}, {"percdamp", sparsegpt_percdamp}}},
+        {"structured", {{"score", structured.score}, {"heads", structured.heads}, {"channels", structured.channels}}},
     };
     for (const auto& [m, s] : allocation.modality) j["allocation"][m] = s;
     return j;

@@ -25,20 +25,27 @@ struct Plan {
         int64_t batch_size = 32;
     } calibration;
 
-    std::string method = "wanda";         // magnitude | wanda | sparsegpt (+ registered plugins)
-    std::string pattern = "unstructured";  // unstructured | N:M
-    double sparsity = 0.5;                 // the overall target (unstructured)
+    std::string method = "wanda";         // magnitude | wanda | sparsegpt (+ registered plugins) | width | depth
+    std::string pattern = "unstructured";  // unstructured | N:M | structured (methods width and depth)
+    double sparsity = 0.5;                 // the overall target; width: fraction of heads and MLP channels
+                                           // removed per block; depth: fraction of a tower's blocks dropped
     std::string compare = "auto";          // row | matrix | auto (magnitude: matrix; others: matrix in vision towers, row elsewhere)
 
     struct Allocation {
-        std::string kind = "uniform";  // uniform | modality | ecoflap
+        std::string kind = "uniform";  // a registered allocator: uniform | modality | ecoflap | ecoflap-first-order | owl | ...
         std::map<std::string, double> modality;  // vision / projector / language -> sparsity (kind modality)
         double epsilon = 1e-3, extra = 0.1;       // ecoflap: perturbation size, s_max = s + extra
+        double owl_m = 5, owl_lambda = 0.08;      // owl: outlier threshold M, sparsity spread s ± λ
     } allocation;
 
     std::vector<std::string> targets = {".*"};  // tensor-name regexes (ECMAScript) of Linears to prune
     std::vector<std::string> ignore;            // regexes excluded from the targets
     std::map<std::string, double> overrides;    // tensor name -> sparsity, wins over the allocation
+
+    struct Structured {  // methods width and depth
+        std::string score = "taylor";        // width: taylor (|W·∂L/∂W| per group) | activation (group output norm)
+        bool heads = true, channels = true;  // width: remove attention heads (GQA groups) / MLP channels
+    } structured;
 
     int64_t sparsegpt_blocksize = 128;
     double sparsegpt_percdamp = 0.01;

@@ -40,8 +40,9 @@ void bert_block(const WeightStore& w, const std::string& p, const BertStyleConfi
     at::Tensor a = bert_style_attention(w, p + "attention.self.", p + "attention.output.dense", c, s.hidden, s.bias, probs);
     at::Tensor h = layer_norm(a + s.hidden, w.get(p + "attention.output.LayerNorm.weight"),
                               w.get(p + "attention.output.LayerNorm.bias"), c.eps);
-    at::Tensor x = activation(bert_style_linear(w, p + "intermediate.dense", h, c.intermediate, c.hidden), c.act);
-    x = bert_style_linear(w, p + "output.dense", x, c.hidden, c.intermediate);
+    const int64_t i = w.coupled_width({p + "intermediate.dense.weight"}, {p + "output.dense.weight"}, c.intermediate);
+    at::Tensor x = activation(bert_style_linear(w, p + "intermediate.dense", h, i, c.hidden), c.act);
+    x = bert_style_linear(w, p + "output.dense", x, c.hidden, i);
     s.hidden = layer_norm(x + h, w.get(p + "output.LayerNorm.weight"), w.get(p + "output.LayerNorm.bias"), c.eps);
 }
 

@@ -36,7 +36,7 @@ ClipTowerConfig clip_text_config(const ConfigReader& c) {
 void clip_encoder_block(const WeightStore& w, const std::string& p, const ClipTowerConfig& c, StageState& s,
                         at::Tensor* probs) {
     const double scale = 1.0 / std::sqrt(static_cast<double>(c.hidden / c.heads));
-    const int64_t d = c.hidden, i = c.intermediate;
+    const int64_t d = c.hidden, i = w.coupled_width({p + "mlp.fc1.weight"}, {p + "mlp.fc2.weight"}, c.intermediate);
     at::Tensor x = layer_norm(s.hidden, w.get(p + "layer_norm1.weight", {d}), w.get(p + "layer_norm1.bias", {d}), c.eps);
     const std::string a = p + "self_attn.";
     auto proj = [&](const std::string& n, const at::Tensor& in, int64_t out, int64_t in_features) {
@@ -134,8 +134,10 @@ public:
 
     VlmOutputs head(const VlmInputs& in, const std::vector<StageState>& t) const override {
         const WeightStore& w = *weights_;
-        at::Tensor img = at::linear(clip_vision_pooled(w, "vision_model.", vision_, t[0].hidden), w.get("visual_projection.weight"));
-        at::Tensor txt = at::linear(clip_text_pooled(text_, t[1].hidden, in.input_ids), w.get("text_projection.weight"));
+        const at::Tensor pooled_v = clip_vision_pooled(w, "vision_model.", vision_, t[0].hidden);
+        const at::Tensor pooled_t = clip_text_pooled(text_, t[1].hidden, in.input_ids);
+        at::Tensor img = w.linear("visual_projection", pooled_v, w.rows("visual_projection.weight"), pooled_v.size(-1), false);
+        at::Tensor txt = w.linear("text_projection", pooled_t, w.rows("text_projection.weight"), pooled_t.size(-1), false);
         VlmOutputs out;
         dual_encoder_logits(out, img, txt, w.get("logit_scale"));
         return out;

@@ -106,11 +106,18 @@ StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, co
 void llama_decoder_block(const WeightStore& w, const std::string& p, const LlamaConfig& c, StageState& s,
                          at::Tensor* probs, LayerCache* cache) {
     const std::string a = p + "self_attn.", m = p + "mlp.";
-    const int64_t qd = c.heads * c.head_dim, kvd = c.kv_heads * c.head_dim;
+    // Head counts and MLP width come from this block's own weights (structured pruning shrinks them).
+    const int64_t qd = w.coupled_width({a + "q_proj.weight"}, {a + "o_proj.weight"}, c.heads * c.head_dim);
+    const int64_t kvd = w.coupled_width({a + "k_proj.weight", a + "v_proj.weight"}, {}, c.kv_heads * c.head_dim);
+    const int64_t inter = w.coupled_width({m + "gate_proj.weight", m + "up_proj.weight"}, {m + "down_proj.weight"}, c.intermediate);
+    const int64_t heads = qd / c.head_dim, kv_heads = kvd / c.head_dim;
+    if (qd % c.head_dim || kvd % c.head_dim || kv_heads == 0 || heads % kv_heads)
+        throw Error(w.checkpoint().dir(), a + ": " + std::to_string(qd) + " query and " + std::to_string(kvd) +
+                                              " key rows are not whole groups of heads of " + std::to_string(c.head_dim));
     at::Tensor x = rms_norm(s.hidden, w.get(p + "input_layernorm.weight", {c.hidden}), c.eps);
-    at::Tensor q = split_heads(proj(w, a + "q_proj", x, qd, c.hidden, c.attention_bias), c.heads);
-    at::Tensor k = split_heads(proj(w, a + "k_proj", x, kvd, c.hidden, c.attention_bias), c.kv_heads);
-    at::Tensor v = split_heads(proj(w, a + "v_proj", x, kvd, c.hidden, c.attention_bias), c.kv_heads);
+    at::Tensor q = split_heads(proj(w, a + "q_proj", x, qd, c.hidden, c.attention_bias), heads);
+    at::Tensor k = split_heads(proj(w, a + "k_proj", x, kvd, c.hidden, c.attention_bias), kv_heads);
+    at::Tensor v = split_heads(proj(w, a + "v_proj", x, kvd, c.hidden, c.attention_bias), kv_heads);
     q = apply_rotary(q, s.cos, s.sin);
     k = apply_rotary(k, s.cos, s.sin);
     if (cache) {
@@ -130,9 +137,9 @@ void llama_decoder_block(const WeightStore& w, const std::string& p, const Llama
     }
     at::Tensor h = s.hidden + proj(w, a + "o_proj", merge_heads(o), c.hidden, qd, c.attention_bias);
     x = rms_norm(h, w.get(p + "post_attention_layernorm.weight", {c.hidden}), c.eps);
-    x = activation(proj(w, m + "gate_proj", x, c.intermediate, c.hidden, c.mlp_bias), c.act) *
-        proj(w, m + "up_proj", x, c.intermediate, c.hidden, c.mlp_bias);
-    s.hidden = h + proj(w, m + "down_proj", x, c.hidden, c.intermediate, c.mlp_bias);
+    x = activation(proj(w, m + "gate_proj", x, inter, c.hidden, c.mlp_bias), c.act) *
+        proj(w, m + "up_proj", x, inter, c.hidden, c.mlp_bias);
+    s.hidden = h + proj(w, m + "down_proj", x, c.hidden, inter, c.mlp_bias);
 }
 
 at::Tensor llama_embed_tokens(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& ids) {

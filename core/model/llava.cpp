@@ -104,11 +104,9 @@ public:
         const WeightStore& w = *weights_;
         const std::string& p = projector_prefix_;
         at::Tensor x = keep_cls_ ? s.hidden : s.hidden.slice(1, 1);
-        auto bias = [&](const std::string& name) { return projector_bias_ ? w.get(name, {text_.hidden}) : at::Tensor(); };
-        x = at::linear(x, w.get(p + "linear_1.weight", {text_.hidden, vision_.hidden}), bias(p + "linear_1.bias"));
-        x = activation(x, projector_act_);
+        x = activation(w.linear(p + "linear_1", x, text_.hidden, vision_.hidden, projector_bias_), projector_act_);
         s = StageState{};
-        s.hidden = at::linear(x, w.get(p + "linear_2.weight", {text_.hidden, text_.hidden}), bias(p + "linear_2.bias"));
+        s.hidden = w.linear(p + "linear_2", x, text_.hidden, text_.hidden, projector_bias_);
     }
 
     VlmOutputs head(const VlmInputs&, const std::vector<StageState>& t) const override {

@@ -49,8 +49,9 @@ public:
         const WeightStore& w = *weights_;
         at::Tensor pooled_v = clip_vision_ ? clip_vision_pooled(w, kClipPrefix, clip_, t[0].hidden)
                                            : vit_pool(w, "vision_model.", vit_, t[0].hidden);
-        at::Tensor img = at::linear(pooled_v, w.get("visual_projection.weight"));
-        at::Tensor txt = at::linear(bert_pool(w, "text_model.", t[1].hidden), w.get("text_projection.weight"));
+        const at::Tensor pooled_t = bert_pool(w, "text_model.", t[1].hidden);
+        at::Tensor img = w.linear("visual_projection", pooled_v, w.rows("visual_projection.weight"), pooled_v.size(-1), false);
+        at::Tensor txt = w.linear("text_projection", pooled_t, w.rows("text_projection.weight"), pooled_t.size(-1), false);
         VlmOutputs out;
         dual_encoder_logits(out, img, txt, w.get("logit_scale"));
         return out;

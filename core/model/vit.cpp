@@ -26,12 +26,17 @@ at::Tensor bert_style_linear(const WeightStore& w, const std::string& name, cons
 
 at::Tensor bert_style_attention(const WeightStore& w, const std::string& p, const std::string& out,
                                 const BertStyleConfig& c, const at::Tensor& x, const at::Tensor& bias, at::Tensor* probs) {
-    const int64_t d = c.hidden;
-    at::Tensor q = split_heads(bert_style_linear(w, p + "query", x, d, d), c.heads);
-    at::Tensor k = split_heads(bert_style_linear(w, p + "key", x, d, d), c.heads);
-    at::Tensor v = split_heads(bert_style_linear(w, p + "value", x, d, d), c.heads);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(d / c.heads));
-    return bert_style_linear(w, out, merge_heads(attention(q, k, v, bias, scale, probs)), d, d);
+    const int64_t d = c.hidden, head_dim = d / c.heads;
+    const int64_t inner = w.coupled_width({p + "query.weight", p + "key.weight", p + "value.weight"}, {out + ".weight"}, d);
+    if (inner % head_dim != 0)
+        throw Error(w.checkpoint().dir(), p + "query has " + std::to_string(inner) + " rows, not whole heads of " +
+                                              std::to_string(head_dim));
+    const int64_t heads = inner / head_dim;
+    at::Tensor q = split_heads(bert_style_linear(w, p + "query", x, inner, d), heads);
+    at::Tensor k = split_heads(bert_style_linear(w, p + "key", x, inner, d), heads);
+    at::Tensor v = split_heads(bert_style_linear(w, p + "value", x, inner, d), heads);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+    return bert_style_linear(w, out, merge_heads(attention(q, k, v, bias, scale, probs)), d, inner);
 }
 
 StageState vit_embed(const WeightStore& w, const std::string& p, const BertStyleConfig& c, const at::Tensor& pixel_values) {
@@ -54,8 +59,9 @@ void vit_block(const WeightStore& w, const std::string& p, const BertStyleConfig
     at::Tensor x = layer_norm(s.hidden, w.get(p + "layernorm_before.weight"), w.get(p + "layernorm_before.bias"), c.eps);
     at::Tensor h = s.hidden + bert_style_attention(w, p + "attention.attention.", p + "attention.output.dense", c, x, s.bias, probs);
     x = layer_norm(h, w.get(p + "layernorm_after.weight"), w.get(p + "layernorm_after.bias"), c.eps);
-    x = activation(bert_style_linear(w, p + "intermediate.dense", x, c.intermediate, c.hidden), c.act);
-    s.hidden = h + bert_style_linear(w, p + "output.dense", x, c.hidden, c.intermediate);
+    const int64_t i = w.coupled_width({p + "intermediate.dense.weight"}, {p + "output.dense.weight"}, c.intermediate);
+    x = activation(bert_style_linear(w, p + "intermediate.dense", x, i, c.hidden), c.act);
+    s.hidden = h + bert_style_linear(w, p + "output.dense", x, c.hidden, i);
 }
 
 void vit_finish(const WeightStore& w, const std::string& p, const BertStyleConfig& c, StageState& s) {

@@ -76,6 +76,29 @@ at::Tensor WeightStore::get(const std::string& name, at::IntArrayRef expected_sh
     return t;
 }
 
+std::vector<int64_t> WeightStore::shape(const std::string& name) const {
+    auto o = overrides_.find(name);
+    if (o != overrides_.end()) return o->second.sizes().vec();
+    const TensorInfo& info = *ckpt_.at(name).info;
+    return std::vector<int64_t>(info.shape.begin(), info.shape.end());
+}
+
+int64_t WeightStore::coupled_width(const std::vector<std::string>& rows, const std::vector<std::string>& cols,
+                                   int64_t config_value) const {
+    std::vector<int64_t> widths;
+    for (const std::string& r : rows) {
+        const auto s = shape(r);
+        widths.push_back(s.size() == 2 ? s[0] : -1);
+    }
+    for (const std::string& c : cols) {
+        const auto s = shape(c);
+        widths.push_back(s.size() == 2 ? s[1] : -1);
+    }
+    for (int64_t x : widths)
+        if (x != widths.front() || x <= 0) return config_value;
+    return widths.empty() ? config_value : widths.front();
+}
+
 void WeightStore::set(const std::string& name, at::Tensor value) { overrides_[name] = std::move(value); }
 
 void WeightStore::unset(const std::string& name) { overrides_.erase(name); }
@@ -84,7 +107,8 @@ void WeightStore::clear_overrides() { overrides_.clear(); }
 
 at::Tensor WeightStore::linear(const std::string& name, const at::Tensor& x, int64_t out, int64_t in, bool bias) const {
     if (tap_) tap_(name, x);
-    return at::linear(x, get(name + ".weight", {out, in}), bias ? get(name + ".bias", {out}) : at::Tensor());
+    const at::Tensor weight = get(name + ".weight", {out, in});  // checked before the bias
+    return at::linear(x, weight, bias ? get(name + ".bias", {out}) : at::Tensor());
 }
 
 }  // namespace ps

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -37,6 +38,15 @@ public:
     // The tensor on the model's device; floating tensors in the model's dtype. Throws ps::Error
     // naming the checkpoint and tensor when it is missing.
     at::Tensor get(const std::string& name) const;
+    // The shape of a tensor (an override's, else the checkpoint's) without materialising it.
+    // Throws ps::Error when missing.
+    std::vector<int64_t> shape(const std::string& name) const;
+    int64_t rows(const std::string& name) const { return shape(name).at(0); }
+    // The width a block's coupled Linears agree on: dimension 0 of every weight in `rows` and
+    // dimension 1 of every weight in `cols`. Blocks read their widths this way, so structurally
+    // pruned blocks (fewer heads or MLP channels than the config says) run as they are; when the
+    // weights disagree it is `config_value`, and the shape checks then name the odd tensor.
+    int64_t coupled_width(const std::vector<std::string>& rows, const std::vector<std::string>& cols, int64_t config_value) const;
     // As get(), checking the shape against what the config implies.
     at::Tensor get(const std::string& name, at::IntArrayRef expected_shape) const;
     // Replaces a weight for the rest of this model's life (pruned weights, merged adapters).
@@ -46,8 +56,9 @@ public:
     void clear_overrides();
 
     // y = x·Wᵀ (+ b) for the Linear `name` (weight "<name>.weight" of [out, in], checked; bias
-    // "<name>.bias" when `bias`). Every transformer block runs its Linears through here, so a tap
-    // sees each Linear's input: the pruning pipeline collects calibration statistics this way.
+    // "<name>.bias" when `bias`). Every transformer block and projector runs its Linears through
+    // here, so a tap sees each Linear's input: the pruning pipeline collects calibration statistics
+    // this way.
     at::Tensor linear(const std::string& name, const at::Tensor& x, int64_t out, int64_t in, bool bias) const;
     using LinearTap = std::function<void(const std::string& name, const at::Tensor& input)>;
     void set_linear_tap(LinearTap tap) { tap_ = std::move(tap); }

@@ -7,6 +7,20 @@
 
 namespace ps {
 
+double modality_sparsity(const Plan& plan, Modality m) {
+    const auto it = plan.allocation.modality.find(modality_name(m));
+    return plan.allocation.kind == "modality" && it != plan.allocation.modality.end() ? it->second : plan.sparsity;
+}
+
+void check_whole_tower_plan(const Plan& plan) {
+    const std::string what = plan.method == "depth" ? "depth pruning drops whole blocks" : "width pruning keeps the blocks of a tower alike";
+    if (plan.targets != std::vector<std::string>{".*"} || !plan.ignore.empty() || !plan.overrides.empty())
+        throw Error("plan targets", what + "; choose towers by their ratios (allocation vision / language), not by "
+                                           "targets, ignore or overrides");
+    if (plan.allocation.kind != "uniform" && plan.allocation.kind != "modality")
+        throw Error("plan allocation.kind", what + "; \"" + plan.allocation.kind + "\" allocation is for sparse methods (use uniform or modality)");
+}
+
 SparsityMap allocate(const Plan& plan, const ModelMap& map) {
     const SparsityPattern pattern = SparsityPattern::parse(plan.pattern);
     check_sparsity(plan.sparsity, "plan sparsity");
@@ -14,12 +28,13 @@ SparsityMap allocate(const Plan& plan, const ModelMap& map) {
     for (const auto& r : plan.targets) targets.emplace_back(r);
     for (const auto& r : plan.ignore) ignore.emplace_back(r);
     std::vector<bool> target_used(targets.size(), false), ignore_used(ignore.size(), false);
-    if (plan.allocation.modality.count("projector") && plan.allocation.modality.at("projector") > 0)
-        throw Error("plan allocation.projector", "projector Linears are not pruned yet; set it to 0");
+    // The projector is pruned only when a per-modality Plan gives it a ratio (RESSA and ECoFLaP keep it).
+    const bool projector = plan.allocation.kind == "modality" && plan.allocation.modality.count("projector");
 
     SparsityMap out;
     for (const LinearLayer& l : map.linears) {
-        if (!l.prunable || l.block < 0 || (l.modality != Modality::Vision && l.modality != Modality::Language)) continue;
+        const bool in_block = l.block >= 0 && (l.modality == Modality::Vision || l.modality == Modality::Language);
+        if (!l.prunable || !(in_block || (projector && l.modality == Modality::Projector && l.block < 0))) continue;
         bool hit = false;
         for (size_t i = 0; i < targets.size(); ++i)
             if (std::regex_match(l.name, targets[i])) hit = target_used[i] = true;
@@ -28,12 +43,7 @@ SparsityMap allocate(const Plan& plan, const ModelMap& map) {
         for (size_t i = 0; i < ignore.size(); ++i)
             if (std::regex_match(l.name, ignore[i])) skip = ignore_used[i] = true;
         if (skip) continue;
-        double s = plan.sparsity;
-        if (plan.allocation.kind == "modality") {
-            const std::string m = modality_name(l.modality);
-            if (plan.allocation.modality.count(m)) s = plan.allocation.modality.at(m);
-        }
-        out[l.name] = s;
+        out[l.name] = modality_sparsity(plan, l.modality);
     }
     for (size_t i = 0; i < targets.size(); ++i)
         if (!target_used[i]) throw Error("plan targets", "\"" + plan.targets[i] + "\" matches no prunable Linear of " + map.dir);

@@ -11,12 +11,22 @@ namespace ps {
 
 using SparsityMap = std::map<std::string, double>;
 
-// Targets: prunable Linears inside transformer blocks whose name matches a `targets` regex and no
-// `ignore` regex. Uniform: each gets the Plan's sparsity; modality: each gets its modality's ratio
-// (vision / language; a modality the Plan does not list gets the Plan's sparsity); overrides last.
-// ecoflap starts from the uniform map (ecoflap_allocate() then redistributes it). N:M Plans give N/M to every target with a non-zero allocation. Throws ps::Error before any work
-// for a regex matching no Linear, an override naming no target, or a projector ratio above 0
-// (projector Linears run outside the blocks and are not pruned yet).
+// Targets: prunable Linears inside transformer blocks, and the projector's Linears when a
+// per-modality Plan names a projector ratio, whose name matches a `targets` regex and no `ignore`
+// regex. Uniform: each gets the Plan's sparsity; modality: each gets its modality's ratio (a
+// modality the Plan does not list gets the Plan's sparsity); overrides last. The adaptive
+// allocators start from this map and redistribute it. N:M Plans give N/M to every target with a
+// non-zero allocation. Throws ps::Error before any work for a regex matching no Linear or an
+// override naming no target.
 SparsityMap allocate(const Plan& plan, const ModelMap& map);
+
+// The Plan's ratio for one modality: its entry when the allocation is per modality, else the
+// Plan's sparsity. Structured methods read their per-tower fraction this way.
+double modality_sparsity(const Plan& plan, Modality m);
+
+// Structured (width, depth) Plans act on whole towers: throws ps::Error naming the field when the
+// Plan selects tensors (targets, ignore, overrides) or asks for another allocation than uniform or
+// per modality.
+void check_whole_tower_plan(const Plan& plan);
 
 }  // namespace ps

@@ -11,8 +11,11 @@
 #include "core/error.h"
 #include "core/io/atomic_dir.h"
 #include "core/io/atomic_file.h"
+#include "core/io/checkpoint_files.h"
 #include "core/io/json_util.h"
 #include "core/io/tensor_view.h"
+#include "core/prune/allocation.h"
+#include "core/prune/pattern.h"
 
 namespace ps {
 namespace fs = std::filesystem;
@@ -122,6 +125,21 @@ std::vector<BlockInfluence> block_influence(const Vlm& model, const std::vector<
     return out;
 }
 
+std::map<int, int> depth_counts(const Vlm& model, const Plan& plan) {
+    if (plan.method != "depth") throw Error("plan method", "\"" + plan.method + "\" is not depth");
+    check_whole_tower_plan(plan);
+    std::map<int, int> counts;
+    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) {
+        const TowerInfo& tower = model.towers()[t];
+        const double ratio = modality_sparsity(plan, tower.modality);
+        check_sparsity(ratio, "plan " + std::string(modality_name(tower.modality)) + " ratio");
+        const int count = static_cast<int>(ratio * tower.num_blocks);
+        if (count > 0) counts[t] = count;
+    }
+    if (counts.empty()) throw Error("plan sparsity", "the ratios are too small to drop a whole block of any tower");
+    return counts;
+}
+
 std::vector<int> least_influential(const std::vector<BlockInfluence>& bi, int tower, int count) {
     std::vector<BlockInfluence> mine;
     for (const BlockInfluence& b : bi)
@@ -140,72 +158,77 @@ std::vector<int> least_influential(const std::vector<BlockInfluence>& bi, int to
     return picked;
 }
 
-void write_depth_pruned_checkpoint(const Vlm& model, int tower, const std::vector<int>& drop, const std::string& dir) {
-    check_tower(model, tower);
-    const TowerInfo& info = model.towers()[tower];
-    const std::string where = info.name + " tower";
+void write_depth_pruned_checkpoint(const Vlm& model, const BlockDrops& drops, const std::string& dir, const Plan* plan) {
     const Checkpoint& ckpt = model.weights().checkpoint();
     const nlohmann::json& source_config = ckpt.config();
-    if (info.modality == Modality::Vision && source_config.contains("vision_feature_layer"))
-        throw Error(where, "dropping vision blocks is not supported here: vision_feature_layer indexes its hidden states");
-    const int n = info.num_blocks;
-    std::vector<int> renumber(n, 0);
-    for (int d : drop) {
-        if (d < 0 || d >= n) throw Error(info.name + " block " + std::to_string(d), "outside the tower's " + std::to_string(n) + " blocks");
-        if (renumber[d] < 0) throw Error(info.name + " block " + std::to_string(d), "listed twice");
-        renumber[d] = -1;
-    }
-    const int keep = n - static_cast<int>(drop.size());
-    if (keep < 1) throw Error(where, "dropping all " + std::to_string(n) + " blocks leaves none; keep at least one");
-    for (int i = 0, next = 0; i < n; ++i)
-        if (renumber[i] >= 0) renumber[i] = next++;
-    const std::string prefix = block_prefix(model, tower);
-
     nlohmann::json config = source_config;
-    const std::string key = info.modality == Modality::Vision ? "vision_config" : "text_config";
-    nlohmann::json& sub = config[key];  // LLaVA may leave text_config to its defaults: written here
-    if (sub.is_null()) sub = nlohmann::json::object();
-    if (!sub.is_object()) throw Error(ckpt.config_path(), key + " is not an object");
-    if (sub.contains("num_hidden_layers") && sub["num_hidden_layers"] != nlohmann::json(n))
-        throw Error(ckpt.config_path(), key + ".num_hidden_layers is " + sub["num_hidden_layers"].dump() + " but the " +
-                                            where + " has " + std::to_string(n) + " blocks");
-    sub["num_hidden_layers"] = keep;
+    const fs::path src(ckpt.dir());
+    nlohmann::json history = nlohmann::json::array();
+    if (fs::exists(src / "depth.json")) history = read_json_file((src / "depth.json").string());
+    if (!history.is_array()) history = nlohmann::json::array();
+    std::vector<std::pair<std::string, std::vector<int>>> renumbering;  // block prefix, new index per block (-1: dropped)
+    if (drops.empty()) throw Error("depth pruning", "no tower to drop blocks from");
+    for (const auto& [tower, drop] : drops) {
+        check_tower(model, tower);
+        const TowerInfo& info = model.towers()[tower];
+        const std::string where = info.name + " tower";
+        if (info.modality == Modality::Vision && source_config.contains("vision_feature_layer"))
+            throw Error(where, "dropping vision blocks is not supported here: vision_feature_layer indexes its hidden states");
+        const int n = info.num_blocks;
+        std::vector<int> renumber(n, 0);
+        for (int d : drop) {
+            if (d < 0 || d >= n) throw Error(info.name + " block " + std::to_string(d), "outside the tower's " + std::to_string(n) + " blocks");
+            if (renumber[d] < 0) throw Error(info.name + " block " + std::to_string(d), "listed twice");
+            renumber[d] = -1;
+        }
+        const int keep = n - static_cast<int>(drop.size());
+        if (keep < 1) throw Error(where, "dropping all " + std::to_string(n) + " blocks leaves none; keep at least one");
+        for (int i = 0, next = 0; i < n; ++i)
+            if (renumber[i] >= 0) renumber[i] = next++;
+        const std::string prefix = block_prefix(model, tower);
+        renumbering.emplace_back(prefix, renumber);
+
+        const std::string key = info.modality == Modality::Vision ? "vision_config" : "text_config";
+        nlohmann::json& sub = config[key];  // LLaVA may leave text_config to its defaults: written here
+        if (sub.is_null()) sub = nlohmann::json::object();
+        if (!sub.is_object()) throw Error(ckpt.config_path(), key + " is not an object");
+        if (sub.contains("num_hidden_layers") && sub["num_hidden_layers"] != nlohmann::json(n))
+            throw Error(ckpt.config_path(), key + ".num_hidden_layers is " + sub["num_hidden_layers"].dump() + " but the " +
+                                                where + " has " + std::to_string(n) + " blocks");
+        sub["num_hidden_layers"] = keep;
+        std::vector<int> dropped = drop;
+        std::sort(dropped.begin(), dropped.end());
+        history.push_back({{"tower", info.name}, {"modality", modality_name(info.modality)}, {"prefix", prefix},
+                           {"blocks_before", n}, {"blocks_after", keep}, {"dropped", dropped}});
+    }
+    auto rename = [&](const std::string& name) {
+        std::string to = name;
+        for (const auto& [prefix, renumber] : renumbering)
+            if (!to.empty()) to = renamed(to, prefix, renumber);
+        return to;
+    };
 
     NamedTensors tensors;
     for (const std::string& name : ckpt.names()) {
-        const std::string to = renamed(name, prefix, renumber);
+        const std::string to = rename(name);
         if (!to.empty()) tensors.emplace_back(to, tensor_view(ckpt, name));
     }
-    std::vector<int> dropped = drop;
-    std::sort(dropped.begin(), dropped.end());
-    nlohmann::json history = nlohmann::json::array();
-    const fs::path src(ckpt.dir());
-    if (fs::exists(src / "depth.json")) history = read_json_file((src / "depth.json").string());
-    if (!history.is_array()) history = nlohmann::json::array();
-    history.push_back({{"tower", info.name}, {"modality", modality_name(info.modality)}, {"prefix", prefix},
-                       {"blocks_before", n}, {"blocks_after", keep}, {"dropped", dropped}});
-
     AtomicDir out(dir);
-    for (const auto& entry : fs::directory_iterator(src)) {
-        const std::string name = entry.path().filename().string();
-        const bool weights = entry.path().extension() == ".safetensors" || name == "model.safetensors.index.json";
-        // result.json / plan.json of a sparse pruning name tensors by their old block numbers.
-        if (entry.is_regular_file() && !weights && name != "config.json" && name != "depth.json" && name != "result.json" &&
-            name != "plan.json")
-            fs::copy_file(entry.path(), fs::path(out.path()) / name);
-    }
+    // result.json / plan.json of a sparse pruning name tensors by their old block numbers.
+    copy_checkpoint_side_files(src.string(), out.path(), {"config.json", "depth.json", "result.json", "plan.json"});
     write_file_atomic(out.path() + "/config.json", config.dump(2) + "\n");
     save_safetensors(out.path() + "/model.safetensors", tensors, {{"format", "pt"}});
     if (fs::exists(src / "masks.safetensors")) {  // a sparse-pruned source: its masks follow their blocks
         std::map<std::string, std::string> meta;
         NamedTensors masks;
         for (auto& [name, mask] : load_safetensors((src / "masks.safetensors").string(), &meta)) {
-            const std::string to = renamed(name, prefix, renumber);
+            const std::string to = rename(name);
             if (!to.empty()) masks.emplace_back(to, mask);
         }
         save_safetensors(out.path() + "/masks.safetensors", masks, meta);
     }
     write_file_atomic(out.path() + "/depth.json", history.dump(2) + "\n");
+    if (plan) plan->save(out.path() + "/plan.json");
     out.commit();
 }
 

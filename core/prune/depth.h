@@ -1,9 +1,11 @@
 // Structured depth pruning (ShortGPT): score every transformer block by how little it changes the
 // hidden states it is given, and write a checkpoint without the least influential blocks of a tower.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
+#include "core/job/plan.h"
 #include "core/job/progress.h"
 #include "core/model/vlm.h"
 
@@ -26,13 +28,21 @@ std::vector<BlockInfluence> block_influence(const Vlm& model, const std::vector<
 // lower index first). Throws ps::Error when the tower has no scores or `count` would leave no block.
 std::vector<int> least_influential(const std::vector<BlockInfluence>& bi, int tower, int count);
 
+using BlockDrops = std::map<int, std::vector<int>>;  // tower -> its blocks to drop
+
+// How many blocks a depth Plan drops per tower: floor(ratio · blocks) in each tower whose ratio
+// (modality_sparsity()) is above 0; checked before any work. Throws ps::Error for a Plan that is
+// not method depth or would drop no block.
+std::map<int, int> depth_counts(const Vlm& model, const Plan& plan);
+
 // Writes the checkpoint of `model` to `dir` (which must not exist; atomic: all or nothing) without
-// the blocks `drop` of tower `tower`: the remaining blocks' tensors renumbered contiguously (e.g.
-// "text_model.encoder.layer.4." → "text_model.encoder.layer.3."), num_hidden_layers of the tower's
+// the blocks `drops` names per tower: the remaining blocks' tensors renumbered contiguously (e.g.
+// "text_model.encoder.layer.4." → "text_model.encoder.layer.3."), num_hidden_layers of each tower's
 // text_config / vision_config rewritten, the other files (tokenizer, preprocessor config) copied,
-// and depth.json recording what was dropped. Tensors are the checkpoint's own (in-memory weight
+// depth.json recording what was dropped and, when given, the Plan as plan.json. Tensors are the checkpoint's own (in-memory weight
 // overrides are not written). Refuses LLaVA's vision tower: vision_feature_layer indexes its hidden
 // states. Throws ps::Error naming the tower, block or folder.
-void write_depth_pruned_checkpoint(const Vlm& model, int tower, const std::vector<int>& drop, const std::string& dir);
+void write_depth_pruned_checkpoint(const Vlm& model, const BlockDrops& drops, const std::string& dir,
+                                   const Plan* plan = nullptr);
 
 }  // namespace ps

@@ -6,20 +6,9 @@
 #include <ATen/core/grad_mode.h>
 
 #include "core/error.h"
+#include "core/prune/calibration_loss.h"
 
 namespace ps {
-
-double calibration_loss(const Vlm& model, const VlmInputs& batch) {
-    const VlmOutputs out = model.forward(batch);
-    if (out.logits_per_image.defined()) {
-        const at::Tensor logits = out.logits_per_image.to(at::kFloat);
-        const at::Tensor target = at::arange(logits.size(0), logits.options().dtype(at::kLong));
-        return 0.5 * (at::cross_entropy_loss(logits, target) + at::cross_entropy_loss(logits.t(), target)).item<double>();
-    }
-    const at::Tensor logits = out.logits.to(at::kFloat);
-    const at::Tensor next = batch.input_ids.to(logits.device()).slice(1, 1);
-    return at::cross_entropy_loss(logits.slice(1, 0, -1).reshape({-1, logits.size(-1)}), next.reshape({-1})).item<double>();
-}
 
 EcoflapScores ecoflap_scores(Vlm& model, const SparsityMap& targets, const std::vector<VlmInputs>& calibration,
                              const EcoflapOptions& opt, const JobControl& job) {
@@ -49,9 +38,9 @@ EcoflapScores ecoflap_scores(Vlm& model, const SparsityMap& targets, const std::
                 at::Generator gen = at::detail::createCPUGenerator(opt.seed * 1000003 + static_cast<uint64_t>(index) * 1009 + b);
                 const at::Tensor z = at::randn(theta.sizes(), gen, at::TensorOptions().dtype(at::kFloat)).to(theta.device(), theta.scalar_type());
                 w.set(wname, theta + opt.epsilon * z);
-                const double plus = calibration_loss(model, *batches[b]);
+                const double plus = calibration_loss(model, *batches[b]).item<double>();
                 w.set(wname, theta - opt.epsilon * z);
-                const double minus = calibration_loss(model, *batches[b]);
+                const double minus = calibration_loss(model, *batches[b]).item<double>();
                 g += std::abs(plus - minus) / (2 * opt.epsilon);
                 job.check("ecoflap importance");
             }

@@ -26,10 +26,6 @@ struct EcoflapScores {
     std::map<std::string, double> group;   // block path -> Σ ĝ of its targeted Linears
 };
 
-// The calibration loss the importance is measured with: CLIP's symmetric contrastive loss for dual
-// encoders (image i matches caption i), next-token cross-entropy for LLaVA.
-double calibration_loss(const Vlm& model, const VlmInputs& batch);
-
 EcoflapScores ecoflap_scores(Vlm& model, const SparsityMap& targets, const std::vector<VlmInputs>& calibration,
                              const EcoflapOptions& opt, const JobControl& job);
 

@@ -7,18 +7,16 @@
 
 namespace ps {
 
-namespace {
-
-// Marks, along the last dimension of `scores`, the first `k` entries of a stable ascending sort.
-at::Tensor lowest_k_last_dim(const at::Tensor& scores, int64_t k) {
-    at::Tensor mask = at::zeros(scores.sizes(), scores.options().dtype(at::kBool));
-    if (k <= 0 || scores.numel() == 0) return mask;
-    at::Tensor order = std::get<1>(at::sort(scores, /*stable=*/true, /*dim=*/-1, /*descending=*/false));
-    mask.scatter_(-1, order.narrow(-1, 0, k), true);
-    return mask;
+at::Tensor lowest_k(const at::Tensor& scores, int64_t k) {
+    if (k <= 0 || scores.numel() == 0) return at::zeros(scores.sizes(), scores.options().dtype(at::kBool));
+    if (k >= scores.size(-1)) return at::ones(scores.sizes(), scores.options().dtype(at::kBool));
+    // Everything below the k-th smallest value, then as many of the entries equal to it as are
+    // still wanted, in index order: the first k of a stable ascending sort, found in linear time.
+    const at::Tensor kth = std::get<0>(scores.kthvalue(k, -1, /*keepdim=*/true));
+    const at::Tensor below = scores < kth, tied = scores == kth;
+    const at::Tensor wanted = k - below.sum(-1, /*keepdim=*/true);
+    return below.logical_or(tied.logical_and(tied.cumsum(-1) <= wanted));
 }
-
-}  // namespace
 
 CompareGroup parse_compare_group(const std::string& s) {
     if (s == "row") return CompareGroup::Row;
@@ -42,14 +40,14 @@ at::Tensor select_pruned(const at::Tensor& scores, double sparsity, const Sparsi
     const at::Tensor s = scores.detach();
     if (pattern.is_nm()) {
         const at::Tensor groups = s.reshape({rows, cols / pattern.m, pattern.m});
-        return lowest_k_last_dim(groups, pattern.n).reshape({rows, cols});
+        return lowest_k(groups, pattern.n).reshape({rows, cols});
     }
     if (group == CompareGroup::Row) {
         const auto k = static_cast<int64_t>(std::floor(sparsity * static_cast<double>(cols)));
-        return lowest_k_last_dim(s, k);
+        return lowest_k(s, k);
     }
     const auto k = static_cast<int64_t>(std::floor(sparsity * static_cast<double>(scores.numel())));
-    return lowest_k_last_dim(s.reshape({-1}), k).reshape({rows, cols});
+    return lowest_k(s.reshape({-1}), k).reshape({rows, cols});
 }
 
 double mask_sparsity(const at::Tensor& mask) {

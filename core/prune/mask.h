@@ -26,6 +26,11 @@ std::string compare_group_name(CompareGroup group);      // the inverse of parse
 at::Tensor select_pruned(const at::Tensor& scores, double sparsity, const SparsityPattern& pattern, CompareGroup group,
                          const std::string& tensor_name);
 
+// Marks, along the last dimension of `scores` (floating point, no NaN), the `k` lowest entries per
+// slice, ties to the lower index first: the first k of a stable ascending sort, selected in linear
+// time. Bool, shaped like `scores`.
+at::Tensor lowest_k(const at::Tensor& scores, int64_t k);
+
 // Achieved sparsity: for a bool mask the fraction of true (pruned) entries, for any other tensor (a
 // weight) the fraction of exact zeros. 0 for an empty tensor.
 double mask_sparsity(const at::Tensor& mask);

@@ -37,10 +37,26 @@ struct PruneResult {
     std::string to_text() const;
 };
 
-// Prunes `model` in place (its WeightStore gets the pruned weights as overrides) as `plan` says,
-// with the sparsities of `allocation`. Progress per block; a cancelled or failed run restores
-// every weight it changed, so the model is as before.
+// Where a run that must not keep the pruned model in memory sends it, block by block
+// (PrunedCheckpointWriter writes it straight into the output checkpoint).
+class PrunedSink {
+public:
+    virtual ~PrunedSink() = default;
+    // Once, before the first block: every Linear the run will prune.
+    virtual void begin(const std::vector<std::string>& linears) = 0;
+    // Each pruned Linear once its block has run again with it: the weight (the model's device and
+    // dtype) and the bool mask (true = pruned).
+    virtual void add(const std::string& linear, const at::Tensor& weight, const at::Tensor& mask) = 0;
+};
+
+// Prunes `model` as `plan` says, with the sparsities of `allocation`. Without a sink the model
+// keeps the pruned weights (its WeightStore gets them as overrides) and the result every mask, so
+// the pruned model can be evaluated before it is exported. With a sink, each block's pruned weights
+// and masks go to the sink once the block has run again with them and are then dropped: the model
+// keeps its own weights, result.masks stays empty, and at most one block's pruned weights are held
+// at a time (how a streaming model is pruned within one block's memory). Progress per block; a
+// cancelled or failed run restores every weight it changed, so the model is as before.
 PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocation,
-                        const std::vector<VlmInputs>& calibration, const JobControl& job);
+                        const std::vector<VlmInputs>& calibration, const JobControl& job, PrunedSink* sink = nullptr);
 
 }  // namespace ps

@@ -1,38 +1,93 @@
 #include "core/prune/pruned_checkpoint.h"
 
-#include <filesystem>
+#include <sstream>
 
-#include "core/io/atomic_dir.h"
+#include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/checkpoint_files.h"
 #include "core/io/tensor_view.h"
+#include "core/prune/pattern.h"
 
 namespace ps {
-namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kWeight = ".weight";
+
+// Bytes of a tensor as the file holds them: CPU, contiguous, `type`, with the expected shape.
+at::Tensor file_bytes(const at::Tensor& t, at::ScalarType type, const TensorInfo& info, const std::string& path) {
+    if (t.sizes() != at::IntArrayRef(info.shape)) {
+        std::ostringstream want;
+        want << at::IntArrayRef(info.shape);
+        throw Error(path, "tensor '" + info.name + "' has shape " + shape_string(t) + " but the checkpoint holds " + want.str());
+    }
+    return t.to(at::kCPU, type).contiguous();
+}
+
+}  // namespace
+
+PrunedCheckpointWriter::PrunedCheckpointWriter(const Checkpoint& source, const Plan& plan, const std::string& dir)
+    : source_(source), plan_(plan), dir_(dir) {
+    copy_checkpoint_side_files(source_.dir(), dir_.path(), {"result.json", "plan.json"});
+    std::vector<TensorInfo> tensors;
+    for (const std::string& name : source_.names()) tensors.push_back(*source_.at(name).info);
+    model_ = std::make_unique<SafetensorsWriter>(dir_.path() + "/model.safetensors", tensors,
+                                                 std::map<std::string, std::string>{{"format", "pt"}});
+}
+
+PrunedCheckpointWriter::~PrunedCheckpointWriter() = default;
+
+void PrunedCheckpointWriter::begin(const std::vector<std::string>& linears) {
+    if (masks_) throw Error(dir_.path() + "/masks.safetensors", "already laid out");
+    std::vector<TensorInfo> masks;
+    for (const std::string& linear : linears) {
+        const TensorInfo* w = model_->find(linear + kWeight);
+        if (!w) throw Error(source_.dir(), "'" + linear + "' has no weight '" + linear + kWeight + "' in the checkpoint");
+        TensorInfo m;
+        m.name = linear + kWeight;
+        m.dtype = DType::U8;
+        m.shape = w->shape;
+        masks.push_back(std::move(m));
+    }
+    masks_ = std::make_unique<SafetensorsWriter>(
+        dir_.path() + "/masks.safetensors", masks,
+        std::map<std::string, std::string>{{"method", plan_.method}, {"pattern", SparsityPattern::parse(plan_.pattern).name()}});
+}
+
+void PrunedCheckpointWriter::add(const std::string& linear, const at::Tensor& weight, const at::Tensor& mask) {
+    if (!masks_) throw Error(dir_.path() + "/masks.safetensors", "'" + linear + "' added before begin()");
+    const std::string name = linear + kWeight;
+    const TensorInfo* w = model_->find(name);
+    const TensorInfo* m = masks_->find(name);
+    if (!w || !m) throw Error(dir_.path(), "'" + linear + "' is not one of the Linears this export was begun with");
+    const at::Tensor wb = file_bytes(weight, to_scalar_type(w->dtype), *w, model_->path());
+    const at::Tensor mb = file_bytes(mask, at::kByte, *m, masks_->path());
+    model_->write(name, wb.data_ptr(), static_cast<uint64_t>(wb.nbytes()));
+    masks_->write(name, mb.data_ptr(), static_cast<uint64_t>(mb.nbytes()));
+}
+
+void PrunedCheckpointWriter::commit(const PruneResult& result) {
+    if (!masks_) begin({});
+    for (const TensorInfo& t : model_->tensors()) {
+        if (model_->written(t.name)) continue;
+        const Checkpoint::Entry& e = source_.at(t.name);  // the same bytes: same name, dtype and shape
+        model_->write(t.name, e.shard->data(*e.info), e.info->nbytes());
+        e.shard->release(*e.info);
+    }
+    masks_->finish();  // throws naming a begun Linear that was never added
+    model_->finish();
+    plan_.save(dir_.path() + "/plan.json");
+    write_file_atomic(dir_.path() + "/result.json", result.to_json().dump(2) + "\n");
+    dir_.commit();
+}
 
 void write_pruned_checkpoint(const Vlm& model, const Plan& plan, const PruneResult& result, const std::string& dir) {
-    const Checkpoint& ckpt = model.weights().checkpoint();
-    AtomicDir out(dir);
-    for (const auto& entry : fs::directory_iterator(ckpt.dir())) {
-        const std::string name = entry.path().filename().string();
-        const bool weights = entry.path().extension() == ".safetensors" || name == "model.safetensors.index.json";
-        if (entry.is_regular_file() && !weights && name != "masks.safetensors" && name != "result.json" && name != "plan.json")
-            fs::copy_file(entry.path(), fs::path(out.path()) / name);
-    }
-    NamedTensors tensors;
-    for (const std::string& name : ckpt.names()) {
-        const std::string suffix = ".weight";
-        const bool pruned = name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-                            result.masks.count(name.substr(0, name.size() - suffix.size()));
-        tensors.emplace_back(name, pruned ? model.weights().get(name).to(at::kCPU, to_scalar_type(ckpt.at(name).info->dtype))
-                                             : tensor_view(ckpt, name));
-    }
-    save_safetensors(out.path() + "/model.safetensors", tensors, {{"format", "pt"}});
-    NamedTensors masks;
-    for (const auto& [name, mask] : result.masks) masks.emplace_back(name + ".weight", mask.to(at::kByte));
-    save_safetensors(out.path() + "/masks.safetensors", masks, {{"method", result.method}, {"pattern", result.pattern}});
-    plan.save(out.path() + "/plan.json");
-    write_file_atomic(out.path() + "/result.json", result.to_json().dump(2) + "\n");
-    out.commit();
+    PrunedCheckpointWriter out(model.weights().checkpoint(), plan, dir);
+    std::vector<std::string> linears;
+    for (const auto& [name, mask] : result.masks) linears.push_back(name);
+    out.begin(linears);
+    for (const auto& [name, mask] : result.masks) out.add(name, model.weights().get(name + kWeight), mask);
+    out.commit(result);
 }
 
 }  // namespace ps

@@ -6,8 +6,11 @@
 #include <string>
 #include <tuple>
 
+#include <ATen/Parallel.h>
+
 #include "core/error.h"
 #include "core/io/tensor_view.h"
+#include "core/prune/mask.h"
 
 namespace ps {
 
@@ -60,6 +63,45 @@ at::Tensor inverse_cholesky_upper(const at::Tensor& h, double percdamp) {
     return upper;
 }
 
+// Floating-point contraction (a fused multiply-subtract) would round differently from the
+// separate product and difference the tensor formulation computes; keep them separate.
+#if defined(__clang__)
+#define PS_NO_FP_CONTRACT _Pragma("clang fp contract(off)")
+#define PS_NO_FP_CONTRACT_ATTR
+#elif defined(__GNUC__)
+#define PS_NO_FP_CONTRACT
+#define PS_NO_FP_CONTRACT_ATTR __attribute__((optimize("fp-contract=off")))
+#else
+#define PS_NO_FP_CONTRACT
+#define PS_NO_FP_CONTRACT_ATTR
+#endif
+
+// One block's OBS loop for a mask fixed before the loop (unstructured), row by row. Rows are
+// independent: column i of a row is kept (q = w) or pruned (q = 0), its error e = (w - q) / U_ii is
+// spread over the row's later columns, w_j -= e * U_ij (product rounded, then subtracted), in column
+// order. These are the float32 operations of the per-column tensor updates below, element for
+// element, without their per-column temporaries and dispatch. w1, q1, err1: contiguous [rows, count];
+// mask1: [rows, count] with row stride `mask_stride`; u1: contiguous [count, count].
+PS_NO_FP_CONTRACT_ATTR void obs_rows(float* w1, const bool* mask1, int64_t mask_stride, const float* u1, float* q1,
+                                     float* err1, int64_t begin, int64_t end, int64_t count) {
+    PS_NO_FP_CONTRACT
+    for (int64_t r = begin; r < end; ++r) {
+        float* w = w1 + r * count;
+        const bool* m = mask1 + r * mask_stride;
+        for (int64_t i = 0; i < count; ++i) {
+            const float col = w[i], q = m[i] ? 0.0f : col;
+            const float e = (col - q) / u1[i * count + i];
+            q1[r * count + i] = q;
+            err1[r * count + i] = e;
+            const float* ui = u1 + i * count;
+            for (int64_t j = i + 1; j < count; ++j) {
+                const float p = e * ui[j];
+                w[j] = w[j] - p;
+            }
+        }
+    }
+}
+
 }  // namespace
 
 PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian, double sparsity,
@@ -81,6 +123,7 @@ PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian
     const at::Tensor damp = h.diagonal().mean() * opt.percdamp;
     h.diagonal().add_(damp);
     const at::Tensor u = inverse_cholesky_upper(h, opt.percdamp);
+    h.reset();  // only U is needed from here on: one [in, in] matrix less at the peak
 
     at::Tensor mask = at::zeros({rows, cols}, w.options().dtype(at::kBool));
     for (int64_t i1 = 0; i1 < cols; i1 += opt.blocksize) {
@@ -99,11 +142,19 @@ PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian
             const at::Tensor score = w1.pow(2) / d1.reshape({1, -1}).pow(2);
             const auto k = static_cast<int64_t>(sparsity * static_cast<double>(rows * i2)) -
                            static_cast<int64_t>(sparsity * static_cast<double>(rows * i1));
-            const at::Tensor order = std::get<1>(score.flatten().sort(/*stable=*/true, 0, /*descending=*/false));
-            mask1.copy_(at::zeros({score.numel()}, mask1.options()).index_fill_(0, order.slice(0, 0, k), true).view(score.sizes()));
+            mask1.copy_(lowest_k(score.flatten(), k).view(score.sizes()));
         }
 
-        for (int64_t i = 0; i < count; ++i) {
+        // On the CPU with the mask already chosen, the row kernel; otherwise column by column.
+        const bool by_rows = !nm && w.device().is_cpu();
+        if (by_rows) {
+            const at::Tensor uc = u1.contiguous();
+            at::parallel_for(0, rows, std::max<int64_t>(1, 65536 / (count * count)), [&](int64_t begin, int64_t end) {
+                obs_rows(w1.data_ptr<float>(), mask1.data_ptr<bool>(), mask1.stride(0), uc.data_ptr<float>(),
+                         q1.data_ptr<float>(), err1.data_ptr<float>(), begin, end, count);
+            });
+        }
+        for (int64_t i = 0; i < count && !by_rows; ++i) {
             if (nm && i % pattern.m == 0) {
                 // Each row drops the N lowest scores of the M columns starting here.
                 const at::Tensor score =

@@ -1,8 +1,12 @@
 // app/cli/main.cpp: `inspect` output against transformers, and every bad input ending in exit code
 // 1 with exactly one stderr line naming the file, leaving the files untouched.
 #include <QDir>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <cmath>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -275,6 +279,111 @@ private Q_SLOTS:
         r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out});  // existing output
         QCOMPARE(r.exit_code, 1);
         QVERIFY2(r.err.contains("already exists"), r.err.constData());
+    }
+
+    // `methods` lists the built-ins and the RIA plugin the build puts next to the CLI; a plugin
+    // method with the OWL allocation prunes from a Plan; a bad plugin path is one warning line.
+    void methods_and_plugins() {
+        auto r = ps_test::run_cli({"methods"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.err.isEmpty(), r.err.constData());
+        const QList<QByteArray> lines = r.out.split('\n');
+        const auto line_of = [&](const QByteArray& id) {
+            for (const QByteArray& l : lines)
+                if (l.startsWith("  " + id + " ")) return l;
+            return QByteArray();
+        };
+        QVERIFY2(line_of("ria").endsWith(QByteArray("[plugin ") + PS_RIA_PLUGIN + "]"), r.out.constData());
+        for (const char* id : {"magnitude", "wanda", "sparsegpt", "uniform", "modality", "ecoflap", "ecoflap-first-order", "owl"})
+            QVERIFY2(line_of(id).endsWith("[built-in]"), id);
+
+        const QString plan = tmp_.filePath("ria-owl.json");
+        const nlohmann::json j = {{"name", "RIA with OWL"}, {"method", "ria"}, {"sparsity", 0.6},
+                                  {"allocation", {{"kind", "owl"}}}, {"targets", {".*layer\\.[01]\\..*"}},
+                                  {"calibration", {{"samples", 16}, {"batch_size", 16}}}};
+        ps_test::write_bytes(plan, QByteArray::fromStdString(j.dump()));
+        const QString out = tmp_.filePath("ria-owl");
+        r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const auto result = nlohmann::json::parse(ps_test::read_bytes(out + "/result.json").toStdString());
+        QCOMPARE(result["method"].get<std::string>(), std::string("ria"));
+        std::set<double> targets;
+        for (const auto& t : result["tensors"]) targets.insert(t["target"].get<double>());
+        QVERIFY(targets.size() > 2);  // OWL: one sparsity per block
+        QVERIFY(std::abs(result["total"]["sparsity"].get<double>() - 0.6) < 0.01);
+
+        const QString bad = tmp_.filePath("not-a-plugin.so");
+        ps_test::write_bytes(bad, "garbage");
+        qputenv("PRUNESTUDIO_PLUGIN_PATH", bad.toUtf8());
+        r = ps_test::run_cli({"methods"});
+        qunsetenv("PRUNESTUDIO_PLUGIN_PATH");
+        QCOMPARE(r.exit_code, 0);
+        QVERIFY2(r.err.startsWith("warning: plugin " + bad.toUtf8() + ": ") && r.err.count('\n') == 1, r.err.constData());
+        QVERIFY(!r.out.contains("  ria "));  // the path replaces the default folder
+        QVERIFY(r.out.contains("  owl "));
+    }
+
+    void allocate_then_prune_with_the_saved_allocation() {
+        const QString preset = QString(PS_SOURCE_DIR) + "/resources/presets/owl-wanda-60.json";
+        const QString plan = tmp_.filePath("owl-allocated.json");
+        auto r = ps_test::run_cli({"allocate", "--plan", preset, "--model", PS_DEFAULT_MODEL, "--out", plan});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("owl allocation") && r.out.contains("total") && r.out.contains("0.6000"), r.out.constData());
+        const auto saved = nlohmann::json::parse(ps_test::read_bytes(plan).toStdString());
+        QCOMPARE(saved["allocation"]["kind"].get<std::string>(), std::string("uniform"));
+        QCOMPARE(saved["overrides"].size(), size_t(60));
+        std::set<double> distinct;
+        for (const auto& [name, s] : saved["overrides"].items()) distinct.insert(s.get<double>());
+        QVERIFY(distinct.size() > 2);  // OWL gives blocks different sparsities
+
+        const QString out = tmp_.filePath("owl-pruned");
+        r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const auto result = nlohmann::json::parse(ps_test::read_bytes(out + "/result.json").toStdString());
+        for (const auto& t : result["tensors"])
+            QCOMPARE(t["target"].get<double>(), saved["overrides"][t["name"].get<std::string>()].get<double>());
+        QVERIFY(std::abs(result["total"]["sparsity"].get<double>() - 0.6) < 1e-3);
+    }
+
+    void prune_with_the_structured_presets() {
+        auto preset = [&](const QString& name, const QString& plan) {
+            auto j = nlohmann::json::parse(ps_test::read_bytes(QString(PS_SOURCE_DIR) + "/resources/presets/" + name).toStdString());
+            j["calibration"]["samples"] = 16;
+            ps_test::write_bytes(plan, QByteArray::fromStdString(j.dump()));
+        };
+        const QString width_plan = tmp_.filePath("width.json"), width = tmp_.filePath("width-30");
+        preset("width-30-llm-pruner.json", width_plan);
+        auto r = ps_test::run_cli({"prune", "--plan", width_plan, "--model", PS_DEFAULT_MODEL, "--out", width});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("MLP channels 1536 -> 1076"), r.out.constData());
+        auto config = nlohmann::json::parse(ps_test::read_bytes(width + "/config.json").toStdString());
+        QCOMPARE(config["text_config"]["intermediate_size"].get<int>(), 1076);
+        QCOMPARE(config["vision_config"]["intermediate_size"].get<int>(), 512);  // language-only
+        QVERIFY(QFile::exists(width + "/width.json") && QFile::exists(width + "/plan.json") && QFile::exists(width + "/vocab.txt"));
+        r = ps_test::run_cli({"eval", width, "--task", "zero-shot", "--limit", "200", "--json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY(nlohmann::json::parse(r.out.toStdString())[0]["metrics"]["top1"].get<double>() > 50.0);
+
+        const QString depth_plan = tmp_.filePath("depth.json"), depth = tmp_.filePath("depth-25");
+        preset("depth-25.json", depth_plan);
+        r = ps_test::run_cli({"prune", "--plan", depth_plan, "--model", PS_DEFAULT_MODEL, "--out", depth});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("depth: dropped text tower blocks"), r.out.constData());
+        config = nlohmann::json::parse(ps_test::read_bytes(depth + "/config.json").toStdString());
+        QCOMPARE(config["text_config"]["num_hidden_layers"].get<int>(), 5);  // floor(0.25 * 6) of 6 blocks
+        QCOMPARE(config["vision_config"]["num_hidden_layers"].get<int>(), 4);
+        QVERIFY(QFile::exists(depth + "/depth.json") && QFile::exists(depth + "/plan.json"));
+        r = ps_test::run_cli({"eval", depth, "--task", "zero-shot", "--limit", "200"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+
+        // A structured Plan that would remove nothing fails before any work and writes nothing.
+        auto j = nlohmann::json::parse(ps_test::read_bytes(depth_plan).toStdString());
+        j["allocation"]["language"] = 0.1;
+        ps_test::write_bytes(depth_plan, QByteArray::fromStdString(j.dump()));
+        r = ps_test::run_cli({"prune", "--plan", depth_plan, "--model", PS_DEFAULT_MODEL, "--out", tmp_.filePath("d0")});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.contains("too small to drop a whole block"), r.err.constData());
+        QVERIFY(!QFileInfo::exists(tmp_.filePath("d0")));
     }
 
     void prune_depth() {

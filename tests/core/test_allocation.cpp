@@ -62,10 +62,19 @@ private Q_SLOTS:
         p = ps::Plan();
         p.pattern = "4:2";
         QVERIFY_THROWS_EXCEPTION(ps::Error, ps::allocate(p, map_));
-        p = ps::Plan();
+    }
+
+    void projector_only_when_given_a_ratio() {
+        ps::Plan p;
+        QVERIFY(!ps::allocate(p, map_).count("visual_projection"));  // uniform: blocks only
         p.allocation.kind = "modality";
-        p.allocation.modality = {{"projector", 0.5}};
-        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::allocate(p, map_));
+        p.allocation.modality = {{"projector", 0.25}, {"vision", 0.0}};
+        const ps::SparsityMap m = ps::allocate(p, map_);
+        QCOMPARE(m.at("visual_projection"), 0.25);
+        QCOMPARE(m.at("text_projection"), 0.25);
+        QCOMPARE(m.at("vision_model.encoder.layer.0.output.dense"), 0.0);
+        QCOMPARE(m.at("text_model.encoder.layer.0.output.dense"), 0.5);  // not listed: the Plan's sparsity
+        QCOMPARE(m.size(), size_t(60 + 2));
     }
 };
 

@@ -18,6 +18,7 @@
 #include "core/model/demo_checkpoint.h"
 #include "core/prune/calibration.h"
 #include "core/prune/depth.h"
+#include "tests/core/demo_inputs.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -129,7 +130,7 @@ private Q_SLOTS:
         const std::vector<int> drop = ps::least_influential(bi_, 1, 2);
         const std::string dir = tmp_.filePath("text4").toStdString();
         const auto t0 = std::chrono::steady_clock::now();
-        ps::write_depth_pruned_checkpoint(*model_, 1, drop, dir);
+        ps::write_depth_pruned_checkpoint(*model_, {{1, drop}}, dir);
         qInfo("dropped text blocks %d and %d; wrote the checkpoint in %.3f s", drop[0], drop[1],
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
@@ -188,23 +189,14 @@ private Q_SLOTS:
         ps::write_demo_checkpoint(demo, 3);
         auto m = ps::Vlm::load(demo);
         QCOMPARE(m->towers()[1].num_blocks, 6);
-        // two prompts with one image each (16 image tokens, id 1023), the second left-padded
-        at::manual_seed(0);
-        ps::VlmInputs in;
-        in.pixel_values = at::randn({2, 3, 64, 64});
-        const at::Tensor text = at::randint(1, 1000, {2, 8}, at::kLong);
-        const at::Tensor image = at::full({16}, 1023, at::kLong), pad = at::zeros({2}, at::kLong);
-        in.input_ids = at::stack({at::cat({text[0].slice(0, 0, 2), image, text[0].slice(0, 2)}),
-                                  at::cat({pad, text[1].slice(0, 0, 1), image, text[1].slice(0, 1, 6)})});
-        in.attention_mask = at::ones_like(in.input_ids);
-        in.attention_mask[1].slice(0, 0, 2).fill_(0);
+        const ps::VlmInputs in = ps_test::demo_llava_prompts();
         const auto bi = ps::block_influence(*m, {in}, {});
         QCOMPARE(bi.size(), static_cast<size_t>(m->towers()[0].num_blocks + 6));
         for (const auto& b : bi) QVERIFY(std::isfinite(b.score) && b.score > 0);
 
         const std::vector<int> drop{1, 4};
         const std::string dir = tmp_.filePath("llava4").toStdString();
-        ps::write_depth_pruned_checkpoint(*m, 1, drop, dir);
+        ps::write_depth_pruned_checkpoint(*m, {{1, drop}}, dir);
         QCOMPARE(ps::read_json_file(dir + "/config.json")["text_config"]["num_hidden_layers"].get<int>(), 4);
         auto reloaded = ps::Vlm::load(dir);
         QCOMPARE(reloaded->towers()[1].num_blocks, 4);
@@ -213,20 +205,20 @@ private Q_SLOTS:
         QVERIFY2(d <= 1e-5, qPrintable(QString::number(d)));
 
         const std::string vision = tmp_.filePath("llava-vision").toStdString();
-        expect_error([&] { ps::write_depth_pruned_checkpoint(*m, 0, {0}, vision); }, "vision_feature_layer");
+        expect_error([&] { ps::write_depth_pruned_checkpoint(*m, {{0, {0}}}, vision); }, "vision_feature_layer");
         QVERIFY(!fs::exists(vision));
     }
 
     void bad_requests_write_nothing() {
         const std::string dir = tmp_.filePath("bad").toStdString();
-        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, 1, {0, 1, 2, 3, 4, 5}, dir); }, "keep at least one");
-        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, 2, {0}, dir); }, "tower 2");
-        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, -1, {0}, dir); }, "tower -1");
-        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, 1, {6}, dir); }, "text block 6");
-        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, 0, {1, 1}, dir); }, "listed twice");
+        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, {{1, {0, 1, 2, 3, 4, 5}}}, dir); }, "keep at least one");
+        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, {{2, {0}}}, dir); }, "tower 2");
+        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, {{-1, {0}}}, dir); }, "tower -1");
+        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, {{1, {6}}}, dir); }, "text block 6");
+        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, {{0, {1, 1}}}, dir); }, "listed twice");
         QVERIFY(!fs::exists(dir));
         fs::create_directories(dir);
-        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, 1, {0}, dir); }, "already exists");
+        expect_error([&] { ps::write_depth_pruned_checkpoint(*model_, {{1, {0}}}, dir); }, "already exists");
         QVERIFY(fs::is_empty(dir));
         expect_error([&] { ps::least_influential(bi_, 1, 6); }, "at least one must stay");
         expect_error([&] { ps::least_influential(bi_, 1, -1); }, "cannot drop");

@@ -1,11 +1,16 @@
 // ECoFLaP allocation: the keep budget is met exactly, every block keeps at least 1 − (s + extra),
 // more important blocks keep more; the zeroth-order scores are deterministic in the seed and leave
-// the model's weights as they were.
+// the model's weights as they were; the first-order scores equal Σ|W|·|mean gradient| from a direct
+// autograd reference written here, and the first-order allocation meets the budget too.
 #include <QTest>
+
+#include <ATen/core/grad_mode.h>
 
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/ecoflap.h"
+#include "core/prune/ecoflap_first_order.h"
+#include "core/prune/registry.h"
 
 class TestEcoflap : public QObject {
     Q_OBJECT
@@ -75,6 +80,67 @@ private Q_SLOTS:
         for (const ps::LinearLayer& l : model_->map().linears)
             if (targets_.count(l.name)) total += static_cast<int64_t>(l.params());
         QCOMPARE(kept(alloc), std::llround(0.4 * total));
+    }
+
+    void first_order_scores_match_autograd() {
+        ps::Plan p;
+        p.calibration.samples = 16;
+        p.calibration.batch_size = 8;  // two batches: the gradient is averaged over them
+        const auto calib = ps::calibration_batches(*model_, p.calibration, 1);
+        QCOMPARE(calib.size(), size_t(2));
+        const at::Tensor before = model_->forward(calib[0]).logits_per_image;
+        const ps::EcoflapScores got = ps::ecoflap_first_order_scores(*model_, targets_, calib, {});
+        QVERIFY(at::equal(model_->forward(calib[0]).logits_per_image, before));  // weights as they were
+        for (const auto& [name, s] : targets_) QVERIFY(!model_->weights().overridden(name + ".weight"));
+
+        // Reference: every targeted weight a leaf that requires grad, CLIP's symmetric contrastive
+        // loss written out, one backward per batch; ḡ = the mean of the batch gradients.
+        std::map<std::string, at::Tensor> leaf, grad_sum;
+        for (const auto& [name, s] : targets_) {
+            leaf[name] = model_->weights().get(name + ".weight").detach().clone().requires_grad_(true);
+            model_->weights().set(name + ".weight", leaf[name]);
+            grad_sum[name] = at::zeros_like(leaf[name], at::kDouble);
+        }
+        {
+            at::AutoGradMode grad(true);
+            for (const auto& b : calib) {
+                std::vector<ps::StageState> towers;  // the stages directly: they run under this grad mode
+                for (int t = 0; t < static_cast<int>(model_->towers().size()); ++t) towers.push_back(model_->run_tower(t, b, towers));
+                const at::Tensor logits = model_->head(b, towers).logits_per_image;
+                const at::Tensor labels = at::arange(logits.size(0), at::kLong);
+                const at::Tensor loss = (at::log_softmax(logits, 1).gather(1, labels.unsqueeze(1)).mean() +
+                                         at::log_softmax(logits, 0).gather(0, labels.unsqueeze(0)).mean()) * -0.5;
+                for (auto& [name, l] : leaf) l.mutable_grad() = at::Tensor();
+                loss.backward();
+                for (auto& [name, l] : leaf) grad_sum[name] += l.grad().to(at::kDouble);
+            }
+        }
+        for (const auto& [name, s] : targets_) model_->weights().unset(name + ".weight");
+        std::map<std::string, double> want_group;
+        for (const ps::LinearLayer& l : model_->map().linears) {
+            if (!targets_.count(l.name)) continue;
+            const double want = (leaf[l.name].detach().to(at::kDouble).abs() * (grad_sum[l.name] / 2.0).abs()).sum().item<double>();
+            QVERIFY2(want > 0, l.name.c_str());
+            QVERIFY2(std::abs(got.matrix.at(l.name) - want) <= 1e-4 * want,
+                     qPrintable(QString("%1: %2 vs %3").arg(l.name.c_str()).arg(got.matrix.at(l.name)).arg(want)));
+            want_group[l.group] += want;
+        }
+        QCOMPARE(got.group.size(), want_group.size());
+        for (const auto& [g, want] : want_group) QVERIFY2(std::abs(got.group.at(g) - want) <= 1e-4 * want, g.c_str());
+
+        // Budget: met exactly, from these scores and through the registry's allocator.
+        int64_t total = 0;
+        for (const ps::LinearLayer& l : model_->map().linears)
+            if (targets_.count(l.name)) total += static_cast<int64_t>(l.params());
+        for (double s : {0.4, 0.6}) {
+            QCOMPARE(kept(ps::ecoflap_allocate(model_->map(), targets_, got, s, {})), std::llround((1 - s) * total));
+            ps::Plan q;
+            q.sparsity = s;
+            q.allocation.kind = "ecoflap-first-order";
+            const ps::SparsityMap a = ps::allocator_by_id(q.allocation.kind).allocate(*model_, q, targets_, calib, {});
+            QCOMPARE(kept(a), std::llround((1 - s) * total));
+            for (const auto& [name, v] : a) QVERIFY2(v >= 0 && v <= s + q.allocation.extra + 1e-12, name.c_str());
+        }
     }
 };
 

@@ -1,7 +1,10 @@
 // The layer-by-layer pipeline on the default model: Wanda masks equal a reference that recomputes
 // every block's statistics from a separate model carrying the pipeline's pruned earlier blocks;
 // exact counts; reconstruction error SparseGPT < Wanda < magnitude; cancel restores the model;
-// streaming gives the same result; the written checkpoint reloads with the same outputs.
+// streaming gives the same result; the written checkpoint reloads with the same outputs; a
+// streaming run writing each block as it is pruned gives the same files byte for byte as a resident
+// run exported afterwards (default model and a LLaVA demo), and a cancelled one leaves no folder.
+#include <QDir>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -10,10 +13,13 @@
 #include "core/data/prompts.h"
 #include "core/error.h"
 #include "core/io/tensor_view.h"
+#include "core/model/demo_checkpoint.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
+#include "tests/core/demo_inputs.h"
+#include "tests/test_support.h"
 
 class TestPipeline : public QObject {
     Q_OBJECT
@@ -146,6 +152,150 @@ private Q_SLOTS:
         for (const char* f : {"config.json", "vocab.txt", "preprocessor_config.json", "result.json", "plan.json"})
             QVERIFY2(std::filesystem::exists(dir + "/" + f), f);
         QVERIFY_THROWS_EXCEPTION(ps::Error, ps::write_pruned_checkpoint(*resident, p, a, dir));  // never overwrites
+    }
+
+    // A streaming run writing each block as it is pruned gives the same files, byte for byte, as a
+    // resident run exported afterwards, and leaves the streamed model with its own weights.
+    static void expect_streamed_export_equals_resident(const std::string& model_dir, const ps::Plan& p,
+                                                       const std::vector<ps::VlmInputs>& calib, const std::string& out) {
+        auto resident = ps::Vlm::load(model_dir);
+        const ps::PruneResult a = ps::prune_model(*resident, p, ps::allocate(p, resident->map()), calib, {});
+        ps::write_pruned_checkpoint(*resident, p, a, out + "-resident");
+
+        ps::LoadOptions opt;
+        opt.streaming = true;
+        auto streamed = ps::Vlm::load(model_dir, opt);
+        const ps::VlmOutputs before = streamed->forward(calib[0]);
+        ps::PruneResult b;
+        {
+            ps::PrunedCheckpointWriter writer(streamed->weights().checkpoint(), p, out + "-streamed");
+            b = ps::prune_model(*streamed, p, ps::allocate(p, streamed->map()), calib, {}, &writer);
+            QVERIFY(!std::filesystem::exists(out + "-streamed"));  // under its temporary name until commit
+            writer.commit(b);
+        }
+        QVERIFY(b.masks.empty());
+        QCOMPARE(b.tensors.size(), a.tensors.size());
+        QVERIFY(!a.masks.empty());
+        for (const auto& [name, mask] : a.masks) QVERIFY2(!streamed->weights().overridden(name + ".weight"), name.c_str());
+        const ps::VlmOutputs after = streamed->forward(calib[0]);
+        QVERIFY(at::equal(after.logits_per_image.defined() ? after.logits_per_image : after.logits,
+                          before.logits_per_image.defined() ? before.logits_per_image : before.logits));
+        for (const char* f : {"/model.safetensors", "/masks.safetensors", "/plan.json", "/config.json"}) {
+            const QByteArray x = ps_test::read_bytes(QString::fromStdString(out + "-resident" + f));
+            QVERIFY2(!x.isEmpty(), f);
+            QVERIFY2(x == ps_test::read_bytes(QString::fromStdString(out + "-streamed" + f)), f);
+        }
+        // Independently of the writer: untouched tensors are the source's, pruned ones the model's.
+        const ps::Checkpoint written = ps::Checkpoint::open(out + "-streamed");
+        QCOMPARE(written.names(), resident->weights().checkpoint().names());
+        for (const std::string& name : written.names()) {
+            const at::Tensor got = ps::tensor_view(written, name);
+            const at::Tensor want = resident->weights().overridden(name) ? resident->weights().get(name)
+                                                                          : ps::tensor_view(resident->weights().checkpoint(), name);
+            QVERIFY2(at::equal(got, want), name.c_str());
+        }
+        const ps::NamedTensors masks = ps::load_safetensors(out + "-streamed/masks.safetensors");
+        QCOMPARE(masks.size(), a.masks.size());
+        for (const auto& [name, m] : masks) QVERIFY(at::equal(m.to(at::kBool), a.masks.at(name.substr(0, name.size() - 7))));
+    }
+
+    void streaming_export_equals_resident_default_model() {
+        for (const std::string method : {"wanda", "sparsegpt"})
+        {
+            expect_streamed_export_equals_resident(PS_DEFAULT_MODEL, plan(method, 0.5), calib_,
+                                                   tmp_.filePath(QString::fromStdString("export-" + method)).toStdString());
+            if (QTest::currentTestFailed()) return;
+        }
+    }
+
+    void streaming_export_equals_resident_llava_demo() {
+        const std::string demo = tmp_.filePath("demo").toStdString();
+        ps::write_demo_checkpoint(demo, 5);
+        const std::vector<ps::VlmInputs> calib{ps_test::demo_llava_prompts()};
+        ps::Plan p = plan("sparsegpt", 0.5);
+        p.model = demo;
+        p.targets = {".*"};  // every block; the vision tower's last layer is not run (feature layer -2)
+        expect_streamed_export_equals_resident(demo, p, calib, tmp_.filePath("demo-export").toStdString());
+        if (QTest::currentTestFailed()) return;
+        p.method = "wanda";
+        p.pattern = "2:4";
+        expect_streamed_export_equals_resident(demo, p, calib, tmp_.filePath("demo-export-24").toStdString());
+        if (QTest::currentTestFailed()) return;
+        // the projector too: pruned when the vision tower finishes, before the language tower
+        p.pattern = "unstructured";
+        p.allocation.kind = "modality";
+        p.allocation.modality = {{"vision", 0.5}, {"projector", 0.5}, {"language", 0.5}};
+        expect_streamed_export_equals_resident(demo, p, calib, tmp_.filePath("demo-export-projector").toStdString());
+    }
+
+    void projector_wanda_matches_reference() {
+        auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
+        ps::Plan p = plan("wanda", 0.5);
+        p.targets = {".*layer\\.0\\..*", ".*_projection"};
+        p.allocation.kind = "modality";
+        p.allocation.modality = {{"vision", 0.3}, {"language", 0.3}, {"projector", 0.5}};
+        const ps::PruneResult r = run(*model, p);
+        QCOMPARE(r.tensors.size(), size_t(12 + 2));
+        // Reference: the pipeline's pruned blocks in a separate model, dense projections; a_j from
+        // the pooled features that reach each projection there; Wanda per output row.
+        auto ref = ps::Vlm::load(PS_DEFAULT_MODEL);
+        for (const ps::TensorResult& t : r.tensors)
+            if (t.block >= 0) ref->weights().set(t.name + ".weight", model->weights().get(t.name + ".weight"));
+        for (const std::string name : {"visual_projection", "text_projection"}) {
+            const ps::TensorResult* t = nullptr;
+            for (const ps::TensorResult& x : r.tensors)
+                if (x.name == name) t = &x;
+            QVERIFY2(t, name.c_str());
+            QCOMPARE(t->modality, std::string("projector"));
+            QCOMPARE(t->block, -1);
+            QCOMPARE(t->numel - t->nnz, t->numel / 2);
+            at::Tensor sum;
+            int64_t samples = 0;
+            ref->weights().set_linear_tap([&](const std::string& n, const at::Tensor& x) {
+                if (n != name) return;
+                const at::Tensor s = x.to(at::kDouble).pow(2).reshape({-1, x.size(-1)}).sum(0);
+                sum = sum.defined() ? sum + s : s;
+                samples += x.size(0);
+            });
+            for (const auto& b : calib_) ref->forward(b);
+            ref->weights().set_linear_tap(nullptr);
+            const at::Tensor score = ref->weights().get(name + ".weight").to(at::kDouble).abs() * (sum / samples).sqrt();
+            at::Tensor want = at::zeros_like(score, at::kBool);
+            want.scatter_(1, std::get<1>(score.sort(true, 1, false)).slice(1, 0, score.size(1) / 2), true);
+            QVERIFY2(at::equal(want, r.masks.at(name)), name.c_str());
+        }
+        const at::Tensor dense = ref->forward(calib_[0]).logits_per_image;
+        QVERIFY(!at::allclose(model->forward(calib_[0]).logits_per_image, dense));  // the projections changed the outputs
+    }
+
+    void cancelled_streaming_export_leaves_nothing() {
+        ps::LoadOptions opt;
+        opt.streaming = true;
+        auto model = ps::Vlm::load(PS_DEFAULT_MODEL, opt);
+        const at::Tensor before = model->forward(calib_[0]).logits_per_image;
+        const ps::Plan p = plan("wanda", 0.5);
+        const QString parent = tmp_.filePath("cancel");
+        QVERIFY(QDir().mkpath(parent));
+        const std::string out = (parent + "/pruned").toStdString();
+        ps::JobControl job;
+        job.on_progress = [&job](const ps::Progress& pr) {
+            if (pr.done == 6) job.cancel();  // after two text blocks were written
+        };
+        bool writing = false, cancelled = false;
+        try {
+            ps::PrunedCheckpointWriter writer(model->weights().checkpoint(), p, out);
+            writing = QDir(parent).entryList(QDir::Dirs | QDir::NoDotAndDotDot).size() == 1;
+            ps::prune_model(*model, p, ps::allocate(p, model->map()), calib_, job, &writer);
+            writer.commit({});
+        } catch (const ps::Cancelled&) {
+            cancelled = true;
+        }
+        QVERIFY(cancelled);
+        QVERIFY(writing);  // the run had its temporary folder ...
+        QVERIFY2(QDir(parent).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden).isEmpty(),
+                 qPrintable(QDir(parent).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden).join(", ")));
+        for (const ps::LinearLayer& l : model->map().linears) QVERIFY(!model->weights().overridden(l.name + ".weight"));
+        QVERIFY(at::equal(model->forward(calib_[0]).logits_per_image, before));
     }
 };
 

@@ -1,0 +1,230 @@
+#include "core/prune/registry.h"
+
+#include <deque>
+#include <mutex>
+
+#include "core/error.h"
+#include "core/io/tensor_view.h"
+#include "core/prune/ecoflap.h"
+#include "core/prune/ecoflap_first_order.h"
+#include "core/prune/magnitude.h"
+#include "core/prune/owl.h"
+#include "core/prune/wanda.h"
+
+namespace ps {
+namespace {
+
+// A score method's step: the lowest scores of the comparison group (or N:M) pruned, nothing else changed.
+PruneFunction select_by_scores(ScoreFunction scores, std::string id) {
+    return [scores = std::move(scores), id = std::move(id)](const LayerInput& in) {
+        const at::Tensor s = scores(in);
+        if (!s.defined() || s.sizes() != in.weight.sizes())
+            throw Error(in.name, "method \"" + id + "\" gave scores of shape " +
+                                     (s.defined() ? shape_string(s) : std::string("undefined")) + " for a weight of shape " +
+                                     shape_string(in.weight));
+        const at::Tensor mask = select_pruned(s, in.sparsity, in.pattern, in.group, in.name).to(in.weight.device());
+        return PruneOutcome{in.weight.masked_fill(mask, 0), mask};
+    };
+}
+
+// A prune method's step, checked: a weight shaped like the input and a bool mask of the same shape.
+PruneFunction checked(PruneFunction prune, std::string id) {
+    return [prune = std::move(prune), id = std::move(id)](const LayerInput& in) {
+        PruneOutcome out = prune(in);
+        const auto describe = [](const at::Tensor& t) { return t.defined() ? shape_string(t) : std::string("undefined"); };
+        if (!out.weight.defined() || out.weight.sizes() != in.weight.sizes())
+            throw Error(in.name, "method \"" + id + "\" returned a weight of shape " + describe(out.weight) + " for " +
+                                     shape_string(in.weight));
+        if (!out.mask.defined() || out.mask.scalar_type() != at::kBool || out.mask.sizes() != in.weight.sizes())
+            throw Error(in.name, "method \"" + id + "\" returned a mask of shape " + describe(out.mask) +
+                                     " that is not a bool tensor shaped like the weight");
+        return out;
+    };
+}
+
+void require_unstructured(const Plan& plan) {
+    if (SparsityPattern::parse(plan.pattern).is_nm())
+        throw Error("plan allocation.kind", "\"" + plan.allocation.kind + "\" allocates unstructured sparsities; the " +
+                                                plan.pattern + " pattern fixes every Linear at N/M (use uniform)");
+}
+
+SparsityMap keep_start(Vlm&, const Plan&, const SparsityMap& start, const std::vector<VlmInputs>&, const JobControl&) {
+    return start;
+}
+
+std::vector<PruneMethod> builtin_methods() {
+    PruneMethod magnitude{"magnitude", "Magnitude", "the weights of smallest |W| go; needs no calibration data",
+                          false, false, CompareGroup::Matrix,
+                          [](const LayerInput& in) { return magnitude_scores(in.weight, in.name); }, {}, ""};
+    PruneMethod wanda{"wanda", "Wanda",
+                      "|W_ij|·‖X_j‖ from the calibration inputs, no weight update (Sun et al., ICLR 2024)",
+                      true, false, std::nullopt,
+                      [](const LayerInput& in) { return wanda_scores(in.weight, in.column_sq_norms, in.name); }, {}, ""};
+    PruneMethod sparsegpt{"sparsegpt", "SparseGPT",
+                          "OBS pruning from X·Xᵀ that also updates the kept weights (Frantar & Alistarh, ICML 2023)",
+                          false, true, std::nullopt, {},
+                          [](const LayerInput& in) {
+                              SparseGptOptions o;
+                              if (in.plan) {
+                                  o.blocksize = in.plan->sparsegpt_blocksize;
+                                  o.percdamp = in.plan->sparsegpt_percdamp;
+                              }
+                              return sparsegpt_prune(in.weight, in.gram, in.sparsity, in.pattern, o);
+                          },
+                          ""};
+    return {magnitude, wanda, sparsegpt};
+}
+
+std::vector<Allocator> builtin_allocators() {
+    const AllocateFunction ecoflap = [](Vlm& model, const Plan& plan, const SparsityMap& start,
+                                        const std::vector<VlmInputs>& calibration, const JobControl& job) {
+        require_unstructured(plan);
+        EcoflapOptions eco;
+        eco.epsilon = plan.allocation.epsilon;
+        eco.extra = plan.allocation.extra;
+        eco.seed = plan.seed;
+        const EcoflapScores scores = ecoflap_scores(model, start, calibration, eco, job);
+        return ecoflap_allocate(model.map(), start, scores, plan.sparsity, eco);
+    };
+    const AllocateFunction first_order = [](Vlm& model, const Plan& plan, const SparsityMap& start,
+                                            const std::vector<VlmInputs>& calibration, const JobControl& job) {
+        require_unstructured(plan);
+        EcoflapOptions eco;
+        eco.extra = plan.allocation.extra;
+        const EcoflapScores scores = ecoflap_first_order_scores(model, start, calibration, job);
+        return ecoflap_allocate(model.map(), start, scores, plan.sparsity, eco);
+    };
+    const AllocateFunction owl = [](Vlm& model, const Plan& plan, const SparsityMap& start,
+                                    const std::vector<VlmInputs>& calibration, const JobControl& job) {
+        require_unstructured(plan);
+        const auto ratios = owl_outlier_ratios(model, start, calibration, plan.allocation.owl_m, job);
+        return owl_allocate(model.map(), start, ratios, plan.sparsity, plan.allocation.owl_lambda);
+    };
+    return {
+        {"uniform", "Uniform", "the Plan's sparsity for every targeted Linear", keep_start, ""},
+        {"modality", "Per modality", "one sparsity per modality (vision, language) from the Plan's allocation", keep_start, ""},
+        {"ecoflap", "ECoFLaP (zeroth-order)",
+         "per-block keep budgets from forward-only loss differences under weight noise (Sung et al., ICLR 2024)", ecoflap, ""},
+        {"ecoflap-first-order", "ECoFLaP (first-order)",
+         "per-block keep budgets from Σ|W|·|mean gradient| of the calibration loss (Sung et al., ICLR 2024)", first_order, ""},
+        {"owl", "OWL",
+         "blocks with more Wanda-score outliers pruned less, within s ± λ (Yin et al., ICML 2024)", owl, ""},
+    };
+}
+
+struct Registry {
+    std::mutex mu;
+    std::deque<PruneMethod> methods;  // deques: registering keeps earlier references valid
+    std::deque<Allocator> allocators;
+    Registry();
+};
+
+template <typename T>
+const T* find_in(const std::deque<T>& list, const std::string& id) {
+    for (const T& x : list)
+        if (x.id == id) return &x;
+    return nullptr;
+}
+
+template <typename T>
+std::string ids_of(const std::deque<T>& list) {
+    std::string s;
+    for (const T& x : list) s += (s.empty() ? "" : ", ") + x.id;
+    return s;
+}
+
+void add_method(Registry& r, PruneMethod m) {
+    if (m.id.empty()) throw Error("pruning method", "the id is empty");
+    if (find_in(r.methods, m.id)) throw Error("pruning method \"" + m.id + "\"", "already registered");
+    if (static_cast<bool>(m.scores) == static_cast<bool>(m.prune))
+        throw Error("pruning method \"" + m.id + "\"", "give exactly one of a score function and a prune function");
+    m.prune = m.scores ? select_by_scores(m.scores, m.id) : checked(std::move(m.prune), m.id);
+    if (m.origin.empty()) m.origin = kBuiltInOrigin;
+    r.methods.push_back(std::move(m));
+}
+
+void add_allocator(Registry& r, Allocator a) {
+    if (a.id.empty()) throw Error("allocation", "the id is empty");
+    if (find_in(r.allocators, a.id)) throw Error("allocation \"" + a.id + "\"", "already registered");
+    if (!a.allocate) throw Error("allocation \"" + a.id + "\"", "has no allocate function");
+    if (a.origin.empty()) a.origin = kBuiltInOrigin;
+    r.allocators.push_back(std::move(a));
+}
+
+Registry::Registry() {
+    for (PruneMethod& m : builtin_methods()) add_method(*this, std::move(m));
+    for (Allocator& a : builtin_allocators()) add_allocator(*this, std::move(a));
+}
+
+Registry& registry() {
+    static Registry r;
+    return r;
+}
+
+}  // namespace
+
+void register_method(PruneMethod method) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    add_method(r, std::move(method));
+}
+
+void register_allocator(Allocator allocator) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    add_allocator(r, std::move(allocator));
+}
+
+std::vector<PruneMethod> registered_methods() {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return {r.methods.begin(), r.methods.end()};
+}
+
+std::vector<Allocator> registered_allocators() {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return {r.allocators.begin(), r.allocators.end()};
+}
+
+const PruneMethod* find_method(const std::string& id) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return find_in(r.methods, id);
+}
+
+const Allocator* find_allocator(const std::string& id) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return find_in(r.allocators, id);
+}
+
+std::string method_ids() {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return ids_of(r.methods);
+}
+
+std::string allocator_ids() {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return ids_of(r.allocators);
+}
+
+const PruneMethod& method_by_id(const std::string& id) {
+    if (const PruneMethod* m = find_method(id)) return *m;
+    throw Error("pruning method", "\"" + id + "\" is not registered (known: " + method_ids() + ")");
+}
+
+const Allocator& allocator_by_id(const std::string& id) {
+    if (const Allocator* a = find_allocator(id)) return *a;
+    throw Error("allocation", "\"" + id + "\" is not registered (known: " + allocator_ids() + ")");
+}
+
+CompareGroup compare_group_for(const PruneMethod& method, const std::string& compare, Modality modality) {
+    if (compare != "auto") return parse_compare_group(compare);
+    if (method.auto_compare) return *method.auto_compare;
+    return modality == Modality::Vision ? CompareGroup::Matrix : CompareGroup::Row;
+}
+
+}  // namespace ps

@@ -1,0 +1,95 @@
+// The pruning methods and sparsity allocators a Plan can name, registered by id: the built-ins
+// (magnitude, Wanda, SparseGPT; uniform, modality, ECoFLaP zeroth- and first-order, OWL) and
+// whatever plugins add at start-up (core/prune/plugins.h). The pipeline, the Plan's validation and
+// the front ends look them up here instead of knowing them by name.
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "core/job/plan.h"
+#include "core/job/progress.h"
+#include "core/model/vlm.h"
+#include "core/prune/allocation.h"
+#include "core/prune/mask.h"
+#include "core/prune/pattern.h"
+#include "core/prune/sparsegpt.h"
+
+namespace ps {
+
+inline constexpr char kBuiltInOrigin[] = "built-in";
+
+// What a method gets for one Linear.
+struct LayerInput {
+    std::string name;            // the Linear, for error messages
+    at::Tensor weight;           // [out, in] on the model's device, in the model's dtype
+    at::Tensor column_sq_norms;  // [in] Wanda's a_j (ColumnNormAccumulator); defined when the method needs it
+    at::Tensor gram;             // [in, in] H = (2/n) Σ x xᵀ (HessianAccumulator); defined when the method needs it
+    double sparsity = 0;         // this Linear's target (ignored for N:M)
+    SparsityPattern pattern;
+    CompareGroup group = CompareGroup::Row;
+    const Plan* plan = nullptr;  // method options (SparseGPT's blocksize, damping); may be null
+};
+
+// Per-entry importance, [out, in] floating point, lower = pruned first.
+using ScoreFunction = std::function<at::Tensor(const LayerInput&)>;
+// The whole step for one Linear: the pruned weight (same shape) and its bool mask, true = pruned.
+using PruneFunction = std::function<PruneOutcome(const LayerInput&)>;
+
+struct PruneMethod {
+    std::string id;           // what a Plan's "method" names, e.g. "wanda"
+    std::string display;      // e.g. "Wanda"
+    std::string description;  // one line
+    bool needs_column_norms = false;  // LayerInput::column_sq_norms
+    bool needs_gram = false;          // LayerInput::gram
+    // What the Plan's compare "auto" means for this method; unset: the whole matrix in vision towers
+    // and each output row elsewhere (RESSA / ECoFLaP's Wanda).
+    std::optional<CompareGroup> auto_compare;
+    // Give one of the two: scores (the registry selects the lowest with select_pruned() and zeroes
+    // them), or prune (methods that also change the weights they keep, as SparseGPT does).
+    ScoreFunction scores;
+    PruneFunction prune;
+    std::string origin;  // kBuiltInOrigin when registered empty; a plugin's file for plugins
+};
+
+// Gives a SparsityMap for a Plan: `start` is allocate()'s map (the targets, each at the Plan's
+// uniform or per-modality sparsity); the result has the same keys.
+using AllocateFunction = std::function<SparsityMap(Vlm& model, const Plan& plan, const SparsityMap& start,
+                                                   const std::vector<VlmInputs>& calibration, const JobControl& job)>;
+
+struct Allocator {
+    std::string id;  // what a Plan's "allocation.kind" names, e.g. "owl"
+    std::string display;
+    std::string description;  // one line
+    AllocateFunction allocate;
+    std::string origin;  // as PruneMethod::origin
+};
+
+// Registers a method / allocator. Throws ps::Error for an empty or already registered id, or a
+// method without exactly one of scores / prune, an allocator without a function. After
+// registration a method's prune is always set, and checks what it returns (shapes, bool mask).
+void register_method(PruneMethod method);
+void register_allocator(Allocator allocator);
+
+// Every registered one, in registration order (built-ins first).
+std::vector<PruneMethod> registered_methods();
+std::vector<Allocator> registered_allocators();
+
+// nullptr when no method / allocator has that id.
+const PruneMethod* find_method(const std::string& id);
+const Allocator* find_allocator(const std::string& id);
+// As find_*, throwing ps::Error("pruning method" / "allocation", "\"x\" is not registered (known: ...)").
+const PruneMethod& method_by_id(const std::string& id);
+const Allocator& allocator_by_id(const std::string& id);
+// The registered ids, comma-separated, for messages.
+std::string method_ids();
+std::string allocator_ids();
+
+// The comparison group of one Linear: the Plan's compare ("row", "matrix", or "auto": the
+// method's auto_compare, else the whole matrix in vision towers and each row elsewhere).
+CompareGroup compare_group_for(const PruneMethod& method, const std::string& compare, Modality modality);
+
+}  // namespace ps
