@@ -4,6 +4,15 @@
 
 namespace ps {
 
+const char* tower_config_key(Modality m) { return m == Modality::Vision ? "vision_config" : "text_config"; }
+
+nlohmann::json& tower_config(nlohmann::json& config, const std::string& key, const std::string& config_path) {
+    nlohmann::json& sub = config[key];
+    if (sub.is_null()) sub = nlohmann::json::object();
+    if (!sub.is_object()) throw Error(config_path, key + " is not an object");
+    return sub;
+}
+
 const nlohmann::json* ConfigReader::find(const std::string& key) const {
     if (!j_.is_object()) return nullptr;
     auto it = j_.find(key);

@@ -14,6 +14,7 @@
 #include "core/io/checkpoint_files.h"
 #include "core/io/json_util.h"
 #include "core/io/tensor_view.h"
+#include "core/model/config_reader.h"
 #include "core/prune/allocation.h"
 #include "core/prune/pattern.h"
 
@@ -188,10 +189,8 @@ void write_depth_pruned_checkpoint(const Vlm& model, const BlockDrops& drops, co
         const std::string prefix = block_prefix(model, tower);
         renumbering.emplace_back(prefix, renumber);
 
-        const std::string key = info.modality == Modality::Vision ? "vision_config" : "text_config";
-        nlohmann::json& sub = config[key];  // LLaVA may leave text_config to its defaults: written here
-        if (sub.is_null()) sub = nlohmann::json::object();
-        if (!sub.is_object()) throw Error(ckpt.config_path(), key + " is not an object");
+        const std::string key = tower_config_key(info.modality);
+        nlohmann::json& sub = tower_config(config, key, ckpt.config_path());
         if (sub.contains("num_hidden_layers") && sub["num_hidden_layers"] != nlohmann::json(n))
             throw Error(ckpt.config_path(), key + ".num_hidden_layers is " + sub["num_hidden_layers"].dump() + " but the " +
                                                 where + " has " + std::to_string(n) + " blocks");

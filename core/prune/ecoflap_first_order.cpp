@@ -17,15 +17,7 @@ EcoflapScores ecoflap_first_order_scores(Vlm& model, const SparsityMap& targets,
         if (!group_of.count(name)) throw Error(name, "not a Linear of this model");
         weights.push_back(name + ".weight");
     }
-    std::map<std::string, at::Tensor> grad_sum;  // weight name -> Σ over batches of the batch gradient
-    for_each_gradient(
-        model, weights, calibration,
-        [&](const std::string& name, const at::Tensor&, const at::Tensor& grad) {
-            auto it = grad_sum.find(name);
-            if (it == grad_sum.end()) grad_sum.emplace(name, grad.clone());
-            else it->second.add_(grad);
-        },
-        job);
+    const std::map<std::string, at::Tensor> grad_sum = summed_gradients(model, weights, calibration, job);
     at::NoGradGuard no_grad;
     const double batches = static_cast<double>(calibration.size());
     EcoflapScores scores;

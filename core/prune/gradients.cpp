@@ -7,8 +7,8 @@
 
 namespace ps {
 
-void for_each_gradient(Vlm& model, const std::vector<std::string>& weight_names, const std::vector<VlmInputs>& calibration,
-                       const GradientVisitor& visit, const JobControl& job) {
+std::map<std::string, at::Tensor> summed_gradients(Vlm& model, const std::vector<std::string>& weight_names,
+                                                   const std::vector<VlmInputs>& calibration, const JobControl& job) {
     WeightStore& w = model.weights();
     for (const std::string& name : weight_names)
         if (!w.has(name)) throw Error(name, "no such tensor in " + w.checkpoint().dir());
@@ -19,6 +19,7 @@ void for_each_gradient(Vlm& model, const std::vector<std::string>& weight_names,
     };
     std::vector<Saved> saved;
     std::vector<at::Tensor> params;
+    std::map<std::string, at::Tensor> sums;
     at::AutoGradMode grad_mode(true);
     auto restore = [&] {
         for (const Saved& s : saved) {
@@ -39,8 +40,9 @@ void for_each_gradient(Vlm& model, const std::vector<std::string>& weight_names,
             calibration_loss(model, calibration[b]).backward();
             for (size_t i = 0; i < params.size(); ++i) {
                 at::Tensor& grad = params[i].mutable_grad();
-                visit(weight_names[i], params[i].detach().to(at::kFloat),
-                      grad.defined() ? grad.to(at::kFloat) : at::zeros_like(params[i], at::kFloat));
+                const at::Tensor g = grad.defined() ? grad.to(at::kFloat) : at::zeros_like(params[i], at::kFloat);
+                at::Tensor& total = sums[weight_names[i]];
+                total = total.defined() ? total.add_(g) : g.clone();
                 grad = at::Tensor();
             }
             job.check("gradients");
@@ -51,6 +53,7 @@ void for_each_gradient(Vlm& model, const std::vector<std::string>& weight_names,
         throw;
     }
     restore();
+    return sums;
 }
 
 }  // namespace ps

@@ -2,7 +2,7 @@
 // time: what first-order importance scores are made of (Taylor |W·∂L/∂W| for structured width
 // pruning, ECoFLaP's first-order |W|·|ḡ|).
 #pragma once
-#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,14 +13,11 @@
 
 namespace ps {
 
-using GradientVisitor = std::function<void(const std::string& name, const at::Tensor& weight, const at::Tensor& grad)>;
-
-// For each batch: forward and backward of calibration_loss() with the weights `weight_names` (full
-// tensor names, e.g. "...query.weight") requiring grad, then visit(name, weight, grad) for each of
-// them (float32 tensors on the model's device; the gradient of that batch's loss alone). The
-// model's weights are as before afterwards, also when a visit throws or the job is cancelled.
-// Throws ps::Error for a name the model does not have.
-void for_each_gradient(Vlm& model, const std::vector<std::string>& weight_names, const std::vector<VlmInputs>& calibration,
-                       const GradientVisitor& visit, const JobControl& job);
+// Σ over the calibration batches of ∂L_b/∂W for each of `weight_names` (full tensor names, e.g.
+// "...query.weight"), L_b the batch's calibration_loss(): one forward and backward per batch, each
+// batch's gradient added in float32 on the model's device. The model's weights are as before
+// afterwards, also when the job is cancelled. Throws ps::Error for a name the model does not have.
+std::map<std::string, at::Tensor> summed_gradients(Vlm& model, const std::vector<std::string>& weight_names,
+                                                   const std::vector<VlmInputs>& calibration, const JobControl& job);
 
 }  // namespace ps

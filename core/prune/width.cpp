@@ -136,7 +136,7 @@ WidthResult prune_width(Vlm& model, const Plan& plan, const std::vector<VlmInput
         WidthTower& info = tw.info;
         info.tower = tower.name;
         info.modality = modality_name(tower.modality);
-        info.config_key = tower.modality == Modality::Vision ? "vision_config" : "text_config";
+        info.config_key = tower_config_key(tower.modality);
         info.ratio = ratio;
         const ConfigReader sub = config.sub(info.config_key);
         const bool llama = model.map().family == "llava" && tower.modality == Modality::Language;
@@ -190,22 +190,11 @@ WidthResult prune_width(Vlm& model, const Plan& plan, const std::vector<VlmInput
                 for (const std::string& l : {b.q, b.k, b.v, b.o, b.down}) names.push_back(l + ".weight");
                 for (const std::string& u : b.up) names.push_back(u + ".weight");
             }
-        std::map<std::string, at::Tensor> gradient, weight;  // Σ over batches of ∂L/∂W; W
-        for_each_gradient(model, names, calibration,
-                          [&](const std::string& name, const at::Tensor& wt, const at::Tensor& g) {
-                              auto it = gradient.find(name);
-                              if (it == gradient.end()) {
-                                  gradient.emplace(name, g.clone());
-                                  weight.emplace(name, wt);
-                              } else {
-                                  it->second.add_(g);
-                              }
-                          },
-                          job);
+        const std::map<std::string, at::Tensor> gradient = summed_gradients(model, names, calibration, job);
         for (TowerWork& tw : work)
             for (int i = 0; i < tw.run_blocks; ++i)
                 score_block(tw, i, [&](const std::string& l) {
-                    return (weight.at(l + ".weight") * gradient.at(l + ".weight")).abs().to(at::kDouble);
+                    return (w.get(l + ".weight").to(at::kFloat) * gradient.at(l + ".weight")).abs().to(at::kDouble);
                 });
     } else {
         std::vector<std::string> linears;  // inputs of o and down
@@ -331,9 +320,7 @@ void write_width_pruned_checkpoint(const Vlm& model, const Plan& plan, const Wid
     const Checkpoint& ckpt = w.checkpoint();
     nlohmann::json config = ckpt.config();
     for (const WidthTower& t : result.towers) {
-        nlohmann::json& sub = config[t.config_key];  // LLaVA may leave text_config to its defaults: written here
-        if (sub.is_null()) sub = nlohmann::json::object();
-        if (!sub.is_object()) throw Error(ckpt.config_path(), t.config_key + " is not an object");
+        nlohmann::json& sub = tower_config(config, t.config_key, ckpt.config_path());
         sub["intermediate_size"] = t.channels_after;
         if (t.head_dim > 0) {
             sub["num_attention_heads"] = t.heads_after;
