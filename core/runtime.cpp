@@ -1,5 +1,8 @@
 #include "core/runtime.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -13,5 +16,26 @@ RuntimeInfo runtime_info() {
     r.default_device = r.cuda_available ? "cuda" : "cpu";
     return r;
 }
+
+namespace {
+
+int64_t status_kib(const std::string& key) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.compare(0, key.size(), key) == 0) {
+            std::istringstream rest(line.substr(key.size()));
+            int64_t kib = 0;
+            rest >> kib;
+            return kib;
+        }
+    return 0;
+}
+
+}  // namespace
+
+int64_t resident_bytes() { return status_kib("VmRSS:") * 1024; }
+int64_t peak_resident_bytes() { return status_kib("VmHWM:") * 1024; }
+void reset_peak_resident() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 }  // namespace ps

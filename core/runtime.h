@@ -1,6 +1,7 @@
 // The compute backend this process runs on: torch version and whether CUDA is usable. Torch-free
 // header so the GUI can show it in the status bar.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace ps {
@@ -13,5 +14,11 @@ struct RuntimeInfo {
 };
 
 RuntimeInfo runtime_info();
+
+// This process's resident memory in bytes (Linux /proc/self/status: VmRSS, and VmHWM, its peak);
+// 0 where unknown. reset_peak_resident() starts a new peak at the current size (/proc/self/clear_refs).
+int64_t resident_bytes();
+int64_t peak_resident_bytes();
+void reset_peak_resident();
 
 }  // namespace ps

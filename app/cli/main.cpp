@@ -36,6 +36,7 @@
 #include "core/prune/pruned_checkpoint.h"
 #include "core/prune/registry.h"
 #include "core/prune/width.h"
+#include "core/recover/recovery_run.h"
 #include "core/report/model_summary.h"
 #include "core/runtime.h"
 #include "core/train/default_training.h"
@@ -63,6 +64,12 @@ const char* kUsage =
     "  allocate --plan PLAN.json --out PLAN2.json [--model DIR] [--device D] [--dtype T]\n"
     "                           the Plan's allocation step alone: sparsity per block, and PLAN2.json with\n"
     "                           the {tensor: sparsity} result as overrides, to edit and prune with\n"
+    "  recover --plan PLAN.json --out DIR [--pruned DIR] [--state FILE] [--model DIR] [--device D] [--dtype T]\n"
+    "                           recovery training of a pruned model as the Plan's \"recovery\" section says\n"
+    "                           (SparseLoRA, plain LoRA, full with the mask fixed, projector only) with\n"
+    "                           distillation from the dense --model; --pruned (else recovery.pruned) is a\n"
+    "                           pruned checkpoint with masks, else the Plan prunes first; --state makes it\n"
+    "                           resumable (rerun after a stop). Writes the merged checkpoint and result.json\n"
     "  prune-depth DIR --out OUT --tower vision|text|language --blocks N [--samples N] [--data D]\n"
     "              [--device D] [--dtype T] [--streaming]\n"
     "                           drop the N blocks of a tower with the lowest Block Influence (ShortGPT)\n"
@@ -326,6 +333,33 @@ int cmd_prune(const std::vector<std::string>& argv) {
     return 0;
 }
 
+int cmd_recover(const std::vector<std::string>& argv) {
+    const Args a("recover", argv, {}, {"--plan", "--out", "--pruned", "--state", "--model", "--device", "--dtype"});
+    a.positional(0, 0, "");
+    const std::string out = a.value("--out", "");
+    if (std::filesystem::exists(out)) throw ps::Error(out, "already exists; choose a new output folder");
+    PlanRun r = load_plan_run(a);
+    ps::Plan& plan = r.plan;
+    plan.recovery.pruned = a.value("--pruned", plan.recovery.pruned);
+    ps::Vlm& model = *r.model;
+    const ps::JobControl& job = console_job();
+    ps::PrunedLinears pruned;
+    if (!plan.recovery.pruned.empty()) {
+        pruned = ps::load_pruned_linears(plan.recovery.pruned, model.weights());
+    } else {  // prune in memory first, as the Plan says
+        if (plan.method == "width" || plan.method == "depth")
+            a.fail("recovery keeps a pruning mask; method " + plan.method + " removes weights instead");
+        const auto batches = ps::calibration_batches(model, plan.calibration, plan.seed);
+        const ps::PruneResult result = ps::prune_model(model, plan, run_allocation(model, plan, batches), batches, job);
+        std::fputc('\n', stderr);
+        pruned = ps::take_pruned_linears(model.weights(), result.masks);
+    }
+    const ps::RecoveryReport report = ps::run_recovery(model, std::move(pruned), plan, out, a.value("--state", ""), job);
+    std::fputc('\n', stderr);
+    std::cout << report.to_text() << "wrote " << out << "\n";
+    return 0;
+}
+
 int cmd_prune_depth(const std::vector<std::string>& argv) {
     const Args a("prune-depth", argv, {"--streaming"}, {"--out", "--tower", "--blocks", "--samples", "--data", "--device", "--dtype"});
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
@@ -454,6 +488,7 @@ int main(int argc, char** argv) {
         if (cmd == "eval") return cmd_eval(args);
         if (cmd == "prune") return cmd_prune(args);
         if (cmd == "allocate") return cmd_allocate(args);
+        if (cmd == "recover") return cmd_recover(args);
         if (cmd == "prune-depth") return cmd_prune_depth(args);
         if (cmd == "train-default") return cmd_train_default(args);
         if (cmd == "assemble-default") return cmd_assemble_default(args);

@@ -92,7 +92,7 @@ const std::set<std::string> kModalities = {"vision", "projector", "language"};
 Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
     const Fields f(j, source, "");
     f.only({"name", "model", "device", "dtype", "streaming", "seed", "calibration", "method", "pattern", "sparsity", "compare",
-            "allocation", "targets", "ignore", "overrides", "sparsegpt", "structured"});
+            "allocation", "targets", "ignore", "overrides", "sparsegpt", "structured", "recovery"});
     Plan p;
     p.name = f.text("name", "");
     p.model = f.text("model", "");  // presets leave it to the user
@@ -169,6 +169,62 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         p.structured.heads = s.boolean("heads", p.structured.heads);
         p.structured.channels = s.boolean("channels", p.structured.channels);
     }
+    if (f.find("recovery")) {
+        const Fields r = f.sub("recovery");
+        r.only({"pruned", "mode", "rank", "alpha", "dropout", "task", "kl", "temperature", "t2", "hidden", "hidden_layers",
+                "data_fraction", "epochs", "batch_size", "grad_accum", "max_steps", "lr", "min_lr", "weight_decay", "warmup",
+                "eval_every", "eval_samples", "checkpoint_every"});
+        Recovery& v = p.recovery;
+        v.pruned = r.text("pruned", v.pruned);
+        v.mode = r.text("mode", v.mode);
+        if (v.mode != "sparselora" && v.mode != "lora" && v.mode != "full" && v.mode != "projector")
+            r.fail("\"" + v.mode + "\" is not sparselora, lora, full or projector", "mode");
+        if (r.find("rank")) {
+            const Fields k = r.sub("rank");
+            k.only(kModalities);
+            for (const auto& m : kModalities)
+                if (k.find(m)) v.rank[m] = k.integer(m, 0, 0);
+        }
+        auto positive = [&](const std::string& key, double x) {
+            if (!(x > 0 && std::isfinite(x))) r.fail("must be a positive number", key);
+            return x;
+        };
+        auto weight = [&](const std::string& key, double x) {
+            if (!(x >= 0 && std::isfinite(x))) r.fail("must be a number >= 0", key);
+            return x;
+        };
+        v.alpha = positive("alpha", r.number("alpha", v.alpha));
+        v.dropout = r.number("dropout", v.dropout);
+        if (!(v.dropout >= 0 && v.dropout < 1)) r.fail("must be in [0, 1)", "dropout");
+        v.task = weight("task", r.number("task", v.task));
+        v.kl = weight("kl", r.number("kl", v.kl));
+        v.temperature = positive("temperature", r.number("temperature", v.temperature));
+        v.t2 = r.boolean("t2", v.t2);
+        v.hidden = weight("hidden", r.number("hidden", v.hidden));
+        if (v.task + v.kl + v.hidden <= 0) r.fail("task, kl and hidden weights are all zero: nothing to train on");
+        if (const auto* h = r.find("hidden_layers")) {
+            if (!h->is_array()) r.fail("must be a list of \"<tower>.<block>\"", "hidden_layers");
+            v.hidden_layers.clear();
+            for (const auto& e : *h) {
+                if (!e.is_string() || !std::regex_match(e.get<std::string>(), std::regex("[a-z]+\\.[0-9]+")))
+                    r.fail("must be a list of \"<tower>.<block>\", e.g. \"vision.3\"", "hidden_layers");
+                v.hidden_layers.push_back(e.get<std::string>());
+            }
+        }
+        v.data_fraction = r.number("data_fraction", v.data_fraction);
+        if (!(v.data_fraction > 0 && v.data_fraction <= 1)) r.fail("must be in (0, 1]", "data_fraction");
+        v.epochs = r.integer("epochs", v.epochs, 1);
+        v.batch_size = r.integer("batch_size", v.batch_size, 1);
+        v.grad_accum = r.integer("grad_accum", v.grad_accum, 1);
+        v.max_steps = r.integer("max_steps", v.max_steps, -1);
+        v.lr = positive("lr", r.number("lr", v.lr));
+        v.min_lr = weight("min_lr", r.number("min_lr", v.min_lr));
+        v.weight_decay = weight("weight_decay", r.number("weight_decay", v.weight_decay));
+        v.warmup = r.integer("warmup", v.warmup, 0);
+        v.eval_every = r.integer("eval_every", v.eval_every, 0);
+        v.eval_samples = r.integer("eval_samples", v.eval_samples, 1);
+        v.checkpoint_every = r.integer("checkpoint_every", v.checkpoint_every, 1);
+    }
     return p;
 }
 
@@ -195,6 +251,13 @@ nlohmann::json Plan::to_json() const {
         {"structured", {{"score", structured.score}, {"heads", structured.heads}, {"channels", structured.channels}}},
     };
     for (const auto& [m, s] : allocation.modality) j["allocation"][m] = s;
+    const Recovery& r = recovery;
+    j["recovery"] = {{"pruned", r.pruned}, {"mode", r.mode}, {"rank", r.rank}, {"alpha", r.alpha}, {"dropout", r.dropout},
+                     {"task", r.task}, {"kl", r.kl}, {"temperature", r.temperature}, {"t2", r.t2}, {"hidden", r.hidden},
+                     {"hidden_layers", r.hidden_layers}, {"data_fraction", r.data_fraction}, {"epochs", r.epochs},
+                     {"batch_size", r.batch_size}, {"grad_accum", r.grad_accum}, {"max_steps", r.max_steps}, {"lr", r.lr},
+                     {"min_lr", r.min_lr}, {"weight_decay", r.weight_decay}, {"warmup", r.warmup},
+                     {"eval_every", r.eval_every}, {"eval_samples", r.eval_samples}, {"checkpoint_every", r.checkpoint_every}};
     return j;
 }
 

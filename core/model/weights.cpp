@@ -1,5 +1,6 @@
 #include "core/model/weights.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "core/error.h"
@@ -38,9 +39,9 @@ at::Tensor WeightStore::materialise(const std::string& name) const {
     const Checkpoint::Entry& e = ckpt_.at(name);
     at::Tensor view = tensor_view(e.shard, *e.info);
     const at::ScalarType target = at::isFloatingType(view.scalar_type()) ? dtype_ : view.scalar_type();
-    // Streaming a block tensor already in the run dtype on the CPU: use the mapped bytes as they
-    // are and drop their pages when the last reference goes, saving a copy per block per pass.
-    if (streaming_ && device_.is_cpu() && target == view.scalar_type() && is_block_tensor(name) &&
+    // Streaming a tensor already in the run dtype on the CPU: use the mapped bytes as they are and
+    // drop their pages when the last reference goes, saving a copy per block per pass.
+    if (streaming_ && device_.is_cpu() && target == view.scalar_type() &&
         view.data_ptr() == static_cast<void*>(e.shard->data(*e.info))) {
         auto shard = e.shard;
         const TensorInfo* info = e.info;
@@ -62,7 +63,14 @@ at::Tensor WeightStore::get(const std::string& name) const {
     auto c = cache_.find(name);
     if (c != cache_.end()) return c->second;
     at::Tensor t = materialise(name);
-    if (!is_block_tensor(name)) cache_.emplace(name, t);  // embeddings, norms and heads stay
+    // Copies outside the blocks stay (embeddings, norms and heads converted once). Mapped views cost
+    // nothing to make again, so they go when their users do, and their pages with them (an
+    // embedding table is not kept for the few rows a prompt looks up); so do block copies. Held
+    // tensors stay until the hold ends.
+    const Checkpoint::Entry& e = ckpt_.at(name);
+    const bool always = !is_block_tensor(name) && t.data_ptr() != static_cast<void*>(e.shard->data(*e.info));
+    if (always || hold_) cache_.emplace(name, t);
+    if (!always && hold_) held_.push_back(name);
     return t;
 }
 
@@ -99,7 +107,22 @@ int64_t WeightStore::coupled_width(const std::vector<std::string>& rows, const s
     return widths.empty() ? config_value : widths.front();
 }
 
-void WeightStore::set(const std::string& name, at::Tensor value) { overrides_[name] = std::move(value); }
+void WeightStore::set(const std::string& name, at::Tensor value) {
+    overrides_[name] = std::move(value);
+    if (streaming_) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (std::find(held_.begin(), held_.end(), name) != held_.end()) cache_.erase(name);  // not needed while overridden
+    }
+}
+
+void WeightStore::hold_block_tensors(bool hold) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!streaming_) return;
+    hold_ = hold;
+    if (hold) return;
+    for (const std::string& name : held_) cache_.erase(name);
+    held_.clear();
+}
 
 void WeightStore::unset(const std::string& name) { overrides_.erase(name); }
 
@@ -108,7 +131,12 @@ void WeightStore::clear_overrides() { overrides_.clear(); }
 at::Tensor WeightStore::linear(const std::string& name, const at::Tensor& x, int64_t out, int64_t in, bool bias) const {
     if (tap_) tap_(name, x);
     const at::Tensor weight = get(name + ".weight", {out, in});  // checked before the bias
-    return at::linear(x, weight, bias ? get(name + ".bias", {out}) : at::Tensor());
+    const at::Tensor b = bias ? get(name + ".bias", {out}) : at::Tensor();
+    if (adapter_) {
+        at::Tensor y = adapter_(name, x, weight, b);
+        if (y.defined()) return y;
+    }
+    return at::linear(x, weight, b);
 }
 
 }  // namespace ps

@@ -1,6 +1,7 @@
 // Where a model's weights live while it runs. Resident: every tensor is materialised once on the
 // chosen device and dtype. Streaming: tensors of transformer blocks are materialised from the
-// mmapped checkpoint when a block runs and freed after it, so one block is resident at a time.
+// mmapped checkpoint when a block runs and freed after it, so one block is resident at a time
+// (on the CPU in the checkpoint's own dtype, every tensor is used straight from the mapping).
 // Overrides (pruned or recovered weights) take precedence over the checkpoint. Streamed tensors may
 // alias the private file mapping: change weights through set(), never in place.
 #pragma once
@@ -55,6 +56,12 @@ public:
     bool overridden(const std::string& name) const { return overrides_.count(name) > 0; }
     void clear_overrides();
 
+    // Streaming: while held, the tensors get() maps or materialises stay between calls, so a caller
+    // that runs one block over many batches (a pruning stage) maps and faults them in once instead
+    // of once per batch; hold_block_tensors(false) lets them go. set() drops a held tensor it
+    // replaces at once. No effect on resident models, which hold everything anyway.
+    void hold_block_tensors(bool hold);
+
     // y = x·Wᵀ (+ b) for the Linear `name` (weight "<name>.weight" of [out, in], checked; bias
     // "<name>.bias" when `bias`). Every transformer block and projector runs its Linears through
     // here, so a tap sees each Linear's input: the pruning pipeline collects calibration statistics
@@ -62,6 +69,14 @@ public:
     at::Tensor linear(const std::string& name, const at::Tensor& x, int64_t out, int64_t in, bool bias) const;
     using LinearTap = std::function<void(const std::string& name, const at::Tensor& input)>;
     void set_linear_tap(LinearTap tap) { tap_ = std::move(tap); }
+    // Computes Linears in place of the plain product: given the Linear, its input, and the weight
+    // and bias get() gives, it returns the output, or an undefined tensor to leave that Linear
+    // plain. Recovery applies LoRA branches and fixed masks this way, so with the adapter removed
+    // the same store runs the dense teacher.
+    using LinearAdapter = std::function<at::Tensor(const std::string& name, const at::Tensor& x,
+                                                   const at::Tensor& weight, const at::Tensor& bias)>;
+    void set_linear_adapter(LinearAdapter adapter) { adapter_ = std::move(adapter); }
+    bool has_linear_adapter() const { return static_cast<bool>(adapter_); }
 
 private:
     at::Tensor materialise(const std::string& name) const;
@@ -73,8 +88,11 @@ private:
     bool streaming_;
     mutable std::mutex mu_;
     mutable std::map<std::string, at::Tensor> cache_;
+    bool hold_ = false;
+    mutable std::vector<std::string> held_;  // block tensors cached while held
     std::map<std::string, at::Tensor> overrides_;
     LinearTap tap_;
+    LinearAdapter adapter_;
 };
 
 }  // namespace ps

@@ -11,5 +11,7 @@ namespace ps {
 
 // A float32 scalar; differentiable when the weights it depends on require grad.
 at::Tensor calibration_loss(const Vlm& model, const VlmInputs& batch);
+// The same loss from the outputs of a forward pass over `batch`.
+at::Tensor calibration_loss(const VlmOutputs& out, const VlmInputs& batch);
 
 }  // namespace ps

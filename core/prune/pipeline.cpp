@@ -1,20 +1,26 @@
 #include "core/prune/pipeline.h"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <cstdio>
 #include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
 #include <set>
 
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
 #include "core/error.h"
 #include "core/prune/hessian.h"
 #include "core/prune/mask.h"
+#include "core/prune/reconstruction_error.h"
 #include "core/prune/registry.h"
 #include "core/prune/wanda.h"
 
@@ -26,21 +32,84 @@ using Clock = std::chrono::steady_clock;
 struct Target {
     const LinearLayer* layer;
     double sparsity;
-    // X Xᵀ: SparseGPT's H, and every method's error. Linears fed the same tensor (q/k/v, gate/up)
-    // share one: the tap gives the later ones the first one's accumulator.
+    // X·Xᵀ for methods that prune from it (SparseGPT's H): a running average over the batches in
+    // order, shared by Linears fed the same tensor (q/k/v, gate/up).
     std::shared_ptr<HessianAccumulator> gram;
-    std::unique_ptr<ColumnNormAccumulator> norms;
 };
 
-// ||ΔW X|| / ||W X|| from the Gram matrix of the inputs: both quadratic forms from one float32
-// product [W; ΔW]·G (G is float32 already), each row's sum taken in float64.
-double relative_error(const at::Tensor& w, const at::Tensor& pruned, const at::Tensor& gram) {
-    const at::Tensor wf = w.to(gram.device(), at::kFloat);
-    const at::Tensor both = at::cat({wf, wf - pruned.to(gram.device(), at::kFloat)});
-    const at::Tensor rows = at::matmul(both, gram.to(at::kFloat)).mul_(both).sum(1, false, at::kDouble);
-    const int64_t out = wf.size(0);
-    const double base = rows.narrow(0, 0, out).sum().item<double>(), err = rows.narrow(0, out, out).sum().item<double>();
-    return base > 0 ? std::sqrt(std::max(0.0, err) / base) : 0.0;
+// The statistics of what one calibration batch fed a target, shared by the targets fed the same
+// tensor: the rows the reconstruction error is measured on and, for Wanda-like methods, the column
+// norms. Made by whichever thread ran the batch; merged over the batches in their order.
+struct InputStats {
+    InputStats(const LinearLayer& l, int64_t batches, bool norms)
+        : rows(l.in_features, batches, l.name + " input") {
+        if (norms) this->norms.emplace(l.in_features, l.name + " input");
+    }
+    InputRowSample rows;
+    std::optional<ColumnNormAccumulator> norms;
+};
+
+// The tap's record of one batch: each target's input statistics, and the previous target with its
+// input (a Linear fed that same tensor shares them).
+struct BatchTap {
+    std::map<std::string, std::shared_ptr<InputStats>> stats;
+    std::string last;
+    at::Tensor last_input;
+};
+
+// The batch the calling thread is running, for the statistics pass's tap; set while it runs.
+thread_local BatchTap* current_tap = nullptr;
+struct RunningBatch {
+    explicit RunningBatch(BatchTap& tap) { current_tap = &tap; }
+    ~RunningBatch() { current_tap = nullptr; }
+};
+
+// Runs f(i) for i in [0, n), in that order of starting: with `parallel`, items go to the intra-op
+// threads as they become free, each item's kernels then running on one thread. The work of one
+// calibration batch or one Linear is too small to split well over a few cores; whole items side by
+// side keep every core busy. An item's results do not depend on the thread that runs it; what the
+// batches accumulate is merged in batch order.
+void for_each_parallel(size_t n, bool parallel, const std::function<void(size_t)>& f) {
+    if (!parallel || n < 2) {
+        for (size_t i = 0; i < n; ++i) f(i);
+        return;
+    }
+    std::atomic<size_t> next{0};
+    at::parallel_for(0, std::min<int64_t>(at::get_num_threads(), static_cast<int64_t>(n)), 1, [&](int64_t, int64_t) {
+        at::NoGradGuard no_grad;  // grad mode is per thread
+        for (size_t i = next++; i < n; i = next++) f(i);
+    });
+}
+
+// Keeps a streamed block's tensors materialised while a stage runs it over every batch.
+struct HeldBlock {
+    WeightStore& w;
+    explicit HeldBlock(WeightStore& store) : w(store) { w.hold_block_tensors(true); }
+    ~HeldBlock() { w.hold_block_tensors(false); }
+};
+
+// Batches of the same length and attention mask get equal attention biases and rotary tables from
+// embed(): one copy serves them all while the tower's states are held.
+void share_equal_side_tensors(std::vector<StageState>& states) {
+    auto share = [](at::Tensor& t, const at::Tensor& first) {
+        if (t.defined() && first.defined() && !t.is_same(first) && t.sizes() == first.sizes() &&
+            t.scalar_type() == first.scalar_type() && at::equal(t, first))
+            t = first;
+    };
+    for (size_t b = 1; b < states.size(); ++b) {
+        share(states[b].bias, states[0].bias);
+        share(states[b].cos, states[0].cos);
+        share(states[b].sin, states[0].sin);
+        share(states[b].positions, states[0].positions);
+    }
+}
+
+// Gives the pages the C allocator keeps of freed memory back to the system: a stage's passes free
+// many activation-sized temporaries, which would otherwise stay resident next to the pruned block.
+void return_free_memory() {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 // Thrown by the statistics pass's tap once every target of the block has seen its input: the rest
@@ -53,6 +122,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
                         const std::vector<VlmInputs>& calibration, const JobControl& job, PrunedSink* sink) {
     const auto start = Clock::now();
     const PruneMethod& method = method_by_id(plan.method);
+    const int64_t batches = static_cast<int64_t>(calibration.size());
     const SparsityPattern pattern = SparsityPattern::parse(plan.pattern);
     if (calibration.empty()) throw Error("calibration", "no calibration batches");
     for (const auto& [name, s] : allocation) check_sparsity(s, name);
@@ -105,103 +175,145 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
         for (const auto& [name, s] : allocation) {
             const LinearLayer* l = by_name.at(name);
             if (s > 0 && pick(*l)) {
-                Target tg{l, s, std::make_unique<HessianAccumulator>(l->in_features, w.device()), nullptr};
-                if (method.needs_column_norms) tg.norms = std::make_unique<ColumnNormAccumulator>(l->in_features, name + " input");
+                Target tg{l, s, nullptr};
+                if (method.needs_gram) tg.gram = std::make_shared<HessianAccumulator>(l->in_features, w.device());
                 targets.emplace(name, std::move(tg));
             }
         }
         return targets;
     };
+    // Batches and Linears run side by side on the CPU. Methods that prune from X·Xᵀ keep the
+    // reference's order and threading for statistics and pruning: X·Xᵀ is a running average over the
+    // batches in order, and SparseGPT's solve amplifies the rounding differences between one- and
+    // multi-threaded LAPACK kernels into different masks.
+    const bool parallel = w.device().is_cpu(), in_order = method.needs_gram;
     // Collects the targets' input statistics while `run(b)` runs calibration batch b through the
     // stage, then prunes every target that had an input (the rest stay in `targets` for a later
     // stage). The stage is run again by the caller with the pruned weights.
     auto prune_stage = [&](const std::string& stage, int block, std::map<std::string, Target>& targets,
                            const std::function<void(size_t)>& run) {
         if (targets.empty()) return;
-        std::set<const Target*> seen, ever;  // this batch's targets that had their input; any batch's
-        const Target* last = nullptr;        // the previous one, and its input
-        at::Tensor last_input;
+        std::vector<BatchTap> taps(calibration.size());
         w.set_linear_tap([&](const std::string& name, const at::Tensor& x) {
             auto it = targets.find(name);
-            if (it == targets.end()) return;
+            if (it == targets.end() || !current_tap) return;
+            BatchTap& tap = *current_tap;
             Target& tg = it->second;
-            if (last && x.is_same(last_input) && last->gram->columns() == tg.gram->columns())
-                tg.gram = last->gram;  // the same input as the previous target: its Gram is this one's
-            else
-                tg.gram->add(x);
-            if (tg.norms) tg.norms->add(x);
-            last = &tg;
-            last_input = x;
-            seen.insert(&tg);
-            ever.insert(&tg);
-            if (seen.size() == targets.size()) throw AllInputsSeen{};
+            if (!tap.last.empty() && x.is_same(tap.last_input)) {  // the previous target's input
+                tap.stats[name] = tap.stats.at(tap.last);
+                if (tg.gram) tg.gram = targets.at(tap.last).gram;
+            } else {
+                auto stats = std::make_shared<InputStats>(*tg.layer, batches, method.needs_column_norms);
+                stats->rows.add(x);
+                if (stats->norms) stats->norms->add(x);
+                if (tg.gram) tg.gram->add(x);
+                tap.stats[name] = std::move(stats);
+            }
+            tap.last = name;
+            tap.last_input = x;
+            if (tap.stats.size() == targets.size()) throw AllInputsSeen{};
         });
-        for (size_t b = 0; b < calibration.size(); ++b) {
-            seen.clear();
-            last = nullptr;
-            last_input = at::Tensor();
-            try {
-                run(b);
-            } catch (const AllInputsSeen&) {
-            }
-            job.check(stage);
+        try {
+            for_each_parallel(calibration.size(), parallel && !in_order, [&](size_t b) {
+                {
+                    const RunningBatch running(taps[b]);
+                    try {
+                        run(b);
+                    } catch (const AllInputsSeen&) {
+                    }
+                }
+                taps[b].last_input = at::Tensor();
+                job.check(stage);
+            });
+        } catch (...) {
+            w.set_linear_tap(nullptr);
+            throw;
         }
-        last_input = at::Tensor();
         w.set_linear_tap(nullptr);
-        for (auto it = targets.begin(); it != targets.end();) {
-            const std::string& name = it->first;
-            Target& tg = it->second;
-            if (!ever.count(&tg)) {
-                ++it;
-                continue;
+        // Each input's statistics over the batches, merged in batch order into its first batch's.
+        std::map<std::string, std::shared_ptr<InputStats>> inputs;
+        std::set<const InputStats*> merged;
+        for (const auto& [name, tg] : targets) {
+            std::shared_ptr<InputStats> first;
+            for (const BatchTap& tap : taps) {
+                auto f = tap.stats.find(name);
+                if (f == tap.stats.end()) continue;
+                if (!first) {
+                    first = f->second;
+                    if (!merged.insert(first.get()).second) break;  // a shared input, merged already
+                } else {
+                    first->rows.merge(f->second->rows);
+                    if (first->norms) first->norms->merge(*f->second->norms);
+                }
             }
+            if (first) inputs[name] = first;
+        }
+        taps.clear();
+        if (sink) return_free_memory();  // before the pruned weights are made
+        // The targets that had an input, pruned side by side (each one's kernels on one thread). Their
+        // weights are fetched first: get() must not run beside set().
+        std::vector<std::map<std::string, Target>::iterator> ready;
+        std::vector<at::Tensor> originals;
+        for (auto it = targets.begin(); it != targets.end(); ++it)
+            if (inputs.count(it->first)) {
+                ready.push_back(it);
+                originals.push_back(w.get(it->first + ".weight"));
+            }
+        std::vector<size_t> largest_first(ready.size());
+        std::iota(largest_first.begin(), largest_first.end(), 0);
+        std::stable_sort(largest_first.begin(), largest_first.end(),
+                         [&](size_t a, size_t b) { return originals[a].numel() > originals[b].numel(); });
+        std::vector<TensorResult> results(ready.size());
+        std::mutex mu;  // the model's weights, the sink, `changed` and result.masks
+        for_each_parallel(ready.size(), parallel && !in_order, [&](size_t k) {
+            const size_t i = largest_first[k];
+            const std::string& name = ready[i]->first;
+            const Target& tg = ready[i]->second;
             const auto t0 = Clock::now();
             const std::string wname = name + ".weight";
-            const at::Tensor weight = w.get(wname);
+            const at::Tensor weight = std::move(originals[i]);  // released with this step
+            const InputStats& input = *inputs.at(name);
             LayerInput in;
             in.name = name;
             in.weight = weight;
-            if (tg.norms) in.column_sq_norms = tg.norms->mean_squared_norms();
+            if (input.norms) in.column_sq_norms = input.norms->mean_squared_norms();
             if (method.needs_gram) in.gram = tg.gram->matrix();
             in.sparsity = tg.sparsity;
             in.pattern = pattern;
             in.group = compare_group_for(method, plan.compare, tg.layer->modality);
             in.plan = &plan;
             const PruneOutcome out = method.prune(in);
-            const at::Tensor pruned = out.weight, mask = out.mask;
-            // Only an earlier override needs keeping to be restored; a checkpoint tensor comes back
-            // by unset() (so a streamed block's original pages are not held).
-            changed.emplace_back(wname, had_override.count(wname) ? weight : at::Tensor());
-            w.set(wname, pruned);
-            TensorResult r;
+            TensorResult& r = results[i];
             r.name = name;
             r.modality = modality_name(tg.layer->modality);
             r.block = block;
             r.target = tg.sparsity;
-            r.numel = pruned.numel();
-            r.nnz = pruned.count_nonzero().item<int64_t>();
+            r.numel = out.weight.numel();
+            r.nnz = out.weight.count_nonzero().item<int64_t>();
             r.achieved = 1.0 - static_cast<double>(r.nnz) / static_cast<double>(r.numel);
-            r.relative_error = relative_error(weight, pruned, tg.gram->matrix());
+            r.relative_error = input.rows.relative_error(weight, out.weight);
             r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-            result.tensors.push_back(r);
-            result.masks[name] = mask.to(at::kCPU);
+            {
+                const std::lock_guard<std::mutex> lock(mu);
+                // Only an earlier override needs keeping to be restored; a checkpoint tensor comes
+                // back by unset() (so a streamed block's original pages are not held).
+                changed.emplace_back(wname, had_override.count(wname) ? weight : at::Tensor());
+                w.set(wname, out.weight);
+                if (sink) sink->add(name, out.weight, out.mask);  // the mask is not kept: the sink has it
+                else result.masks[name] = out.mask.to(at::kCPU);
+            }
             job.check(stage);
-            it = targets.erase(it);
-        }
+        });
+        result.tensors.insert(result.tensors.end(), results.begin(), results.end());
+        for (auto it : ready) targets.erase(it);
     };
-    // With a sink, the Linears pruned so far leave the model: one stage is held at a time.
+    // With a sink, the Linears pruned so far leave the model once their stage has run again with
+    // them: one stage is held at a time.
     auto flush = [&] {
         if (!sink) return;
-        for (const auto& [wname, before] : changed) {
-            const std::string linear = wname.substr(0, wname.size() - 7);  // less ".weight"
-            sink->add(linear, w.get(wname), result.masks.at(linear));
-            result.masks.erase(linear);
-            restore(wname, before);
-        }
+        for (const auto& [wname, before] : changed) restore(wname, before);
         changed.clear();
-#ifdef __GLIBC__
-        malloc_trim(0);  // give the stage's freed pages back rather than keep them in the heap
-#endif
+        return_free_memory();
     };
 
     try {
@@ -213,20 +325,29 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
         std::vector<std::vector<StageState>> done(calibration.size());
         for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) {
             const TowerInfo& tower = model.towers()[t];
+            // The last tower's last block and finish run again only to feed projectors still to prune.
+            const bool nothing_after = t + 1 == static_cast<int>(model.towers().size()) && projectors.empty();
             std::vector<StageState> states;
             for (size_t b = 0; b < calibration.size(); ++b) states.push_back(model.embed(t, calibration[b], done[b]));
+            share_equal_side_tensors(states);
+            if (nothing_after) done.clear();  // the finished towers fed this embedding; no head runs
             for (int i = 0; i < tower.num_blocks; ++i) {
                 auto targets = stage_targets([&](const LinearLayer& l) { return l.block == i && l.modality == tower.modality; });
                 const std::string stage = tower.name + " block " + std::to_string(i);
-                prune_stage(stage, i, targets, [&](size_t b) {
-                    StageState probe = states[b];
-                    model.block(t, i, probe);
-                });
-                if (!targets.empty()) throw Error(targets.begin()->first, "its block never ran it, so it cannot be calibrated");
-                for (StageState& s : states) model.block(t, i, s);
+                {
+                    const HeldBlock held(w);  // mapped once for both passes over the batches
+                    prune_stage(stage, i, targets, [&](size_t b) {
+                        StageState probe = states[b];
+                        model.block(t, i, probe);
+                    });
+                    if (!targets.empty()) throw Error(targets.begin()->first, "its block never ran it, so it cannot be calibrated");
+                    if (!(nothing_after && i + 1 == tower.num_blocks))
+                        for_each_parallel(states.size(), parallel, [&](size_t b) { model.block(t, i, states[b]); });
+                }
                 flush();
                 job.report("pruning", ++blocks_done, blocks_total, stage);
             }
+            if (nothing_after) break;
             prune_stage(tower.name + " finish", -1, projectors, [&](size_t b) {
                 StageState probe = states[b];
                 model.finish(t, probe);

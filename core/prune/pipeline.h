@@ -22,7 +22,9 @@ struct TensorResult {
     int block = -1;
     double target = 0, achieved = 0;  // sparsity
     int64_t nnz = 0, numel = 0;
-    double relative_error = 0;  // ||W X - W' X|| / ||W X|| over the calibration inputs
+    // ||W X - W' X|| / ||W X|| over the calibration inputs (InputRowSample: every row, or every k-th
+    // row of a calibration set larger than 256 rows)
+    double relative_error = 0;
     double seconds = 0;
 };
 
@@ -44,17 +46,17 @@ public:
     virtual ~PrunedSink() = default;
     // Once, before the first block: every Linear the run will prune.
     virtual void begin(const std::vector<std::string>& linears) = 0;
-    // Each pruned Linear once its block has run again with it: the weight (the model's device and
-    // dtype) and the bool mask (true = pruned).
+    // Each pruned Linear as soon as it is pruned: the weight (the model's device and dtype) and the
+    // bool mask (true = pruned).
     virtual void add(const std::string& linear, const at::Tensor& weight, const at::Tensor& mask) = 0;
 };
 
 // Prunes `model` as `plan` says, with the sparsities of `allocation`. Without a sink the model
 // keeps the pruned weights (its WeightStore gets them as overrides) and the result every mask, so
-// the pruned model can be evaluated before it is exported. With a sink, each block's pruned weights
-// and masks go to the sink once the block has run again with them and are then dropped: the model
-// keeps its own weights, result.masks stays empty, and at most one block's pruned weights are held
-// at a time (how a streaming model is pruned within one block's memory). Progress per block; a
+// the pruned model can be evaluated before it is exported. With a sink, each pruned weight and mask
+// goes to the sink as it is made; the mask is then dropped, the weight once its block has run again
+// with it: the model keeps its own weights, result.masks stays empty, and at most one block's pruned
+// weights are held at a time (how a streaming model is pruned within one block's memory). Progress per block; a
 // cancelled or failed run restores every weight it changed, so the model is as before.
 PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocation,
                         const std::vector<VlmInputs>& calibration, const JobControl& job, PrunedSink* sink = nullptr);

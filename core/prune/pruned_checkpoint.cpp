@@ -57,16 +57,23 @@ void PrunedCheckpointWriter::begin(const std::vector<std::string>& linears) {
 void PrunedCheckpointWriter::add(const std::string& linear, const at::Tensor& weight, const at::Tensor& mask) {
     if (!masks_) throw Error(dir_.path() + "/masks.safetensors", "'" + linear + "' added before begin()");
     const std::string name = linear + kWeight;
-    const TensorInfo* w = model_->find(name);
     const TensorInfo* m = masks_->find(name);
-    if (!w || !m) throw Error(dir_.path(), "'" + linear + "' is not one of the Linears this export was begun with");
-    const at::Tensor wb = file_bytes(weight, to_scalar_type(w->dtype), *w, model_->path());
+    if (!m) throw Error(dir_.path(), "'" + linear + "' is not one of the Linears this export was begun with");
+    replace(name, weight);
     const at::Tensor mb = file_bytes(mask, at::kByte, *m, masks_->path());
-    model_->write(name, wb.data_ptr(), static_cast<uint64_t>(wb.nbytes()));
     masks_->write(name, mb.data_ptr(), static_cast<uint64_t>(mb.nbytes()));
 }
 
-void PrunedCheckpointWriter::commit(const PruneResult& result) {
+void PrunedCheckpointWriter::replace(const std::string& tensor, const at::Tensor& value) {
+    const TensorInfo* w = model_->find(tensor);
+    if (!w) throw Error(source_.dir(), "has no tensor '" + tensor + "'");
+    const at::Tensor wb = file_bytes(value, to_scalar_type(w->dtype), *w, model_->path());
+    model_->write(tensor, wb.data_ptr(), static_cast<uint64_t>(wb.nbytes()));
+}
+
+void PrunedCheckpointWriter::commit(const PruneResult& result) { commit_json(result.to_json()); }
+
+void PrunedCheckpointWriter::commit_json(const nlohmann::json& result) {
     if (!masks_) begin({});
     for (const TensorInfo& t : model_->tensors()) {
         if (model_->written(t.name)) continue;
@@ -77,7 +84,7 @@ void PrunedCheckpointWriter::commit(const PruneResult& result) {
     masks_->finish();  // throws naming a begun Linear that was never added
     model_->finish();
     plan_.save(dir_.path() + "/plan.json");
-    write_file_atomic(dir_.path() + "/result.json", result.to_json().dump(2) + "\n");
+    write_file_atomic(dir_.path() + "/result.json", result.dump(2) + "\n");
     dir_.commit();
 }
 

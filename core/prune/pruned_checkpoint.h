@@ -31,9 +31,12 @@ public:
     void begin(const std::vector<std::string>& linears) override;
     // Writes one pruned Linear's weight (converted to the source's dtype) and its mask.
     void add(const std::string& linear, const at::Tensor& weight, const at::Tensor& mask) override;
+    // Writes a tensor other than the source's under its name (a recovered projector's weight).
+    void replace(const std::string& tensor, const at::Tensor& value);
     // Copies every tensor that was not pruned from the source, checks every begun Linear was
     // added, writes plan.json and result.json, and renames the folder into place.
     void commit(const PruneResult& result);
+    void commit_json(const nlohmann::json& result);  // result.json as given (a recovery's report)
 
 private:
     Checkpoint source_;

@@ -34,7 +34,9 @@ struct LayerInput {
     const Plan* plan = nullptr;  // method options (SparseGPT's blocksize, damping); may be null
 };
 
-// Per-entry importance, [out, in] floating point, lower = pruned first.
+// Per-entry importance, [out, in] floating point, lower = pruned first. The pipeline calls a
+// method's functions for several Linears at once, from different threads: they must not share
+// mutable state between calls.
 using ScoreFunction = std::function<at::Tensor(const LayerInput&)>;
 // The whole step for one Linear: the pruned weight (same shape) and its bool mask, true = pruned.
 using PruneFunction = std::function<PruneOutcome(const LayerInput&)>;

@@ -29,14 +29,27 @@ void ColumnNormAccumulator::add(const at::Tensor& x) {
     if (!at::isFloatingType(x.scalar_type())) throw Error(name_, "input must be floating point");
     at::NoGradGuard no_grad;
     const at::Tensor flat = x.detach().reshape({-1, columns_});
-    if (!sum_.defined()) sum_ = at::zeros({columns_}, flat.options().dtype(at::kDouble));
+    const at::Device device = sum_.defined() ? sum_.device() : flat.device();
     const int64_t tokens = flat.size(0);
     const int64_t step = std::max<int64_t>(1, kChunkElements / columns_);
+    at::Tensor batch;  // this batch's sum, added to the running sum at once
     for (int64_t start = 0; start < tokens; start += step) {
-        const at::Tensor chunk = flat.narrow(0, start, std::min(step, tokens - start)).to(sum_.device(), at::kDouble);
-        sum_.add_(chunk.square().sum(0));
+        at::Tensor chunk = flat.narrow(0, start, std::min(step, tokens - start)).to(device, at::kDouble, false, /*copy=*/true);
+        at::Tensor part = chunk.square_().sum(0);
+        batch = batch.defined() ? batch.add_(part) : part;
     }
+    if (!sum_.defined()) sum_ = at::zeros({columns_}, flat.options().device(device).dtype(at::kDouble));
+    if (batch.defined()) sum_.add_(batch);
     samples_ += x.dim() >= 3 ? x.size(0) : 1;
+}
+
+void ColumnNormAccumulator::merge(const ColumnNormAccumulator& later) {
+    if (later.columns_ != columns_)
+        throw Error(name_, "cannot merge sums of " + std::to_string(later.columns_) + " columns into " + std::to_string(columns_));
+    if (!later.sum_.defined()) return;
+    if (!sum_.defined()) sum_ = at::zeros_like(later.sum_);
+    sum_.add_(later.sum_.to(sum_.device()));
+    samples_ += later.samples_;
 }
 
 at::Tensor ColumnNormAccumulator::mean_squared_norms() const {

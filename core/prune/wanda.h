@@ -18,6 +18,9 @@ public:
     explicit ColumnNormAccumulator(int64_t columns, std::string name = "calibration input");
 
     void add(const at::Tensor& x);          // [..., columns], any floating dtype
+    // Adds the sums of `later` (the same input in later batches) after these: the same result as
+    // adding its batches here, so batches can be summed apart and merged in their order.
+    void merge(const ColumnNormAccumulator& later);
     at::Tensor mean_squared_norms() const;  // [columns] float32; throws before any sample was added
     int64_t samples() const { return samples_; }
     int64_t columns() const { return columns_; }

@@ -11,24 +11,11 @@
 #include "core/io/tensor_view.h"
 #include "core/model/processor.h"
 #include "core/train/adamw.h"
+#include "core/train/class_contrastive_loss.h"
+#include "core/train/rng_stream.h"
 
 namespace ps {
 namespace {
-
-// One generator per (seed, purpose, counter), so resuming at any step replays the same stream.
-at::Generator stream(uint64_t seed, uint64_t purpose, uint64_t counter) {
-    uint64_t z = seed + 0x9E3779B97F4A7C15ull * (purpose * 0x100000001ull + counter + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return at::detail::createCPUGenerator(z ^ (z >> 31));
-}
-
-// -log of the softmax mass on the positives, per row; rows without positives are left out.
-at::Tensor multi_positive_nce(const at::Tensor& logits, const at::Tensor& positive) {
-    const at::Tensor pos_logits = logits.masked_fill(positive.logical_not(), -1e4);
-    const at::Tensor per_row = at::logsumexp(logits, 1) - at::logsumexp(pos_logits, 1);
-    return per_row.masked_select(positive.any(1)).mean();
-}
 
 std::map<std::string, std::string> run_identity(const LitOptions& o, int64_t total) {
     return {{"seed", std::to_string(o.seed)},
@@ -104,20 +91,19 @@ LitResult train_lit(Vlm& model, const std::vector<std::string>& trainables, cons
     for (int64_t step = result.first_step; step < end; ++step) {
         const int64_t epoch = step / per_epoch;
         if (epoch != order_epoch) {
-            order = at::randperm(n, stream(opt.seed, 1, static_cast<uint64_t>(epoch)), at::kLong);
+            order = at::randperm(n, rng_stream(opt.seed, 1, static_cast<uint64_t>(epoch)), at::kLong);
             order_epoch = epoch;
         }
         const at::Tensor idx = order.slice(0, (step % per_epoch) * opt.batch_size, (step % per_epoch + 1) * opt.batch_size);
         VlmInputs in;
         in.pixel_values = preprocess_gray_batch(data.images.index_select(0, idx), image_cfg);
         if (opt.augment) {
-            const at::Tensor flip = at::rand({opt.batch_size}, stream(opt.seed, 2, static_cast<uint64_t>(step))) < 0.5;
+            const at::Tensor flip = at::rand({opt.batch_size}, rng_stream(opt.seed, 2, static_cast<uint64_t>(step))) < 0.5;
             in.pixel_values = at::where(flip.view({-1, 1, 1, 1}), in.pixel_values.flip({3}), in.pixel_values);
         }
         const VlmOutputs out = model.head(in, {model.run_tower(0, in), text});
         const at::Tensor positive = data.labels.index_select(0, idx).unsqueeze(1) == prompt_labels.unsqueeze(0);
-        const at::Tensor loss = 0.5 * (multi_positive_nce(out.logits_per_image, positive) +
-                                       multi_positive_nce(out.logits_per_image.t(), positive.t()));
+        const at::Tensor loss = class_contrastive_loss(out.logits_per_image, positive);
         loss.backward();
         adam.step(cosine_lr(step, total, opt.warmup, opt.lr, opt.min_lr));
         result.losses.push_back(loss.item<double>());

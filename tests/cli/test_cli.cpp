@@ -281,6 +281,35 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("already exists"), r.err.constData());
     }
 
+    // `recover` with the recovery preset on a pruned checkpoint: a short SparseLoRA run writes the
+    // merged checkpoint with the mask kept; a checkpoint without masks is one error line.
+    void recover_a_pruned_checkpoint() {
+        const QString pruned = tmp_.filePath("pruned-24");  // from prune_with_a_preset
+        QVERIFY(QFile::exists(pruned + "/masks.safetensors"));
+        auto j = nlohmann::json::parse(
+            ps_test::read_bytes(QString(PS_SOURCE_DIR) + "/resources/presets/sparselora-kl-wanda-70.json").toStdString());
+        j["recovery"]["max_steps"] = 2;
+        j["recovery"]["eval_samples"] = 100;
+        const QString plan = tmp_.filePath("recover.json");
+        ps_test::write_bytes(plan, QByteArray::fromStdString(j.dump()));
+        const QString out = tmp_.filePath("recovered");
+        auto r = ps_test::run_cli({"recover", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--pruned", pruned, "--out", out});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("recovery sparselora:"), r.out.constData());
+        QVERIFY2(r.out.contains("(0 nonzeros where the mask prunes)"), r.out.constData());
+        const auto result = nlohmann::json::parse(ps_test::read_bytes(out + "/result.json").toStdString());
+        QCOMPARE(result["recovery"]["steps"].get<int64_t>(), int64_t(2));
+        QCOMPARE(result["masked_linears"]["nnz_merged"].get<int64_t>(), result["masked_linears"]["nnz_pruned"].get<int64_t>());
+        QVERIFY(QFile::exists(out + "/masks.safetensors"));
+
+        r = ps_test::run_cli({"recover", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--pruned", PS_DEFAULT_MODEL, "--out",
+                              tmp_.filePath("y")});
+        QCOMPARE(r.exit_code, 1);
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY2(r.err.startsWith("error: " + QByteArray(PS_DEFAULT_MODEL) + "/masks.safetensors: missing"), r.err.constData());
+        QVERIFY(!QDir(tmp_.filePath("y")).exists());
+    }
+
     // `methods` lists the built-ins and the RIA plugin the build puts next to the CLI; a plugin
     // method with the OWL allocation prunes from a Plan; a bad plugin path is one warning line.
     void methods_and_plugins() {

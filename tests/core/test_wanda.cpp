@@ -91,6 +91,16 @@ private Q_SLOTS:
         ps::ColumnNormAccumulator reversed(kCols);
         for (auto it = batches.rbegin(); it != batches.rend(); ++it) reversed.add(*it);
         QVERIFY(at::allclose(reversed.mean_squared_norms(), a, 1e-7, 0.0));
+        // batches summed apart and merged in their order give the sequential sums bit for bit
+        ps::ColumnNormAccumulator merged(kCols);
+        for (const at::Tensor& x : batches) {
+            ps::ColumnNormAccumulator one(kCols);
+            one.add(x);
+            merged.merge(one);
+        }
+        QCOMPARE(merged.samples(), acc.samples());
+        QVERIFY(at::equal(merged.mean_squared_norms(), a));
+        QVERIFY(ps_test::error_of([&] { merged.merge(ps::ColumnNormAccumulator(kCols + 1)); }).contains("cannot merge"));
     }
 
     void wanda_masks_match_reference() {

@@ -1,0 +1,262 @@
+#include "core/recover/recovery.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include <ATen/core/grad_mode.h>
+
+#include "core/data/caption_folder.h"
+#include "core/data/prompts.h"
+#include "core/data/splits.h"
+#include "core/error.h"
+#include "core/eval/zero_shot.h"
+#include "core/model/processor.h"
+#include "core/prune/calibration.h"
+#include "core/prune/calibration_loss.h"
+#include "core/train/adamw.h"
+#include "core/train/class_contrastive_loss.h"
+#include "core/train/rng_stream.h"
+
+namespace ps {
+
+namespace {
+
+// Random-stream purposes (rng_stream's second argument).
+constexpr uint64_t kOrder = 1, kDropout = 3;
+
+bool is_dual_encoder(const Vlm& model) { return model.map().family != "llava"; }
+
+// The towers, head and the hidden states after the `blocks` (tower, block) asked for, in that order,
+// under the caller's grad mode.
+VlmOutputs forward_capturing(const Vlm& model, const VlmInputs& in, const std::vector<std::pair<int, int>>& blocks) {
+    std::vector<StageState> done;
+    std::map<std::pair<int, int>, at::Tensor> kept;
+    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) {
+        StageState s = model.embed(t, in, done);
+        for (int i = 0; i < model.towers()[t].num_blocks; ++i) {
+            model.block(t, i, s);
+            if (std::find(blocks.begin(), blocks.end(), std::make_pair(t, i)) != blocks.end()) kept[{t, i}] = s.hidden;
+        }
+        model.finish(t, s);
+        done.push_back(std::move(s));
+    }
+    VlmOutputs out = model.head(in, done);
+    out.hidden_states.emplace_back();
+    for (const auto& b : blocks) out.hidden_states.back().push_back(kept.at(b));
+    return out;
+}
+
+// The logits distillation matches, one distribution per row: image-to-text logits of a dual
+// encoder, next-token logits of a decoder.
+at::Tensor distilled_logits(const VlmOutputs& out) {
+    const at::Tensor l = out.logits_per_image.defined() ? out.logits_per_image : out.logits;
+    return l.to(at::kFloat).reshape({-1, l.size(-1)});
+}
+
+}  // namespace
+
+nlohmann::json RecoveryResult::to_json() const {
+    nlohmann::json steps_j = nlohmann::json::array(), evals_j = nlohmann::json::array();
+    for (const RecoveryStepLog& s : log)
+        steps_j.push_back({{"step", s.step}, {"loss", s.loss}, {"task", s.task}, {"kl", s.kl}, {"hidden", s.hidden}, {"lr", s.lr}});
+    for (const auto& [step, acc] : evals) evals_j.push_back({{"step", step}, {"zero_shot_top1", acc}});
+    return {{"mode", mode}, {"trainable_params", trainable_params}, {"first_step", first_step}, {"steps", steps},
+            {"total_steps", total_steps}, {"examples", examples}, {"seconds", seconds}, {"log", steps_j}, {"evals", evals_j}};
+}
+
+RecoveryData::RecoveryData(const Vlm& model, const Plan& plan) : opt_(plan.recovery), seed_(plan.seed) {
+    const std::string& source = plan.calibration.data;
+    if (is_dual_encoder(model) && source == "fashion-mnist") {
+        const Processor processor(model);
+        images_ = load_fashion_mnist(fashion_mnist_dir(), "train");
+        const int64_t n = images_.images.size(0);
+        const int64_t wanted = std::max<int64_t>(opt_.batch_size, std::llround(opt_.data_fraction * static_cast<double>(n)));
+        // Disjoint from the calibration images the pruning was scored on.
+        picks_ = make_splits(n, seed_, plan.calibration.samples, std::min(wanted, n - plan.calibration.samples)).recovery;
+        const std::vector<std::string> prompts = class_prompts(images_.classes, zero_shot_templates());
+        prompts_ = processor.texts(prompts);
+        const auto per_class = static_cast<int64_t>(prompts.size() / images_.classes.size());
+        prompt_labels_ = at::arange(static_cast<int64_t>(images_.classes.size()), at::kLong).repeat_interleave(per_class);
+        image_cfg_ = processor.image_config();
+        examples_ = static_cast<int64_t>(picks_.size());
+    } else {
+        const int64_t n = source == "fashion-mnist" ? 60000 : static_cast<int64_t>(load_caption_folder(source).items.size());
+        Plan::Calibration c;
+        c.data = source;
+        c.samples = std::max<int64_t>(1, std::llround(opt_.data_fraction * static_cast<double>(n)));
+        c.batch_size = opt_.batch_size;
+        batches_ = calibration_batches(model, c, seed_ + 1);
+        examples_ = c.samples;
+    }
+    if (steps_per_epoch() == 0)
+        throw Error("recovery", "the data fraction gives " + std::to_string(examples_) + " examples, fewer than one batch of " +
+                                    std::to_string(opt_.batch_size));
+}
+
+RecoveryData::RecoveryData(std::vector<VlmInputs> batches, const Plan& plan)
+    : opt_(plan.recovery), seed_(plan.seed), batches_(std::move(batches)) {
+    if (batches_.empty()) throw Error("recovery", "no training batches");
+    for (const VlmInputs& b : batches_) examples_ += b.input_ids.defined() ? b.input_ids.size(0) : b.pixel_values.size(0);
+}
+
+int64_t RecoveryData::steps_per_epoch() const {
+    return prompts_.input_ids.defined() ? static_cast<int64_t>(picks_.size()) / opt_.batch_size : static_cast<int64_t>(batches_.size());
+}
+
+RecoveryBatch RecoveryData::batch(int64_t index) const {
+    const int64_t per_epoch = steps_per_epoch(), epoch = index / per_epoch, at = index % per_epoch;
+    const int64_t n = prompts_.input_ids.defined() ? static_cast<int64_t>(picks_.size()) : per_epoch;
+    const at::Tensor order = at::randperm(n, rng_stream(seed_, kOrder, static_cast<uint64_t>(epoch)), at::kLong);
+    RecoveryBatch b;
+    if (!prompts_.input_ids.defined()) {
+        b.inputs = batches_[order[at].item<int64_t>()];
+        return b;
+    }
+    const at::Tensor rows = at::tensor(picks_, at::kLong).index_select(0, order.slice(0, at * opt_.batch_size, (at + 1) * opt_.batch_size));
+    b.inputs = prompts_;
+    b.inputs.pixel_values = preprocess_gray_batch(images_.images.index_select(0, rows), image_cfg_);
+    b.labels = images_.labels.index_select(0, rows);
+    return b;
+}
+
+at::Tensor RecoveryData::task_loss(const VlmOutputs& out, const RecoveryBatch& batch) const {
+    if (!batch.labels.defined()) return calibration_loss(out, batch.inputs);
+    const at::Tensor positive = batch.labels.to(out.logits_per_image.device()).unsqueeze(1) ==
+                                prompt_labels_.to(out.logits_per_image.device()).unsqueeze(0);
+    return class_contrastive_loss(out.logits_per_image.to(at::kFloat), positive);
+}
+
+RecoveryTrainer::RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const Plan& plan)
+    : model_(model), student_(student), data_(data), plan_(plan) {
+    const Plan::Recovery& r = plan.recovery;
+    if (r.hidden > 0) {
+        for (const std::string& spec : r.hidden_layers) {
+            const auto dot = spec.find('.');
+            int t = -1;
+            for (int k = 0; k < static_cast<int>(model.towers().size()); ++k)
+                if (model.towers()[k].name == spec.substr(0, dot)) t = k;
+            const int block = std::stoi(spec.substr(dot + 1));
+            if (t < 0 || block >= model.towers()[t].num_blocks)
+                throw Error("recovery", "hidden layer '" + spec + "' is not a block of this model's towers");
+            distilled_.emplace_back(t, block);
+        }
+        if (distilled_.empty())
+            for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) distilled_.emplace_back(t, model.towers()[t].num_blocks - 1);
+    }
+}
+
+RecoveryTrainer::Losses RecoveryTrainer::losses(const RecoveryBatch& batch, std::optional<at::Generator> dropout) {
+    const Plan::Recovery& r = plan_.recovery;
+    Losses l;
+    {
+        at::NoGradGuard no_grad;  // the dense model: the student's adapter is not installed
+        l.teacher = forward_capturing(model_, batch.inputs, distilled_);
+    }
+    {
+        const StudentScope scope(model_, student_);
+        student_.set_dropout_generator(std::move(dropout));
+        try {
+            l.student = forward_capturing(model_, batch.inputs, distilled_);
+        } catch (...) {
+            student_.set_dropout_generator(std::nullopt);
+            throw;
+        }
+        student_.set_dropout_generator(std::nullopt);
+    }
+    l.task = data_.task_loss(l.student, batch);
+    const double t = r.temperature;
+    const at::Tensor log_p = at::log_softmax(distilled_logits(l.teacher) / t, -1);
+    const at::Tensor log_q = at::log_softmax(distilled_logits(l.student) / t, -1);
+    l.kl = (log_p.exp() * (log_p - log_q)).sum(-1).mean() * (r.t2 ? t * t : 1.0);
+    l.hidden = at::zeros({}, l.kl.options());
+    for (size_t k = 0; k < distilled_.size(); ++k)
+        l.hidden = l.hidden + at::mse_loss(l.student.hidden_states[0][k].to(at::kFloat), l.teacher.hidden_states[0][k].to(at::kFloat));
+    if (!distilled_.empty()) l.hidden = l.hidden / static_cast<double>(distilled_.size());
+    l.total = r.task * l.task + r.kl * l.kl + r.hidden * l.hidden;
+    return l;
+}
+
+RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet* eval, const JobControl& job) {
+    const auto start = std::chrono::steady_clock::now();
+    const Plan::Recovery& r = plan_.recovery;
+    const int64_t micro_per_epoch = data_.steps_per_epoch();
+    const int64_t total = std::max<int64_t>(1, r.epochs * micro_per_epoch / r.grad_accum);
+    const int64_t end = r.max_steps >= 0 ? std::min(total, r.max_steps) : total;
+
+    AdamWOptions aopt;
+    aopt.weight_decay = r.weight_decay;
+    AdamW adam(student_.parameters(), aopt);
+    RecoveryResult result;
+    result.mode = recovery_mode_name(student_.mode());
+    result.trainable_params = student_.trainable_count();
+    result.total_steps = total;
+    result.examples = data_.examples();
+
+    const std::map<std::string, std::string> identity = {
+        {"seed", std::to_string(plan_.seed)}, {"mode", result.mode}, {"total_steps", std::to_string(total)},
+        {"batch_size", std::to_string(r.batch_size)}, {"grad_accum", std::to_string(r.grad_accum)},
+        {"examples", std::to_string(result.examples)}};
+    if (!state_path.empty() && std::filesystem::exists(state_path)) {
+        std::map<std::string, std::string> meta;
+        const NamedTensors state = load_safetensors(state_path, &meta);
+        for (const auto& [k, v] : identity)
+            if (meta[k] != v) throw Error(state_path, "recovery state of another run (" + k + " " + meta[k] + ", now " + v + ")");
+        std::map<std::string, at::Tensor> by_name(state.begin(), state.end());
+        at::NoGradGuard no_grad;
+        for (const auto& [name, p] : student_.parameters()) {
+            auto it = by_name.find("param." + name);
+            if (it == by_name.end() || it->second.sizes() != p.sizes())
+                throw Error(state_path, "tensor param." + name + " missing or of the wrong shape");
+            p.copy_(it->second);
+        }
+        result.first_step = std::stoll(meta["step"]);
+        adam.restore(state, result.first_step);
+    }
+    auto save_state = [&](int64_t step) {
+        NamedTensors state;
+        for (const auto& [name, p] : student_.parameters()) state.emplace_back("param." + name, p.detach());
+        for (auto& s : adam.state()) state.push_back(std::move(s));
+        auto meta = identity;
+        meta["step"] = std::to_string(step);
+        save_safetensors(state_path, state, meta);
+    };
+    auto evaluate = [&] {
+        const StudentScope scope(model_, student_);
+        return zero_shot(model_, *eval, EvalOptions{}, job).value();  // top-1
+    };
+
+    for (int64_t step = result.first_step; step < end; ++step) {
+        RecoveryStepLog s;
+        s.step = step + 1;
+        s.lr = cosine_lr(step, total, r.warmup, r.lr, r.min_lr);
+        for (int64_t k = 0; k < r.grad_accum; ++k) {
+            const int64_t micro = step * r.grad_accum + k;
+            const Losses l = losses(data_.batch(micro), rng_stream(plan_.seed, kDropout, static_cast<uint64_t>(micro)));
+            (l.total / static_cast<double>(r.grad_accum)).backward();
+            s.loss += l.total.item<double>() / static_cast<double>(r.grad_accum);
+            s.task += l.task.item<double>() / static_cast<double>(r.grad_accum);
+            s.kl += l.kl.item<double>() / static_cast<double>(r.grad_accum);
+            s.hidden += l.hidden.item<double>() / static_cast<double>(r.grad_accum);
+            job.check("recovery");
+        }
+        adam.step(s.lr);
+        result.log.push_back(s);
+        result.steps = step + 1;
+        if (!state_path.empty() && ((step + 1) % r.checkpoint_every == 0 || step + 1 == end)) save_state(step + 1);
+        if (eval && r.eval_every > 0 && (step + 1) % r.eval_every == 0) result.evals.emplace_back(step + 1, evaluate());
+        char detail[160];
+        int len = std::snprintf(detail, sizeof detail, "loss %.4f (task %.4f, kl %.4f, hidden %.4f), lr %.2e", s.loss, s.task,
+                                s.kl, s.hidden, s.lr);
+        if (!result.evals.empty() && result.evals.back().first == step + 1)
+            std::snprintf(detail + len, sizeof detail - static_cast<size_t>(len), ", zero-shot %.2f %%", result.evals.back().second);
+        job.report("recovery", step + 1, end, detail);
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+}  // namespace ps

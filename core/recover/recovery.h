@@ -1,0 +1,102 @@
+// Recovery training of a pruned model (methods.md §1, §3): a Student (SparseLoRA, plain LoRA, full
+// finetuning with the mask fixed, or the projector alone) trained on a fraction of the data with
+// the task loss plus distillation from the dense model — KL(p_teacher ‖ p_student) of the logits
+// at temperature T and the MSE of hidden states at chosen blocks. The teacher is the same model
+// with the student's adapter removed: its dense weights are the checkpoint's, never a second copy.
+// AdamW with a cosine schedule, gradient accumulation, seeded data order and dropout, resumable
+// from a state file so that a resumed run replays the uninterrupted one.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/data/fashion_mnist.h"
+#include "core/data/image_processor.h"
+#include "core/eval/eval_set.h"
+#include "core/job/plan.h"
+#include "core/job/progress.h"
+#include "core/recover/sparse_lora.h"
+
+namespace ps {
+
+struct RecoveryStepLog {
+    int64_t step = 0;
+    double loss = 0, task = 0, kl = 0, hidden = 0, lr = 0;
+};
+
+struct RecoveryResult {
+    std::string mode;
+    int64_t trainable_params = 0;
+    int64_t first_step = 0, steps = 0, total_steps = 0;  // first_step > 0 when resumed
+    int64_t examples = 0;                                // training examples (the data fraction)
+    std::vector<RecoveryStepLog> log;                    // one per optimiser step run in this call
+    std::vector<std::pair<int64_t, double>> evals;       // (step, zero-shot top-1 %) during training
+    double seconds = 0;
+    nlohmann::json to_json() const;
+};
+
+struct RecoveryBatch {
+    VlmInputs inputs;
+    at::Tensor labels;  // class of each image, for the class-contrastive loss; undefined otherwise
+};
+
+// The training examples and the task loss for one model and Plan: for a dual encoder on
+// Fashion-MNIST, batches of training images against every class prompt with the class-contrastive
+// loss; otherwise the Plan's calibration source (caption folder or Fashion-MNIST captions) with
+// the calibration loss (contrastive image-caption pairs, next-token cross-entropy for LLaVA).
+class RecoveryData {
+public:
+    RecoveryData(const Vlm& model, const Plan& plan);
+    // Batches the caller made, with the calibration loss (contrastive image-caption pairs, or
+    // next-token cross-entropy for LLaVA).
+    RecoveryData(std::vector<VlmInputs> batches, const Plan& plan);
+    int64_t examples() const { return examples_; }
+    int64_t steps_per_epoch() const;
+    // Batch `index` of the schedule (epoch after epoch), drawn from (seed, epoch) alone.
+    RecoveryBatch batch(int64_t index) const;
+    at::Tensor task_loss(const VlmOutputs& out, const RecoveryBatch& batch) const;
+
+private:
+    Plan::Recovery opt_;
+    uint64_t seed_;
+    int64_t examples_ = 0;
+    // class-labelled images (when prompts_ holds the class prompts)
+    LabelledImages images_;
+    std::vector<int64_t> picks_;
+    VlmInputs prompts_;
+    at::Tensor prompt_labels_;
+    ImageProcessorConfig image_cfg_;
+    // otherwise
+    std::vector<VlmInputs> batches_;
+};
+
+class RecoveryTrainer {
+public:
+    // `student` adapts `model`; the data's task loss and the Plan's recovery section set the loss.
+    RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const Plan& plan);
+
+    struct Losses {
+        at::Tensor total, task, kl, hidden;  // scalars; total is differentiable in the student's parameters
+        VlmOutputs teacher, student;         // with hidden states of the distilled blocks
+    };
+    // The teacher's (dense) and the student's passes over one batch; dropout draws from `dropout`.
+    Losses losses(const RecoveryBatch& batch, std::optional<at::Generator> dropout);
+
+    // Trains to the end of the schedule (or max_steps), saving its state to `state_path` (when not
+    // empty) every checkpoint_every steps and resuming from it when it exists; `eval` (may be
+    // null) is scored with the student every eval_every steps.
+    RecoveryResult run(const std::string& state_path, const EvalSet* eval, const JobControl& job);
+
+private:
+    Vlm& model_;
+    Student& student_;
+    const RecoveryData& data_;
+    const Plan& plan_;
+    std::vector<std::pair<int, int>> distilled_;  // (tower, block) of the hidden-state MSE
+};
+
+}  // namespace ps
