@@ -20,6 +20,7 @@
 #include "core/train/adamw.h"
 #include "core/train/class_contrastive_loss.h"
 #include "core/train/rng_stream.h"
+#include "core/train/training_state.h"
 
 namespace ps {
 
@@ -196,34 +197,10 @@ RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet
     result.total_steps = total;
     result.examples = data_.examples();
 
-    const std::map<std::string, std::string> identity = {
-        {"seed", std::to_string(plan_.seed)}, {"mode", result.mode}, {"total_steps", std::to_string(total)},
-        {"batch_size", std::to_string(r.batch_size)}, {"grad_accum", std::to_string(r.grad_accum)},
-        {"examples", std::to_string(result.examples)}};
-    if (!state_path.empty() && std::filesystem::exists(state_path)) {
-        std::map<std::string, std::string> meta;
-        const NamedTensors state = load_safetensors(state_path, &meta);
-        for (const auto& [k, v] : identity)
-            if (meta[k] != v) throw Error(state_path, "recovery state of another run (" + k + " " + meta[k] + ", now " + v + ")");
-        std::map<std::string, at::Tensor> by_name(state.begin(), state.end());
-        at::NoGradGuard no_grad;
-        for (const auto& [name, p] : student_.parameters()) {
-            auto it = by_name.find("param." + name);
-            if (it == by_name.end() || it->second.sizes() != p.sizes())
-                throw Error(state_path, "tensor param." + name + " missing or of the wrong shape");
-            p.copy_(it->second);
-        }
-        result.first_step = std::stoll(meta["step"]);
-        adam.restore(state, result.first_step);
-    }
-    auto save_state = [&](int64_t step) {
-        NamedTensors state;
-        for (const auto& [name, p] : student_.parameters()) state.emplace_back("param." + name, p.detach());
-        for (auto& s : adam.state()) state.push_back(std::move(s));
-        auto meta = identity;
-        meta["step"] = std::to_string(step);
-        save_safetensors(state_path, state, meta);
-    };
+    const RunIdentity identity = {{"seed", std::to_string(plan_.seed)}, {"mode", result.mode}, {"total_steps", std::to_string(total)},
+                                  {"batch_size", std::to_string(r.batch_size)}, {"grad_accum", std::to_string(r.grad_accum)},
+                                  {"examples", std::to_string(result.examples)}};
+    if (!state_path.empty() && std::filesystem::exists(state_path)) result.first_step = restore_training_state(state_path, adam, identity);
     auto evaluate = [&] {
         const StudentScope scope(model_, student_);
         return zero_shot(model_, *eval, EvalOptions{}, job).value();  // top-1
@@ -246,7 +223,8 @@ RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet
         adam.step(s.lr);
         result.log.push_back(s);
         result.steps = step + 1;
-        if (!state_path.empty() && ((step + 1) % r.checkpoint_every == 0 || step + 1 == end)) save_state(step + 1);
+        if (!state_path.empty() && ((step + 1) % r.checkpoint_every == 0 || step + 1 == end))
+            save_training_state(state_path, adam, step + 1, identity);
         if (eval && r.eval_every > 0 && (step + 1) % r.eval_every == 0) result.evals.emplace_back(step + 1, evaluate());
         char detail[160];
         int len = std::snprintf(detail, sizeof detail, "loss %.4f (task %.4f, kl %.4f, hidden %.4f), lr %.2e", s.loss, s.task,

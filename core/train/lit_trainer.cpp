@@ -13,11 +13,12 @@
 #include "core/train/adamw.h"
 #include "core/train/class_contrastive_loss.h"
 #include "core/train/rng_stream.h"
+#include "core/train/training_state.h"
 
 namespace ps {
 namespace {
 
-std::map<std::string, std::string> run_identity(const LitOptions& o, int64_t total) {
+RunIdentity run_identity(const LitOptions& o, int64_t total) {
     return {{"seed", std::to_string(o.seed)},
             {"batch_size", std::to_string(o.batch_size)},
             {"total_steps", std::to_string(total)}};
@@ -61,30 +62,8 @@ LitResult train_lit(Vlm& model, const std::vector<std::string>& trainables, cons
     LitResult result;
     result.total_steps = total;
     const auto identity = run_identity(opt, total);
-    if (!opt.state_path.empty() && std::filesystem::exists(opt.state_path)) {
-        std::map<std::string, std::string> meta;
-        const NamedTensors state = load_safetensors(opt.state_path, &meta);
-        for (const auto& [k, v] : identity)
-            if (meta[k] != v) throw Error(opt.state_path, "training state of another run (" + k + " " + meta[k] + ", now " + v + ")");
-        std::map<std::string, at::Tensor> by_name(state.begin(), state.end());
-        at::NoGradGuard no_grad;
-        for (auto& [name, p] : params) {
-            auto it = by_name.find("param." + name);
-            if (it == by_name.end() || it->second.sizes() != p.sizes()) throw Error(opt.state_path, "tensor param." + name + " missing or of the wrong shape");
-            p.copy_(it->second);
-        }
-        result.first_step = std::stoll(meta["step"]);
-        adam.restore(state, result.first_step);
-    }
-    auto save_state = [&](int64_t step) {
-        NamedTensors state;
-        for (const auto& [name, p] : params) state.emplace_back("param." + name, p.detach());
-        for (auto& s : adam.state()) state.push_back(std::move(s));
-        auto meta = identity;
-        meta["step"] = std::to_string(step);
-        save_safetensors(opt.state_path, state, meta);
-    };
-
+    if (!opt.state_path.empty() && std::filesystem::exists(opt.state_path))
+        result.first_step = restore_training_state(opt.state_path, adam, identity);
     const ImageProcessorConfig& image_cfg = processor.image_config();
     at::Tensor order;
     int64_t order_epoch = -1;
@@ -108,7 +87,8 @@ LitResult train_lit(Vlm& model, const std::vector<std::string>& trainables, cons
         adam.step(cosine_lr(step, total, opt.warmup, opt.lr, opt.min_lr));
         result.losses.push_back(loss.item<double>());
         result.steps = step + 1;
-        if (!opt.state_path.empty() && ((step + 1) % opt.checkpoint_every == 0 || step + 1 == end)) save_state(step + 1);
+        if (!opt.state_path.empty() && ((step + 1) % opt.checkpoint_every == 0 || step + 1 == end))
+            save_training_state(opt.state_path, adam, step + 1, identity);
         char detail[64];
         std::snprintf(detail, sizeof detail, "epoch %lld, loss %.4f", static_cast<long long>(epoch + 1), result.losses.back());
         job.report("training", step + 1, end, detail);
