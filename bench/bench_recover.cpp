@@ -54,10 +54,7 @@ int child(const std::string& mode, int64_t steps, int threads) {
     PrunedLinears linears = take_pruned_linears(model->weights(), pruned.masks);
     int64_t weights = 0;
     for (const std::string& name : model->weights().checkpoint().names()) weights += model->weights().get(name).nbytes();
-    StudentOptions sopt;
-    sopt.mode = parse_recovery_mode(plan.recovery.mode);
-    sopt.seed = plan.seed;
-    Student student(*model, std::move(linears), sopt);
+    Student student(*model, std::move(linears), student_options(plan));
     const RecoveryData data(*model, plan);
     RecoveryTrainer trainer(*model, student, data, plan);
     const int64_t before = resident_bytes();

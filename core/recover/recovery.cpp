@@ -60,6 +60,19 @@ at::Tensor distilled_logits(const VlmOutputs& out) {
 
 }  // namespace
 
+StudentOptions student_options(const Plan& plan) {
+    const Plan::Recovery& r = plan.recovery;
+    StudentOptions o;
+    o.mode = parse_recovery_mode(r.mode);
+    o.rank.clear();
+    for (const auto& [m, rank] : r.rank)
+        o.rank[m == "vision" ? Modality::Vision : m == "projector" ? Modality::Projector : Modality::Language] = rank;
+    o.alpha = r.alpha;
+    o.dropout = r.dropout;
+    o.seed = plan.seed;
+    return o;
+}
+
 nlohmann::json RecoveryResult::to_json() const {
     nlohmann::json steps_j = nlohmann::json::array(), evals_j = nlohmann::json::array();
     for (const RecoveryStepLog& s : log)

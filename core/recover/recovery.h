@@ -23,6 +23,9 @@
 
 namespace ps {
 
+// The student a Plan's recovery section asks for: mode, ranks per modality, α, dropout, seed.
+StudentOptions student_options(const Plan& plan);
+
 struct RecoveryStepLog {
     int64_t step = 0;
     double loss = 0, task = 0, kl = 0, hidden = 0, lr = 0;

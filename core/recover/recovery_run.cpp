@@ -70,15 +70,7 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
         report.weights_bytes += static_cast<int64_t>(model.weights().get(name).nbytes());
 
     const Plan::Recovery& r = plan.recovery;
-    StudentOptions sopt;
-    sopt.mode = parse_recovery_mode(r.mode);
-    sopt.rank.clear();
-    for (const auto& [m, rank] : r.rank)
-        sopt.rank[m == "vision" ? Modality::Vision : m == "projector" ? Modality::Projector : Modality::Language] = rank;
-    sopt.alpha = r.alpha;
-    sopt.dropout = r.dropout;
-    sopt.seed = plan.seed;
-    Student student(model, std::move(pruned), sopt);
+    Student student(model, std::move(pruned), student_options(plan));
     const RecoveryData data(model, plan);
     RecoveryTrainer trainer(model, student, data, plan);
 

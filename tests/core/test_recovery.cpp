@@ -54,16 +54,9 @@ private:
         return ps::take_pruned_linears(model.weights(), r.masks);
     }
 
-    static ps::StudentOptions student_options(const ps::Plan& p) {
-        ps::StudentOptions o;
-        o.dropout = p.recovery.dropout;
-        o.seed = p.seed;
-        return o;
-    }
-
     std::vector<ps::RecoveryStepLog> train(const ps::Plan& p, const std::string& state, const ps::JobControl& job) {
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Student s(*model, prune(*model, p), student_options(p));
+        ps::Student s(*model, prune(*model, p), ps::student_options(p));
         const ps::RecoveryData data(*model, p);
         ps::RecoveryTrainer trainer(*model, s, data, p);
         return trainer.run(state, nullptr, job).log;
@@ -78,7 +71,7 @@ private Q_SLOTS:
     void teacher_is_the_dense_model() {
         const ps::Plan p = plan();
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Student s(*model, prune(*model, p), student_options(p));
+        ps::Student s(*model, prune(*model, p), ps::student_options(p));
         const ps::RecoveryData data(*model, p);
         QCOMPARE(data.examples(), int64_t(600));
         ps::RecoveryTrainer trainer(*model, s, data, p);
@@ -197,7 +190,7 @@ private Q_SLOTS:
             r.dropout = 0;
             auto model = ps::Vlm::load(demo);
             const ps::PruneResult pr = ps::prune_model(*model, p, ps::allocate(p, model->map()), calib, {});
-            ps::Student s(*model, ps::take_pruned_linears(model->weights(), pr.masks), student_options(p));
+            ps::Student s(*model, ps::take_pruned_linears(model->weights(), pr.masks), ps::student_options(p));
             const ps::RecoveryData data(calib, p);
             ps::RecoveryTrainer trainer(*model, s, data, p);
             const ps::RecoveryTrainer::Losses l = trainer.losses(data.batch(0), std::nullopt);
@@ -247,7 +240,7 @@ private Q_SLOTS:
         ps::Plan p = plan();
         p.recovery.hidden_layers = {"vision.9"};
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Student s(*model, prune(*model, p), student_options(p));
+        ps::Student s(*model, prune(*model, p), ps::student_options(p));
         const ps::RecoveryData data(*model, p);
         QVERIFY_THROWS_EXCEPTION(ps::Error, ps::RecoveryTrainer(*model, s, data, p));
     }
