@@ -38,7 +38,11 @@
 #include "core/prune/width.h"
 #include "core/recover/recovery_run.h"
 #include "core/report/model_summary.h"
+#include "core/report/token_heatmap.h"
 #include "core/runtime.h"
+#include "core/token/image_tokens.h"
+#include "core/token/joint_pruning.h"
+#include "core/token/token_pruning.h"
 #include "core/train/default_training.h"
 
 namespace {
@@ -52,15 +56,22 @@ const char* kUsage =
     "                           dual encoders: similarity logits of every image with every text;\n"
     "                           LLaVA: the answer to one question (--text) about one image\n"
     "  eval DIR [--task T]... [--data fashion-mnist|FOLDER] [--reference DIR] [--limit N] [--batch N]\n"
-    "           [--device D] [--dtype T] [--json]\n"
+    "           [--plan PLAN.json] [--device D] [--dtype T] [--json]\n"
     "                           evaluation of a dual encoder; T: zero-shot, retrieval, kl (against the\n"
     "                           dense --reference), linear-probe, all (default: zero-shot, retrieval);\n"
-    "                           FOLDER: images with captions.jsonl\n"
+    "                           FOLDER: images with captions.jsonl; --plan: run with the Plan's token pruning\n"
+    "  tokens DIR --image FILE --out HEAT.png [--layer L] [--metric cls|received|cim|text] [--keep R]\n"
+    "         [--text QUESTION] [--colormap C] [--device D] [--dtype T]\n"
+    "                           token-importance heatmap of one image at block L of the vision tower (text:\n"
+    "                           LLaVA decoder layer L, attention of the prompt's last token); --keep marks\n"
+    "                           the tokens run-time pruning at that keep ratio drops\n"
     "  prune --plan PLAN.json --out DIR [--model DIR] [--device D] [--dtype T] [--streaming]\n"
     "                           prune a checkpoint as the Plan says (a method and allocation of `methods`;\n"
     "                           unstructured or N:M); writes the pruned checkpoint, masks and result.json.\n"
     "                           Method width removes attention heads / MLP channels, depth whole blocks:\n"
-    "                           a smaller checkpoint with its config rewritten (width.json / depth.json)\n"
+    "                           a smaller checkpoint with its config rewritten (width.json / depth.json);\n"
+    "                           method comp prunes heads, channels and tokens jointly to the Plan's FLOPs\n"
+    "                           target (the token pruning reached goes into the written plan.json)\n"
     "  allocate --plan PLAN.json --out PLAN2.json [--model DIR] [--device D] [--dtype T]\n"
     "                           the Plan's allocation step alone: sparsity per block, and PLAN2.json with\n"
     "                           the {tensor: sparsity} result as overrides, to edit and prune with\n"
@@ -169,7 +180,7 @@ int cmd_run(const std::vector<std::string>& argv) {
 
 int cmd_eval(const std::vector<std::string>& argv) {
     const Args a("eval", argv, {"--json", "--streaming"},
-                 {"--task", "--data", "--reference", "--limit", "--batch", "--device", "--dtype"});
+                 {"--task", "--data", "--reference", "--limit", "--batch", "--plan", "--device", "--dtype"});
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
     std::vector<std::string> tasks = a.values("--task");
     if (tasks.empty()) tasks = {"zero-shot", "retrieval"};
@@ -186,6 +197,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     const ps::LoadOptions load = load_options(a);
 
     auto model = ps::Vlm::load(dir, load);
+    if (a.flag("--plan")) ps::install_token_pruning(*model, ps::TokenPruning::from_plan(ps::Plan::load(a.value("--plan", "")).tokens));
     const ps::ImageProcessorConfig cfg = ps::Processor(*model).image_config();
     const bool builtin = data == "fashion-mnist";
     const ps::EvalSet set =
@@ -320,6 +332,14 @@ int cmd_prune(const std::vector<std::string>& argv) {
     const ps::Plan& plan = r.plan;
     ps::Vlm* model = r.model.get();
     if (plan.method == "width" || plan.method == "depth") return prune_structured(*model, plan, out);
+    if (plan.method == "comp") {
+        const auto batches = ps::calibration_batches(*model, plan.calibration, plan.seed);
+        const ps::JointResult result = ps::prune_joint(*model, plan, batches, console_job());
+        std::fputc('\n', stderr);
+        ps::write_joint_pruned_checkpoint(*model, plan, result, out);
+        std::cout << result.to_text() << "wrote " << out << "\n";
+        return 0;
+    }
     const auto batches = ps::calibration_batches(*model, plan.calibration, plan.seed);
     const ps::JobControl& job = console_job();
     const ps::SparsityMap allocation = run_allocation(*model, plan, batches);
@@ -330,6 +350,41 @@ int cmd_prune(const std::vector<std::string>& argv) {
     std::fputc('\n', stderr);
     writer.commit(result);
     std::cout << result.to_text() << "wrote " << out << "\n";
+    return 0;
+}
+
+int cmd_tokens(const std::vector<std::string>& argv) {
+    const Args a("tokens", argv, {}, {"--image", "--out", "--layer", "--metric", "--keep", "--text", "--colormap", "--device", "--dtype"});
+    const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
+    if (!a.flag("--image") || !a.flag("--out")) a.fail("needs --image and --out");
+    const std::string out = a.value("--out", "");
+    const double keep = a.number("--keep", 1.0);
+    if (keep > 1.0) a.fail("--keep needs a ratio in (0, 1]");
+    const ps::TokenMetric metric = ps::parse_token_metric(a.value("--metric", "cls"));
+    auto model = ps::Vlm::load(dir, load_options(a));
+    const ps::Processor processor(*model);
+    const cv::Mat image = ps::load_image(a.value("--image", ""));
+    const bool llava = model->map().family == "llava";
+    const ps::VlmInputs in = llava ? processor.chat(image, a.value("--text", "What is shown in this image?"))
+                                   : processor.dual_encoder({image}, {a.value("--text", "a photo")});
+    int tower = 0;
+    for (size_t t = 0; t < model->towers().size(); ++t)
+        if (model->towers()[t].modality == (metric == ps::TokenMetric::Text ? ps::Modality::Language : ps::Modality::Vision))
+            tower = static_cast<int>(t);
+    const int64_t last = model->towers()[tower].num_blocks - 1;
+    const int64_t layer = a.integer("--layer", last, 0);
+    ps::TokenGrid grid = ps::image_token_importance(*model, in, static_cast<int>(layer), metric).front();
+    ps::mark_dropped(grid, keep);
+    ps::HeatmapOptions style;
+    style.colormap = a.value("--colormap", style.colormap);
+    ps::write_png(out, ps::render_token_heatmap(ps::model_view(in.pixel_values[0], processor.image_config()), grid, style));
+    const auto [lo, hi] = std::minmax_element(grid.scores.begin(), grid.scores.end());
+    std::printf("%s importance at %s block %lld: %dx%d tokens, scores %.4g..%.4g", ps::token_metric_name(metric),
+                model->towers()[tower].name.c_str(), static_cast<long long>(layer), grid.rows, grid.cols, *lo, *hi);
+    if (keep < 1.0)
+        std::printf(", keep %.2f drops %lld", keep,
+                    static_cast<long long>(std::count(grid.dropped.begin(), grid.dropped.end(), 1)));
+    std::printf("\nwrote %s\n", out.c_str());
     return 0;
 }
 
@@ -452,6 +507,8 @@ int cmd_methods(const std::vector<std::string>& argv) {
                 "Width (LLM-Pruner-style): attention groups and MLP channels removed per block by Taylor or activation scores",
                 ps::kBuiltInOrigin);
     std::printf("  %-20s %s [%s]\n", "depth", "Depth (ShortGPT): the blocks of least Block Influence dropped", ps::kBuiltInOrigin);
+    std::printf("  %-20s %s [%s]\n", "comp",
+                "Joint (CoMP-style): heads, MLP channels and tokens pruned together to a FLOPs target", ps::kBuiltInOrigin);
     std::printf("allocations (Plan \"allocation.kind\"):\n");
     for (const ps::Allocator& al : ps::registered_allocators())
         std::printf("  %-20s %s: %s [%s]\n", al.id.c_str(), al.display.c_str(), al.description.c_str(), origin(al.origin).c_str());
@@ -489,6 +546,7 @@ int main(int argc, char** argv) {
         if (cmd == "prune") return cmd_prune(args);
         if (cmd == "allocate") return cmd_allocate(args);
         if (cmd == "recover") return cmd_recover(args);
+        if (cmd == "tokens") return cmd_tokens(args);
         if (cmd == "prune-depth") return cmd_prune_depth(args);
         if (cmd == "train-default") return cmd_train_default(args);
         if (cmd == "assemble-default") return cmd_assemble_default(args);

@@ -92,7 +92,7 @@ const std::set<std::string> kModalities = {"vision", "projector", "language"};
 Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
     const Fields f(j, source, "");
     f.only({"name", "model", "device", "dtype", "streaming", "seed", "calibration", "method", "pattern", "sparsity", "compare",
-            "allocation", "targets", "ignore", "overrides", "sparsegpt", "structured", "recovery"});
+            "allocation", "targets", "ignore", "overrides", "sparsegpt", "structured", "recovery", "tokens", "joint"});
     Plan p;
     p.name = f.text("name", "");
     p.model = f.text("model", "");  // presets leave it to the user
@@ -110,11 +110,11 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         p.calibration.batch_size = c.integer("batch_size", p.calibration.batch_size, 1);
     }
     p.method = f.text("method", p.method);
-    const bool structured = p.method == "width" || p.method == "depth";
+    const bool structured = p.method == "width" || p.method == "depth" || p.method == "comp";
     p.pattern = f.text("pattern", structured ? "structured" : p.pattern);
     if (structured != (p.pattern == "structured"))
         f.fail(structured ? "method " + p.method + " removes whole structures; the pattern must be \"structured\""
-                          : "\"structured\" is the pattern of methods width and depth", "pattern");
+                          : "\"structured\" is the pattern of methods width, depth and comp", "pattern");
     p.sparsity = f.number("sparsity", p.sparsity);
     f.sparsity("sparsity", p.sparsity);
     p.compare = f.text("compare", p.compare);
@@ -225,7 +225,63 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         v.eval_samples = r.integer("eval_samples", v.eval_samples, 1);
         v.checkpoint_every = r.integer("checkpoint_every", v.checkpoint_every, 1);
     }
+    if (f.find("tokens")) {
+        const Fields t = f.sub("tokens");
+        t.only({"metric", "vision", "language_after", "language_keep"});
+        Tokens& v = p.tokens;
+        v.metric = t.text("metric", v.metric);
+        if (v.metric != "cls" && v.metric != "received" && v.metric != "text" && v.metric != "cim")
+            t.fail("\"" + v.metric + "\" is not cls, received, text or cim", "metric");
+        auto keep = [&](const Fields& where, const std::string& key, double x) {
+            if (!(x > 0 && x <= 1)) where.fail(std::to_string(x) + " is outside (0, 1]", key);
+            return x;
+        };
+        if (t.find("vision")) {
+            const Fields vis = t.sub("vision");
+            for (const auto& [block, r] : t.find("vision")->items()) {
+                if (!std::regex_match(block, std::regex("[0-9]+"))) vis.fail("keys must be vision block numbers", block);
+                if (!r.is_number()) vis.fail("must be a keep ratio", block);
+                v.vision[std::stoi(block)] = keep(vis, block, r.get<double>());
+            }
+        }
+        v.language_after = static_cast<int>(t.integer("language_after", v.language_after, -1));
+        v.language_keep = keep(t, "language_keep", t.number("language_keep", v.language_keep));
+    }
+    if (f.find("joint")) {
+        const Fields g = f.sub("joint");
+        g.only({"flops_reduction", "step", "rho", "tau", "lambda0", "i_max", "vision_after", "language_after", "modes"});
+        Joint& v = p.joint;
+        v.flops_reduction = g.number("flops_reduction", v.flops_reduction);
+        if (!(v.flops_reduction > 0 && v.flops_reduction < 1)) g.fail("must be in (0, 1)", "flops_reduction");
+        v.step = g.number("step", v.step);
+        if (!(v.step > 0 && v.step <= v.flops_reduction)) g.fail("must be in (0, flops_reduction]", "step");
+        v.rho = g.number("rho", v.rho);
+        if (!(v.rho >= 0 && v.rho <= 1)) g.fail("must be in [0, 1]", "rho");
+        v.tau = g.number("tau", v.tau);
+        if (!(v.tau > 0 && std::isfinite(v.tau))) g.fail("must be a positive number", "tau");
+        v.lambda0 = g.number("lambda0", v.lambda0);
+        if (!(v.lambda0 >= 0 && v.lambda0 < 1)) g.fail("must be in [0, 1)", "lambda0");
+        v.i_max = g.integer("i_max", v.i_max, 1);
+        v.vision_after = static_cast<int>(g.integer("vision_after", v.vision_after, 0));
+        v.language_after = static_cast<int>(g.integer("language_after", v.language_after, 0));
+        if (const auto* m = g.find("modes")) {
+            const std::set<std::string> known(v.modes.begin(), v.modes.end());
+            if (!m->is_array() || m->empty()) g.fail("must be a non-empty list of modes", "modes");
+            v.modes.clear();
+            for (const auto& e : *m) {
+                if (!e.is_string() || !known.count(e.get<std::string>()))
+                    g.fail("must name vision-params, language-params, vision-tokens or language-tokens", "modes");
+                v.modes.push_back(e.get<std::string>());
+            }
+        }
+    }
     return p;
+}
+
+bool Plan::Tokens::empty() const {
+    for (const auto& [block, keep] : vision)
+        if (keep < 1.0) return false;
+    return language_after < 0 || language_keep >= 1.0;
 }
 
 nlohmann::json Plan::to_json() const {
@@ -258,6 +314,13 @@ nlohmann::json Plan::to_json() const {
                      {"batch_size", r.batch_size}, {"grad_accum", r.grad_accum}, {"max_steps", r.max_steps}, {"lr", r.lr},
                      {"min_lr", r.min_lr}, {"weight_decay", r.weight_decay}, {"warmup", r.warmup},
                      {"eval_every", r.eval_every}, {"eval_samples", r.eval_samples}, {"checkpoint_every", r.checkpoint_every}};
+    nlohmann::json vision = nlohmann::json::object();
+    for (const auto& [block, keep] : tokens.vision) vision[std::to_string(block)] = keep;
+    j["tokens"] = {{"metric", tokens.metric}, {"vision", vision}, {"language_after", tokens.language_after},
+                   {"language_keep", tokens.language_keep}};
+    j["joint"] = {{"flops_reduction", joint.flops_reduction}, {"step", joint.step}, {"rho", joint.rho}, {"tau", joint.tau},
+                  {"lambda0", joint.lambda0}, {"i_max", joint.i_max}, {"vision_after", joint.vision_after},
+                  {"language_after", joint.language_after}, {"modes", joint.modes}};
     return j;
 }
 

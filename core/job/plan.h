@@ -25,7 +25,7 @@ struct Plan {
         int64_t batch_size = 32;
     } calibration;
 
-    std::string method = "wanda";         // magnitude | wanda | sparsegpt (+ registered plugins) | width | depth
+    std::string method = "wanda";         // magnitude | wanda | sparsegpt (+ registered plugins) | width | depth | comp
     std::string pattern = "unstructured";  // unstructured | N:M | structured (methods width and depth)
     double sparsity = 0.5;                 // the overall target; width: fraction of heads and MLP channels
                                            // removed per block; depth: fraction of a tower's blocks dropped
@@ -66,6 +66,30 @@ struct Plan {
         int64_t eval_every = 0, eval_samples = 1000;     // zero-shot accuracy on test images every k steps (0: at the end only)
         int64_t checkpoint_every = 50;                   // steps between resumable state writes
     } recovery;
+
+    // Run-time token pruning (core/token): in effect whenever the pruned model is evaluated.
+    struct Tokens {
+        std::string metric = "cls";    // importance: cls | received | text (LLaVA: last prompt token -> image tokens) | cim
+        std::map<int, double> vision;  // vision block -> keep ratio of the patch tokens after it ([CLS] stays)
+        int language_after = -1;       // language block after which tokens are dropped; -1: none
+        double language_keep = 1.0;    // LLaVA: of the image tokens; dual encoders: of the text tokens but [CLS]
+        bool empty() const;            // nothing dropped
+    } tokens;
+
+    // Method "comp": CoMP-style joint pruning of parameters (attention heads, MLP channels) and
+    // tokens, one mode per stage chosen by cost per FLOP removed (core/token/joint_pruning).
+    struct Joint {
+        double flops_reduction = 0.5;              // target fraction of the block FLOPs removed
+        double step = 0.05;                        // fraction of the dense FLOPs one stage removes
+        // Exploration probability (CoMP uses 0.2 with finetuning between stages; one-shot pruning
+        // has no training to recover from a bad draw, so the default is greedy), its softmax
+        // temperature, and the weight of a mode's earlier cost.
+        double rho = 0.0, tau = 5, lambda0 = 0.4;
+        int64_t i_max = 5;                         // stages after which a mode's old cost is forgotten
+        int vision_after = 0, language_after = 0;  // blocks after which the token modes drop tokens
+        // Modes the scheduler may choose from: vision-params, language-params, vision-tokens, language-tokens.
+        std::vector<std::string> modes = {"vision-params", "language-params", "vision-tokens", "language-tokens"};
+    } joint;
 
     int64_t sparsegpt_blocksize = 128;
     double sparsegpt_percdamp = 0.01;

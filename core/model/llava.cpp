@@ -83,7 +83,9 @@ public:
         at::Tensor ids = in.input_ids.to(weights_->device());
         at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden);
         at::Tensor positions = at::arange(ids.size(1), ids.options()).unsqueeze(0);
-        return llama_start(text_, x, in.attention_mask, positions);
+        StageState s = llama_start(text_, x, in.attention_mask, positions);
+        s.image_slots = ids == image_token_;
+        return s;
     }
 
     void block(int tower, int i, StageState& s, at::Tensor* probs) const override {

@@ -26,7 +26,7 @@ VlmOutputs Vlm::forward(const VlmInputs& in, const CaptureOptions& capture) cons
         for (int i = 0; i < towers_[t].num_blocks; ++i) {
             const bool want = capture.attentions.count({t, i}) > 0;
             at::Tensor probs;
-            block(t, i, s, want ? &probs : nullptr);
+            run_block(t, i, s, want ? &probs : nullptr);
             if (want) attentions[{t, i}] = probs;
             if (capture.hidden_states) hidden[t].push_back(s.hidden);
         }
@@ -41,9 +41,20 @@ VlmOutputs Vlm::forward(const VlmInputs& in, const CaptureOptions& capture) cons
 
 StageState Vlm::run_tower(int tower, const VlmInputs& in, const std::vector<StageState>& done) const {
     StageState s = embed(tower, in, done);
-    for (int i = 0; i < towers_[tower].num_blocks; ++i) block(tower, i, s);
+    for (int i = 0; i < towers_[tower].num_blocks; ++i) run_block(tower, i, s, nullptr);
     finish(tower, s);
     return s;
+}
+
+void Vlm::run_block(int tower, int index, StageState& s, at::Tensor* probs) const {
+    if (!token_hook_.apply || !token_hook_.after.count({tower, index}) || !s.hidden.defined()) {
+        block(tower, index, s, probs);
+        return;
+    }
+    at::Tensor local;
+    at::Tensor* p = probs ? probs : &local;
+    block(tower, index, s, p);
+    token_hook_.apply(tower, index, s, *p);
 }
 
 }  // namespace ps

@@ -3,6 +3,7 @@
 // Callers (the pruning pipeline, token scoring) drive the stages themselves to capture a block's
 // inputs, change its weights and run it again; forward() is the plain driver over the stages.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -35,6 +36,14 @@ struct StageState {
     at::Tensor bias;       // additive attention mask broadcastable to [B,H,N,N], may be undefined
     at::Tensor cos, sin;   // rotary tables, for decoders with RoPE
     at::Tensor positions;  // [B,N] or [N] position ids, where the family needs them
+    at::Tensor image_slots;  // [B,N] bool: positions holding image features (LLaVA's decoder)
+};
+
+// Run-time token pruning (core/token): after the blocks it names, `apply` may drop tokens from the
+// state. Only those blocks run with eager attention; they hand it their probabilities [B,H,N,N].
+struct TokenHook {
+    std::set<std::pair<int, int>> after;  // (tower, block)
+    std::function<void(int tower, int block, StageState& s, const at::Tensor& probs)> apply;
 };
 
 struct CaptureOptions {
@@ -77,11 +86,19 @@ public:
     // One tower from embed to finish, under the caller's grad mode (training drives this).
     StageState run_tower(int tower, const VlmInputs& in, const std::vector<StageState>& done = {}) const;
 
+    // forward() and run_tower() apply this hook between blocks (so every evaluation sees pruned
+    // tokens); block() alone never does. An empty hook turns token pruning off.
+    void set_token_hook(TokenHook hook) { token_hook_ = std::move(hook); }
+    const TokenHook& token_hook() const { return token_hook_; }
+
 protected:
     Vlm(ModelMap map, std::unique_ptr<WeightStore> weights) : map_(std::move(map)), weights_(std::move(weights)) {}
+    // block(), then the token hook when it acts after this block; `probs` as in block().
+    void run_block(int tower, int index, StageState& s, at::Tensor* probs) const;
     ModelMap map_;
     std::unique_ptr<WeightStore> weights_;
     std::vector<TowerInfo> towers_;
+    TokenHook token_hook_;
 };
 
 }  // namespace ps

@@ -6,7 +6,17 @@ at::Tensor calibration_loss(const Vlm& model, const VlmInputs& batch) {
     // The towers and head driven here, not through forward(), so that gradients can flow.
     std::vector<StageState> done;
     for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) done.push_back(model.run_tower(t, batch, done));
-    return calibration_loss(model.head(batch, done), batch);
+    VlmOutputs out = model.head(batch, done);
+    const at::Tensor& kept = done.back().positions;  // [B,K] when run-time token pruning dropped tokens
+    if (!out.logits.defined() || out.logits.size(1) == batch.input_ids.size(1) || !kept.defined() || kept.dim() != 2)
+        return calibration_loss(out, batch);
+    // Next-token loss at the positions that are left, each predicting the token after it.
+    const at::Tensor ids = batch.input_ids.to(out.logits.device());
+    const at::Tensor pos = kept.to(ids.device()).expand({ids.size(0), kept.size(1)});
+    const at::Tensor has_next = (pos + 1) < ids.size(1);
+    const at::Tensor next = ids.gather(1, (pos + 1).clamp_max(ids.size(1) - 1)).masked_fill(has_next.logical_not(), -100);
+    const at::Tensor logits = out.logits.to(at::kFloat);
+    return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), next.reshape({-1}), {}, at::Reduction::Mean, -100);
 }
 
 at::Tensor calibration_loss(const VlmOutputs& out, const VlmInputs& batch) {

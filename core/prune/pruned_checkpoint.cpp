@@ -51,7 +51,9 @@ void PrunedCheckpointWriter::begin(const std::vector<std::string>& linears) {
     }
     masks_ = std::make_unique<SafetensorsWriter>(
         dir_.path() + "/masks.safetensors", masks,
-        std::map<std::string, std::string>{{"method", plan_.method}, {"pattern", SparsityPattern::parse(plan_.pattern).name()}});
+        std::map<std::string, std::string>{
+            {"method", plan_.method},
+            {"pattern", plan_.pattern == "structured" ? plan_.pattern : SparsityPattern::parse(plan_.pattern).name()}});
 }
 
 void PrunedCheckpointWriter::add(const std::string& linear, const at::Tensor& weight, const at::Tensor& mask) {

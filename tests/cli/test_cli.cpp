@@ -9,6 +9,7 @@
 #include <set>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/io/atomic_file.h"
 #include "core/model/demo_checkpoint.h"
@@ -308,6 +309,45 @@ private Q_SLOTS:
         QCOMPARE(r.err.count('\n'), 1);
         QVERIFY2(r.err.startsWith("error: " + QByteArray(PS_DEFAULT_MODEL) + "/masks.safetensors: missing"), r.err.constData());
         QVERIFY(!QDir(tmp_.filePath("y")).exists());
+    }
+
+    // `tokens` writes a heatmap PNG of a garment-like image (a bright block on black) with the
+    // dropped tokens marked, and names a bad block or metric in one line; a CoMP Plan prunes jointly,
+    // and `eval --plan` runs the result with the token pruning its plan.json records.
+    void tokens_heatmap_and_joint_pruning() {
+        cv::Mat image(28, 28, CV_8UC3, cv::Scalar(0, 0, 0));
+        image(cv::Rect(7, 7, 14, 14)).setTo(cv::Scalar(220, 220, 220));
+        const QString png = tmp_.filePath("garment.png"), heat = tmp_.filePath("heat.png");
+        QVERIFY(cv::imwrite(png.toStdString(), image));
+        auto r = ps_test::run_cli({"tokens", PS_DEFAULT_MODEL, "--image", png, "--out", heat, "--keep", "0.5"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("cls importance at vision block 3: 4x4 tokens"), r.out.constData());
+        QVERIFY2(r.out.contains("keep 0.50 drops 8"), r.out.constData());
+        const cv::Mat written = cv::imread(heat.toStdString());
+        QVERIFY(written.rows >= 336 && written.cols == written.rows);
+
+        r = ps_test::run_cli({"tokens", PS_DEFAULT_MODEL, "--image", png, "--out", tmp_.filePath("h2.png"), "--layer", "9"});
+        QCOMPARE(r.exit_code, 1);
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY2(r.err.contains("--layer: 9 is not a block of the vision tower"), r.err.constData());
+        r = ps_test::run_cli({"tokens", PS_DEFAULT_MODEL, "--image", png, "--out", tmp_.filePath("h2.png"), "--metric", "text"});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.contains("needs a LLaVA model"), r.err.constData());
+        QVERIFY(!QFile::exists(tmp_.filePath("h2.png")));
+
+        auto j = nlohmann::json::parse(ps_test::read_bytes(QString(PS_SOURCE_DIR) + "/resources/presets/comp-joint-50.json").toStdString());
+        j["calibration"]["samples"] = 16;
+        j["joint"]["flops_reduction"] = 0.2;
+        j["joint"]["step"] = 0.1;
+        const QString plan = tmp_.filePath("comp.json"), out = tmp_.filePath("comp");
+        ps_test::write_bytes(plan, QByteArray::fromStdString(j.dump()));
+        r = ps_test::run_cli({"prune", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("joint pruning: block FLOPs"), r.out.constData());
+        const auto result = nlohmann::json::parse(ps_test::read_bytes(out + "/result.json").toStdString());
+        QVERIFY(result["reduction"].get<double>() >= 0.2 - 1e-9 && result["reduction"].get<double>() <= 0.22);
+        r = ps_test::run_cli({"eval", out, "--task", "zero-shot", "--limit", "100", "--plan", out + "/plan.json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
     }
 
     // `methods` lists the built-ins and the RIA plugin the build puts next to the CLI; a plugin

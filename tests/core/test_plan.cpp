@@ -73,6 +73,29 @@ private Q_SLOTS:
         expect_error({{"compare", "column"}}, "compare:");
         expect_error({{"sparsegpt", {{"percdamp", 0}}}}, "sparsegpt.percdamp:");
         expect_error(nlohmann::json::array(), "must be a JSON object");
+        expect_error({{"tokens", {{"metric", "gradcam"}}}}, "tokens.metric:");
+        expect_error({{"tokens", {{"vision", {{"first", 0.5}}}}}}, "tokens.vision.first: keys must be vision block numbers");
+        expect_error({{"tokens", {{"vision", {{"1", 1.5}}}}}}, "tokens.vision.1: 1.500000 is outside (0, 1]");
+        expect_error({{"tokens", {{"language_keep", 0}}}}, "tokens.language_keep:");
+        expect_error({{"joint", {{"flops_reduction", 1.0}}}}, "joint.flops_reduction:");
+        expect_error({{"joint", {{"flops_reduction", 0.3}, {"step", 0.5}}}}, "joint.step:");
+        expect_error({{"joint", {{"modes", {"params"}}}}}, "joint.modes:");
+        expect_error({{"method", "comp"}, {"pattern", "2:4"}}, "pattern:");
+    }
+
+    void tokens_and_joint_round_trip() {
+        const nlohmann::json j = {{"method", "comp"},
+                                  {"tokens", {{"metric", "received"}, {"vision", {{"2", 0.5}}}, {"language_after", 1}, {"language_keep", 0.25}}},
+                                  {"joint", {{"flops_reduction", 0.4}, {"step", 0.1}, {"modes", {"vision-tokens", "vision-params"}}}}};
+        const ps::Plan p = ps::Plan::from_json(j, "p.json");
+        QCOMPARE(p.pattern, std::string("structured"));
+        QCOMPARE(p.tokens.vision.at(2), 0.5);
+        QCOMPARE(p.tokens.language_keep, 0.25);
+        QVERIFY(!p.tokens.empty());
+        QCOMPARE(p.joint.modes, (std::vector<std::string>{"vision-tokens", "vision-params"}));
+        const ps::Plan q = ps::Plan::from_json(p.to_json(), "q.json");
+        QCOMPARE(QString::fromStdString(q.to_json().dump()), QString::fromStdString(p.to_json().dump()));
+        QVERIFY(ps::Plan().tokens.empty());
     }
 };
 

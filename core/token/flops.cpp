@@ -1,0 +1,91 @@
+#include "core/token/flops.h"
+
+#include "core/error.h"
+
+namespace ps {
+
+nlohmann::json FlopsCount::to_json() const {
+    nlohmann::json blocks_json = nlohmann::json::array();
+    for (const BlockFlops& b : blocks)
+        blocks_json.push_back(
+            {{"tower", b.tower}, {"block", b.block}, {"tokens", b.tokens}, {"linear", b.linear}, {"attention", b.attention}});
+    return {{"linear", linear}, {"attention", attention}, {"total", total()}, {"blocks", blocks_json}};
+}
+
+std::vector<BlockCost> block_costs(const Vlm& model) {
+    std::vector<BlockCost> out;
+    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) {
+        const Modality m = model.towers()[t].modality;
+        for (int i = 0; i < model.towers()[t].num_blocks; ++i) {
+            BlockCost c;
+            c.tower = t;
+            c.block = i;
+            double width = 0;
+            for (const LinearLayer& l : model.map().linears) {
+                if (l.modality != m || l.block != i) continue;
+                const at::Tensor live = model.weights().get(l.name + ".weight").ne(0);
+                const double rows = static_cast<double>(live.any(1).sum().item<int64_t>());
+                const double cols = static_cast<double>(live.any(0).sum().item<int64_t>());
+                c.per_token += 2.0 * rows * cols;
+                if (l.role == "q") width += rows;
+                if (l.role == "qkv") width += rows / 3.0;
+            }
+            c.per_token2 = 2.0 * 2.0 * width;
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+FlopsCount block_flops(const std::vector<BlockCost>& costs, const std::vector<std::vector<int64_t>>& tokens) {
+    FlopsCount out;
+    for (const BlockCost& c : costs) {
+        if (c.tower >= static_cast<int>(tokens.size()) || c.block >= static_cast<int>(tokens[c.tower].size()))
+            throw Error("flops", "no token count for block " + std::to_string(c.block) + " of tower " + std::to_string(c.tower));
+        BlockFlops b;
+        b.tower = c.tower;
+        b.block = c.block;
+        b.tokens = tokens[c.tower][c.block];
+        const double n = static_cast<double>(b.tokens);
+        b.linear = c.per_token * n;
+        b.attention = c.per_token2 * n * n;
+        out.linear += b.linear;
+        out.attention += b.attention;
+        out.blocks.push_back(b);
+    }
+    return out;
+}
+
+FlopsCount block_flops(const Vlm& model, const std::vector<std::vector<int64_t>>& tokens) {
+    return block_flops(block_costs(model), tokens);
+}
+
+std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPruning& p, int64_t vision_tokens,
+                                               int64_t language_tokens, int64_t image_tokens) {
+    std::vector<std::vector<int64_t>> out(model.towers().size());
+    const bool llava = model.map().family == "llava";
+    for (size_t t = 0; t < out.size(); ++t) {
+        const TowerInfo& tower = model.towers()[t];
+        const bool vision = tower.modality == Modality::Vision;
+        int64_t n = vision ? vision_tokens : language_tokens;
+        int64_t images = image_tokens;
+        for (int i = 0; i < tower.num_blocks; ++i) {
+            out[t].push_back(n);
+            if (vision) {
+                auto it = p.vision.find(i);
+                if (it != p.vision.end() && it->second < 1.0) n = 1 + kept_tokens(n - 1, it->second);
+            } else if (i == p.language_after && p.language_keep < 1.0) {
+                if (!llava) {
+                    n = 1 + kept_tokens(n - 1, p.language_keep);  // every token but [CLS]
+                } else if (images > 0) {
+                    const int64_t kept = kept_tokens(images, p.language_keep);
+                    n -= images - kept;
+                    images = kept;
+                }
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace ps

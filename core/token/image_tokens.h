@@ -1,0 +1,24 @@
+// Token importance over the images of an input, per image and layer: the vision tower's patch
+// tokens (metrics cls, received, cim) or LLaVA's image tokens inside its decoder (text, FastV).
+// Attention is computed eagerly at the scored block only; every other block keeps fused SDPA.
+#pragma once
+#include <vector>
+
+#include <opencv2/core/mat.hpp>
+
+#include "core/data/image_processor.h"
+#include "core/model/vlm.h"
+#include "core/token/token_grid.h"
+#include "core/token/token_importance.h"
+
+namespace ps {
+
+// One grid per image of `in` at `block` (of the vision tower; of the decoder for TokenMetric::Text).
+// Throws ps::Error naming the block or metric when the model has no such block, the metric does
+// not fit the model, or the patches do not form a square grid.
+std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs& in, int block, TokenMetric metric);
+
+// The image the model saw: pixel_values [3,H,W] normalised by `cfg`, back to 8-bit RGB (CV_8UC3).
+cv::Mat model_view(const at::Tensor& pixel_values, const ImageProcessorConfig& cfg);
+
+}  // namespace ps

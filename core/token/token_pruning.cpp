@@ -1,0 +1,140 @@
+#include "core/token/token_pruning.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+
+namespace ps {
+
+TokenPruning TokenPruning::from_plan(const Plan::Tokens& t) {
+    TokenPruning p;
+    p.metric = parse_token_metric(t.metric);
+    p.vision = t.vision;
+    p.language_after = t.language_after;
+    p.language_keep = t.language_keep;
+    return p;
+}
+
+bool TokenPruning::active() const {
+    for (const auto& [block, keep] : vision)
+        if (keep < 1.0) return true;
+    return language_after >= 0 && language_keep < 1.0;
+}
+
+int64_t kept_tokens(int64_t candidates, double keep) {
+    return std::max<int64_t>(1, std::min<int64_t>(candidates, std::llround(keep * static_cast<double>(candidates))));
+}
+
+namespace {
+
+// `t` gathered at `index` [B,K] along `dim` when that axis holds the N tokens; the batch axis
+// (size B or 1) is broadcast to B.
+at::Tensor gather_tokens(const at::Tensor& t, int64_t dim, const at::Tensor& index, int64_t n) {
+    if (!t.defined() || t.dim() <= dim || t.size(dim) != n) return t;
+    const int64_t b = index.size(0), k = index.size(1);
+    std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
+    shape[0] = b;
+    std::vector<int64_t> view(t.dim(), 1);
+    view[0] = b;
+    view[dim] = k;
+    std::vector<int64_t> picked = shape;
+    picked[dim] = k;
+    return t.expand(shape).gather(dim, index.to(t.device()).view(view).expand(picked));
+}
+
+int tower_of(const Vlm& model, Modality m) {
+    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t)
+        if (model.towers()[t].modality == m) return t;
+    return -1;
+}
+
+// 0/1 mask of the heads of `block` whose output projection still has nonzero columns.
+at::Tensor head_mask(const Vlm& model, int tower, int block, int64_t heads) {
+    const Modality m = model.towers()[tower].modality;
+    for (const LinearLayer& l : model.map().linears)
+        if (l.modality == m && l.block == block && l.role == "o") return live_heads(model.weights().get(l.name + ".weight"), heads);
+    return {};
+}
+
+}  // namespace
+
+void keep_tokens(StageState& s, const at::Tensor& index) {
+    const int64_t n = s.hidden.size(1);
+    s.hidden = gather_tokens(s.hidden, 1, index, n);
+    s.bias = gather_tokens(gather_tokens(s.bias, 3, index, n), 2, index, n);
+    s.cos = gather_tokens(s.cos, 1, index, n);
+    s.sin = gather_tokens(s.sin, 1, index, n);
+    if (s.positions.defined() && s.positions.dim() == 1) s.positions = s.positions.unsqueeze(0);
+    s.positions = gather_tokens(s.positions, 1, index, n);
+    s.image_slots = gather_tokens(s.image_slots, 1, index, n);
+}
+
+at::Tensor token_scores(const Vlm& model, int tower, int block, const StageState& s, const at::Tensor& probs,
+                        TokenMetric metric) {
+    const bool decoder = s.image_slots.defined();  // LLaVA's language tower: no [CLS], causal
+    switch (metric) {
+        case TokenMetric::Received: return attention_received(probs);
+        case TokenMetric::Cim: return collaborative_token_importance(probs, head_mask(model, tower, block, probs.size(1)));
+        case TokenMetric::Text:
+        case TokenMetric::Cls:
+            if (decoder) return last_token_attention(probs);
+            if (metric == TokenMetric::Text)
+                throw Error("tokens.metric", "text-guided importance needs LLaVA's decoder (the last prompt token)");
+            return at::cat({at::ones({probs.size(0), 1}, probs.options().dtype(at::kFloat)), cls_attention(probs)}, 1);
+    }
+    return {};
+}
+
+void install_token_pruning(Vlm& model, const TokenPruning& p) {
+    if (!p.active()) {
+        model.set_token_hook({});
+        return;
+    }
+    const bool llava = model.map().family == "llava";
+    const int vision = tower_of(model, Modality::Vision), language = tower_of(model, Modality::Language);
+    if (p.metric == TokenMetric::Text && !llava)
+        throw Error("tokens.metric", "text-guided importance needs a LLaVA model, not " + model.map().family);
+    TokenHook hook;
+    for (const auto& [block, keep] : p.vision) {
+        if (keep >= 1.0) continue;
+        if (llava)
+            throw Error("tokens.vision", "LLaVA's image-token count is fixed by its prompt; drop image tokens in the "
+                                         "decoder with tokens.language_after");
+        if (vision < 0 || block < 0 || block >= model.towers()[vision].num_blocks)
+            throw Error("tokens.vision", "block " + std::to_string(block) + " is not a block of the vision tower (" +
+                                             std::to_string(vision < 0 ? 0 : model.towers()[vision].num_blocks) + ")");
+        hook.after.insert({vision, block});
+    }
+    if (p.language_after >= 0 && p.language_keep < 1.0) {
+        if (language < 0 || p.language_after >= model.towers()[language].num_blocks)
+            throw Error("tokens.language_after", std::to_string(p.language_after) + " is not a block of the language tower");
+        hook.after.insert({language, p.language_after});
+    }
+    const Vlm* m = &model;
+    hook.apply = [m, p, vision](int tower, int block, StageState& s, const at::Tensor& probs) {
+        const double keep = tower == vision ? p.vision.at(block) : p.language_keep;
+        at::Tensor scores = token_scores(*m, tower, block, s, probs, p.metric);
+        const int64_t b = s.hidden.size(0), n = s.hidden.size(1);
+        at::Tensor candidates;
+        if (s.image_slots.defined()) {
+            candidates = s.image_slots.to(scores.device());
+        } else {
+            candidates = at::ones({b, n}, scores.options().dtype(at::kBool));
+            candidates.select(1, 0).fill_(false);  // [CLS]
+        }
+        const at::Tensor counts = candidates.sum(1).cpu();
+        const int64_t c = counts[0].item<int64_t>();
+        if (!counts.eq(c).all().item<bool>())
+            throw Error("tokens", "the samples of a batch hold different numbers of prunable tokens");
+        if (c == 0) return;
+        const int64_t keep_n = n - c + kept_tokens(c, keep);
+        at::Tensor ranked = scores.masked_fill(candidates.logical_not(), std::numeric_limits<float>::infinity());
+        at::Tensor index = std::get<0>(std::get<1>(ranked.topk(keep_n, 1)).sort(1));
+        keep_tokens(s, index);
+    };
+    model.set_token_hook(std::move(hook));
+}
+
+}  // namespace ps
