@@ -1,11 +1,13 @@
 // prunestudio-cli: the headless front end over core, for scripts and clusters.
 #include <algorithm>
 #include <csignal>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,9 +19,11 @@
 #include "core/data/image.h"
 #include "core/data/prompts.h"
 #include "core/error.h"
+#include "core/io/atomic_file.h"
 #include "core/eval/linear_probe.h"
 #include "core/eval/logit_kl.h"
 #include "core/eval/retrieval.h"
+#include "core/eval/sweep.h"
 #include "core/eval/zero_shot.h"
 #include "core/job/progress.h"
 #include "core/model/default_model.h"
@@ -37,6 +41,8 @@
 #include "core/prune/registry.h"
 #include "core/prune/width.h"
 #include "core/recover/recovery_run.h"
+#include "core/report/export.h"
+#include "core/report/line_plot.h"
 #include "core/report/model_summary.h"
 #include "core/report/token_heatmap.h"
 #include "core/runtime.h"
@@ -72,6 +78,17 @@ const char* kUsage =
     "                           a smaller checkpoint with its config rewritten (width.json / depth.json);\n"
     "                           method comp prunes heads, channels and tokens jointly to the Plan's FLOPs\n"
     "                           target (the token pruning reached goes into the written plan.json)\n"
+    "  sweep --plan PLAN.json --out DIR [--methods M,M...] [--sparsities A:B:STEP|S,S...] [--vision S..]\n"
+    "        [--language S..] [--sensitivity] [--limit N] [--model DIR] [--device D] [--dtype T]\n"
+    "                           prune and score (zero-shot top-1) every point of a grid of Plans: methods x\n"
+    "                           sparsities, or --vision x --language sparsities, or (--sensitivity) each\n"
+    "                           block alone at the Plan's sparsity; each point is cached in\n"
+    "                           DIR/cache, so a rerun or an added point runs only what is new. Writes\n"
+    "                           DIR/sweep.json and DIR/curves.png (accuracy vs sparsity per method)\n"
+    "  export RUN_DIR --out DIR [--dtype bfloat16|float16] [--force]\n"
+    "                           a pruned / recovered run folder as a Hugging Face checkpoint: one\n"
+    "                           model.safetensors (metadata: method, pattern), config and tokenizer files,\n"
+    "                           prunestudio_masks.safetensors, plan.json and result.json; atomic\n"
     "  allocate --plan PLAN.json --out PLAN2.json [--model DIR] [--device D] [--dtype T]\n"
     "                           the Plan's allocation step alone: sparsity per block, and PLAN2.json with\n"
     "                           the {tensor: sparsity} result as overrides, to edit and prune with\n"
@@ -353,6 +370,101 @@ int cmd_prune(const std::vector<std::string>& argv) {
     return 0;
 }
 
+// "a:b:step" (both ends included) or "a,b,c".
+std::vector<double> parse_values(const Args& a, const std::string& flag) {
+    const std::string v = a.value(flag, "");
+    std::vector<double> out;
+    auto number = [&](const std::string& t) {
+        size_t used = 0;
+        double x = 0;
+        try {
+            x = std::stod(t, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (t.empty() || used != t.size()) a.fail(flag + " needs A:B:STEP or a comma-separated list of numbers, not \"" + v + "\"");
+        return x;
+    };
+    if (std::count(v.begin(), v.end(), ':') == 2) {
+        const size_t c1 = v.find(':'), c2 = v.find(':', c1 + 1);
+        const double from = number(v.substr(0, c1)), to = number(v.substr(c1 + 1, c2 - c1 - 1)), step = number(v.substr(c2 + 1));
+        if (!(step > 0) || to < from) a.fail(flag + " needs A <= B and STEP > 0");
+        for (int64_t i = 0; from + i * step <= to + step * 1e-9; ++i) out.push_back(std::round((from + i * step) * 1e9) / 1e9);
+        return out;
+    }
+    std::stringstream ss(v);
+    for (std::string t; std::getline(ss, t, ',');) out.push_back(number(t));
+    return out;
+}
+
+int cmd_sweep(const std::vector<std::string>& argv) {
+    const Args a("sweep", argv, {"--sensitivity"},
+                 {"--plan", "--out", "--methods", "--sparsities", "--vision", "--language", "--limit", "--model", "--device", "--dtype"});
+    a.positional(0, 0, "");
+    if (!a.flag("--plan") || !a.flag("--out")) a.fail("needs --plan and --out");
+    ps::Plan plan = ps::Plan::load(a.value("--plan", ""));
+    plan.model = a.value("--model", plan.model);
+    plan.device = a.value("--device", plan.device);
+    plan.dtype = a.value("--dtype", plan.dtype);
+    if (plan.model.empty()) a.fail("the plan names no model; give --model DIR");
+    ps::SweepSpec spec;
+    if (a.flag("--methods")) {
+        std::stringstream ss(a.value("--methods", ""));
+        for (std::string m; std::getline(ss, m, ',');) spec.methods.push_back(m);
+    }
+    if (a.flag("--sparsities")) spec.sparsities = parse_values(a, "--sparsities");
+    if (a.flag("--vision")) spec.vision = parse_values(a, "--vision");
+    if (a.flag("--language")) spec.language = parse_values(a, "--language");
+    spec.sensitivity = a.flag("--sensitivity");
+    spec.eval_limit = a.integer("--limit", -1, 1);
+    const std::string out = a.value("--out", "");
+    const ps::SweepResult r = ps::run_sweep(plan, spec, out + "/cache", console_job());
+    std::fputc('\n', stderr);
+    ps::write_file_atomic(out + "/sweep.json", r.to_json().dump(2) + "\n");
+    std::map<std::string, ps::PlotSeries> curves;  // per method and pattern, over the swept sparsities
+    for (const ps::SweepPoint& p : r.points) {
+        if (!spec.vision.empty() || spec.sensitivity) break;  // a grid or per-block table: no curves
+        ps::PlotSeries& c = curves[p.method + " " + p.pattern];
+        c.name = p.method + " " + p.pattern;
+        c.x.push_back(100 * p.sparsity);
+        c.y.push_back(p.accuracy);
+    }
+    std::cout << r.to_text();
+    if (!curves.empty()) {
+        std::vector<ps::PlotSeries> series;
+        for (auto& [name, c] : curves) series.push_back(std::move(c));
+        ps::PlotOptions opt;
+        opt.title = "Zero-shot accuracy vs sparsity: " + plan.model.substr(plan.model.find_last_of('/') + 1);
+        opt.x_label = "target sparsity (%)";
+        opt.y_label = "zero-shot top-1 (%)";
+        opt.y_min = 0;
+        opt.y_max = 100;
+        opt.reference = r.dense_accuracy;
+        opt.reference_label = "dense";
+        ps::write_png(out + "/curves.png", ps::render_line_plot(series, opt));
+        std::cout << "wrote " << out << "/sweep.json and " << out << "/curves.png\n";
+    } else {
+        std::cout << "wrote " << out << "/sweep.json\n";
+    }
+    return 0;
+}
+
+int cmd_export(const std::vector<std::string>& argv) {
+    const Args a("export", argv, {"--force"}, {"--out", "--dtype"});
+    const std::string run = a.positional(1, 1, "run folder")[0];
+    if (!a.flag("--out")) a.fail("needs --out");
+    ps::ExportOptions opt;
+    opt.dtype = a.value("--dtype", "");
+    opt.force = a.flag("--force");
+    const std::string out = a.value("--out", "");
+    const ps::ExportSummary s = ps::export_checkpoint(run, out, opt, console_job());
+    std::fputc('\n', stderr);
+    std::printf("exported %lld tensors (%.2f MB%s), method %s, pattern %s%s to %s\n", static_cast<long long>(s.tensors),
+                s.bytes / 1e6, opt.dtype.empty() ? "" : (", " + opt.dtype).c_str(), s.method.c_str(), s.pattern.c_str(),
+                s.masks ? ", with masks" : "", out.c_str());
+    return 0;
+}
+
 int cmd_tokens(const std::vector<std::string>& argv) {
     const Args a("tokens", argv, {}, {"--image", "--out", "--layer", "--metric", "--keep", "--text", "--colormap", "--device", "--dtype"});
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
@@ -547,6 +659,8 @@ int main(int argc, char** argv) {
         if (cmd == "allocate") return cmd_allocate(args);
         if (cmd == "recover") return cmd_recover(args);
         if (cmd == "tokens") return cmd_tokens(args);
+        if (cmd == "sweep") return cmd_sweep(args);
+        if (cmd == "export") return cmd_export(args);
         if (cmd == "prune-depth") return cmd_prune_depth(args);
         if (cmd == "train-default") return cmd_train_default(args);
         if (cmd == "assemble-default") return cmd_assemble_default(args);

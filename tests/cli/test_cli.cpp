@@ -350,6 +350,29 @@ private Q_SLOTS:
         QVERIFY2(r.exit_code == 0, r.err.constData());
     }
 
+    // `sweep` prunes and scores a small grid, writes sweep.json and the curves, reruns from its
+    // cache, and names a bad range in one usage line.
+    void sweep_a_small_grid() {
+        auto j = nlohmann::json::parse(ps_test::read_bytes(QString(PS_SOURCE_DIR) + "/resources/presets/wanda-50-equal.json").toStdString());
+        j["calibration"]["samples"] = 16;
+        const QString plan = tmp_.filePath("sweep-plan.json"), out = tmp_.filePath("sweep");
+        ps_test::write_bytes(plan, QByteArray::fromStdString(j.dump()));
+        const QStringList args = {"sweep", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out, "--methods",
+                                  "magnitude,wanda", "--sparsities", "0.2:0.4:0.2", "--limit", "200"};
+        auto r = ps_test::run_cli(args);
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("sweep: 4 points (5 run, 0 from the cache)"), r.out.constData());
+        const auto sweep = nlohmann::json::parse(ps_test::read_bytes(out + "/sweep.json").toStdString());
+        QCOMPARE(sweep["points"].size(), size_t(4));
+        QCOMPARE(sweep["points"][1]["sparsity"].get<double>(), 0.4);
+        QVERIFY(!cv::imread((out + "/curves.png").toStdString()).empty());
+        r = ps_test::run_cli(args);
+        QVERIFY2(r.out.contains("(0 run, 5 from the cache)"), r.out.constData());
+        r = ps_test::run_cli({"sweep", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out, "--sparsities", "0.5:0.1:0.1"});
+        QCOMPARE(r.exit_code, 2);
+        QVERIFY2(r.err.startsWith("prunestudio-cli: sweep: --sparsities needs A <= B and STEP > 0"), r.err.constData());
+    }
+
     // `methods` lists the built-ins and the RIA plugin the build puts next to the CLI; a plugin
     // method with the OWL allocation prunes from a Plan; a bad plugin path is one warning line.
     void methods_and_plugins() {

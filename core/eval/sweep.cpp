@@ -1,0 +1,301 @@
+#include "core/eval/sweep.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <regex>
+#include <sstream>
+
+#include "core/data/fashion_mnist.h"
+#include "core/data/prompts.h"
+#include "core/error.h"
+#include "core/eval/eval_set.h"
+#include "core/eval/zero_shot.h"
+#include "core/io/atomic_file.h"
+#include "core/io/json_util.h"
+#include "core/model/model_map.h"
+#include "core/model/processor.h"
+#include "core/prune/calibration.h"
+#include "core/prune/pipeline.h"
+#include "core/prune/registry.h"
+
+namespace fs = std::filesystem;
+
+namespace ps {
+namespace {
+
+std::string fnv1a_hex(const std::string& s) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    char out[17];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+    return out;
+}
+
+// Names, sizes and modification times of the checkpoint's files: a changed checkpoint is a new key.
+nlohmann::json checkpoint_identity(const std::string& dir) {
+    nlohmann::json files = nlohmann::json::array();
+    std::error_code ec;
+    std::vector<fs::path> paths;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_regular_file(ec)) paths.push_back(e.path());
+    std::sort(paths.begin(), paths.end());
+    for (const auto& p : paths) {
+        const auto ext = p.extension().string();
+        if (ext != ".safetensors" && ext != ".json") continue;
+        files.push_back({p.filename().string(), fs::file_size(p, ec),
+                         static_cast<int64_t>(fs::last_write_time(p, ec).time_since_epoch().count())});
+    }
+    return files;
+}
+
+std::string percent(double x) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g%%", 100 * x);
+    return b;
+}
+
+}  // namespace
+
+nlohmann::json SweepPoint::to_json() const {
+    return {{"key", key},           {"name", name},         {"method", method},     {"pattern", pattern},
+            {"sparsity", sparsity}, {"vision", vision},     {"language", language}, {"achieved", achieved},
+            {"accuracy", accuracy}, {"params", params},     {"params_nonzero", params_nonzero}, {"seconds", seconds},
+            {"block", block}};
+}
+
+SweepPoint SweepPoint::from_json(const nlohmann::json& j, const std::string& source) {
+    try {
+        SweepPoint p;
+        p.key = j.at("key").get<std::string>();
+        p.name = j.at("name").get<std::string>();
+        p.method = j.at("method").get<std::string>();
+        p.pattern = j.at("pattern").get<std::string>();
+        p.sparsity = j.at("sparsity").get<double>();
+        p.vision = j.at("vision").get<double>();
+        p.language = j.at("language").get<double>();
+        p.achieved = j.at("achieved").get<double>();
+        p.accuracy = j.at("accuracy").get<double>();
+        p.params = j.at("params").get<int64_t>();
+        p.params_nonzero = j.at("params_nonzero").get<int64_t>();
+        p.seconds = j.at("seconds").get<double>();
+        p.block = j.at("block").get<std::string>();
+        return p;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(source, std::string("not a sweep point: ") + e.what());
+    }
+}
+
+nlohmann::json SweepResult::to_json() const {
+    nlohmann::json pts = nlohmann::json::array();
+    for (const auto& p : points) pts.push_back(p.to_json());
+    nlohmann::json front = nlohmann::json::array();
+    for (size_t i : pareto_front(points)) front.push_back(points[i].key);
+    return {{"dense_accuracy", dense_accuracy}, {"points", pts}, {"pareto_front", front},
+            {"ran", ran}, {"cached", cached}, {"seconds", seconds}};
+}
+
+std::string SweepResult::to_text() const {
+    std::ostringstream o;
+    char line[256];
+    std::snprintf(line, sizeof line, "sweep: %zu points (%d run, %d from the cache) in %.1f s; dense zero-shot %.2f%%\n",
+                  points.size(), ran, cached, seconds, dense_accuracy);
+    o << line;
+    o << "  method       pattern        target   vision  language  achieved  zero-shot  nonzero params\n";
+    for (const auto& p : points) {
+        std::snprintf(line, sizeof line, "  %-12s %-12s %8.3f %8s %9s %9.4f %9.2f%% %15lld%s\n", p.method.c_str(),
+                      p.pattern.c_str(), p.sparsity, p.vision < 0 ? "-" : percent(p.vision).c_str(),
+                      p.language < 0 ? "-" : percent(p.language).c_str(), p.achieved, p.accuracy,
+                      static_cast<long long>(p.params_nonzero), p.cached ? "  (cached)" : "");
+        o << line;
+    }
+    for (const auto& p : points)
+        if (!p.block.empty()) {
+            std::snprintf(line, sizeof line, "  sensitivity  %-44s accuracy drop %6.2f points\n", p.block.c_str(),
+                          dense_accuracy - p.accuracy);
+            o << line;
+        }
+    o << "  Pareto front (accuracy vs nonzero parameters):";
+    for (size_t i : pareto_front(points)) o << " " << points[i].name;
+    o << "\n";
+    return o.str();
+}
+
+std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
+    auto check = [](const std::string& field, double s) {
+        if (!(s >= 0 && s < 1)) throw Error(field, std::to_string(s) + " is outside [0, 1)");
+    };
+    std::vector<Plan> out;
+    if (spec.sensitivity) {
+        check("sparsity", base.sparsity);
+        std::vector<std::string> groups;  // in map order: by modality, then block number
+        for (const LinearLayer& l : inspect_checkpoint(base.model).linears)
+            if (l.prunable && !l.group.empty() && std::find(groups.begin(), groups.end(), l.group) == groups.end())
+                groups.push_back(l.group);
+        for (const std::string& g : groups) {
+            Plan p = base;
+            p.allocation = Plan::Allocation{};
+            p.overrides.clear();
+            p.targets = {std::regex_replace(g, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + "\\..*"};
+            p.name = g;
+            out.push_back(std::move(p));
+        }
+    } else if (!spec.vision.empty() || !spec.language.empty()) {
+        if (spec.vision.empty() || spec.language.empty())
+            throw Error("sweep grid", "needs both vision and language sparsities");
+        for (double v : spec.vision)
+            for (double l : spec.language) {
+                check("vision", v);
+                check("language", l);
+                Plan p = base;
+                p.allocation = Plan::Allocation{};
+                p.allocation.kind = "modality";
+                p.allocation.modality = {{"vision", v}, {"language", l}};
+                p.name = p.method + " " + p.pattern + " V " + percent(v) + " / L " + percent(l);
+                out.push_back(std::move(p));
+            }
+    } else {
+        const std::vector<std::string> methods = spec.methods.empty() ? std::vector<std::string>{base.method} : spec.methods;
+        const std::vector<double> sparsities = spec.sparsities.empty() ? std::vector<double>{base.sparsity} : spec.sparsities;
+        for (const auto& m : methods)
+            for (double s : sparsities) {
+                check("sparsity", s);
+                Plan p = base;
+                p.method = m;
+                p.sparsity = s;
+                // A per-modality split keeps its proportions: each ratio scaled by s / the base's sparsity.
+                for (auto& [modality, ratio] : p.allocation.modality) {
+                    if (base.sparsity <= 0)
+                        throw Error("sparsities", "the base Plan's sparsity is 0, so its per-modality split cannot be scaled");
+                    ratio = ratio * s / base.sparsity;
+                    check("allocation." + modality + " (scaled to sparsity " + percent(s) + ")", ratio);
+                }
+                p.name = m + " " + p.pattern + " " + percent(s);
+                out.push_back(std::move(p));
+            }
+    }
+    for (const Plan& p : out)
+        if (!find_method(p.method))
+            throw Error("methods", "\"" + p.method + "\" is not an unstructured / N:M method (" + method_ids() + ")");
+    return out;
+}
+
+std::string sweep_key(const Plan& plan, const SweepSpec& spec) {
+    Plan p = plan;
+    p.name.clear();  // a label only
+    const nlohmann::json j = {{"plan", p.to_json()},
+                              {"eval", {{"task", "zero-shot"}, {"data", "fashion-mnist test"}, {"limit", spec.eval_limit}}},
+                              {"checkpoint", checkpoint_identity(plan.model)},
+                              {"format", 1}};
+    return fnv1a_hex(j.dump());
+}
+
+SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string& cache_dir, const JobControl& job) {
+    const auto start = std::chrono::steady_clock::now();
+    if (base.model.empty()) throw Error("plan", "names no model");
+    Plan dense = base;
+    dense.allocation = Plan::Allocation{};
+    dense.sparsity = 0;
+    dense.pattern = "unstructured";
+    dense.name = "dense";
+    std::vector<Plan> plans = sweep_plans(base, spec);
+    plans.insert(plans.begin(), dense);
+    std::error_code ec;
+    fs::create_directories(cache_dir, ec);
+    if (ec) throw Error(cache_dir, "cannot create the sweep cache: " + ec.message());
+
+    std::unique_ptr<Vlm> model;
+    std::unique_ptr<EvalSet> test;
+    std::map<std::string, std::vector<VlmInputs>> calibration;  // by the calibration section
+    SweepResult r;
+    for (size_t i = 0; i < plans.size(); ++i) {
+        const Plan& p = plans[i];
+        const std::string key = sweep_key(p, spec), path = cache_dir + "/" + key + ".json";
+        job.report("sweep", static_cast<int64_t>(i), static_cast<int64_t>(plans.size()), p.name);
+        SweepPoint pt;
+        if (fs::exists(path)) {
+            pt = SweepPoint::from_json(read_json_file(path), path);
+            pt.cached = true;
+            ++r.cached;
+        } else {
+            const auto t0 = std::chrono::steady_clock::now();
+            if (!model) {
+                LoadOptions load;
+                load.device = base.device;
+                load.dtype = base.dtype;
+                model = Vlm::load(base.model, load);
+                const ImageProcessorConfig cfg = Processor(*model).image_config();
+                test = std::make_unique<EvalSet>(labelled_eval_set("fashion-mnist test",
+                                                                   load_fashion_mnist(fashion_mnist_dir(), "test"), cfg,
+                                                                   zero_shot_templates(), spec.eval_limit));
+            }
+            model->weights().clear_overrides();
+            pt.key = key;
+            pt.name = p.name;
+            pt.method = p.method;
+            pt.pattern = p.pattern;
+            pt.sparsity = p.sparsity;
+            pt.params = static_cast<int64_t>(model->map().total_params);
+            pt.params_nonzero = pt.params;
+            if (spec.sensitivity) pt.block = p.name;
+            if (p.allocation.kind == "modality") {
+                pt.vision = p.allocation.modality.count("vision") ? p.allocation.modality.at("vision") : 0.0;
+                pt.language = p.allocation.modality.count("language") ? p.allocation.modality.at("language") : 0.0;
+            }
+            if (i > 0) {
+                const std::string ckey = nlohmann::json{{"data", p.calibration.data}, {"samples", p.calibration.samples},
+                                                        {"batch", p.calibration.batch_size}, {"seed", p.seed}}
+                                             .dump();
+                if (!calibration.count(ckey)) calibration[ckey] = calibration_batches(*model, p.calibration, p.seed);
+                const auto& batches = calibration[ckey];
+                const SparsityMap allocation =
+                    allocator_by_id(p.allocation.kind).allocate(*model, p, allocate(p, model->map()), batches, job);
+                const PruneResult pruned = prune_model(*model, p, allocation, batches, job);
+                int64_t zeros = 0, targeted = 0;
+                for (const TensorResult& t : pruned.tensors) {
+                    zeros += t.numel - t.nnz;
+                    targeted += t.numel;
+                }
+                pt.params_nonzero = pt.params - zeros;
+                pt.achieved = targeted > 0 ? static_cast<double>(zeros) / static_cast<double>(targeted) : 0.0;
+            }
+            EvalOptions opt;
+            opt.batch_size = spec.eval_batch;
+            pt.accuracy = zero_shot(*model, *test, opt, job).value();
+            model->weights().clear_overrides();
+            pt.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            write_file_atomic(path, pt.to_json().dump(2) + "\n");
+            ++r.ran;
+        }
+        if (i == 0) r.dense_accuracy = pt.accuracy;
+        else r.points.push_back(pt);
+    }
+    job.report("sweep", static_cast<int64_t>(plans.size()), static_cast<int64_t>(plans.size()));
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points) {
+    std::vector<size_t> order(points.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        if (points[a].params_nonzero != points[b].params_nonzero) return points[a].params_nonzero < points[b].params_nonzero;
+        return points[a].accuracy > points[b].accuracy;
+    });
+    std::vector<size_t> front;
+    double best = -1e300;
+    for (size_t i : order)
+        if (points[i].accuracy > best) {
+            front.push_back(i);
+            best = points[i].accuracy;
+        }
+    return front;
+}
+
+}  // namespace ps

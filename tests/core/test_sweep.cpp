@@ -1,0 +1,194 @@
+// Sweeps on the default model: every point pruned and scored; the dense point and a 0/0 grid point
+// score exactly what the unpruned model scores; nonzero parameters follow the achieved sparsity; a
+// re-run reads every point from the cache without touching the model (its weights are garbage by then),
+// an added sparsity runs only the new points, another evaluation size reruns; a cancelled sweep
+// keeps the points it finished; the Pareto front against a hand-made set; bad specs are refused.
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <filesystem>
+
+#include "core/data/fashion_mnist.h"
+#include "core/data/prompts.h"
+#include "core/eval/eval_set.h"
+#include "core/eval/sweep.h"
+#include "core/eval/zero_shot.h"
+#include "core/model/processor.h"
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+
+class TestSweep : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir tmp_;
+    ps::Plan base_;
+    ps::SweepSpec spec_;
+
+    static size_t files_in(const std::string& dir) {
+        return static_cast<size_t>(std::distance(fs::directory_iterator(dir), {}));
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(tmp_.isValid());
+        const std::string model = tmp_.filePath("model").toStdString();
+        fs::copy(PS_DEFAULT_MODEL, model, fs::copy_options::recursive);
+        base_.model = model;
+        base_.calibration.samples = 16;
+        base_.calibration.batch_size = 16;
+        spec_.methods = {"magnitude", "wanda"};
+        spec_.sparsities = {0.3, 0.6};
+        spec_.eval_limit = 300;
+    }
+
+    void runs_every_point_then_reads_the_cache() {
+        const std::string cache = tmp_.filePath("cache").toStdString();
+        const ps::SweepResult r = ps::run_sweep(base_, spec_, cache, {});
+        qInfo("%s", r.to_text().c_str());
+        QCOMPARE(r.points.size(), size_t(4));
+        QCOMPARE(r.ran, 5);  // the dense point too
+        QCOMPARE(r.cached, 0);
+        QCOMPARE(files_in(cache), size_t(5));
+        // the dense accuracy is the unpruned model's on the same images
+        auto m = ps::Vlm::load(base_.model);
+        const ps::EvalSet set = ps::labelled_eval_set("t", ps::load_fashion_mnist(ps::fashion_mnist_dir(), "test"),
+                                                      ps::Processor(*m).image_config(), ps::zero_shot_templates(), 300);
+        QCOMPARE(r.dense_accuracy, ps::zero_shot(*m, set, {}, {}).value());
+        for (const ps::SweepPoint& p : r.points) {
+            QVERIFY(p.accuracy >= 0 && p.accuracy <= 100);
+            QVERIFY(std::abs(p.achieved - p.sparsity) < 1e-3);  // per-row counts: within one element per row
+            QVERIFY(p.params_nonzero < p.params);
+            QVERIFY(!p.cached);
+        }
+        QVERIFY(r.points[1].params_nonzero < r.points[0].params_nonzero);  // 0.6 prunes more than 0.3
+
+        // reopen with the weights overwritten by garbage (same names, sizes and times, so the same
+        // keys): every point comes from the cache; any model code would fail on that file
+        const std::string weights = base_.model + "/model.safetensors", backup = tmp_.filePath("backup").toStdString();
+        fs::copy_file(weights, backup);
+        const auto mtime = fs::last_write_time(weights);
+        std::FILE* f = std::fopen(weights.c_str(), "r+b");
+        QVERIFY(f);
+        std::fputs("garbage!", f);
+        std::fclose(f);
+        fs::last_write_time(weights, mtime);
+        QVERIFY(!ps_test::error_of([&] { ps::Vlm::load(base_.model); }).isEmpty());
+        const ps::SweepResult again = ps::run_sweep(base_, spec_, cache, {});
+        QCOMPARE(again.ran, 0);
+        QCOMPARE(again.cached, 5);
+        QCOMPARE(again.dense_accuracy, r.dense_accuracy);
+        for (size_t i = 0; i < r.points.size(); ++i) {
+            QCOMPARE(again.points[i].accuracy, r.points[i].accuracy);
+            QVERIFY(again.points[i].cached);
+        }
+        fs::copy_file(backup, weights, fs::copy_options::overwrite_existing);
+        fs::last_write_time(weights, mtime);
+
+        // one added sparsity: only its two points run
+        ps::SweepSpec more = spec_;
+        more.sparsities.push_back(0.5);
+        const ps::SweepResult grown = ps::run_sweep(base_, more, cache, {});
+        QCOMPARE(grown.ran, 2);
+        QCOMPARE(grown.cached, 5);
+        // another evaluation size is another key
+        ps::SweepSpec other = spec_;
+        other.methods = {"magnitude"};
+        other.sparsities = {0.3};
+        other.eval_limit = 200;
+        QCOMPARE(ps::run_sweep(base_, other, cache, {}).ran, 2);
+    }
+
+    void modality_grid_zero_point_is_dense() {
+        ps::SweepSpec grid;
+        grid.vision = {0.0, 0.5};
+        grid.language = {0.0, 0.5};
+        grid.eval_limit = 300;
+        const ps::SweepResult r = ps::run_sweep(base_, grid, tmp_.filePath("grid").toStdString(), {});
+        QCOMPARE(r.points.size(), size_t(4));
+        QCOMPARE(r.points[0].vision, 0.0);
+        QCOMPARE(r.points[0].language, 0.0);
+        QCOMPARE(r.points[0].accuracy, r.dense_accuracy);
+        QCOMPARE(r.points[0].params_nonzero, r.points[0].params);
+        QVERIFY(r.points[3].params_nonzero < r.points[1].params_nonzero);
+        QVERIFY(r.points[3].params_nonzero < r.points[2].params_nonzero);
+    }
+
+    // One point per block, only that block pruned: its nonzero count drops by that block's share.
+    void sensitivity_prunes_one_block_at_a_time() {
+        ps::Plan p = base_;
+        p.sparsity = 0.7;
+        ps::SweepSpec s;
+        s.sensitivity = true;
+        s.eval_limit = 200;
+        const auto plans = ps::sweep_plans(p, s);
+        QCOMPARE(plans.size(), size_t(10));  // 4 vision + 6 text blocks
+        QCOMPARE(plans[0].targets, std::vector<std::string>{"vision_model\\.encoder\\.layer\\.0\\..*"});
+        const ps::SweepResult r = ps::run_sweep(p, s, tmp_.filePath("sensitivity").toStdString(), {});
+        qInfo("%s", r.to_text().c_str());
+        auto m = ps::Vlm::load(base_.model);
+        for (const ps::SweepPoint& pt : r.points) {
+            int64_t block = 0;
+            for (const ps::LinearLayer& l : m->map().linears)
+                if (l.group == pt.block && l.prunable) block += static_cast<int64_t>(l.params());
+            const int64_t zeros = pt.params - pt.params_nonzero;
+            QVERIFY2(std::abs(static_cast<double>(zeros) - 0.7 * block) <= 0.002 * block, pt.block.c_str());
+        }
+    }
+
+    void cancel_keeps_finished_points() {
+        const std::string cache = tmp_.filePath("cancelled").toStdString();
+        ps::JobControl job;
+        job.on_progress = [&](const ps::Progress& p) {
+            if (p.stage == "sweep" && p.done == 2) job.cancel();
+        };
+        bool cancelled = false;
+        try {
+            ps::run_sweep(base_, spec_, cache, job);
+        } catch (const ps::Cancelled&) {
+            cancelled = true;
+        }
+        QVERIFY(cancelled);
+        QCOMPARE(files_in(cache), size_t(2));
+        QCOMPARE(ps::run_sweep(base_, spec_, cache, {}).cached, 2);
+    }
+
+    void pareto_front_by_hand() {
+        std::vector<ps::SweepPoint> pts(5);
+        const int64_t params[] = {100, 80, 60, 60, 40};
+        const double acc[] = {90, 85, 70, 80, 60};
+        for (int i = 0; i < 5; ++i) {
+            pts[i].params_nonzero = params[i];
+            pts[i].accuracy = acc[i];
+        }
+        QCOMPARE(ps::pareto_front(pts), (std::vector<size_t>{4, 3, 1, 0}));
+        pts[1].accuracy = 75;  // dominated by the 60-parameter point at 80
+        QCOMPARE(ps::pareto_front(pts), (std::vector<size_t>{4, 3, 0}));
+    }
+
+    void bad_specs_are_refused() {
+        ps::SweepSpec s;
+        s.methods = {"width"};
+        QVERIFY(ps_test::error_of([&] { ps::sweep_plans(base_, s); }).contains("not an unstructured / N:M method"));
+        s.methods = {"wanda"};
+        s.sparsities = {1.0};
+        QVERIFY(ps_test::error_of([&] { ps::sweep_plans(base_, s); }).contains("outside [0, 1)"));
+        // a per-modality split keeps its proportions (language-only stays language-only)
+        ps::Plan split = base_;
+        split.sparsity = 0.5;
+        split.allocation.kind = "modality";
+        split.allocation.modality = {{"vision", 0.0}, {"language", 0.5}};
+        s.sparsities = {0.2, 0.8};
+        const auto plans = ps::sweep_plans(split, s);
+        QCOMPARE(plans[0].allocation.modality.at("language"), 0.2);
+        QCOMPARE(plans[1].allocation.modality.at("vision"), 0.0);
+        split.allocation.modality = {{"vision", 0.3}, {"language", 0.7}};
+        QVERIFY(ps_test::error_of([&] { ps::sweep_plans(split, s); }).contains("allocation.language (scaled to sparsity 80%)"));
+        s.sparsities.clear();
+        s.vision = {0.5};
+        QVERIFY(ps_test::error_of([&] { ps::sweep_plans(base_, s); }).contains("both vision and language"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSweep)
+#include "test_sweep.moc"
