@@ -479,10 +479,8 @@ int cmd_tokens(const std::vector<std::string>& argv) {
     const bool llava = model->map().family == "llava";
     const ps::VlmInputs in = llava ? processor.chat(image, a.value("--text", "What is shown in this image?"))
                                    : processor.dual_encoder({image}, {a.value("--text", "a photo")});
-    int tower = 0;
-    for (size_t t = 0; t < model->towers().size(); ++t)
-        if (model->towers()[t].modality == (metric == ps::TokenMetric::Text ? ps::Modality::Language : ps::Modality::Vision))
-            tower = static_cast<int>(t);
+    const int tower = std::max(
+        0, ps::tower_index(*model, metric == ps::TokenMetric::Text ? ps::Modality::Language : ps::Modality::Vision));
     const int64_t last = model->towers()[tower].num_blocks - 1;
     const int64_t layer = a.integer("--layer", last, 0);
     ps::TokenGrid grid = ps::image_token_importance(*model, in, static_cast<int>(layer), metric).front();

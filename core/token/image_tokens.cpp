@@ -13,9 +13,9 @@ namespace ps {
 namespace {
 
 int tower_of(const Vlm& model, Modality m, const std::string& what) {
-    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t)
-        if (model.towers()[t].modality == m) return t;
-    throw Error(model.map().family, "has no " + what);
+    const int t = tower_index(model, m);
+    if (t < 0) throw Error(model.map().family, "has no " + what);
+    return t;
 }
 
 void check_block(const Vlm& model, int tower, int block) {

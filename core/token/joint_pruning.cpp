@@ -52,10 +52,8 @@ public:
     JointPruner(Vlm& model, const Plan& plan, const std::vector<VlmInputs>& batches)
         : model_(model), plan_(plan), batches_(batches), rng_(plan.seed) {
         if (batches.empty()) throw Error("calibration", "joint pruning needs calibration data");
-        for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) {
-            if (model.towers()[t].modality == Modality::Vision) vision_ = t;
-            if (model.towers()[t].modality == Modality::Language) language_ = t;
-        }
+        vision_ = tower_index(model, Modality::Vision);
+        language_ = tower_index(model, Modality::Language);
         llava_ = model.map().family == "llava";
         find_parts();
         measure_sample();
@@ -172,19 +170,19 @@ private:
     // each token weighted by its CIT importance (the MLP by the next block's, where it has the same
     // tokens), summed over the calibration batches.
     void score_tower(int tower, const JobControl& job) {
-        std::map<std::string, size_t> o_of, mlp_of;
-        for (size_t p = 0; p < parts_.size(); ++p)
-            if (parts_[p].tower == tower) {
-                parts_[p].o_norm2 = parts_[p].mlp_norm2 = at::Tensor();
-                if (!parts_[p].o.empty()) o_of[parts_[p].o] = p;
-                if (!parts_[p].mlp_out.empty()) mlp_of[parts_[p].mlp_out] = p;
+        std::set<std::string> tapped;  // the o-projections and MLP outputs of the tower
+        for (BlockParts& p : parts_)
+            if (p.tower == tower) {
+                p.o_norm2 = p.mlp_norm2 = at::Tensor();
+                if (!p.o.empty()) tapped.insert(p.o);
+                if (!p.mlp_out.empty()) tapped.insert(p.mlp_out);
             }
         const int blocks = model_.towers()[tower].num_blocks;
         const bool has_cls = !(llava_ && tower == language_);
         const TokenHook& hook = model_.token_hook();
         std::map<std::string, at::Tensor> seen;
         model_.weights().set_linear_tap([&](const std::string& name, const at::Tensor& x) {
-            if (o_of.count(name) || mlp_of.count(name)) seen[name] = x.detach();
+            if (tapped.count(name)) seen[name] = x.detach();
         });
         for (const VlmInputs& b : batches_) {
             std::vector<StageState> done;

@@ -23,6 +23,12 @@ bool TokenPruning::active() const {
     return language_after >= 0 && language_keep < 1.0;
 }
 
+int tower_index(const Vlm& model, Modality m) {
+    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t)
+        if (model.towers()[t].modality == m) return t;
+    return -1;
+}
+
 int64_t kept_tokens(int64_t candidates, double keep) {
     return std::max<int64_t>(1, std::min<int64_t>(candidates, std::llround(keep * static_cast<double>(candidates))));
 }
@@ -42,12 +48,6 @@ at::Tensor gather_tokens(const at::Tensor& t, int64_t dim, const at::Tensor& ind
     std::vector<int64_t> picked = shape;
     picked[dim] = k;
     return t.expand(shape).gather(dim, index.to(t.device()).view(view).expand(picked));
-}
-
-int tower_of(const Vlm& model, Modality m) {
-    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t)
-        if (model.towers()[t].modality == m) return t;
-    return -1;
 }
 
 // 0/1 mask of the heads of `block` whose output projection still has nonzero columns.
@@ -93,7 +93,7 @@ void install_token_pruning(Vlm& model, const TokenPruning& p) {
         return;
     }
     const bool llava = model.map().family == "llava";
-    const int vision = tower_of(model, Modality::Vision), language = tower_of(model, Modality::Language);
+    const int vision = tower_index(model, Modality::Vision), language = tower_index(model, Modality::Language);
     if (p.metric == TokenMetric::Text && !llava)
         throw Error("tokens.metric", "text-guided importance needs a LLaVA model, not " + model.map().family);
     TokenHook hook;
