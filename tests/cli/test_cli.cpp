@@ -373,6 +373,25 @@ private Q_SLOTS:
         QVERIFY2(r.err.startsWith("prunestudio-cli: sweep: --sparsities needs A <= B and STEP > 0"), r.err.constData());
     }
 
+    // `export` writes a Hugging Face folder from a pruned run; an existing folder needs --force.
+    void export_a_pruned_run() {
+        const QString run = tmp_.filePath("pruned-24"), out = tmp_.filePath("exported");  // from prune_with_a_preset
+        QVERIFY(QFile::exists(run + "/masks.safetensors"));
+        auto r = ps_test::run_cli({"export", run, "--out", out, "--dtype", "bfloat16"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains(", bfloat16), method wanda, pattern 2:4, with masks"), r.out.constData());
+        QVERIFY(QFile::exists(out + "/prunestudio_masks.safetensors"));
+        r = ps_test::run_cli({"export", run, "--out", out});
+        QCOMPARE(r.exit_code, 1);
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY2(r.err.contains("already exists; pass --force to replace it"), r.err.constData());
+        r = ps_test::run_cli({"export", run, "--out", out, "--force"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        r = ps_test::run_cli({"export", run, "--out", tmp_.filePath("e2"), "--dtype", "int4"});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY(!QDir(tmp_.filePath("e2")).exists());
+    }
+
     // `methods` lists the built-ins and the RIA plugin the build puts next to the CLI; a plugin
     // method with the OWL allocation prunes from a Plan; a bad plugin path is one warning line.
     void methods_and_plugins() {
