@@ -12,7 +12,7 @@ APT_PACKAGES=(
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libgl1-mesa-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-dev nlohmann-json3-dev libsentencepiece-dev libicu-dev zlib1g-dev
-  xvfb xauth imagemagick fonts-dejavu-core
+  xvfb xauth imagemagick fonts-dejavu-core chromium
   dataset-fashion-mnist
 )
 

@@ -42,6 +42,7 @@
 #include "core/prune/width.h"
 #include "core/recover/recovery_run.h"
 #include "core/report/export.h"
+#include "core/report/html_report.h"
 #include "core/report/line_plot.h"
 #include "core/report/model_summary.h"
 #include "core/report/token_heatmap.h"
@@ -89,6 +90,10 @@ const char* kUsage =
     "                           a pruned / recovered run folder as a Hugging Face checkpoint: one\n"
     "                           model.safetensors (metadata: method, pattern), config and tokenizer files,\n"
     "                           prunestudio_masks.safetensors, plan.json and result.json; atomic\n"
+    "  report RUN_DIR --out REPORT.html [--sweep DIR] [--limit N] [--heatmaps N]\n"
+    "                           one self-contained HTML report of a run (Plan, per-layer table, accuracy\n"
+    "                           dense vs pruned on N test images, a sweep's curves, token heatmaps, measured\n"
+    "                           latency, timings, machine) and report.json beside it\n"
     "  allocate --plan PLAN.json --out PLAN2.json [--model DIR] [--device D] [--dtype T]\n"
     "                           the Plan's allocation step alone: sparsity per block, and PLAN2.json with\n"
     "                           the {tensor: sparsity} result as overrides, to edit and prune with\n"
@@ -465,6 +470,21 @@ int cmd_export(const std::vector<std::string>& argv) {
     return 0;
 }
 
+int cmd_report(const std::vector<std::string>& argv) {
+    const Args a("report", argv, {}, {"--out", "--sweep", "--limit", "--heatmaps"});
+    const std::string run = a.positional(1, 1, "run folder")[0];
+    if (!a.flag("--out")) a.fail("needs --out");
+    ps::ReportOptions opt;
+    opt.sweep_dir = a.value("--sweep", "");
+    opt.eval_limit = a.integer("--limit", opt.eval_limit, 1);
+    opt.heatmaps = static_cast<int>(a.integer("--heatmaps", opt.heatmaps, 0));
+    const std::string out = a.value("--out", "");
+    ps::write_report(run, out, opt, console_job());
+    std::fputc('\n', stderr);
+    std::printf("wrote %s and report.json\n", out.c_str());
+    return 0;
+}
+
 int cmd_tokens(const std::vector<std::string>& argv) {
     const Args a("tokens", argv, {}, {"--image", "--out", "--layer", "--metric", "--keep", "--text", "--colormap", "--device", "--dtype"});
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
@@ -659,6 +679,7 @@ int main(int argc, char** argv) {
         if (cmd == "tokens") return cmd_tokens(args);
         if (cmd == "sweep") return cmd_sweep(args);
         if (cmd == "export") return cmd_export(args);
+        if (cmd == "report") return cmd_report(args);
         if (cmd == "prune-depth") return cmd_prune_depth(args);
         if (cmd == "train-default") return cmd_train_default(args);
         if (cmd == "assemble-default") return cmd_assemble_default(args);

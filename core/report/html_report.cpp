@@ -1,0 +1,301 @@
+#include "core/report/html_report.h"
+
+#include <ATen/core/grad_mode.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/data/fashion_mnist.h"
+#include "core/data/image_processor.h"
+#include "core/data/prompts.h"
+#include "core/error.h"
+#include "core/eval/eval_set.h"
+#include "core/eval/sweep.h"
+#include "core/eval/zero_shot.h"
+#include "core/io/atomic_file.h"
+#include "core/io/json_util.h"
+#include "core/model/processor.h"
+#include "core/model/vlm.h"
+#include "core/report/line_plot.h"
+#include "core/report/token_heatmap.h"
+#include "core/runtime.h"
+#include "core/token/image_tokens.h"
+
+namespace fs = std::filesystem;
+
+namespace ps {
+namespace {
+
+std::string escape(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+        if (c == '<') o += "&lt;";
+        else if (c == '>') o += "&gt;";
+        else if (c == '&') o += "&amp;";
+        else if (c == '"') o += "&quot;";
+        else o += c;
+    }
+    return o;
+}
+
+std::string base64(const std::vector<uint8_t>& in) {
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string o;
+    size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        const uint32_t v = (in[i] << 16) | (in[i + 1] << 8) | in[i + 2];
+        o += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+    }
+    if (i + 1 == in.size()) {
+        const uint32_t v = in[i] << 16;
+        o += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+    } else if (i + 2 == in.size()) {
+        const uint32_t v = (in[i] << 16) | (in[i + 1] << 8);
+        o += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+    }
+    return o;
+}
+
+// An RGB image as an <img> with its PNG inline.
+std::string png_img(const cv::Mat& rgb, const std::string& alt, int width) {
+    cv::Mat bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    std::vector<uint8_t> bytes;
+    cv::imencode(".png", bgr, bytes);
+    return "<img alt=\"" + escape(alt) + "\" width=\"" + std::to_string(width) + "\" src=\"data:image/png;base64," +
+           base64(bytes) + "\">";
+}
+
+std::string fmt(const char* f, double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+double median_seconds(const std::function<void()>& run, int repeats) {
+    run();  // warm-up
+    std::vector<double> s;
+    for (int r = 0; r < repeats; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run();
+        s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(s.begin(), s.end());
+    return s[s.size() / 2];
+}
+
+const char* kStyle =
+    "body{font-family:'DejaVu Sans',sans-serif;margin:24px 40px;color:#222}h1{font-size:22px}h2{font-size:17px;"
+    "border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:28px}table{border-collapse:collapse;font-size:12px}"
+    "td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}"
+    "pre{background:#f6f6f6;padding:8px;font-size:12px;overflow:auto}.note{color:#555;font-size:13px}"
+    ".tag{display:inline-block;background:#fde2b8;padding:1px 6px;border-radius:3px;font-size:12px}";
+
+}  // namespace
+
+nlohmann::json write_report(const std::string& run_dir, const std::string& html_path, const ReportOptions& opt,
+                            const JobControl& job) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string result_path = run_dir + "/result.json";
+    if (!fs::exists(result_path)) throw Error(run_dir, "has no result.json (is it a pruning run folder?)");
+    const nlohmann::json result = read_json_file(result_path);
+    const nlohmann::json plan = fs::exists(run_dir + "/plan.json") ? read_json_file(run_dir + "/plan.json") : nlohmann::json::object();
+    const std::string method = result.value("method", plan.value("method", std::string("?")));
+    const std::string pattern = result.value("pattern", plan.value("pattern", std::string("?")));
+    const std::string dense_dir = plan.value("model", std::string());
+
+    nlohmann::json report = {{"run", run_dir}, {"method", method}, {"pattern", pattern}, {"plan", plan}};
+    std::ostringstream h;
+    h << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>PruneStudio report: " << escape(method) << " "
+      << escape(pattern) << "</title><style>" << kStyle << "</style></head><body>";
+    h << "<h1>PruneStudio report — " << escape(method) << " " << escape(pattern) << "</h1>";
+    h << "<p class=\"note\">Run <code>" << escape(run_dir) << "</code>";
+    if (!dense_dir.empty()) h << " pruned from <code>" << escape(dense_dir) << "</code>";
+    h << ".</p>";
+
+    // Plan
+    h << "<h2 id=\"plan\">Plan</h2><table>";
+    for (const char* key : {"name", "method", "pattern", "sparsity", "compare", "device", "dtype", "seed"})
+        if (plan.contains(key)) h << "<tr><td class=\"l\">" << key << "</td><td class=\"l\">" << escape(plan[key].dump()) << "</td></tr>";
+    for (const char* key : {"allocation", "calibration"})
+        if (plan.contains(key))
+            h << "<tr><td class=\"l\">" << key << "</td><td class=\"l\"><code>" << escape(plan[key].dump()) << "</code></td></tr>";
+    h << "</table><details><summary>the whole Plan (JSON)</summary><pre>" << escape(plan.dump(2)) << "</pre></details>";
+
+    // Totals and the per-layer table
+    h << "<h2 id=\"totals\">Sparsity per modality</h2>";
+    if (result.contains("modalities")) {
+        h << "<table><tr><th class=\"l\">modality</th><th>pruned</th><th>targeted weights</th><th>sparsity</th></tr>";
+        for (const auto& [m, v] : result["modalities"].items())
+            h << "<tr><td class=\"l\">" << escape(m) << "</td><td>" << v["pruned"].get<int64_t>() << "</td><td>"
+              << v["params"].get<int64_t>() << "</td><td>" << fmt("%.4f", v["sparsity"].get<double>()) << "</td></tr>";
+        const auto& t = result["total"];
+        h << "<tr><th class=\"l\">total</th><th>" << t["pruned"].get<int64_t>() << "</th><th>" << t["params"].get<int64_t>()
+          << "</th><th>" << fmt("%.4f", t["sparsity"].get<double>()) << "</th></tr></table>";
+        report["totals"] = {{"modalities", result["modalities"]}, {"total", t}};
+    } else {
+        h << "<p class=\"note\">This run (" << escape(method) << ") removes structures instead of masking weights; see its "
+          << "result below.</p><pre>" << escape(result.dump(2).substr(0, 4000)) << "</pre>";
+    }
+    auto model = Vlm::load(run_dir);
+    h << "<h2 id=\"layers\">Per-layer table</h2>";
+    nlohmann::json layers = nlohmann::json::array();
+    if (result.contains("tensors")) {
+        std::map<std::string, const LinearLayer*> by_name;
+        for (const LinearLayer& l : model->map().linears) by_name[l.name] = &l;
+        h << "<table><tr><th class=\"l\">name</th><th class=\"l\">modality</th><th>shape</th><th>nnz</th><th>target</th>"
+             "<th>sparsity</th><th>rel. reconstruction error</th><th>seconds</th></tr>";
+        for (const auto& t : result["tensors"]) {
+            const std::string name = t["name"].get<std::string>();
+            const LinearLayer* l = by_name.count(name) ? by_name[name] : nullptr;
+            const std::string shape = l ? std::to_string(l->out_features) + "×" + std::to_string(l->in_features) : "";
+            h << "<tr><td class=\"l\">" << escape(name) << "</td><td class=\"l\">" << escape(t["modality"].get<std::string>())
+              << "</td><td>" << shape << "</td><td>" << t["nnz"].get<int64_t>() << "</td><td>"
+              << fmt("%.3f", t["target"].get<double>()) << "</td><td>" << fmt("%.4f", t["achieved"].get<double>())
+              << "</td><td>" << fmt("%.4f", t["relative_error"].get<double>()) << "</td><td>"
+              << fmt("%.3f", t["seconds"].get<double>()) << "</td></tr>";
+            layers.push_back({{"name", name}, {"modality", t["modality"]}, {"shape", shape}, {"nnz", t["nnz"]},
+                              {"sparsity", t["achieved"]}, {"relative_error", t["relative_error"]}});
+        }
+        h << "</table>";
+    } else {
+        h << "<p class=\"note\">No per-tensor masks in this run.</p>";
+    }
+    report["layers"] = layers;
+
+    // Accuracy: dense and this run, on the same test images
+    const bool dual = model->towers().size() == 2 && model->weights().has("logit_scale");
+    std::unique_ptr<Vlm> dense;
+    if (!dense_dir.empty() && fs::exists(dense_dir)) dense = Vlm::load(dense_dir);
+    h << "<h2 id=\"accuracy\">Accuracy</h2>";
+    if (dual) {
+        const ImageProcessorConfig cfg = Processor(*model).image_config();
+        const EvalSet set = labelled_eval_set("fashion-mnist test", load_fashion_mnist(fashion_mnist_dir(), "test"), cfg,
+                                              zero_shot_templates(), opt.eval_limit);
+        const double after = zero_shot(*model, set, {}, job).value();
+        const double before = dense ? zero_shot(*dense, set, {}, job).value() : -1;
+        h << "<table><tr><th class=\"l\">model</th><th>zero-shot top-1 (" << set.size << " test images)</th></tr>";
+        if (before >= 0) h << "<tr><td class=\"l\">dense</td><td>" << fmt("%.2f %%", before) << "</td></tr>";
+        h << "<tr><td class=\"l\">this run</td><td>" << fmt("%.2f %%", after) << "</td></tr></table>";
+        report["accuracy"] = {{"dense", before}, {"run", after}, {"images", set.size}};
+    } else {
+        h << "<p class=\"note\">Zero-shot evaluation needs a dual encoder; this is " << escape(model->map().family) << ".</p>";
+    }
+
+    // Curves and sensitivity from a sweep
+    h << "<h2 id=\"curves\">Accuracy vs sparsity</h2>";
+    if (!opt.sweep_dir.empty()) {
+        const nlohmann::json sweep = read_json_file(opt.sweep_dir + "/sweep.json");
+        std::map<std::string, PlotSeries> curves;
+        h << "<table><tr><th class=\"l\">point</th><th>target</th><th>achieved</th><th>zero-shot</th><th>nonzero params</th></tr>";
+        for (const auto& p : sweep["points"]) {
+            h << "<tr><td class=\"l\">" << escape(p["name"].get<std::string>()) << "</td><td>" << fmt("%.3f", p["sparsity"].get<double>())
+              << "</td><td>" << fmt("%.4f", p["achieved"].get<double>()) << "</td><td>" << fmt("%.2f %%", p["accuracy"].get<double>())
+              << "</td><td>" << p["params_nonzero"].get<int64_t>() << "</td></tr>";
+            if (!p["block"].get<std::string>().empty()) continue;
+            PlotSeries& c = curves[p["method"].get<std::string>() + " " + p["pattern"].get<std::string>()];
+            c.name = p["method"].get<std::string>() + " " + p["pattern"].get<std::string>();
+            c.x.push_back(100 * p["sparsity"].get<double>());
+            c.y.push_back(p["accuracy"].get<double>());
+        }
+        h << "</table>";
+        if (!curves.empty()) {
+            std::vector<PlotSeries> series;
+            for (auto& [n, c] : curves) series.push_back(std::move(c));
+            PlotOptions po;
+            po.title = "Zero-shot accuracy vs sparsity";
+            po.x_label = "target sparsity (%)";
+            po.y_label = "zero-shot top-1 (%)";
+            po.y_min = 0;
+            po.y_max = 100;
+            po.reference = sweep["dense_accuracy"].get<double>();
+            po.reference_label = "dense";
+            h << "<p>" << png_img(render_line_plot(series, po), "accuracy vs sparsity", 800) << "</p>";
+        }
+        report["sweep"] = sweep;
+    } else {
+        h << "<p class=\"note\">No sweep given (prunestudio-cli sweep, then report --sweep DIR).</p>";
+    }
+
+    // Token heatmaps
+    h << "<h2 id=\"heatmaps\">Token heatmaps</h2>";
+    if (dual && opt.heatmaps > 0) {
+        const LabelledImages test = load_fashion_mnist(fashion_mnist_dir(), "test");
+        const ImageProcessorConfig cfg = Processor(*model).image_config();
+        VlmInputs in;
+        in.pixel_values = preprocess_gray_batch(test.images.slice(0, 0, opt.heatmaps), cfg);
+        const int last = model->towers()[0].num_blocks - 1;
+        const auto grids = image_token_importance(*model, in, last, TokenMetric::Cls);
+        h << "<p class=\"note\">[CLS]-attention at the last vision block (block " << last
+          << "); hatched: the half run-time pruning at keep 0.5 would drop.</p><p>";
+        for (size_t i = 0; i < grids.size(); ++i) {
+            TokenGrid g = grids[i];
+            mark_dropped(g, 0.5);
+            const std::string label = fashion_mnist_classes()[test.labels[static_cast<int64_t>(i)].item<int64_t>()];
+            h << png_img(render_token_heatmap(model_view(in.pixel_values[static_cast<int64_t>(i)], cfg), g), label, 200) << " ";
+        }
+        h << "</p>";
+        report["heatmaps"] = static_cast<int>(grids.size());
+    }
+
+    // Speed, measured
+    h << "<h2 id=\"speed\">Speed</h2>";
+    const bool size_only = pattern != "structured";
+    if (dual) {
+        at::NoGradGuard no_grad;
+        const ImageProcessorConfig cfg = Processor(*model).image_config();
+        VlmInputs in;
+        in.pixel_values = preprocess_batch(std::vector<cv::Mat>(opt.latency_batch, cv::Mat::zeros(cfg.height, cfg.width, CV_8UC3)), cfg);
+        const double run_s = median_seconds([&] { model->run_tower(0, in); }, opt.latency_repeats);
+        const double dense_s = dense ? median_seconds([&] { dense->run_tower(0, in); }, opt.latency_repeats) : -1;
+        h << "<table><tr><th class=\"l\">vision tower, batch " << opt.latency_batch << "</th><th>median of "
+          << opt.latency_repeats << "</th></tr>";
+        if (dense_s > 0) h << "<tr><td class=\"l\">dense</td><td>" << fmt("%.1f ms", 1000 * dense_s) << "</td></tr>";
+        h << "<tr><td class=\"l\">this run</td><td>" << fmt("%.1f ms", 1000 * run_s) << "</td></tr></table>";
+        if (size_only)
+            h << "<p><span class=\"tag\">size only</span> " << escape(pattern)
+              << " sparsity is stored as zeros in dense tensors: on this hardware the kernels still multiply them, so "
+                 "the pruned model is not faster (2:4 needs GPU sparse kernels; structured pruning removes the work).</p>";
+        report["speed"] = {{"dense_seconds", dense_s}, {"run_seconds", run_s}, {"batch", opt.latency_batch}, {"size_only", size_only}};
+    }
+
+    // Timings and machine
+    const RuntimeInfo rt = runtime_info();
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::time_t now = std::time(nullptr);
+    char when[64];
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+    h << "<h2 id=\"machine\">Timings and machine</h2><table>"
+      << "<tr><td class=\"l\">pruning</td><td>" << fmt("%.1f s", result.value("seconds", 0.0)) << "</td></tr>"
+      << "<tr><td class=\"l\">this report</td><td>" << fmt("%.1f s", seconds) << "</td></tr>"
+      << "<tr><td class=\"l\">machine</td><td>" << escape(host) << ", " << std::thread::hardware_concurrency() << " cores, "
+      << escape(rt.default_device) << "</td></tr>"
+      << "<tr><td class=\"l\">torch</td><td>" << escape(rt.torch_version) << "</td></tr>"
+      << "<tr><td class=\"l\">written</td><td>" << when << "</td></tr></table>";
+    h << "</body></html>\n";
+    report["machine"] = {{"host", host}, {"cores", std::thread::hardware_concurrency()}, {"device", rt.default_device},
+                         {"torch", rt.torch_version}};
+    report["seconds"] = {{"pruning", result.value("seconds", 0.0)}, {"report", seconds}};
+    report["written"] = when;
+
+    write_file_atomic(html_path, h.str());
+    write_file_atomic((fs::path(html_path).parent_path() / "report.json").string(), report.dump(2) + "\n");
+    return report;
+}
+
+}  // namespace ps

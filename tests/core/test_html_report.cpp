@@ -1,0 +1,92 @@
+// The run report of a Wanda 50 % run of the default model with a two-point sweep: the HTML has every
+// section, the per-layer table one row per pruned Linear, inline PNGs (curves and heatmaps), the
+// unstructured run's speed labelled "size only"; report.json carries the same figures; headless
+// Chromium renders the page (the screenshot is a real picture, not a blank page); a folder that is
+// not a run is refused.
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <filesystem>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "core/eval/sweep.h"
+#include "core/io/atomic_file.h"
+#include "core/io/json_util.h"
+#include "core/prune/allocation.h"
+#include "core/prune/calibration.h"
+#include "core/prune/pipeline.h"
+#include "core/prune/pruned_checkpoint.h"
+#include "core/report/html_report.h"
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+
+class TestHtmlReport : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir tmp_;
+
+private Q_SLOTS:
+    void report_has_every_section_and_renders() {
+        QVERIFY(tmp_.isValid());
+        ps::Plan plan;
+        plan.model = PS_DEFAULT_MODEL;
+        plan.calibration.samples = 16;
+        plan.calibration.batch_size = 16;
+        auto m = ps::Vlm::load(PS_DEFAULT_MODEL);
+        const auto calib = ps::calibration_batches(*m, plan.calibration, 0);
+        const ps::PruneResult pruned = ps::prune_model(*m, plan, ps::allocate(plan, m->map()), calib, {});
+        const std::string run = tmp_.filePath("run").toStdString(), sweep = tmp_.filePath("sweep").toStdString();
+        ps::write_pruned_checkpoint(*m, plan, pruned, run);
+        ps::SweepSpec spec;
+        spec.sparsities = {0.3, 0.6};
+        spec.eval_limit = 100;
+        const ps::SweepResult sr = ps::run_sweep(plan, spec, sweep + "/cache", {});
+        ps::write_file_atomic(sweep + "/sweep.json", sr.to_json().dump());
+
+        ps::ReportOptions opt;
+        opt.sweep_dir = sweep;
+        opt.heatmaps = 3;
+        opt.eval_limit = 200;
+        opt.latency_repeats = 2;
+        const std::string html = tmp_.filePath("report.html").toStdString();
+        const nlohmann::json r = ps::write_report(run, html, opt, {});
+        const QString page = QString::fromUtf8(ps_test::read_bytes(QString::fromStdString(html)));
+        for (const char* id : {"plan", "totals", "layers", "accuracy", "curves", "heatmaps", "speed", "machine"})
+            QVERIFY2(page.contains(QString("id=\"%1\"").arg(id)), id);
+        QCOMPARE(page.count("data:image/png;base64,"), 1 + 3);  // the curves and three heatmaps
+        QVERIFY(page.contains("size only"));
+        QCOMPARE(r["layers"].size(), pruned.tensors.size());
+        QCOMPARE(page.count("<tr><td class=\"l\">") >= static_cast<int>(pruned.tensors.size()), true);
+        QVERIFY(r["accuracy"]["dense"].get<double>() > 50);
+        QVERIFY(r["accuracy"]["run"].get<double>() > 0);
+        QVERIFY(r["speed"]["size_only"].get<bool>());
+        QVERIFY(ps::read_json_file(tmp_.filePath("report.json").toStdString()) == r);
+
+        const QString chromium = QStandardPaths::findExecutable("chromium");
+        QVERIFY2(!chromium.isEmpty(), "chromium is not installed (packaging/setup.sh installs it)");
+        const QString shot = tmp_.filePath("report.png");
+        const auto run_chromium = ps_test::run_program(
+            chromium, {"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,2000",
+                       "--screenshot=" + shot, "file://" + QString::fromStdString(html)},
+            120000);
+        QVERIFY2(QFile::exists(shot), run_chromium.err.constData());
+        const cv::Mat png = cv::imread(shot.toStdString());
+        QCOMPARE(png.cols, 1280);
+        cv::Scalar mean, stddev;
+        cv::meanStdDev(png, mean, stddev);
+        qInfo("rendered report: %dx%d, pixel std %.1f", png.cols, png.rows, stddev[0]);
+        QVERIFY(stddev[0] > 10);  // text, tables and images, not a blank page
+    }
+
+    void not_a_run_folder_is_refused() {
+        QVERIFY(ps_test::error_of([&] { ps::write_report(PS_DEFAULT_MODEL, tmp_.filePath("x.html").toStdString(), {}, {}); })
+                    .contains("has no result.json"));
+        QVERIFY(!QFile::exists(tmp_.filePath("x.html")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHtmlReport)
+#include "test_html_report.moc"
