@@ -79,10 +79,10 @@ const char* kUsage =
     "                           a smaller checkpoint with its config rewritten (width.json / depth.json);\n"
     "                           method comp prunes heads, channels and tokens jointly to the Plan's FLOPs\n"
     "                           target (the token pruning reached goes into the written plan.json)\n"
-    "  sweep --plan PLAN.json --out DIR [--methods M,M...] [--sparsities A:B:STEP|S,S...] [--vision S..]\n"
-    "        [--language S..] [--sensitivity] [--limit N] [--model DIR] [--device D] [--dtype T]\n"
+    "  sweep --plan PLAN.json --out DIR [--methods M,M...] [--patterns P,P...] [--sparsities A:B:STEP|S,S...]\n"
+    "        [--vision S..] [--language S..] [--sensitivity] [--limit N] [--model DIR] [--device D] [--dtype T]\n"
     "                           prune and score (zero-shot top-1) every point of a grid of Plans: methods x\n"
-    "                           sparsities, or --vision x --language sparsities, or (--sensitivity) each\n"
+    "                           patterns x sparsities, or --vision x --language sparsities, or (--sensitivity) each\n"
     "                           block alone at the Plan's sparsity; each point is cached in\n"
     "                           DIR/cache, so a rerun or an added point runs only what is new. Writes\n"
     "                           DIR/sweep.json and DIR/curves.png (accuracy vs sparsity per method)\n"
@@ -404,7 +404,8 @@ std::vector<double> parse_values(const Args& a, const std::string& flag) {
 
 int cmd_sweep(const std::vector<std::string>& argv) {
     const Args a("sweep", argv, {"--sensitivity"},
-                 {"--plan", "--out", "--methods", "--sparsities", "--vision", "--language", "--limit", "--model", "--device", "--dtype"});
+                 {"--plan", "--out", "--methods", "--patterns", "--sparsities", "--vision", "--language", "--limit", "--model",
+                  "--device", "--dtype"});
     a.positional(0, 0, "");
     if (!a.flag("--plan") || !a.flag("--out")) a.fail("needs --plan and --out");
     ps::Plan plan = ps::Plan::load(a.value("--plan", ""));
@@ -416,6 +417,10 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     if (a.flag("--methods")) {
         std::stringstream ss(a.value("--methods", ""));
         for (std::string m; std::getline(ss, m, ',');) spec.methods.push_back(m);
+    }
+    if (a.flag("--patterns")) {
+        std::stringstream ss(a.value("--patterns", ""));
+        for (std::string p; std::getline(ss, p, ',');) spec.patterns.push_back(p);
     }
     if (a.flag("--sparsities")) spec.sparsities = parse_values(a, "--sparsities");
     if (a.flag("--vision")) spec.vision = parse_values(a, "--vision");

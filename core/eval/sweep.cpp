@@ -19,6 +19,7 @@
 #include "core/model/model_map.h"
 #include "core/model/processor.h"
 #include "core/prune/calibration.h"
+#include "core/prune/pattern.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/registry.h"
 
@@ -162,27 +163,32 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
             }
     } else {
         const std::vector<std::string> methods = spec.methods.empty() ? std::vector<std::string>{base.method} : spec.methods;
+        const std::vector<std::string> patterns = spec.patterns.empty() ? std::vector<std::string>{base.pattern} : spec.patterns;
         const std::vector<double> sparsities = spec.sparsities.empty() ? std::vector<double>{base.sparsity} : spec.sparsities;
         for (const auto& m : methods)
-            for (double s : sparsities) {
-                check("sparsity", s);
-                Plan p = base;
-                p.method = m;
-                p.sparsity = s;
-                // A per-modality split keeps its proportions: each ratio scaled by s / the base's sparsity.
-                for (auto& [modality, ratio] : p.allocation.modality) {
-                    if (base.sparsity <= 0)
-                        throw Error("sparsities", "the base Plan's sparsity is 0, so its per-modality split cannot be scaled");
-                    ratio = ratio * s / base.sparsity;
-                    check("allocation." + modality + " (scaled to sparsity " + percent(s) + ")", ratio);
+            for (const auto& pattern : patterns)
+                for (double s : sparsities) {
+                    check("sparsity", s);
+                    Plan p = base;
+                    p.method = m;
+                    p.pattern = pattern;
+                    p.sparsity = s;
+                    // A per-modality split keeps its proportions: each ratio scaled by s / the base's sparsity.
+                    for (auto& [modality, ratio] : p.allocation.modality) {
+                        if (base.sparsity <= 0)
+                            throw Error("sparsities", "the base Plan's sparsity is 0, so its per-modality split cannot be scaled");
+                        ratio = ratio * s / base.sparsity;
+                        check("allocation." + modality + " (scaled to sparsity " + percent(s) + ")", ratio);
+                    }
+                    p.name = m + " " + p.pattern + " " + percent(s);
+                    out.push_back(std::move(p));
                 }
-                p.name = m + " " + p.pattern + " " + percent(s);
-                out.push_back(std::move(p));
-            }
     }
-    for (const Plan& p : out)
+    for (const Plan& p : out) {
+        SparsityPattern::parse(p.pattern);  // throws naming the pattern
         if (!find_method(p.method))
             throw Error("methods", "\"" + p.method + "\" is not an unstructured / N:M method (" + method_ids() + ")");
+    }
     return out;
 }
 

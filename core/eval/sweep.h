@@ -1,4 +1,4 @@
-// Sweeps: a grid of Plans derived from one base Plan — methods × sparsities, or a vision ×
+// Sweeps: a grid of Plans derived from one base Plan — methods × patterns × sparsities, or a vision ×
 // language sparsity grid — each pruned in memory and scored by zero-shot top-1 on the Fashion-MNIST
 // test images, run as one job. Every point is cached under the hash of its Plan, the evaluation
 // settings and the checkpoint files' sizes and times, so re-opening a sweep runs no model code and
@@ -17,6 +17,7 @@ namespace ps {
 
 struct SweepSpec {
     std::vector<std::string> methods;  // empty: the base Plan's method
+    std::vector<std::string> patterns; // empty: the base Plan's pattern (unstructured, N:M)
     std::vector<double> sparsities;    // empty: the base Plan's sparsity; a per-modality split is scaled along
     // A modality grid (both non-empty): every (vision, language) pair as a "modality" allocation;
     // methods and sparsities are then not swept.

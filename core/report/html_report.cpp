@@ -212,6 +212,17 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
             c.y.push_back(p["accuracy"].get<double>());
         }
         h << "</table>";
+        bool sensitivity = false;
+        for (const auto& p : sweep["points"]) sensitivity = sensitivity || !p["block"].get<std::string>().empty();
+        if (sensitivity) {
+            h << "<h2 id=\"sensitivity\">Sensitivity</h2><table><tr><th class=\"l\">block pruned alone</th>"
+                 "<th>accuracy drop (points)</th></tr>";
+            for (const auto& p : sweep["points"])
+                if (!p["block"].get<std::string>().empty())
+                    h << "<tr><td class=\"l\">" << escape(p["block"].get<std::string>()) << "</td><td>"
+                      << fmt("%.2f", sweep["dense_accuracy"].get<double>() - p["accuracy"].get<double>()) << "</td></tr>";
+            h << "</table>";
+        }
         if (!curves.empty()) {
             std::vector<PlotSeries> series;
             for (auto& [n, c] : curves) series.push_back(std::move(c));

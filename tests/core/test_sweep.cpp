@@ -184,6 +184,17 @@ private Q_SLOTS:
         QCOMPARE(plans[1].allocation.modality.at("vision"), 0.0);
         split.allocation.modality = {{"vision", 0.3}, {"language", 0.7}};
         QVERIFY(ps_test::error_of([&] { ps::sweep_plans(split, s); }).contains("allocation.language (scaled to sparsity 80%)"));
+        // methods x patterns x sparsities, in that order; a bad N:M is named
+        ps::SweepSpec grid;
+        grid.methods = {"wanda", "magnitude"};
+        grid.patterns = {"unstructured", "2:4"};
+        grid.sparsities = {0.5};
+        const auto mps = ps::sweep_plans(base_, grid);
+        QCOMPARE(mps.size(), size_t(4));
+        QCOMPARE(mps[1].pattern, std::string("2:4"));
+        QCOMPARE(mps[2].method, std::string("magnitude"));
+        grid.patterns = {"4:2"};
+        QVERIFY(ps_test::error_of([&] { ps::sweep_plans(base_, grid); }).contains("4:2"));
         s.sparsities.clear();
         s.vision = {0.5};
         QVERIFY(ps_test::error_of([&] { ps::sweep_plans(base_, s); }).contains("both vision and language"));
