@@ -19,6 +19,7 @@
 #include "core/prune/calibration.h"
 #include "core/prune/depth.h"
 #include "tests/core/demo_inputs.h"
+#include "tests/core/tensor_compare.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -46,9 +47,6 @@ private:
         return m.head(in, done);
     }
 
-    static double max_diff(const at::Tensor& a, const at::Tensor& b) {
-        return (a.to(at::kCPU, at::kDouble) - b.to(at::kCPU, at::kDouble)).abs().max().item<double>();
-    }
 
     template <typename F>
     static void expect_error(F&& f, const QString& needle) {
@@ -161,10 +159,10 @@ private Q_SLOTS:
         for (const auto& b : calib_) {
             const at::Tensor got = reloaded->forward(b).logits_per_image;
             const at::Tensor want = forward_skipping(*model_, b, 1, drop).logits_per_image;
-            const double d = max_diff(got, want);
+            const double d = ps_test::max_abs_diff(got, want);
             qInfo("logits_per_image vs the original with blocks skipped: max abs diff %.3g", d);
             QVERIFY2(d <= 1e-5, qPrintable(QString::number(d)));
-            QVERIFY(max_diff(got, model_->forward(b).logits_per_image) > 1e-3);  // the blocks did something
+            QVERIFY(ps_test::max_abs_diff(got, model_->forward(b).logits_per_image) > 1e-3);  // the blocks did something
         }
 
         // transformers loads the folder (no missing or left-over weights) and gives the same logits
@@ -179,7 +177,7 @@ private Q_SLOTS:
         QCOMPARE(layers["text_layers"].get<int>(), 4);
         QCOMPARE(layers["vision_layers"].get<int>(), 4);
         const at::Tensor theirs = ps::load_safetensors(ref.toStdString()).at(0).second.clone();
-        const double d = max_diff(reloaded->forward(calib_[0]).logits_per_image, theirs);
+        const double d = ps_test::max_abs_diff(reloaded->forward(calib_[0]).logits_per_image, theirs);
         qInfo("logits_per_image vs transformers: max abs diff %.3g", d);
         QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
     }
@@ -200,7 +198,7 @@ private Q_SLOTS:
         QCOMPARE(ps::read_json_file(dir + "/config.json")["text_config"]["num_hidden_layers"].get<int>(), 4);
         auto reloaded = ps::Vlm::load(dir);
         QCOMPARE(reloaded->towers()[1].num_blocks, 4);
-        const double d = max_diff(reloaded->forward(in).logits, forward_skipping(*m, in, 1, drop).logits);
+        const double d = ps_test::max_abs_diff(reloaded->forward(in).logits, forward_skipping(*m, in, 1, drop).logits);
         qInfo("LLaVA demo, language blocks 1 and 4 dropped: logits max abs diff %.3g", d);
         QVERIFY2(d <= 1e-5, qPrintable(QString::number(d)));
 

@@ -20,6 +20,7 @@
 #include "core/prune/pruned_checkpoint.h"
 #include "core/prune/width.h"
 #include "core/report/export.h"
+#include "tests/core/tensor_compare.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -32,9 +33,6 @@ private:
 
     std::string path(const char* name) const { return tmp_.filePath(name).toStdString(); }
 
-    static double max_diff(const at::Tensor& a, const at::Tensor& b) {
-        return (a.to(at::kCPU, at::kDouble) - b.to(at::kCPU, at::kDouble)).abs().max().item<double>();
-    }
 
     // A sparse run of `plan` written as PruneStudio writes it.
     std::string sparse_run(const ps::Plan& plan, const char* name) {
@@ -70,7 +68,7 @@ private:
         const auto py = ps_test::run_python("depth_reference.py", {QString::fromStdString(out), QString::fromStdString(inputs),
                                                                    QString::fromStdString(ref)});
         QVERIFY2(py.exit_code == 0, py.err.constData());
-        const double d = max_diff(ours, ps::load_safetensors(ref).at(0).second);
+        const double d = ps_test::max_abs_diff(ours, ps::load_safetensors(ref).at(0).second);
         qInfo("%s: exported %lld tensors; transformers vs our engine: max abs diff %.3g", method.c_str(),
               static_cast<long long>(s.tensors), d);
         QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
@@ -125,7 +123,7 @@ private Q_SLOTS:
         at::NoGradGuard no_grad;
         const at::Tensor a = ps::Vlm::load(out)->forward(calib_[0]).logits_per_image;
         const at::Tensor b = ps::Vlm::load(run)->forward(calib_[0]).logits_per_image;
-        const double rel = max_diff(a, b) / b.abs().max().item<double>();
+        const double rel = ps_test::max_abs_diff(a, b) / b.abs().max().item<double>();
         qInfo("bfloat16 export: logits relative max diff %.3g", rel);
         QVERIFY(rel < 5e-2);
         QVERIFY(fs::file_size(out + "/model.safetensors") < 0.6 * fs::file_size(run + "/model.safetensors"));

@@ -18,6 +18,7 @@
 #include "core/token/token_importance.h"
 #include "core/token/token_pruning.h"
 #include "tests/core/demo_inputs.h"
+#include "tests/core/tensor_compare.h"
 #include "tests/test_support.h"
 
 class TestTokenPruning : public QObject {
@@ -27,9 +28,6 @@ private:
     std::unique_ptr<ps::Vlm> model_, llava_;
     ps::VlmInputs batch_;
 
-    static double max_diff(const at::Tensor& a, const at::Tensor& b) {
-        return (a.to(at::kCPU, at::kDouble) - b.to(at::kCPU, at::kDouble)).abs().max().item<double>();
-    }
 
     // The top-k of `scores` [B,C] per row, as ascending indices.
     static at::Tensor top_sorted(const at::Tensor& scores, int64_t k) {
@@ -63,7 +61,7 @@ private Q_SLOTS:
         p.vision = {{1, 0.99}};
         ps::install_token_pruning(*model_, p);
         QVERIFY(model_->token_hook().after.count({0, 1}));
-        const double d = max_diff(model_->forward(batch_).logits_per_image, dense.logits_per_image);
+        const double d = ps_test::max_abs_diff(model_->forward(batch_).logits_per_image, dense.logits_per_image);
         qInfo("keep 0.99 (every patch kept) vs no pruning: max abs diff %.3g", d);
         QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
         ps::install_token_pruning(*model_, {});
@@ -122,11 +120,11 @@ private Q_SLOTS:
         model_->finish(1, t);
         done.push_back(t);
         const ps::VlmOutputs want = model_->head(batch_, done);
-        const double d = max_diff(got.logits_per_image, want.logits_per_image);
+        const double d = ps_test::max_abs_diff(got.logits_per_image, want.logits_per_image);
         qInfo("pruned vision + text tokens vs the hand reference: max abs diff %.3g (vs dense %.3g)", d,
-              max_diff(got.logits_per_image, model_->forward(batch_).logits_per_image));
+              ps_test::max_abs_diff(got.logits_per_image, model_->forward(batch_).logits_per_image));
         QVERIFY2(d <= 1e-5, qPrintable(QString::number(d)));
-        QVERIFY(max_diff(got.logits_per_image, model_->forward(batch_).logits_per_image) > 1e-4);
+        QVERIFY(ps_test::max_abs_diff(got.logits_per_image, model_->forward(batch_).logits_per_image) > 1e-4);
     }
 
     // LLaVA: half of the 16 image tokens after decoder layer 1 by the last prompt token's attention.
@@ -168,7 +166,7 @@ private Q_SLOTS:
         const at::Tensor full = llava_->head(in, done).logits;  // [B,T,V]
         for (int64_t b = 0; b < 2; ++b) {
             const at::Tensor want = full[b].index_select(0, kept[b].nonzero().squeeze(1));
-            const double d = max_diff(got.logits[b], want);
+            const double d = ps_test::max_abs_diff(got.logits[b], want);
             qInfo("LLaVA prompt %lld: logits of the kept positions vs masking the dropped keys: max abs diff %.3g",
                   static_cast<long long>(b), d);
             QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
