@@ -43,8 +43,8 @@
 #include "core/recover/recovery_run.h"
 #include "core/report/export.h"
 #include "core/report/html_report.h"
-#include "core/report/line_plot.h"
 #include "core/report/model_summary.h"
+#include "core/report/sweep_curves.h"
 #include "core/report/token_heatmap.h"
 #include "core/runtime.h"
 #include "core/token/image_tokens.h"
@@ -306,8 +306,7 @@ PlanRun load_plan_run(const Args& a) {
 
 // The allocation step of a sparse Plan: the start map, then the Plan's allocator on calibration data.
 ps::SparsityMap run_allocation(ps::Vlm& model, const ps::Plan& plan, const std::vector<ps::VlmInputs>& batches) {
-    const ps::SparsityMap start = ps::allocate(plan, model.map());
-    ps::SparsityMap allocation = ps::allocator_by_id(plan.allocation.kind).allocate(model, plan, start, batches, console_job());
+    ps::SparsityMap allocation = ps::plan_allocation(model, plan, batches, console_job());
     if (plan.allocation.kind != "uniform" && plan.allocation.kind != "modality") std::fputc('\n', stderr);
     return allocation;
 }
@@ -431,27 +430,11 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     const ps::SweepResult r = ps::run_sweep(plan, spec, out + "/cache", console_job());
     std::fputc('\n', stderr);
     ps::write_file_atomic(out + "/sweep.json", r.to_json().dump(2) + "\n");
-    std::map<std::string, ps::PlotSeries> curves;  // per method and pattern, over the swept sparsities
-    for (const ps::SweepPoint& p : r.points) {
-        if (!spec.vision.empty() || spec.sensitivity) break;  // a grid or per-block table: no curves
-        ps::PlotSeries& c = curves[p.method + " " + p.pattern];
-        c.name = p.method + " " + p.pattern;
-        c.x.push_back(100 * p.sparsity);
-        c.y.push_back(p.accuracy);
-    }
     std::cout << r.to_text();
+    const cv::Mat curves = ps::render_sweep_curves(
+        r.points, r.dense_accuracy, "Zero-shot accuracy vs sparsity: " + plan.model.substr(plan.model.find_last_of('/') + 1));
     if (!curves.empty()) {
-        std::vector<ps::PlotSeries> series;
-        for (auto& [name, c] : curves) series.push_back(std::move(c));
-        ps::PlotOptions opt;
-        opt.title = "Zero-shot accuracy vs sparsity: " + plan.model.substr(plan.model.find_last_of('/') + 1);
-        opt.x_label = "target sparsity (%)";
-        opt.y_label = "zero-shot top-1 (%)";
-        opt.y_min = 0;
-        opt.y_max = 100;
-        opt.reference = r.dense_accuracy;
-        opt.reference_label = "dense";
-        ps::write_png(out + "/curves.png", ps::render_line_plot(series, opt));
+        ps::write_png(out + "/curves.png", curves);
         std::cout << "wrote " << out << "/sweep.json and " << out << "/curves.png\n";
     } else {
         std::cout << "wrote " << out << "/sweep.json\n";

@@ -198,7 +198,7 @@ std::string sweep_key(const Plan& plan, const SweepSpec& spec) {
     const nlohmann::json j = {{"plan", p.to_json()},
                               {"eval", {{"task", "zero-shot"}, {"data", "fashion-mnist test"}, {"limit", spec.eval_limit}}},
                               {"checkpoint", checkpoint_identity(plan.model)},
-                              {"format", 1}};
+                              {"format", 2}};
     return fnv1a_hex(j.dump());
 }
 
@@ -250,7 +250,7 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
             pt.params = static_cast<int64_t>(model->map().total_params);
             pt.params_nonzero = pt.params;
             if (spec.sensitivity) pt.block = p.name;
-            if (p.allocation.kind == "modality") {
+            if (!spec.vision.empty()) {  // a grid point (a scaled per-modality split stays on its curve)
                 pt.vision = p.allocation.modality.count("vision") ? p.allocation.modality.at("vision") : 0.0;
                 pt.language = p.allocation.modality.count("language") ? p.allocation.modality.at("language") : 0.0;
             }
@@ -260,9 +260,7 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
                                              .dump();
                 if (!calibration.count(ckey)) calibration[ckey] = calibration_batches(*model, p.calibration, p.seed);
                 const auto& batches = calibration[ckey];
-                const SparsityMap allocation =
-                    allocator_by_id(p.allocation.kind).allocate(*model, p, allocate(p, model->map()), batches, job);
-                const PruneResult pruned = prune_model(*model, p, allocation, batches, job);
+                const PruneResult pruned = prune_model(*model, p, plan_allocation(*model, p, batches, job), batches, job);
                 int64_t zeros = 0, targeted = 0;
                 for (const TensorResult& t : pruned.tensors) {
                     zeros += t.numel - t.nnz;

@@ -221,6 +221,10 @@ const Allocator& allocator_by_id(const std::string& id) {
     throw Error("allocation", "\"" + id + "\" is not registered (known: " + allocator_ids() + ")");
 }
 
+SparsityMap plan_allocation(Vlm& model, const Plan& plan, const std::vector<VlmInputs>& calibration, const JobControl& job) {
+    return allocator_by_id(plan.allocation.kind).allocate(model, plan, allocate(plan, model.map()), calibration, job);
+}
+
 CompareGroup compare_group_for(const PruneMethod& method, const std::string& compare, Modality modality) {
     if (compare != "auto") return parse_compare_group(compare);
     if (method.auto_compare) return *method.auto_compare;

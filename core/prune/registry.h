@@ -86,6 +86,9 @@ const Allocator* find_allocator(const std::string& id);
 // As find_*, throwing ps::Error("pruning method" / "allocation", "\"x\" is not registered (known: ...)").
 const PruneMethod& method_by_id(const std::string& id);
 const Allocator& allocator_by_id(const std::string& id);
+// The Plan's allocation step: allocate()'s start map, then the Plan's allocator on `calibration`.
+SparsityMap plan_allocation(Vlm& model, const Plan& plan, const std::vector<VlmInputs>& calibration, const JobControl& job);
+
 // The registered ids, comma-separated, for messages.
 std::string method_ids();
 std::string allocator_ids();

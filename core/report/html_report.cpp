@@ -29,7 +29,7 @@
 #include "core/io/json_util.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
-#include "core/report/line_plot.h"
+#include "core/report/sweep_curves.h"
 #include "core/report/token_heatmap.h"
 #include "core/runtime.h"
 #include "core/token/image_tokens.h"
@@ -178,13 +178,13 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
 
     // Accuracy: dense and this run, on the same test images
     const bool dual = model->towers().size() == 2 && model->weights().has("logit_scale");
+    const ImageProcessorConfig cfg = Processor(*model).image_config();
+    const LabelledImages test = dual ? load_fashion_mnist(fashion_mnist_dir(), "test") : LabelledImages{};
     std::unique_ptr<Vlm> dense;
     if (!dense_dir.empty() && fs::exists(dense_dir)) dense = Vlm::load(dense_dir);
     h << "<h2 id=\"accuracy\">Accuracy</h2>";
     if (dual) {
-        const ImageProcessorConfig cfg = Processor(*model).image_config();
-        const EvalSet set = labelled_eval_set("fashion-mnist test", load_fashion_mnist(fashion_mnist_dir(), "test"), cfg,
-                                              zero_shot_templates(), opt.eval_limit);
+        const EvalSet set = labelled_eval_set("fashion-mnist test", test, cfg, zero_shot_templates(), opt.eval_limit);
         const double after = zero_shot(*model, set, {}, job).value();
         const double before = dense ? zero_shot(*dense, set, {}, job).value() : -1;
         h << "<table><tr><th class=\"l\">model</th><th>zero-shot top-1 (" << set.size << " test images)</th></tr>";
@@ -198,44 +198,31 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
     // Curves and sensitivity from a sweep
     h << "<h2 id=\"curves\">Accuracy vs sparsity</h2>";
     if (!opt.sweep_dir.empty()) {
-        const nlohmann::json sweep = read_json_file(opt.sweep_dir + "/sweep.json");
-        std::map<std::string, PlotSeries> curves;
+        const std::string sweep_path = opt.sweep_dir + "/sweep.json";
+        const nlohmann::json sweep = read_json_file(sweep_path);
+        const double dense_accuracy = sweep["dense_accuracy"].get<double>();
+        std::vector<SweepPoint> points;
+        for (const auto& p : sweep["points"]) points.push_back(SweepPoint::from_json(p, sweep_path));
         h << "<table><tr><th class=\"l\">point</th><th>target</th><th>achieved</th><th>zero-shot</th><th>nonzero params</th></tr>";
-        for (const auto& p : sweep["points"]) {
-            h << "<tr><td class=\"l\">" << escape(p["name"].get<std::string>()) << "</td><td>" << fmt("%.3f", p["sparsity"].get<double>())
-              << "</td><td>" << fmt("%.4f", p["achieved"].get<double>()) << "</td><td>" << fmt("%.2f %%", p["accuracy"].get<double>())
-              << "</td><td>" << p["params_nonzero"].get<int64_t>() << "</td></tr>";
-            if (!p["block"].get<std::string>().empty()) continue;
-            PlotSeries& c = curves[p["method"].get<std::string>() + " " + p["pattern"].get<std::string>()];
-            c.name = p["method"].get<std::string>() + " " + p["pattern"].get<std::string>();
-            c.x.push_back(100 * p["sparsity"].get<double>());
-            c.y.push_back(p["accuracy"].get<double>());
+        bool sensitivity = false;
+        for (const SweepPoint& p : points) {
+            h << "<tr><td class=\"l\">" << escape(p.name) << "</td><td>" << fmt("%.3f", p.sparsity) << "</td><td>"
+              << fmt("%.4f", p.achieved) << "</td><td>" << fmt("%.2f %%", p.accuracy) << "</td><td>" << p.params_nonzero
+              << "</td></tr>";
+            sensitivity = sensitivity || !p.block.empty();
         }
         h << "</table>";
-        bool sensitivity = false;
-        for (const auto& p : sweep["points"]) sensitivity = sensitivity || !p["block"].get<std::string>().empty();
         if (sensitivity) {
             h << "<h2 id=\"sensitivity\">Sensitivity</h2><table><tr><th class=\"l\">block pruned alone</th>"
                  "<th>accuracy drop (points)</th></tr>";
-            for (const auto& p : sweep["points"])
-                if (!p["block"].get<std::string>().empty())
-                    h << "<tr><td class=\"l\">" << escape(p["block"].get<std::string>()) << "</td><td>"
-                      << fmt("%.2f", sweep["dense_accuracy"].get<double>() - p["accuracy"].get<double>()) << "</td></tr>";
+            for (const SweepPoint& p : points)
+                if (!p.block.empty())
+                    h << "<tr><td class=\"l\">" << escape(p.block) << "</td><td>" << fmt("%.2f", dense_accuracy - p.accuracy)
+                      << "</td></tr>";
             h << "</table>";
         }
-        if (!curves.empty()) {
-            std::vector<PlotSeries> series;
-            for (auto& [n, c] : curves) series.push_back(std::move(c));
-            PlotOptions po;
-            po.title = "Zero-shot accuracy vs sparsity";
-            po.x_label = "target sparsity (%)";
-            po.y_label = "zero-shot top-1 (%)";
-            po.y_min = 0;
-            po.y_max = 100;
-            po.reference = sweep["dense_accuracy"].get<double>();
-            po.reference_label = "dense";
-            h << "<p>" << png_img(render_line_plot(series, po), "accuracy vs sparsity", 800) << "</p>";
-        }
+        const cv::Mat curves = render_sweep_curves(points, dense_accuracy, "Zero-shot accuracy vs sparsity");
+        if (!curves.empty()) h << "<p>" << png_img(curves, "accuracy vs sparsity", 800) << "</p>";
         report["sweep"] = sweep;
     } else {
         h << "<p class=\"note\">No sweep given (prunestudio-cli sweep, then report --sweep DIR).</p>";
@@ -244,8 +231,6 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
     // Token heatmaps
     h << "<h2 id=\"heatmaps\">Token heatmaps</h2>";
     if (dual && opt.heatmaps > 0) {
-        const LabelledImages test = load_fashion_mnist(fashion_mnist_dir(), "test");
-        const ImageProcessorConfig cfg = Processor(*model).image_config();
         VlmInputs in;
         in.pixel_values = preprocess_gray_batch(test.images.slice(0, 0, opt.heatmaps), cfg);
         const int last = model->towers()[0].num_blocks - 1;
@@ -267,7 +252,6 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
     const bool size_only = pattern != "structured";
     if (dual) {
         at::NoGradGuard no_grad;
-        const ImageProcessorConfig cfg = Processor(*model).image_config();
         VlmInputs in;
         in.pixel_values = preprocess_batch(std::vector<cv::Mat>(opt.latency_batch, cv::Mat::zeros(cfg.height, cfg.width, CV_8UC3)), cfg);
         const double run_s = median_seconds([&] { model->run_tower(0, in); }, opt.latency_repeats);
