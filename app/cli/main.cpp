@@ -80,12 +80,16 @@ const char* kUsage =
     "                           method comp prunes heads, channels and tokens jointly to the Plan's FLOPs\n"
     "                           target (the token pruning reached goes into the written plan.json)\n"
     "  sweep --plan PLAN.json --out DIR [--methods M,M...] [--patterns P,P...] [--sparsities A:B:STEP|S,S...]\n"
-    "        [--vision S..] [--language S..] [--sensitivity] [--limit N] [--model DIR] [--device D] [--dtype T]\n"
+    "        [--vision S..] [--language S..] [--sensitivity] [--keeps K,K...] [--limit N] [--model DIR]\n"
+    "        [--device D] [--dtype T]\n"
     "                           prune and score (zero-shot top-1) every point of a grid of Plans: methods x\n"
-    "                           patterns x sparsities, or --vision x --language sparsities, or (--sensitivity) each\n"
-    "                           block alone at the Plan's sparsity; each point is cached in\n"
-    "                           DIR/cache, so a rerun or an added point runs only what is new. Writes\n"
-    "                           DIR/sweep.json and DIR/curves.png (accuracy vs sparsity per method)\n"
+    "                           patterns x sparsities (x token keep ratios, for a Plan that prunes tokens), or\n"
+    "                           --vision x --language sparsities, or (--sensitivity) each block alone at the\n"
+    "                           Plan's sparsity (the table allocation kind \"sensitivity\" reads); each point is\n"
+    "                           cached in DIR/cache, so a rerun or an added point runs only what is new. Writes\n"
+    "                           DIR/sweep.json, DIR/curves.png (accuracy vs sparsity per method),\n"
+    "                           DIR/pareto.png (accuracy vs nonzero parameters) and, when tokens are pruned,\n"
+    "                           DIR/pareto_flops.png (accuracy vs FLOPs per sample)\n"
     "  export RUN_DIR --out DIR [--dtype bfloat16|float16] [--force]\n"
     "                           a pruned / recovered run folder as a Hugging Face checkpoint: one\n"
     "                           model.safetensors (metadata: method, pattern), config and tokenizer files,\n"
@@ -403,8 +407,8 @@ std::vector<double> parse_values(const Args& a, const std::string& flag) {
 
 int cmd_sweep(const std::vector<std::string>& argv) {
     const Args a("sweep", argv, {"--sensitivity"},
-                 {"--plan", "--out", "--methods", "--patterns", "--sparsities", "--vision", "--language", "--limit", "--model",
-                  "--device", "--dtype"});
+                 {"--plan", "--out", "--methods", "--patterns", "--sparsities", "--vision", "--language", "--keeps", "--limit",
+                  "--model", "--device", "--dtype"});
     a.positional(0, 0, "");
     if (!a.flag("--plan") || !a.flag("--out")) a.fail("needs --plan and --out");
     ps::Plan plan = ps::Plan::load(a.value("--plan", ""));
@@ -424,6 +428,7 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     if (a.flag("--sparsities")) spec.sparsities = parse_values(a, "--sparsities");
     if (a.flag("--vision")) spec.vision = parse_values(a, "--vision");
     if (a.flag("--language")) spec.language = parse_values(a, "--language");
+    if (a.flag("--keeps")) spec.keeps = parse_values(a, "--keeps");
     spec.sensitivity = a.flag("--sensitivity");
     spec.eval_limit = a.integer("--limit", -1, 1);
     const std::string out = a.value("--out", "");
@@ -431,14 +436,18 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     std::fputc('\n', stderr);
     ps::write_file_atomic(out + "/sweep.json", r.to_json().dump(2) + "\n");
     std::cout << r.to_text();
-    const cv::Mat curves = ps::render_sweep_curves(
-        r.points, r.dense_accuracy, "Zero-shot accuracy vs sparsity: " + plan.model.substr(plan.model.find_last_of('/') + 1));
-    if (!curves.empty()) {
-        ps::write_png(out + "/curves.png", curves);
-        std::cout << "wrote " << out << "/sweep.json and " << out << "/curves.png\n";
-    } else {
-        std::cout << "wrote " << out << "/sweep.json\n";
-    }
+    const std::string model_name = plan.model.substr(plan.model.find_last_of('/') + 1);
+    std::string wrote = out + "/sweep.json";
+    auto chart = [&](const cv::Mat& img, const std::string& file) {
+        if (img.empty()) return;
+        ps::write_png(out + "/" + file, img);
+        wrote += ", " + out + "/" + file;
+    };
+    chart(ps::render_sweep_curves(r.points, r.dense_accuracy, "Zero-shot accuracy vs sparsity: " + model_name), "curves.png");
+    chart(ps::render_pareto(r, ps::ParetoCost::Params, "Accuracy vs nonzero parameters: " + model_name), "pareto.png");
+    if (r.tokens_pruned())
+        chart(ps::render_pareto(r, ps::ParetoCost::Flops, "Accuracy vs FLOPs per sample: " + model_name), "pareto_flops.png");
+    std::cout << "wrote " << wrote << "\n";
     return 0;
 }
 

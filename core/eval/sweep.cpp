@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -22,6 +23,8 @@
 #include "core/prune/pattern.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/registry.h"
+#include "core/token/flops.h"
+#include "core/token/token_pruning.h"
 
 namespace fs = std::filesystem;
 
@@ -68,7 +71,7 @@ nlohmann::json SweepPoint::to_json() const {
     return {{"key", key},           {"name", name},         {"method", method},     {"pattern", pattern},
             {"sparsity", sparsity}, {"vision", vision},     {"language", language}, {"achieved", achieved},
             {"accuracy", accuracy}, {"params", params},     {"params_nonzero", params_nonzero}, {"seconds", seconds},
-            {"block", block}};
+            {"block", block},       {"keep", keep},         {"tokens", tokens},     {"flops", flops}};
 }
 
 SweepPoint SweepPoint::from_json(const nlohmann::json& j, const std::string& source) {
@@ -87,19 +90,31 @@ SweepPoint SweepPoint::from_json(const nlohmann::json& j, const std::string& sou
         p.params_nonzero = j.at("params_nonzero").get<int64_t>();
         p.seconds = j.at("seconds").get<double>();
         p.block = j.at("block").get<std::string>();
+        p.keep = j.at("keep").get<double>();
+        p.tokens = j.at("tokens").get<bool>();
+        p.flops = j.at("flops").get<double>();
         return p;
     } catch (const nlohmann::json::exception& e) {
         throw Error(source, std::string("not a sweep point: ") + e.what());
     }
 }
 
+bool SweepResult::tokens_pruned() const {
+    return std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return p.tokens; });
+}
+
 nlohmann::json SweepResult::to_json() const {
     nlohmann::json pts = nlohmann::json::array();
     for (const auto& p : points) pts.push_back(p.to_json());
-    nlohmann::json front = nlohmann::json::array();
-    for (size_t i : pareto_front(points)) front.push_back(points[i].key);
-    return {{"dense_accuracy", dense_accuracy}, {"points", pts}, {"pareto_front", front},
-            {"ran", ran}, {"cached", cached}, {"seconds", seconds}};
+    auto front = [&](ParetoCost cost) {
+        nlohmann::json keys = nlohmann::json::array();
+        for (size_t i : pareto_front(points, cost)) keys.push_back(points[i].key);
+        return keys;
+    };
+    nlohmann::json j = {{"dense_accuracy", dense_accuracy}, {"dense_flops", dense_flops}, {"points", pts},
+                        {"pareto_front", front(ParetoCost::Params)}, {"ran", ran}, {"cached", cached}, {"seconds", seconds}};
+    if (tokens_pruned()) j["pareto_front_flops"] = front(ParetoCost::Flops);
+    return j;
 }
 
 std::string SweepResult::to_text() const {
@@ -108,12 +123,13 @@ std::string SweepResult::to_text() const {
     std::snprintf(line, sizeof line, "sweep: %zu points (%d run, %d from the cache) in %.1f s; dense zero-shot %.2f%%\n",
                   points.size(), ran, cached, seconds, dense_accuracy);
     o << line;
-    o << "  method       pattern        target   vision  language  achieved  zero-shot  nonzero params\n";
+    o << "  method       pattern        target   vision  language  tokens  achieved  zero-shot  nonzero params  MFLOPs/sample\n";
     for (const auto& p : points) {
-        std::snprintf(line, sizeof line, "  %-12s %-12s %8.3f %8s %9s %9.4f %9.2f%% %15lld%s\n", p.method.c_str(),
+        std::snprintf(line, sizeof line, "  %-12s %-12s %8.3f %8s %9s %7s %9.4f %9.2f%% %15lld %14.1f%s\n", p.method.c_str(),
                       p.pattern.c_str(), p.sparsity, p.vision < 0 ? "-" : percent(p.vision).c_str(),
-                      p.language < 0 ? "-" : percent(p.language).c_str(), p.achieved, p.accuracy,
-                      static_cast<long long>(p.params_nonzero), p.cached ? "  (cached)" : "");
+                      p.language < 0 ? "-" : percent(p.language).c_str(),
+                      p.keep >= 0 ? percent(p.keep).c_str() : p.tokens ? "plan" : "all", p.achieved, p.accuracy,
+                      static_cast<long long>(p.params_nonzero), p.flops / 1e6, p.cached ? "  (cached)" : "");
         o << line;
     }
     for (const auto& p : points)
@@ -123,8 +139,13 @@ std::string SweepResult::to_text() const {
             o << line;
         }
     o << "  Pareto front (accuracy vs nonzero parameters):";
-    for (size_t i : pareto_front(points)) o << " " << points[i].name;
+    for (size_t i : pareto_front(points)) o << " [" << points[i].name << "]";
     o << "\n";
+    if (tokens_pruned()) {
+        o << "  Pareto front (accuracy vs FLOPs per sample):";
+        for (size_t i : pareto_front(points, ParetoCost::Flops)) o << " [" << points[i].name << "]";
+        o << "\n";
+    }
     return o.str();
 }
 
@@ -133,6 +154,12 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
         if (!(s >= 0 && s < 1)) throw Error(field, std::to_string(s) + " is outside [0, 1)");
     };
     std::vector<Plan> out;
+    if (!spec.keeps.empty() && (spec.sensitivity || !spec.vision.empty() || !spec.language.empty()))
+        throw Error("keeps", "token keep ratios are swept with methods and sparsities, not with a modality grid or sensitivity");
+    if (!spec.keeps.empty() && base.tokens.vision.empty() && base.tokens.language_after < 0)
+        throw Error("keeps", "the Plan prunes no tokens: give tokens.vision or tokens.language_after to sweep keep ratios");
+    for (double k : spec.keeps)
+        if (!(k > 0 && k <= 1)) throw Error("keeps", std::to_string(k) + " is outside (0, 1]");
     if (spec.sensitivity) {
         check("sparsity", base.sparsity);
         std::vector<std::string> groups;  // in map order: by modality, then block number
@@ -165,24 +192,31 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
         const std::vector<std::string> methods = spec.methods.empty() ? std::vector<std::string>{base.method} : spec.methods;
         const std::vector<std::string> patterns = spec.patterns.empty() ? std::vector<std::string>{base.pattern} : spec.patterns;
         const std::vector<double> sparsities = spec.sparsities.empty() ? std::vector<double>{base.sparsity} : spec.sparsities;
+        const std::vector<double> keeps = spec.keeps.empty() ? std::vector<double>{-1.0} : spec.keeps;
         for (const auto& m : methods)
             for (const auto& pattern : patterns)
-                for (double s : sparsities) {
-                    check("sparsity", s);
-                    Plan p = base;
-                    p.method = m;
-                    p.pattern = pattern;
-                    p.sparsity = s;
-                    // A per-modality split keeps its proportions: each ratio scaled by s / the base's sparsity.
-                    for (auto& [modality, ratio] : p.allocation.modality) {
-                        if (base.sparsity <= 0)
-                            throw Error("sparsities", "the base Plan's sparsity is 0, so its per-modality split cannot be scaled");
-                        ratio = ratio * s / base.sparsity;
-                        check("allocation." + modality + " (scaled to sparsity " + percent(s) + ")", ratio);
+                for (double k : keeps)
+                    for (double s : sparsities) {
+                        check("sparsity", s);
+                        Plan p = base;
+                        p.method = m;
+                        p.pattern = pattern;
+                        p.sparsity = s;
+                        // A per-modality split keeps its proportions: each ratio scaled by s / the base's sparsity.
+                        for (auto& [modality, ratio] : p.allocation.modality) {
+                            if (base.sparsity <= 0)
+                                throw Error("sparsities", "the base Plan's sparsity is 0, so its per-modality split cannot be scaled");
+                            ratio = ratio * s / base.sparsity;
+                            check("allocation." + modality + " (scaled to sparsity " + percent(s) + ")", ratio);
+                        }
+                        p.name = m + " " + p.pattern + " " + percent(s);
+                        if (k >= 0) {
+                            for (auto& [block, keep] : p.tokens.vision) keep = k;
+                            if (p.tokens.language_after >= 0) p.tokens.language_keep = k;
+                            p.name += " keep " + percent(k);
+                        }
+                        out.push_back(std::move(p));
                     }
-                    p.name = m + " " + p.pattern + " " + percent(s);
-                    out.push_back(std::move(p));
-                }
     }
     for (const Plan& p : out) {
         SparsityPattern::parse(p.pattern);  // throws naming the pattern
@@ -198,7 +232,7 @@ std::string sweep_key(const Plan& plan, const SweepSpec& spec) {
     const nlohmann::json j = {{"plan", p.to_json()},
                               {"eval", {{"task", "zero-shot"}, {"data", "fashion-mnist test"}, {"limit", spec.eval_limit}}},
                               {"checkpoint", checkpoint_identity(plan.model)},
-                              {"format", 2}};
+                              {"format", 3}};
     return fnv1a_hex(j.dump());
 }
 
@@ -209,6 +243,7 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
     dense.allocation = Plan::Allocation{};
     dense.sparsity = 0;
     dense.pattern = "unstructured";
+    dense.tokens = Plan::Tokens{};
     dense.name = "dense";
     std::vector<Plan> plans = sweep_plans(base, spec);
     plans.insert(plans.begin(), dense);
@@ -219,6 +254,7 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
     std::unique_ptr<Vlm> model;
     std::unique_ptr<EvalSet> test;
     std::map<std::string, std::vector<VlmInputs>> calibration;  // by the calibration section
+    std::optional<SampleTokens> sample;  // of the first calibration batch: what FLOPs are counted for
     SweepResult r;
     for (size_t i = 0; i < plans.size(); ++i) {
         const Plan& p = plans[i];
@@ -254,12 +290,14 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
                 pt.vision = p.allocation.modality.count("vision") ? p.allocation.modality.at("vision") : 0.0;
                 pt.language = p.allocation.modality.count("language") ? p.allocation.modality.at("language") : 0.0;
             }
+            const std::string ckey = nlohmann::json{{"data", p.calibration.data}, {"samples", p.calibration.samples},
+                                                    {"batch", p.calibration.batch_size}, {"seed", p.seed}}
+                                         .dump();
+            if (!calibration.count(ckey)) calibration[ckey] = calibration_batches(*model, p.calibration, p.seed);
+            const auto& batches = calibration[ckey];
+            if (batches.empty()) throw Error("calibration", "gives no batches");
+            if (!sample) sample = sample_tokens(*model, batches.front());
             if (i > 0) {
-                const std::string ckey = nlohmann::json{{"data", p.calibration.data}, {"samples", p.calibration.samples},
-                                                        {"batch", p.calibration.batch_size}, {"seed", p.seed}}
-                                             .dump();
-                if (!calibration.count(ckey)) calibration[ckey] = calibration_batches(*model, p.calibration, p.seed);
-                const auto& batches = calibration[ckey];
                 const PruneResult pruned = prune_model(*model, p, plan_allocation(*model, p, batches, job), batches, job);
                 int64_t zeros = 0, targeted = 0;
                 for (const TensorResult& t : pruned.tensors) {
@@ -269,27 +307,38 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
                 pt.params_nonzero = pt.params - zeros;
                 pt.achieved = targeted > 0 ? static_cast<double>(zeros) / static_cast<double>(targeted) : 0.0;
             }
+            const TokenPruning tokens = TokenPruning::from_plan(p.tokens);
+            pt.tokens = tokens.active();
+            if (!spec.keeps.empty()) pt.keep = p.tokens.vision.empty() ? p.tokens.language_keep : p.tokens.vision.begin()->second;
+            pt.flops = block_flops(*model, token_counts(*model, tokens, sample->vision, sample->language, sample->image)).total();
+            install_token_pruning(*model, tokens);
             EvalOptions opt;
             opt.batch_size = spec.eval_batch;
             pt.accuracy = zero_shot(*model, *test, opt, job).value();
+            install_token_pruning(*model, TokenPruning{});
             model->weights().clear_overrides();
             pt.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             write_file_atomic(path, pt.to_json().dump(2) + "\n");
             ++r.ran;
         }
-        if (i == 0) r.dense_accuracy = pt.accuracy;
-        else r.points.push_back(pt);
+        if (i == 0) {
+            r.dense_accuracy = pt.accuracy;
+            r.dense_flops = pt.flops;
+        } else r.points.push_back(pt);
     }
     job.report("sweep", static_cast<int64_t>(plans.size()), static_cast<int64_t>(plans.size()));
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }
 
-std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points) {
+std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points, ParetoCost cost) {
+    const auto cost_of = [&](size_t i) {
+        return cost == ParetoCost::Flops ? points[i].flops : static_cast<double>(points[i].params_nonzero);
+    };
     std::vector<size_t> order(points.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        if (points[a].params_nonzero != points[b].params_nonzero) return points[a].params_nonzero < points[b].params_nonzero;
+        if (cost_of(a) != cost_of(b)) return cost_of(a) < cost_of(b);
         return points[a].accuracy > points[b].accuracy;
     });
     std::vector<size_t> front;

@@ -122,7 +122,8 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         f.fail("\"" + p.compare + "\" is not auto, row or matrix", "compare");
     if (f.find("allocation")) {
         const Fields a = f.sub("allocation");
-        a.only({"kind", "vision", "projector", "language", "epsilon", "extra", "owl_m", "owl_lambda"});
+        a.only({"kind", "vision", "projector", "language", "epsilon", "extra", "owl_m", "owl_lambda", "sensitivity",
+                "sensitivity_lambda"});
         p.allocation.kind = a.text("kind", p.allocation.kind);
         if (!find_allocator(p.allocation.kind))
             a.fail("\"" + p.allocation.kind + "\" is not a registered allocation (" + allocator_ids() + ")", "kind");
@@ -134,6 +135,12 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         if (!(p.allocation.owl_m > 0 && std::isfinite(p.allocation.owl_m))) a.fail("must be a positive number", "owl_m");
         p.allocation.owl_lambda = a.number("owl_lambda", p.allocation.owl_lambda);
         if (!(p.allocation.owl_lambda >= 0 && p.allocation.owl_lambda < 1)) a.fail("must be in [0, 1)", "owl_lambda");
+        p.allocation.sensitivity = a.text("sensitivity", p.allocation.sensitivity);
+        if (p.allocation.kind == "sensitivity" && p.allocation.sensitivity.empty())
+            a.fail("names no sensitivity sweep (DIR/sweep.json of prunestudio-cli sweep --sensitivity)", "sensitivity");
+        p.allocation.sensitivity_lambda = a.number("sensitivity_lambda", p.allocation.sensitivity_lambda);
+        if (!(p.allocation.sensitivity_lambda >= 0 && p.allocation.sensitivity_lambda < 1))
+            a.fail("must be in [0, 1)", "sensitivity_lambda");
         for (const auto& m : kModalities)
             if (a.find(m)) {
                 const double s = a.number(m, 0.0);
@@ -299,7 +306,8 @@ nlohmann::json Plan::to_json() const {
         {"compare", compare},
         {"allocation",
          {{"kind", allocation.kind}, {"epsilon", allocation.epsilon}, {"extra", allocation.extra},
-          {"owl_m", allocation.owl_m}, {"owl_lambda", allocation.owl_lambda}}},
+          {"owl_m", allocation.owl_m}, {"owl_lambda", allocation.owl_lambda}, {"sensitivity", allocation.sensitivity},
+          {"sensitivity_lambda", allocation.sensitivity_lambda}}},
         {"targets", targets},
         {"ignore", ignore},
         {"overrides", overrides},

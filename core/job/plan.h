@@ -32,10 +32,12 @@ struct Plan {
     std::string compare = "auto";          // row | matrix | auto (magnitude: matrix; others: matrix in vision towers, row elsewhere)
 
     struct Allocation {
-        std::string kind = "uniform";  // a registered allocator: uniform | modality | ecoflap | ecoflap-first-order | owl | ...
+        std::string kind = "uniform";  // a registered allocator: uniform | modality | ecoflap | ecoflap-first-order | owl | sensitivity | ...
         std::map<std::string, double> modality;  // vision / projector / language -> sparsity (kind modality)
         double epsilon = 1e-3, extra = 0.1;       // ecoflap: perturbation size, s_max = s + extra
         double owl_m = 5, owl_lambda = 0.08;      // owl: outlier threshold M, sparsity spread s ± λ
+        std::string sensitivity;                  // sensitivity: sweep.json of `prunestudio-cli sweep --sensitivity`
+        double sensitivity_lambda = 0.1;          // sensitivity: sparsity spread s ± λ
     } allocation;
 
     std::vector<std::string> targets = {".*"};  // tensor-name regexes (ECMAScript) of Linears to prune

@@ -9,6 +9,7 @@
 #include "core/prune/ecoflap_first_order.h"
 #include "core/prune/magnitude.h"
 #include "core/prune/owl.h"
+#include "core/prune/sensitivity_allocation.h"
 #include "core/prune/wanda.h"
 
 namespace ps {
@@ -100,6 +101,14 @@ std::vector<Allocator> builtin_allocators() {
         const auto ratios = owl_outlier_ratios(model, start, calibration, plan.allocation.owl_m, job);
         return owl_allocate(model.map(), start, ratios, plan.sparsity, plan.allocation.owl_lambda);
     };
+    const AllocateFunction sensitivity = [](Vlm& model, const Plan& plan, const SparsityMap& start,
+                                            const std::vector<VlmInputs>&, const JobControl&) {
+        require_unstructured(plan);
+        if (plan.allocation.sensitivity.empty())
+            throw Error("allocation.sensitivity", "names no sensitivity sweep (DIR/sweep.json of prunestudio-cli sweep --sensitivity)");
+        return sensitivity_allocate(model.map(), start, plan.allocation.sensitivity, plan.sparsity,
+                                    plan.allocation.sensitivity_lambda);
+    };
     return {
         {"uniform", "Uniform", "the Plan's sparsity for every targeted Linear", keep_start, ""},
         {"modality", "Per modality", "one sparsity per modality (vision, language) from the Plan's allocation", keep_start, ""},
@@ -109,6 +118,8 @@ std::vector<Allocator> builtin_allocators() {
          "per-block keep budgets from Σ|W|·|mean gradient| of the calibration loss (Sung et al., ICLR 2024)", first_order, ""},
         {"owl", "OWL",
          "blocks with more Wanda-score outliers pruned less, within s ± λ (Yin et al., ICML 2024)", owl, ""},
+        {"sensitivity", "Sensitivity",
+         "blocks whose pruning alone cost more accuracy (a sensitivity sweep) pruned less, within s ± λ", sensitivity, ""},
     };
 }
 

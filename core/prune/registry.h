@@ -1,5 +1,5 @@
 // The pruning methods and sparsity allocators a Plan can name, registered by id: the built-ins
-// (magnitude, Wanda, SparseGPT; uniform, modality, ECoFLaP zeroth- and first-order, OWL) and
+// (magnitude, Wanda, SparseGPT; uniform, modality, ECoFLaP zeroth- and first-order, OWL, sensitivity) and
 // whatever plugins add at start-up (core/prune/plugins.h). The pipeline, the Plan's validation and
 // the front ends look them up here instead of knowing them by name.
 #pragma once

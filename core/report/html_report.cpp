@@ -135,40 +135,71 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
             h << "<tr><td class=\"l\">" << key << "</td><td class=\"l\"><code>" << escape(plan[key].dump()) << "</code></td></tr>";
     h << "</table><details><summary>the whole Plan (JSON)</summary><pre>" << escape(plan.dump(2)) << "</pre></details>";
 
-    // Totals and the per-layer table
+    // Totals and the per-layer table: from result.json, or measured on the weights for runs that
+    // record no per-tensor results (recovery)
+    auto model = Vlm::load(run_dir);
+    nlohmann::json tensors = result.value("tensors", nlohmann::json::array());
+    nlohmann::json modalities = result.value("modalities", nlohmann::json::object());
+    nlohmann::json total = result.value("total", nlohmann::json::object());
+    const bool measured = !result.contains("tensors") && result.contains("recovery");
+    if (measured) {
+        int64_t pruned_all = 0, params_all = 0;
+        for (const LinearLayer& l : model->map().linears) {
+            if (!l.prunable) continue;
+            const at::Tensor w = model->weights().get(l.name + ".weight");
+            const int64_t numel = w.numel(), nnz = w.count_nonzero().item<int64_t>();
+            if (nnz == numel) continue;
+            const std::string m = modality_name(l.modality);
+            tensors.push_back({{"name", l.name}, {"modality", m}, {"nnz", nnz},
+                               {"achieved", 1.0 - static_cast<double>(nnz) / static_cast<double>(numel)}});
+            auto& t = modalities[m];
+            if (t.is_null()) t = {{"pruned", int64_t{0}}, {"params", int64_t{0}}};
+            t["pruned"] = t["pruned"].get<int64_t>() + (numel - nnz);
+            t["params"] = t["params"].get<int64_t>() + numel;
+            t["sparsity"] = t["pruned"].get<double>() / t["params"].get<double>();
+            pruned_all += numel - nnz;
+            params_all += numel;
+        }
+        if (params_all > 0)
+            total = {{"pruned", pruned_all}, {"params", params_all},
+                     {"sparsity", static_cast<double>(pruned_all) / static_cast<double>(params_all)}};
+    }
     h << "<h2 id=\"totals\">Sparsity per modality</h2>";
-    if (result.contains("modalities")) {
+    if (!modalities.empty() && !total.empty()) {
+        if (measured) h << "<p class=\"note\">Counted on the recovered weights (zeros per masked Linear).</p>";
         h << "<table><tr><th class=\"l\">modality</th><th>pruned</th><th>targeted weights</th><th>sparsity</th></tr>";
-        for (const auto& [m, v] : result["modalities"].items())
+        for (const auto& [m, v] : modalities.items())
             h << "<tr><td class=\"l\">" << escape(m) << "</td><td>" << v["pruned"].get<int64_t>() << "</td><td>"
               << v["params"].get<int64_t>() << "</td><td>" << fmt("%.4f", v["sparsity"].get<double>()) << "</td></tr>";
-        const auto& t = result["total"];
-        h << "<tr><th class=\"l\">total</th><th>" << t["pruned"].get<int64_t>() << "</th><th>" << t["params"].get<int64_t>()
-          << "</th><th>" << fmt("%.4f", t["sparsity"].get<double>()) << "</th></tr></table>";
-        report["totals"] = {{"modalities", result["modalities"]}, {"total", t}};
+        h << "<tr><th class=\"l\">total</th><th>" << total["pruned"].get<int64_t>() << "</th><th>" << total["params"].get<int64_t>()
+          << "</th><th>" << fmt("%.4f", total["sparsity"].get<double>()) << "</th></tr></table>";
+        report["totals"] = {{"modalities", modalities}, {"total", total}};
     } else {
         h << "<p class=\"note\">This run (" << escape(method) << ") removes structures instead of masking weights; see its "
           << "result below.</p><pre>" << escape(result.dump(2).substr(0, 4000)) << "</pre>";
     }
-    auto model = Vlm::load(run_dir);
     h << "<h2 id=\"layers\">Per-layer table</h2>";
     nlohmann::json layers = nlohmann::json::array();
-    if (result.contains("tensors")) {
+    if (!tensors.empty()) {
         std::map<std::string, const LinearLayer*> by_name;
         for (const LinearLayer& l : model->map().linears) by_name[l.name] = &l;
+        const auto cell = [](const nlohmann::json& t, const char* key, const char* f) {
+            return t.contains(key) ? fmt(f, t[key].get<double>()) : std::string("–");
+        };
         h << "<table><tr><th class=\"l\">name</th><th class=\"l\">modality</th><th>shape</th><th>nnz</th><th>target</th>"
              "<th>sparsity</th><th>rel. reconstruction error</th><th>seconds</th></tr>";
-        for (const auto& t : result["tensors"]) {
+        for (const auto& t : tensors) {
             const std::string name = t["name"].get<std::string>();
             const LinearLayer* l = by_name.count(name) ? by_name[name] : nullptr;
             const std::string shape = l ? std::to_string(l->out_features) + "×" + std::to_string(l->in_features) : "";
             h << "<tr><td class=\"l\">" << escape(name) << "</td><td class=\"l\">" << escape(t["modality"].get<std::string>())
-              << "</td><td>" << shape << "</td><td>" << t["nnz"].get<int64_t>() << "</td><td>"
-              << fmt("%.3f", t["target"].get<double>()) << "</td><td>" << fmt("%.4f", t["achieved"].get<double>())
-              << "</td><td>" << fmt("%.4f", t["relative_error"].get<double>()) << "</td><td>"
-              << fmt("%.3f", t["seconds"].get<double>()) << "</td></tr>";
-            layers.push_back({{"name", name}, {"modality", t["modality"]}, {"shape", shape}, {"nnz", t["nnz"]},
-                              {"sparsity", t["achieved"]}, {"relative_error", t["relative_error"]}});
+              << "</td><td>" << shape << "</td><td>" << t["nnz"].get<int64_t>() << "</td><td>" << cell(t, "target", "%.3f")
+              << "</td><td>" << cell(t, "achieved", "%.4f") << "</td><td>" << cell(t, "relative_error", "%.4f") << "</td><td>"
+              << cell(t, "seconds", "%.3f") << "</td></tr>";
+            nlohmann::json row = {{"name", name}, {"modality", t["modality"]}, {"shape", shape}, {"nnz", t["nnz"]},
+                                  {"sparsity", t["achieved"]}};
+            if (t.contains("relative_error")) row["relative_error"] = t["relative_error"];
+            layers.push_back(row);
         }
         h << "</table>";
     } else {
@@ -176,7 +207,7 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
     }
     report["layers"] = layers;
 
-    // Accuracy: dense and this run, on the same test images
+    // Accuracy: dense, pruned before recovery (recovery runs) and this run, on the same test images
     const bool dual = model->towers().size() == 2 && model->weights().has("logit_scale");
     const ImageProcessorConfig cfg = Processor(*model).image_config();
     const LabelledImages test = dual ? load_fashion_mnist(fashion_mnist_dir(), "test") : LabelledImages{};
@@ -189,8 +220,28 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
         const double before = dense ? zero_shot(*dense, set, {}, job).value() : -1;
         h << "<table><tr><th class=\"l\">model</th><th>zero-shot top-1 (" << set.size << " test images)</th></tr>";
         if (before >= 0) h << "<tr><td class=\"l\">dense</td><td>" << fmt("%.2f %%", before) << "</td></tr>";
-        h << "<tr><td class=\"l\">this run</td><td>" << fmt("%.2f %%", after) << "</td></tr></table>";
         report["accuracy"] = {{"dense", before}, {"run", after}, {"images", set.size}};
+        if (result.contains("recovery")) {
+            // The pruned checkpoint recovery started from, scored here; a Plan pruned in memory has only
+            // the recovery run's own figure (its eval_samples images).
+            const std::string pruned_dir = plan.contains("recovery") ? plan["recovery"].value("pruned", std::string()) : "";
+            const nlohmann::json top1 = result.value("zero_shot_top1", nlohmann::json::object());
+            if (!pruned_dir.empty() && fs::exists(pruned_dir + "/config.json")) {
+                const double pruned = zero_shot(*Vlm::load(pruned_dir), set, {}, job).value();
+                h << "<tr><td class=\"l\">pruned, before recovery</td><td>" << fmt("%.2f %%", pruned) << "</td></tr>";
+                report["accuracy"]["pruned"] = pruned;
+            } else if (top1.contains("pruned")) {
+                const int64_t n = plan.contains("recovery") ? plan["recovery"].value("eval_samples", int64_t{0}) : 0;
+                h << "<tr><td class=\"l\">pruned, before recovery (the recovery run's figure on its " << n
+                  << " test images)</td><td>" << fmt("%.2f %%", top1["pruned"].get<double>()) << "</td></tr>";
+                report["accuracy"]["pruned"] = top1["pruned"];
+                report["accuracy"]["pruned_images"] = n;
+            }
+            h << "<tr><td class=\"l\">recovered (this run)</td><td>" << fmt("%.2f %%", after) << "</td></tr></table>";
+            report["accuracy"]["recovered"] = after;
+        } else {
+            h << "<tr><td class=\"l\">this run</td><td>" << fmt("%.2f %%", after) << "</td></tr></table>";
+        }
     } else {
         h << "<p class=\"note\">Zero-shot evaluation needs a dual encoder; this is " << escape(model->map().family) << ".</p>";
     }
@@ -200,29 +251,39 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
     if (!opt.sweep_dir.empty()) {
         const std::string sweep_path = opt.sweep_dir + "/sweep.json";
         const nlohmann::json sweep = read_json_file(sweep_path);
-        const double dense_accuracy = sweep["dense_accuracy"].get<double>();
-        std::vector<SweepPoint> points;
-        for (const auto& p : sweep["points"]) points.push_back(SweepPoint::from_json(p, sweep_path));
-        h << "<table><tr><th class=\"l\">point</th><th>target</th><th>achieved</th><th>zero-shot</th><th>nonzero params</th></tr>";
+        SweepResult r;
+        r.dense_accuracy = sweep["dense_accuracy"].get<double>();
+        r.dense_flops = sweep.value("dense_flops", 0.0);
+        for (const auto& p : sweep["points"]) r.points.push_back(SweepPoint::from_json(p, sweep_path));
+        const bool tokens = r.tokens_pruned();
+        h << "<table><tr><th class=\"l\">point</th><th>target</th><th>achieved</th><th>zero-shot</th><th>nonzero params</th>"
+          << (tokens ? "<th>MFLOPs / sample</th>" : "") << "</tr>";
         bool sensitivity = false;
-        for (const SweepPoint& p : points) {
+        for (const SweepPoint& p : r.points) {
             h << "<tr><td class=\"l\">" << escape(p.name) << "</td><td>" << fmt("%.3f", p.sparsity) << "</td><td>"
               << fmt("%.4f", p.achieved) << "</td><td>" << fmt("%.2f %%", p.accuracy) << "</td><td>" << p.params_nonzero
-              << "</td></tr>";
+              << "</td>" << (tokens ? "<td>" + fmt("%.1f", p.flops / 1e6) + "</td>" : "") << "</tr>";
             sensitivity = sensitivity || !p.block.empty();
         }
         h << "</table>";
         if (sensitivity) {
             h << "<h2 id=\"sensitivity\">Sensitivity</h2><table><tr><th class=\"l\">block pruned alone</th>"
                  "<th>accuracy drop (points)</th></tr>";
-            for (const SweepPoint& p : points)
+            for (const SweepPoint& p : r.points)
                 if (!p.block.empty())
-                    h << "<tr><td class=\"l\">" << escape(p.block) << "</td><td>" << fmt("%.2f", dense_accuracy - p.accuracy)
+                    h << "<tr><td class=\"l\">" << escape(p.block) << "</td><td>" << fmt("%.2f", r.dense_accuracy - p.accuracy)
                       << "</td></tr>";
             h << "</table>";
         }
-        const cv::Mat curves = render_sweep_curves(points, dense_accuracy, "Zero-shot accuracy vs sparsity");
+        const cv::Mat curves = render_sweep_curves(r.points, r.dense_accuracy, "Zero-shot accuracy vs sparsity");
         if (!curves.empty()) h << "<p>" << png_img(curves, "accuracy vs sparsity", 800) << "</p>";
+        if (!r.points.empty()) {
+            h << "<h2 id=\"pareto\">Pareto front</h2><p>"
+              << png_img(render_pareto(r, ParetoCost::Params, "Accuracy vs nonzero parameters"), "Pareto front vs parameters", 800);
+            if (tokens)
+                h << png_img(render_pareto(r, ParetoCost::Flops, "Accuracy vs FLOPs per sample"), "Pareto front vs FLOPs", 800);
+            h << "</p>";
+        }
         report["sweep"] = sweep;
     } else {
         h << "<p class=\"note\">No sweep given (prunestudio-cli sweep, then report --sweep DIR).</p>";

@@ -82,11 +82,12 @@ cv::Mat render_line_plot(const std::vector<PlotSeries>& series, const PlotOption
     for (size_t k = 0; k < series.size(); ++k) {
         const cv::Scalar c = kPalette[k % (sizeof kPalette / sizeof kPalette[0])];
         const PlotSeries& s = series[k];
-        for (size_t i = 0; i + 1 < s.x.size(); ++i)
+        for (size_t i = 0; s.joined && i + 1 < s.x.size(); ++i)
             cv::line(img, {px(s.x[i]), py(s.y[i])}, {px(s.x[i + 1]), py(s.y[i + 1])}, c, 2, cv::LINE_AA);
         for (size_t i = 0; i < s.x.size(); ++i) cv::circle(img, {px(s.x[i]), py(s.y[i])}, 4, c, cv::FILLED, cv::LINE_AA);
         const int ly = area.y + 10 + static_cast<int>(k) * 24;
-        cv::line(img, {area.x + area.width + 16, ly}, {area.x + area.width + 40, ly}, c, 2, cv::LINE_AA);
+        if (s.joined) cv::line(img, {area.x + area.width + 16, ly}, {area.x + area.width + 40, ly}, c, 2, cv::LINE_AA);
+        cv::circle(img, {area.x + area.width + 28, ly}, 4, c, cv::FILLED, cv::LINE_AA);
         cv::putText(img, s.name, {area.x + area.width + 48, ly + 5}, font, 0.5, ink, 1, cv::LINE_AA);
     }
     const cv::Size tsz = cv::getTextSize(opt.title, font, 0.65, 1, &base);

@@ -1,5 +1,5 @@
 // Line charts drawn with OpenCV for files the CLI and reports write (accuracy-vs-sparsity curves):
-// axes with ticks, one coloured polyline with markers per series, a legend, and an optional
+// axes with ticks, one coloured polyline with markers (or markers alone) per series, a legend, and an optional
 // horizontal reference line. The GUI draws its own interactive charts; this is the headless twin.
 #pragma once
 #include <string>
@@ -11,7 +11,8 @@ namespace ps {
 
 struct PlotSeries {
     std::string name;
-    std::vector<double> x, y;  // same length, x increasing
+    std::vector<double> x, y;  // same length, x increasing when joined
+    bool joined = true;        // false: markers only (a scatter)
 };
 
 struct PlotOptions {

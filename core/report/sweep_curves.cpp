@@ -1,5 +1,6 @@
 #include "core/report/sweep_curves.h"
 
+#include <cstdio>
 #include <map>
 
 #include "core/report/line_plot.h"
@@ -7,11 +8,17 @@
 namespace ps {
 
 cv::Mat render_sweep_curves(const std::vector<SweepPoint>& points, double dense_accuracy, const std::string& title) {
-    std::map<std::string, PlotSeries> curves;  // per method and pattern, over the swept sparsities
+    std::map<std::string, PlotSeries> curves;  // per method, pattern (and keep ratio), over the swept sparsities
     for (const SweepPoint& p : points) {
         if (p.vision >= 0 || !p.block.empty()) continue;
-        PlotSeries& c = curves[p.method + " " + p.pattern];
-        c.name = p.method + " " + p.pattern;
+        std::string name = p.method + " " + p.pattern;
+        if (p.keep >= 0) {
+            char keep[32];
+            std::snprintf(keep, sizeof keep, " keep %g%%", 100 * p.keep);
+            name += keep;
+        }
+        PlotSeries& c = curves[name];
+        c.name = name;
         c.x.push_back(100 * p.sparsity);
         c.y.push_back(p.accuracy);
     }
@@ -27,6 +34,33 @@ cv::Mat render_sweep_curves(const std::vector<SweepPoint>& points, double dense_
     opt.reference = dense_accuracy;
     opt.reference_label = "dense";
     return render_line_plot(series, opt);
+}
+
+cv::Mat render_pareto(const SweepResult& sweep, ParetoCost cost, const std::string& title) {
+    const auto& points = sweep.points;
+    if (points.empty()) return {};
+    const auto x_of = [&](const SweepPoint& p) {
+        if (cost == ParetoCost::Flops) return sweep.dense_flops > 0 ? 100 * p.flops / sweep.dense_flops : 0.0;
+        return p.params > 0 ? 100 * static_cast<double>(p.params_nonzero) / static_cast<double>(p.params) : 0.0;
+    };
+    PlotSeries all{"sweep points", {}, {}, false}, front{"Pareto front", {}, {}, true};
+    for (const SweepPoint& p : points) {
+        all.x.push_back(x_of(p));
+        all.y.push_back(p.accuracy);
+    }
+    for (size_t i : pareto_front(points, cost)) {
+        front.x.push_back(x_of(points[i]));
+        front.y.push_back(points[i].accuracy);
+    }
+    PlotOptions opt;
+    opt.title = title;
+    opt.x_label = cost == ParetoCost::Flops ? "block FLOPs per sample (% of dense)" : "nonzero parameters (% of dense)";
+    opt.y_label = "zero-shot top-1 (%)";
+    opt.y_min = 0;
+    opt.y_max = 100;
+    opt.reference = sweep.dense_accuracy;
+    opt.reference_label = "dense";
+    return render_line_plot({all, front}, opt);
 }
 
 }  // namespace ps

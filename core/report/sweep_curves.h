@@ -1,5 +1,6 @@
-// The accuracy-vs-sparsity chart of a sweep, one line per method and pattern with the dense
-// accuracy dashed: what `prunestudio-cli sweep` writes as curves.png and the report embeds.
+// The charts of a sweep that `prunestudio-cli sweep` writes and the report embeds: accuracy vs
+// sparsity, one line per method and pattern with the dense accuracy dashed (curves.png), and the
+// Pareto view of accuracy vs what is left of the parameters or FLOPs (pareto.png).
 #pragma once
 #include <string>
 #include <vector>
@@ -12,5 +13,9 @@ namespace ps {
 
 // RGB CV_8UC3; an empty Mat when no point lies on a curve (grid and sensitivity points do not).
 cv::Mat render_sweep_curves(const std::vector<SweepPoint>& points, double dense_accuracy, const std::string& title);
+
+// Every point as a marker at (nonzero parameters or FLOPs per sample, % of dense; accuracy) with
+// the Pareto front joined. An empty Mat when there are no points.
+cv::Mat render_pareto(const SweepResult& sweep, ParetoCost cost, const std::string& title);
 
 }  // namespace ps

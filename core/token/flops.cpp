@@ -1,5 +1,7 @@
 #include "core/token/flops.h"
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace ps {
@@ -58,6 +60,26 @@ FlopsCount block_flops(const std::vector<BlockCost>& costs, const std::vector<st
 
 FlopsCount block_flops(const Vlm& model, const std::vector<std::vector<int64_t>>& tokens) {
     return block_flops(block_costs(model), tokens);
+}
+
+SampleTokens sample_tokens(const Vlm& model, const VlmInputs& batch) {
+    const int vision = tower_index(model, Modality::Vision), language = tower_index(model, Modality::Language);
+    SampleTokens n;
+    std::vector<StageState> done;
+    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) {
+        StageState s = model.embed(t, batch, done);
+        if (t == vision && s.hidden.defined()) n.vision = s.hidden.size(1);
+        if (t == language) {
+            n.language = batch.attention_mask.defined()
+                             ? std::llround(batch.attention_mask.to(at::kDouble).sum(1).mean().item<double>())
+                             : s.hidden.size(1);
+            if (s.image_slots.defined()) n.image = s.image_slots.sum(1).max().item<int64_t>();
+        }
+        for (int i = 0; i < model.towers()[t].num_blocks; ++i) model.block(t, i, s);
+        model.finish(t, s);
+        done.push_back(std::move(s));
+    }
+    return n;
 }
 
 std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPruning& p, int64_t vision_tokens,

@@ -39,6 +39,14 @@ std::vector<BlockCost> block_costs(const Vlm& model);
 FlopsCount block_flops(const std::vector<BlockCost>& costs, const std::vector<std::vector<int64_t>>& tokens);
 FlopsCount block_flops(const Vlm& model, const std::vector<std::vector<int64_t>>& tokens);
 
+// The tokens one sample brings to the towers, measured on the first sample batch by running it
+// through the model as it is: vision tokens (with [CLS]), the mean unpadded language length and,
+// for LLaVA, the most image tokens in one prompt.
+struct SampleTokens {
+    int64_t vision = 0, language = 0, image = 0;
+};
+SampleTokens sample_tokens(const Vlm& model, const VlmInputs& batch);
+
 // The tokens each block meets under `p` for a sample of `vision_tokens` (with [CLS]) and
 // `language_tokens` (LLaVA: `image_tokens` of them image tokens) entering the towers.
 std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPruning& p, int64_t vision_tokens,

@@ -112,24 +112,12 @@ private:
         }
     }
 
-    // Token counts of the sample the FLOPs are counted for: the first calibration batch's vision
-    // tokens, its mean unpadded language length, and (LLaVA) its image tokens per prompt.
+    // Token counts of the sample the FLOPs are counted for: the first calibration batch's.
     void measure_sample() {
-        const VlmInputs& b = batches_.front();
-        std::vector<StageState> done;
-        for (int t = 0; t < static_cast<int>(model_.towers().size()); ++t) {
-            StageState s = model_.embed(t, b, done);
-            if (t == vision_ && s.hidden.defined()) vision_tokens_ = s.hidden.size(1);
-            if (t == language_) {
-                language_tokens_ = b.attention_mask.defined()
-                                       ? std::llround(b.attention_mask.to(at::kDouble).sum(1).mean().item<double>())
-                                       : s.hidden.size(1);
-                if (s.image_slots.defined()) image_tokens_ = s.image_slots.sum(1).max().item<int64_t>();
-            }
-            for (int i = 0; i < model_.towers()[t].num_blocks; ++i) model_.block(t, i, s);
-            model_.finish(t, s);
-            done.push_back(std::move(s));
-        }
+        const SampleTokens n = sample_tokens(model_, batches_.front());
+        vision_tokens_ = n.vision;
+        language_tokens_ = n.language;
+        image_tokens_ = n.image;
         candidates_v_ = vision_ >= 0 && !llava_ ? std::max<int64_t>(vision_tokens_ - 1, 0) : 0;
         candidates_l_ = language_ < 0 ? 0 : llava_ ? image_tokens_ : std::max<int64_t>(language_tokens_ - 1, 0);
     }

@@ -350,8 +350,9 @@ private Q_SLOTS:
         QVERIFY2(r.exit_code == 0, r.err.constData());
     }
 
-    // `sweep` prunes and scores a small grid, writes sweep.json and the curves, reruns from its
-    // cache, and names a bad range in one usage line.
+    // `sweep` prunes and scores a small grid, writes sweep.json, the curves and the Pareto chart,
+    // reruns from its cache, and names a bad range in one usage line; token keep ratios add the
+    // FLOPs front.
     void sweep_a_small_grid() {
         auto j = nlohmann::json::parse(ps_test::read_bytes(QString(PS_SOURCE_DIR) + "/resources/presets/wanda-50-equal.json").toStdString());
         j["calibration"]["samples"] = 16;
@@ -366,11 +367,25 @@ private Q_SLOTS:
         QCOMPARE(sweep["points"].size(), size_t(4));
         QCOMPARE(sweep["points"][1]["sparsity"].get<double>(), 0.4);
         QVERIFY(!cv::imread((out + "/curves.png").toStdString()).empty());
+        QVERIFY(!cv::imread((out + "/pareto.png").toStdString()).empty());
+        QVERIFY(!QFile::exists(out + "/pareto_flops.png"));  // no tokens pruned
         r = ps_test::run_cli(args);
         QVERIFY2(r.out.contains("(0 run, 5 from the cache)"), r.out.constData());
         r = ps_test::run_cli({"sweep", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", out, "--sparsities", "0.5:0.1:0.1"});
         QCOMPARE(r.exit_code, 2);
         QVERIFY2(r.err.startsWith("prunestudio-cli: sweep: --sparsities needs A <= B and STEP > 0"), r.err.constData());
+        // token keep ratios: the FLOPs front and its chart; keep ratios for a Plan that prunes no tokens are refused
+        j["tokens"] = {{"vision", {{"2", 0.5}}}};
+        const QString token_plan = tmp_.filePath("sweep-tokens.json"), token_out = tmp_.filePath("sweep-tokens");
+        ps_test::write_bytes(token_plan, QByteArray::fromStdString(j.dump()));
+        r = ps_test::run_cli({"sweep", "--plan", token_plan, "--model", PS_DEFAULT_MODEL, "--out", token_out, "--sparsities",
+                              "0.3", "--keeps", "1,0.5", "--limit", "100"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("Pareto front (accuracy vs FLOPs per sample)"), r.out.constData());
+        QVERIFY(!cv::imread((token_out + "/pareto_flops.png").toStdString()).empty());
+        r = ps_test::run_cli({"sweep", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", token_out, "--keeps", "0.5"});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.startsWith("error: keeps: the Plan prunes no tokens"), r.err.constData());
     }
 
     // `export` writes a Hugging Face folder from a pruned run; an existing folder needs --force.
@@ -405,7 +420,8 @@ private Q_SLOTS:
             return QByteArray();
         };
         QVERIFY2(line_of("ria").endsWith(QByteArray("[plugin ") + PS_RIA_PLUGIN + "]"), r.out.constData());
-        for (const char* id : {"magnitude", "wanda", "sparsegpt", "uniform", "modality", "ecoflap", "ecoflap-first-order", "owl"})
+        for (const char* id : {"magnitude", "wanda", "sparsegpt", "uniform", "modality", "ecoflap", "ecoflap-first-order", "owl",
+                               "sensitivity"})
             QVERIFY2(line_of(id).endsWith("[built-in]"), id);
 
         const QString plan = tmp_.filePath("ria-owl.json");

@@ -1,8 +1,10 @@
 // The run report of a Wanda 50 % run of the default model with a two-point sweep: the HTML has every
-// section, the per-layer table one row per pruned Linear, inline PNGs (curves and heatmaps), the
-// unstructured run's speed labelled "size only"; report.json carries the same figures; headless
-// Chromium renders the page (the screenshot is a real picture, not a blank page); a folder that is
-// not a run is refused.
+// section, the per-layer table one row per pruned Linear, inline PNGs (curves, Pareto front and
+// heatmaps), the unstructured run's speed labelled "size only"; report.json carries the same
+// figures; headless Chromium renders the page (the screenshot is a real picture, not a blank page).
+// A recovery run from that checkpoint reports dense, pruned-before-recovery (the pruned folder
+// scored on the same images: the first report's figure) and recovered accuracy, and its per-layer
+// sparsity counted on the recovered weights. A folder that is not a run is refused.
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -18,6 +20,7 @@
 #include "core/prune/calibration.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
+#include "core/recover/recovery_run.h"
 #include "core/report/html_report.h"
 #include "tests/test_support.h"
 
@@ -27,6 +30,8 @@ class TestHtmlReport : public QObject {
     Q_OBJECT
 private:
     QTemporaryDir tmp_;
+    ps::Plan plan_;
+    nlohmann::json first_;  // the pruned run's report.json
 
 private Q_SLOTS:
     void report_has_every_section_and_renders() {
@@ -54,9 +59,9 @@ private Q_SLOTS:
         const std::string html = tmp_.filePath("report.html").toStdString();
         const nlohmann::json r = ps::write_report(run, html, opt, {});
         const QString page = QString::fromUtf8(ps_test::read_bytes(QString::fromStdString(html)));
-        for (const char* id : {"plan", "totals", "layers", "accuracy", "curves", "heatmaps", "speed", "machine"})
+        for (const char* id : {"plan", "totals", "layers", "accuracy", "curves", "pareto", "heatmaps", "speed", "machine"})
             QVERIFY2(page.contains(QString("id=\"%1\"").arg(id)), id);
-        QCOMPARE(page.count("data:image/png;base64,"), 1 + 3);  // the curves and three heatmaps
+        QCOMPARE(page.count("data:image/png;base64,"), 2 + 3);  // the curves, the Pareto front and three heatmaps
         QVERIFY(page.contains("size only"));
         QCOMPARE(r["layers"].size(), pruned.tensors.size());
         QCOMPARE(page.count("<tr><td class=\"l\">") >= static_cast<int>(pruned.tensors.size()), true);
@@ -64,6 +69,8 @@ private Q_SLOTS:
         QVERIFY(r["accuracy"]["run"].get<double>() > 0);
         QVERIFY(r["speed"]["size_only"].get<bool>());
         QVERIFY(ps::read_json_file(tmp_.filePath("report.json").toStdString()) == r);
+        plan_ = plan;
+        first_ = r;
 
         const QString chromium = QStandardPaths::findExecutable("chromium");
         QVERIFY2(!chromium.isEmpty(), "chromium is not installed (packaging/setup.sh installs it)");
@@ -79,6 +86,38 @@ private Q_SLOTS:
         cv::meanStdDev(png, mean, stddev);
         qInfo("rendered report: %dx%d, pixel std %.1f", png.cols, png.rows, stddev[0]);
         QVERIFY(stddev[0] > 10);  // text, tables and images, not a blank page
+    }
+
+    void recovery_run_reports_before_and_after() {
+        ps::Plan plan = plan_;
+        const std::string run = tmp_.filePath("run").toStdString(), recovered = tmp_.filePath("recovered").toStdString();
+        plan.recovery.pruned = run;
+        plan.recovery.max_steps = 2;
+        plan.recovery.batch_size = 32;
+        plan.recovery.data_fraction = 0.01;
+        plan.recovery.eval_samples = 100;
+        auto dense = ps::Vlm::load(PS_DEFAULT_MODEL);
+        ps::run_recovery(*dense, ps::load_pruned_linears(run, dense->weights()), plan, recovered, "", {});
+        ps::ReportOptions opt;
+        opt.heatmaps = 0;
+        opt.eval_limit = 200;
+        opt.latency_repeats = 1;
+        const std::string html = tmp_.filePath("recovered.html").toStdString();
+        const nlohmann::json r = ps::write_report(recovered, html, opt, {});
+        const QString page = QString::fromUtf8(ps_test::read_bytes(QString::fromStdString(html)));
+        QVERIFY(page.contains("pruned, before recovery"));
+        QVERIFY(page.contains("recovered (this run)"));
+        QCOMPARE(r["accuracy"]["dense"].get<double>(), first_["accuracy"]["dense"].get<double>());
+        QCOMPARE(r["accuracy"]["pruned"].get<double>(), first_["accuracy"]["run"].get<double>());
+        QCOMPARE(r["accuracy"]["recovered"].get<double>(), r["accuracy"]["run"].get<double>());
+        // SparseLoRA keeps the mask: every pruned Linear keeps its sparsity
+        std::map<std::string, double> before;
+        for (const auto& l : first_["layers"]) before[l["name"].get<std::string>()] = l["sparsity"].get<double>();
+        QCOMPARE(r["layers"].size(), before.size());
+        for (const auto& l : r["layers"]) {
+            const std::string name = l["name"].get<std::string>();
+            QVERIFY2(before.count(name) && std::abs(l["sparsity"].get<double>() - before[name]) < 1e-3, name.c_str());
+        }
     }
 
     void not_a_run_folder_is_refused() {

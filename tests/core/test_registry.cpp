@@ -47,7 +47,7 @@ private Q_SLOTS:
             QVERIFY2(!a.display.empty() && !a.description.empty() && a.allocate, a.id.c_str());
         }
         QCOMPARE(allocators,
-                 (std::vector<std::string>{"uniform", "modality", "ecoflap", "ecoflap-first-order", "owl"}));
+                 (std::vector<std::string>{"uniform", "modality", "ecoflap", "ecoflap-first-order", "owl", "sensitivity"}));
         const ps::PruneMethod& magnitude = ps::method_by_id("magnitude");
         const ps::PruneMethod& wanda = ps::method_by_id("wanda");
         const ps::PruneMethod& sparsegpt = ps::method_by_id("sparsegpt");

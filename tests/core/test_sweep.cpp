@@ -2,7 +2,10 @@
 // score exactly what the unpruned model scores; nonzero parameters follow the achieved sparsity; a
 // re-run reads every point from the cache without touching the model (its weights are garbage by then),
 // an added sparsity runs only the new points, another evaluation size reruns; a cancelled sweep
-// keeps the points it finished; the Pareto front against a hand-made set; bad specs are refused.
+// keeps the points it finished; token keep ratios: keep 1 costs the dense FLOPs and scores the same,
+// fewer kept tokens cost what a hand count of the vision blocks says, and the FLOPs front is given;
+// a sensitivity sweep feeds the sensitivity allocation; the Pareto fronts against a hand-made set;
+// bad specs are refused.
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -13,7 +16,10 @@
 #include "core/eval/eval_set.h"
 #include "core/eval/sweep.h"
 #include "core/eval/zero_shot.h"
+#include "core/io/atomic_file.h"
 #include "core/model/processor.h"
+#include "core/prune/allocation.h"
+#include "core/prune/sensitivity_allocation.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -134,6 +140,67 @@ private Q_SLOTS:
             const int64_t zeros = pt.params - pt.params_nonzero;
             QVERIFY2(std::abs(static_cast<double>(zeros) - 0.7 * block) <= 0.002 * block, pt.block.c_str());
         }
+        // the table as allocation reads it: per tower the block with the largest drop is pruned least
+        const std::string table = tmp_.filePath("sensitivity.json").toStdString();
+        ps::write_file_atomic(table, r.to_json().dump());
+        const ps::SparsityMap all = ps::allocate(ps::Plan{}, m->map());
+        const ps::SparsityMap a = ps::sensitivity_allocate(m->map(), all, table, 0.5, 0.1);
+        std::map<ps::Modality, std::pair<double, std::string>> most;  // tower -> largest drop, its block
+        for (const ps::SweepPoint& pt : r.points)
+            for (const ps::LinearLayer& l : m->map().linears)
+                if (l.group == pt.block && (!most.count(l.modality) || r.dense_accuracy - pt.accuracy > most[l.modality].first))
+                    most[l.modality] = {r.dense_accuracy - pt.accuracy, pt.block};
+        for (const auto& [modality, drop] : most) {
+            double lowest = 1, at_most = -1;
+            for (const ps::LinearLayer& l : m->map().linears)
+                if (a.count(l.name) && l.modality == modality) {
+                    lowest = std::min(lowest, a.at(l.name));
+                    if (l.group == drop.second) at_most = a.at(l.name);
+                }
+            QCOMPARE(at_most, lowest);
+        }
+    }
+
+    // Vision tokens dropped after block 1: with dense weights, FLOPs per sample fall by exactly the
+    // tokens blocks 2 and 3 no longer see, counted here from the config (Linears 2·N·out·in,
+    // attention 2·2·N²·width).
+    void token_keeps_give_the_flops_front() {
+        ps::Plan p = base_;
+        p.tokens.vision = {{1, 0.5}};
+        ps::SweepSpec s;
+        s.methods = {"wanda"};
+        s.sparsities = {0.0, 0.5};
+        s.keeps = {1.0, 0.5, 0.25};
+        s.eval_limit = 200;
+        const ps::SweepResult r = ps::run_sweep(p, s, tmp_.filePath("keeps").toStdString(), {});
+        qInfo("%s", r.to_text().c_str());
+        QCOMPARE(r.points.size(), size_t(6));
+        QVERIFY(r.tokens_pruned());
+        const auto m = ps::Vlm::load(base_.model);
+        const int64_t n = 1 + (28 / 7) * (28 / 7);  // [CLS] + 16 patches
+        double linear = 0;  // per token, one vision block
+        for (const ps::LinearLayer& l : m->map().linears)
+            if (l.modality == ps::Modality::Vision && l.block == 0) linear += 2.0 * static_cast<double>(l.out_features * l.in_features);
+        const auto saved = [&](double keep) {
+            const int64_t k = 1 + std::max<int64_t>(1, std::llround(keep * (n - 1)));
+            return 2 * (linear * static_cast<double>(n - k) + 2 * 2.0 * 128 * static_cast<double>(n * n - k * k));
+        };
+        for (size_t i = 0; i < r.points.size(); ++i) {
+            const ps::SweepPoint& pt = r.points[i];
+            QCOMPARE(pt.tokens, pt.keep < 1.0);
+            if (pt.sparsity == 0.0) {
+                QVERIFY2(std::abs(r.dense_flops - pt.flops - saved(pt.keep)) < 1e-6 * r.dense_flops, pt.name.c_str());
+                if (pt.keep == 1.0) QCOMPARE(pt.accuracy, r.dense_accuracy);
+            } else {
+                // unstructured zeros count, but a column pruned whole (matrix-wide Wanda in the vision
+                // tower) is work no kernel needs to do: never more than the dense weights' count
+                QVERIFY2(pt.flops <= r.points[i - 1].flops, pt.name.c_str());
+            }
+        }
+        QVERIFY(r.points[4].flops < r.points[2].flops && r.points[2].flops < r.points[0].flops);
+        const nlohmann::json j = r.to_json();
+        QVERIFY(j.contains("pareto_front_flops"));
+        QCOMPARE(j["pareto_front_flops"].size(), ps::pareto_front(r.points, ps::ParetoCost::Flops).size());
     }
 
     void cancel_keeps_finished_points() {
@@ -164,6 +231,12 @@ private Q_SLOTS:
         QCOMPARE(ps::pareto_front(pts), (std::vector<size_t>{4, 3, 1, 0}));
         pts[1].accuracy = 75;  // dominated by the 60-parameter point at 80
         QCOMPARE(ps::pareto_front(pts), (std::vector<size_t>{4, 3, 0}));
+        // against FLOPs, another order of cost
+        const double flops[] = {10, 50, 20, 40, 30};
+        for (int i = 0; i < 5; ++i) pts[i].flops = flops[i];
+        QCOMPARE(ps::pareto_front(pts, ps::ParetoCost::Flops), (std::vector<size_t>{0}));
+        pts[0].accuracy = 50;
+        QCOMPARE(ps::pareto_front(pts, ps::ParetoCost::Flops), (std::vector<size_t>{0, 2, 3}));
     }
 
     void bad_specs_are_refused() {
@@ -198,6 +271,18 @@ private Q_SLOTS:
         s.sparsities.clear();
         s.vision = {0.5};
         QVERIFY(ps_test::error_of([&] { ps::sweep_plans(base_, s); }).contains("both vision and language"));
+        // keep ratios need a Plan that prunes tokens, a methods sweep, and ratios in (0, 1]
+        ps::SweepSpec k;
+        k.keeps = {0.5};
+        QVERIFY(ps_test::error_of([&] { ps::sweep_plans(base_, k); }).contains("the Plan prunes no tokens"));
+        ps::Plan tokens = base_;
+        tokens.tokens.vision = {{2, 0.5}};
+        QCOMPARE(ps::sweep_plans(tokens, k)[0].tokens.vision.at(2), 0.5);
+        k.keeps = {0.0};
+        QVERIFY(ps_test::error_of([&] { ps::sweep_plans(tokens, k); }).contains("outside (0, 1]"));
+        k.keeps = {0.5};
+        k.sensitivity = true;
+        QVERIFY(ps_test::error_of([&] { ps::sweep_plans(tokens, k); }).contains("not with a modality grid or sensitivity"));
     }
 };
 
