@@ -388,7 +388,8 @@ private Q_SLOTS:
         QVERIFY2(r.err.startsWith("error: keeps: the Plan prunes no tokens"), r.err.constData());
     }
 
-    // `export` writes a Hugging Face folder from a pruned run; an existing folder needs --force.
+    // `export` writes a Hugging Face folder from a pruned run; an existing folder needs --force; a
+    // full disk leaves nothing half-written.
     void export_a_pruned_run() {
         const QString run = tmp_.filePath("pruned-24"), out = tmp_.filePath("exported");  // from prune_with_a_preset
         QVERIFY(QFile::exists(run + "/masks.safetensors"));
@@ -405,6 +406,26 @@ private Q_SLOTS:
         r = ps_test::run_cli({"export", run, "--out", tmp_.filePath("e2"), "--dtype", "int4"});
         QCOMPARE(r.exit_code, 1);
         QVERIFY(!QDir(tmp_.filePath("e2")).exists());
+
+        // A full disk, played by a 1 MiB file-size limit (writes past it fail with EFBIG): one error
+        // line naming the file; a fresh folder is absent, a --force over an existing one leaves the
+        // old folder as it was; no temporary is left next to either.
+        const QString full = tmp_.filePath("full");
+        QDir().mkpath(full);
+        const auto cramped = [&](const QStringList& args) {
+            return ps_test::run_program("bash", QStringList{"-c", "trap '' XFSZ; ulimit -f 1024; exec \"$0\" \"$@\"", PS_CLI} + args);
+        };
+        r = cramped({"export", run, "--out", full + "/fresh"});
+        QCOMPARE(r.exit_code, 1);
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY2(r.err.startsWith("error: ") && r.err.contains("File too large"), r.err.constData());
+        QVERIFY(!QDir(full + "/fresh").exists());
+        const QByteArray before = ps_test::read_bytes(out + "/model.safetensors");
+        QVERIFY(QFile::rename(out, full + "/kept"));
+        r = cramped({"export", run, "--out", full + "/kept", "--force"});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY(ps_test::read_bytes(full + "/kept/model.safetensors") == before);
+        QCOMPARE(QDir(full).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList{"kept"});
     }
 
     // `methods` lists the built-ins and the RIA plugin the build puts next to the CLI; a plugin
