@@ -1,6 +1,7 @@
 #include "ui/main_window.h"
 
 #include <QAction>
+#include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -10,22 +11,35 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScrollArea>
+#include <QSettings>
 #include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
 #include <QtConcurrent/QtConcurrentRun>
 #include <exception>
-#include <memory>
 
 #include "core/error.h"
+#include "core/io/json_util.h"
+#include "core/job/plan.h"
+#include "core/job/prune_run.h"
 #include "core/model/model_map.h"
+#include "core/prune/allocation.h"
+#include "core/prune/catalog.h"
 #include "core/report/model_summary.h"
 #include "core/runtime.h"
+#include "ui/allocation_view.h"
 #include "ui/block_chart.h"
+#include "ui/job_controller.h"
+#include "ui/job_panel.h"
 #include "ui/model_tree.h"
+#include "ui/plan_panel.h"
+#include "ui/project.h"
 
 namespace ps {
 namespace {
 
-// What the worker hands back: the map, or the one-line error that stopped it.
+// What the checkpoint reader hands back: the map, or the one-line error that stopped it.
 struct LoadResult {
     std::shared_ptr<const ModelMap> map;
     QString error;
@@ -41,46 +55,121 @@ LoadResult load(const std::string& dir) {
     return r;
 }
 
+// {Linear: achieved sparsity} from a run's result (sparse methods list their tensors).
+std::map<std::string, double> achievedOf(const nlohmann::json& result) {
+    std::map<std::string, double> out;
+    for (const auto& t : result.value("tensors", nlohmann::json::array()))
+        out[t.at("name").get<std::string>()] = t.at("achieved").get<double>();
+    return out;
+}
+
+std::map<std::string, double> allocationOf(const nlohmann::json& result) {
+    std::map<std::string, double> out;
+    for (const auto& t : result.value("tensors", nlohmann::json::array()))
+        out[t.at("name").get<std::string>()] = t.at("target").get<double>();
+    return out;
+}
+
+constexpr int kMaxRecent = 8;
+
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent),
       tree_(new ModelTree(this)),
       chart_(new BlockChart(this)),
+      allocation_(new AllocationView(this)),
+      planPanel_(new PlanPanel(this)),
+      jobs_(new JobController(this)),
+      jobPanel_(new JobPanel(jobs_, this)),
+      tabs_(new QTabWidget(this)),
       modelLabel_(new QLabel(this)),
-      deviceLabel_(new QLabel(this)) {
+      deviceLabel_(new QLabel(this)),
+      memoryLabel_(new QLabel(this)) {
     setWindowTitle("PruneStudio");
-    resize(1280, 800);
-    setCentralWidget(chart_);
+    resize(1600, 1000);
+    tabs_->addTab(chart_, tr("Model"));
+    tabs_->addTab(allocation_, tr("Allocation"));
+    tabs_->setDocumentMode(true);
+    setCentralWidget(tabs_);
 
-    auto* dock = new QDockWidget(tr("Layers"), this);
-    dock->setObjectName("layersDock");
-    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
-    dock->setWidget(tree_);
-    addDockWidget(Qt::LeftDockWidgetArea, dock);
-    resizeDocks({dock}, {560}, Qt::Horizontal);
-
-    QMenu* file = menuBar()->addMenu(tr("&File"));
-    QAction* open = file->addAction(tr("&Open checkpoint folder…"), this, &MainWindow::chooseCheckpoint);
-    open->setShortcut(QKeySequence::Open);
-    file->addSeparator();
-    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
-    quit->setShortcut(QKeySequence::Quit);
-    QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About PruneStudio"), this, &MainWindow::showAbout);
+    auto dock = [this](const QString& title, const char* name, QWidget* w, Qt::DockWidgetArea area) {
+        auto* d = new QDockWidget(title, this);
+        d->setObjectName(name);
+        d->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+        d->setWidget(w);
+        addDockWidget(area, d);
+        return d;
+    };
+    QDockWidget* layers = dock(tr("Layers"), "layersDock", tree_, Qt::LeftDockWidgetArea);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(planPanel_);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    QDockWidget* plan = dock(tr("Plan"), "planDock", scroll, Qt::RightDockWidgetArea);
+    QDockWidget* log = dock(tr("Jobs"), "jobsDock", jobPanel_, Qt::BottomDockWidgetArea);
+    resizeDocks({layers, plan}, {520, 330}, Qt::Horizontal);
+    resizeDocks({log}, {170}, Qt::Vertical);
 
     const RuntimeInfo rt = runtime_info();
     deviceLabel_->setText(tr("device: %1 · torch %2")
                               .arg(QString::fromStdString(rt.default_device), QString::fromStdString(rt.torch_version)));
-    auto* separator = new QFrame(this);
-    separator->setFrameShape(QFrame::VLine);
-    separator->setFrameShadow(QFrame::Sunken);
-    modelLabel_->setContentsMargins(8, 0, 8, 0);
-    deviceLabel_->setContentsMargins(8, 0, 8, 0);
-    statusBar()->addPermanentWidget(modelLabel_);
-    statusBar()->addPermanentWidget(separator);
-    statusBar()->addPermanentWidget(deviceLabel_);
+    for (QLabel* l : {modelLabel_, memoryLabel_, deviceLabel_}) {
+        l->setContentsMargins(8, 0, 8, 0);
+        statusBar()->addPermanentWidget(l);
+    }
+    auto* memory = new QTimer(this);
+    const auto showMemory = [this] { memoryLabel_->setText(tr("memory: %1 MiB").arg(resident_bytes() >> 20)); };
+    connect(memory, &QTimer::timeout, this, showMemory);
+    memory->start(2000);
+    showMemory();
     statusBar()->showMessage(tr("Open a checkpoint folder to begin (Ctrl+O)"));
+
+    connect(planPanel_, &PlanPanel::planChanged, this, &MainWindow::planChanged);
+    connect(planPanel_, &PlanPanel::presetError, this, [this](const QString& m) { showError(tr("Plan file"), m); });
+    connect(allocation_, &AllocationView::plannedEdited, this, &MainWindow::overrideEdited);
+    connect(allocation_, &AllocationView::editRejected, this, [this](const QString& m) { statusBar()->showMessage(m, 8000); });
+    connect(jobs_, &JobController::failed, this, [this](const QString& title, const QString& m) { showError(title, m); });
+    buildMenus();
+}
+
+MainWindow::~MainWindow() {
+    delete jobs_;  // cancels and joins a running job before the widgets it reports to go away
+    jobs_ = nullptr;
+}
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open checkpoint folder…"), QKeySequence::Open, this, &MainWindow::chooseCheckpoint);
+    file->addAction(tr("Open &project…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this, &MainWindow::chooseProjectToOpen);
+    recentMenu_ = file->addMenu(tr("Recent projects"));
+    fillRecentMenu();
+    file->addAction(tr("&Save project"), QKeySequence::Save, this, [this] { saveProjectInteractive(false); });
+    file->addAction(tr("Save project &as…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S), this,
+                    [this] { saveProjectInteractive(true); });
+    file->addSeparator();
+    file->addAction(tr("&Load Plan file…"), QKeySequence(Qt::CTRL | Qt::Key_L), planPanel_, &PlanPanel::loadPreset);
+    file->addAction(tr("Save Plan file &as…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P), planPanel_, &PlanPanel::savePresetAs);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    QAction* prune = run->addAction(tr("&Prune into new folder…"), QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::choosePruneFolder);
+    QAction* cancel = run->addAction(tr("&Cancel job"), QKeySequence(Qt::Key_Escape), jobs_, &JobController::cancel);
+    cancel->setEnabled(false);
+    connect(jobs_, &JobController::runningChanged, this, [prune, cancel](bool running) {
+        prune->setEnabled(!running);
+        cancel->setEnabled(running);
+    });
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (int i = 0; i < tabs_->count(); ++i)
+        view->addAction(tabs_->tabText(i), QKeySequence(Qt::CTRL | (Qt::Key_1 + i)), this, [this, i] { tabs_->setCurrentIndex(i); });
+    view->addSeparator();
+    for (QDockWidget* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About PruneStudio"), QKeySequence::HelpContents, this, &MainWindow::showAbout);
 }
 
 void MainWindow::openCheckpoint(const QString& dir) {
@@ -91,8 +180,13 @@ void MainWindow::openCheckpoint(const QString& dir) {
         const LoadResult r = watcher->result();
         watcher->deleteLater();
         if (serial != loadSerial_) return;  // a newer request superseded this one
-        if (r.map) showModel(dir, *r.map);
-        else showError(r.error);
+        if (r.map) {
+            showModel(dir, r.map);
+        } else {
+            statusBar()->showMessage(tr("Could not open checkpoint"), 5000);
+            Q_EMIT loadFailed(r.error);
+            showError(tr("Could not open checkpoint"), r.error);
+        }
     });
     watcher->setFuture(QtConcurrent::run(load, dir.toStdString()));
 }
@@ -101,6 +195,220 @@ void MainWindow::chooseCheckpoint() {
     const QString start = currentDir_.isEmpty() ? QDir::homePath() : QFileInfo(currentDir_).absolutePath();
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Open checkpoint folder"), start);
     if (!dir.isEmpty()) openCheckpoint(dir);
+}
+
+void MainWindow::choosePruneFolder() {
+    if (!map_) {
+        showError(tr("Prune"), tr("Open a checkpoint folder first (Ctrl+O)"));
+        return;
+    }
+    const Plan p = planPanel_->plan();
+    const QFileInfo model(QDir::cleanPath(currentDir_));
+    QString base = QString("%1-%2-%3-%4").arg(model.fileName(), QString::fromStdString(p.method),
+                                              QString::fromStdString(p.pattern).replace(':', '-'))
+                       .arg(static_cast<int>(std::lround(100 * p.sparsity)));
+    QString proposal = model.dir().filePath(base);
+    for (int i = 2; QFileInfo::exists(proposal); ++i) proposal = model.dir().filePath(QString("%1-%2").arg(base).arg(i));
+    const QString out = QFileDialog::getSaveFileName(this, tr("Prune into a new folder"), proposal, QString(), nullptr,
+                                                     QFileDialog::ShowDirsOnly);
+    if (!out.isEmpty()) pruneTo(out);
+}
+
+bool MainWindow::pruneTo(const QString& outDir) {
+    if (jobs_->isRunning() || !map_) return false;
+    Plan plan = planPanel_->plan();
+    plan.model = currentDir_.toStdString();
+    const std::string out = outDir.toStdString();
+    const QString title = tr("Prune %1 (%2 %3, %4 %)")
+                              .arg(QFileInfo(outDir).fileName(), QString::fromStdString(plan.method),
+                                   QString::fromStdString(plan.pattern))
+                              .arg(100 * plan.sparsity, 0, 'f', 0);
+    return jobs_->start(title, [this, plan, out, outDir](const JobControl& job) -> JobController::Deliver {
+        const PruneRunSummary s = run_prune(plan, out, job);
+        auto allocation = s.allocation;
+        auto achieved = achievedOf(s.result);
+        const QString text = QString::fromStdString(s.text);
+        return [this, outDir, allocation, achieved, text] { showRunResult(outDir, allocation, achieved, text); };
+    });
+}
+
+void MainWindow::showRunResult(const QString& outDir, const std::map<std::string, double>& allocation,
+                               const std::map<std::string, double>& achieved, const QString& text) {
+    const Plan p = planPanel_->plan();
+    if (!allocation.empty())
+        allocation_->setPlanned(allocation, p.sparsity, tr("Allocation of the run in %1").arg(QDir::toNativeSeparators(outDir)));
+    allocation_->setAchieved(achieved);
+    tree_->setSparsity(achieved);
+    for (const QString& line : text.split('\n', Qt::SkipEmptyParts)) jobPanel_->appendLog(line);
+    jobPanel_->appendLog(tr("wrote %1").arg(QDir::toNativeSeparators(outDir)));
+    runs_.append(outDir);
+    setModified(true);
+    if (!achieved.empty()) tabs_->setCurrentWidget(allocation_);
+    Q_EMIT pruneFinished(outDir);
+}
+
+void MainWindow::planChanged() {
+    setModified(true);
+    if (!map_) return;
+    const Plan p = planPanel_->plan();
+    bool structured = false;
+    for (const CatalogEntry& m : method_catalog())
+        if (m.id == p.method) structured = m.structured;
+    if (structured) {
+        allocation_->setPlanned({}, p.sparsity,
+                                tr("%1 removes whole heads, channels or blocks per tower; the result shows after the run.")
+                                    .arg(QString::fromStdString(p.method)));
+        return;
+    }
+    try {
+        const auto planned = allocate(p, *map_);
+        const QString kind = QString::fromStdString(p.allocation.kind);
+        allocation_->setPlanned(planned, p.sparsity,
+                                kind == "uniform" || kind == "modality"
+                                    ? tr("Planned by the Plan's %1 allocation; double-click a value to override it.").arg(kind)
+                                    : tr("Start map: the %1 allocator redistributes it on calibration data during the run.").arg(kind));
+    } catch (const std::exception& e) {
+        allocation_->setPlanned({}, p.sparsity, tr("The Plan cannot be allocated: %1").arg(QString::fromUtf8(e.what())));
+    }
+}
+
+void MainWindow::overrideEdited(const QString& linear, double sparsity) {
+    Plan p = planPanel_->plan();
+    p.overrides[linear.toStdString()] = sparsity;
+    planPanel_->setPlan(p);
+}
+
+void MainWindow::showModel(const QString& dir, std::shared_ptr<const ModelMap> map) {
+    map_ = std::move(map);
+    currentDir_ = dir;
+    tree_->setModel(*map_);
+    chart_->setModel(*map_);
+    allocation_->setModel(*map_);
+    const QString name = QFileInfo(QDir::cleanPath(dir)).fileName();
+    setWindowTitle(QString("PruneStudio — %1[*]").arg(name));
+    modelLabel_->setText(tr("%1 · %2 parameters")
+                             .arg(QString::fromStdString(map_->family_display),
+                                  QString::fromStdString(format_count(map_->total_params))));
+    statusBar()->showMessage(tr("Opened %1").arg(QDir::toNativeSeparators(QString::fromStdString(map_->dir))), 5000);
+    if (pendingPlan_) {  // a project being opened: its Plan and its last run's result
+        const bool wasModified = modified_;
+        planPanel_->setPlan(*pendingPlan_);
+        pendingPlan_.reset();
+        if (!runs_.isEmpty()) {
+            try {
+                const nlohmann::json result = read_json_file(runs_.last().toStdString() + "/result.json");
+                allocation_->setPlanned(allocationOf(result), planPanel_->plan().sparsity,
+                                        tr("Allocation of the run in %1").arg(QDir::toNativeSeparators(runs_.last())));
+                allocation_->setAchieved(achievedOf(result));
+                tree_->setSparsity(achievedOf(result));
+            } catch (const std::exception& e) {
+                statusBar()->showMessage(QString::fromUtf8(e.what()), 8000);
+            }
+        }
+        setModified(wasModified);
+    } else {
+        Plan p = planPanel_->plan();
+        p.model = dir.toStdString();
+        planPanel_->setPlan(p);
+    }
+    Q_EMIT checkpointLoaded(dir);
+}
+
+bool MainWindow::saveProject(const QString& path) {
+    try {
+        Project p;
+        p.model = currentDir_;
+        p.plan = planPanel_->plan();
+        p.runs = runs_;
+        p.save(path);
+    } catch (const std::exception& e) {
+        showError(tr("Could not save the project"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    projectPath_ = path;
+    addRecent(path);
+    setModified(false);
+    statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 5000);
+    return true;
+}
+
+bool MainWindow::openProject(const QString& path) {
+    Project p;
+    try {
+        p = Project::load(path);
+    } catch (const std::exception& e) {
+        showError(tr("Could not open the project"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    projectPath_ = path;
+    runs_ = p.runs;
+    addRecent(path);
+    if (p.model.isEmpty()) {
+        planPanel_->setPlan(p.plan);
+    } else {
+        pendingPlan_ = std::make_unique<Plan>(p.plan);
+        openCheckpoint(p.model);
+    }
+    setModified(false);
+    return true;
+}
+
+void MainWindow::chooseProjectToOpen() {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open project"), QDir::homePath(), tr("PruneStudio projects (*.psproj)"));
+    if (!path.isEmpty()) openProject(path);
+}
+
+bool MainWindow::saveProjectInteractive(bool askPath) {
+    QString path = projectPath_;
+    if (askPath || path.isEmpty()) {
+        path = QFileDialog::getSaveFileName(this, tr("Save project"), QDir::homePath() + "/untitled.psproj",
+                                            tr("PruneStudio projects (*.psproj)"));
+        if (path.isEmpty()) return false;
+        if (!path.endsWith(".psproj")) path += ".psproj";
+    }
+    return saveProject(path);
+}
+
+void MainWindow::setModified(bool modified) {
+    modified_ = modified;
+    setWindowModified(modified);
+}
+
+void MainWindow::addRecent(const QString& path) {
+    QSettings settings;
+    QStringList recent = settings.value("recentProjects").toStringList();
+    recent.removeAll(path);
+    recent.prepend(QFileInfo(path).absoluteFilePath());
+    while (recent.size() > kMaxRecent) recent.removeLast();
+    settings.setValue("recentProjects", recent);
+    fillRecentMenu();
+}
+
+void MainWindow::fillRecentMenu() {
+    recentMenu_->clear();
+    const QStringList recent = QSettings().value("recentProjects").toStringList();
+    for (const QString& path : recent) recentMenu_->addAction(QDir::toNativeSeparators(path), this, [this, path] { openProject(path); });
+    recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (showErrorDialogs_ && jobs_->isRunning()) {
+        if (QMessageBox::question(this, tr("A job is running"), tr("Cancel \"%1\" and quit?").arg(jobs_->currentTitle())) !=
+            QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+    }
+    if (showErrorDialogs_ && modified_) {
+        const auto answer = QMessageBox::question(this, tr("Unsaved changes"), tr("Save the project before closing?"),
+                                                  QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+        if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !saveProjectInteractive(false))) {
+            event->ignore();
+            return;
+        }
+    }
+    jobs_->cancel();
+    event->accept();
 }
 
 void MainWindow::showAbout() {
@@ -112,23 +420,10 @@ void MainWindow::showAbout() {
                                 QString::fromStdString(rt.torch_version), QString::fromStdString(rt.default_device)));
 }
 
-void MainWindow::showModel(const QString& dir, const ModelMap& map) {
-    currentDir_ = dir;
-    tree_->setModel(map);
-    chart_->setModel(map);
-    const QString name = QFileInfo(QDir::cleanPath(dir)).fileName();
-    setWindowTitle(QString("PruneStudio — %1").arg(name));
-    modelLabel_->setText(tr("%1 · %2 parameters")
-                             .arg(QString::fromStdString(map.family_display),
-                                  QString::fromStdString(format_count(map.total_params))));
-    statusBar()->showMessage(tr("Opened %1").arg(QDir::toNativeSeparators(QString::fromStdString(map.dir))), 5000);
-    Q_EMIT checkpointLoaded(dir);
-}
-
-void MainWindow::showError(const QString& message) {
-    statusBar()->showMessage(tr("Could not open checkpoint"), 5000);
-    Q_EMIT loadFailed(message);
-    if (showErrorDialogs_) QMessageBox::critical(this, tr("Could not open checkpoint"), message);
+void MainWindow::showError(const QString& title, const QString& message) {
+    statusBar()->showMessage(message.section('\n', 0, 0), 8000);
+    Q_EMIT failed(message);
+    if (showErrorDialogs_) QMessageBox::critical(this, title, message);
 }
 
 }  // namespace ps

@@ -22,6 +22,28 @@ int kindOf(const QTreeWidgetItem* item) { return item->data(ModelTree::NameColum
 void alignNumbers(QTreeWidgetItem* item) {
     item->setTextAlignment(ModelTree::ParamsColumn, Qt::AlignRight | Qt::AlignVCenter);
     item->setTextAlignment(ModelTree::PrunableColumn, Qt::AlignCenter);
+    item->setTextAlignment(ModelTree::SparsityColumn, Qt::AlignRight | Qt::AlignVCenter);
+}
+
+// Writes the sparsity column of `item` and below; returns (pruned weights, weights) of its Linears
+// that have a value.
+std::pair<double, double> showSparsity(QTreeWidgetItem* item, const std::map<std::string, double>& sparsity) {
+    double pruned = 0, params = 0;
+    if (kindOf(item) == ModelTree::LinearItem) {
+        const auto it = sparsity.find(item->data(ModelTree::NameColumn, ModelTree::PathRole).toString().toStdString());
+        if (it != sparsity.end()) {
+            params = item->data(ModelTree::NameColumn, ModelTree::ParamsRole).toDouble();
+            pruned = it->second * params;
+        }
+    } else {
+        for (int i = 0; i < item->childCount(); ++i) {
+            const auto [p, n] = showSparsity(item->child(i), sparsity);
+            pruned += p;
+            params += n;
+        }
+    }
+    item->setText(ModelTree::SparsityColumn, params > 0 ? QString("%1 %").arg(100 * pruned / params, 0, 'f', 1) : QString());
+    return {pruned, params};
 }
 
 QTreeWidgetItem* makeLinear(const LinearLayer& l) {
@@ -42,6 +64,7 @@ QTreeWidgetItem* makeLinear(const LinearLayer& l) {
     item->setData(ModelTree::NameColumn, ModelTree::KindRole, ModelTree::LinearItem);
     item->setData(ModelTree::NameColumn, ModelTree::ModalityRole, static_cast<int>(l.modality));
     item->setData(ModelTree::NameColumn, ModelTree::PathRole, full);
+    item->setData(ModelTree::NameColumn, ModelTree::ParamsRole, static_cast<qulonglong>(l.params()));
     alignNumbers(item);
     return item;
 }
@@ -77,7 +100,7 @@ ModelTree::ModelTree(QWidget* parent) : QWidget(parent), filter_(new QLineEdit(t
     connect(filter_, &QLineEdit::textChanged, this, &ModelTree::setFilter);
 
     tree_->setColumnCount(ColumnCount);
-    tree_->setHeaderLabels({tr("Layer"), tr("Shape"), tr("Params"), tr("DType"), tr("Prunable")});
+    tree_->setHeaderLabels({tr("Layer"), tr("Shape"), tr("Params"), tr("DType"), tr("Prunable"), tr("Sparsity")});
     tree_->setUniformRowHeights(true);
     tree_->setAlternatingRowColors(true);
     tree_->setSelectionMode(QAbstractItemView::ExtendedSelection);
@@ -87,6 +110,8 @@ ModelTree::ModelTree(QWidget* parent) : QWidget(parent), filter_(new QLineEdit(t
     for (int c = ShapeColumn; c < ColumnCount; ++c) header->setSectionResizeMode(c, QHeaderView::ResizeToContents);
     header->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
     tree_->headerItem()->setTextAlignment(ParamsColumn, Qt::AlignRight | Qt::AlignVCenter);
+    tree_->headerItem()->setTextAlignment(SparsityColumn, Qt::AlignRight | Qt::AlignVCenter);
+    tree_->headerItem()->setToolTip(SparsityColumn, tr("Achieved sparsity of the last run (blocks: parameter-weighted)"));
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -171,6 +196,10 @@ int ModelTree::visibleLinearCount() const {
     int n = 0;
     for (int i = 0; i < tree_->topLevelItemCount(); ++i) n += countLinears(tree_->topLevelItem(i), true);
     return n;
+}
+
+void ModelTree::setSparsity(const std::map<std::string, double>& sparsity) {
+    for (int i = 0; i < tree_->topLevelItemCount(); ++i) showSparsity(tree_->topLevelItem(i), sparsity);
 }
 
 void ModelTree::setFilter(const QString& text) {

@@ -2,6 +2,8 @@
 // parameter count, dtype and prunability, and a filter box over the full module names.
 #pragma once
 #include <QWidget>
+#include <map>
+#include <string>
 
 #include "core/model/model_map.h"
 
@@ -14,12 +16,13 @@ namespace ps {
 class ModelTree : public QWidget {
     Q_OBJECT
 public:
-    enum Column { NameColumn, ShapeColumn, ParamsColumn, DTypeColumn, PrunableColumn, ColumnCount };
+    enum Column { NameColumn, ShapeColumn, ParamsColumn, DTypeColumn, PrunableColumn, SparsityColumn, ColumnCount };
     enum ItemKind { ModalityItem = 1, BlockItem, LinearItem };
     // Item data roles (column 0): the ItemKind, the Modality as int, and the full module or block path.
     static constexpr int KindRole = Qt::UserRole;
     static constexpr int ModalityRole = Qt::UserRole + 1;
     static constexpr int PathRole = Qt::UserRole + 2;
+    static constexpr int ParamsRole = Qt::UserRole + 3;  // Linear rows: weights, as qulonglong
 
     explicit ModelTree(QWidget* parent = nullptr);
 
@@ -36,6 +39,10 @@ public:
     int visibleLinearCount() const;
 
 public Q_SLOTS:
+    // The achieved sparsity of a run per Linear ({name: sparsity}); blocks and modalities show the
+    // parameter-weighted sparsity of their Linears. Empty clears the column.
+    void setSparsity(const std::map<std::string, double>& sparsity);
+
     // Shows only linears whose full name contains `text` (case-insensitive) and their parents.
     void setFilter(const QString& text);
 

@@ -26,6 +26,7 @@
 #include "core/eval/sweep.h"
 #include "core/eval/zero_shot.h"
 #include "core/job/progress.h"
+#include "core/job/prune_run.h"
 #include "core/model/default_model.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/model/llava.h"
@@ -34,6 +35,7 @@
 #include "core/model/vlm.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
+#include "core/prune/catalog.h"
 #include "core/prune/depth.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/plugins.h"
@@ -257,49 +259,27 @@ int cmd_eval(const std::vector<std::string>& argv) {
     return 0;
 }
 
-// Width and depth Plans remove whole heads, channels or blocks and write a smaller checkpoint.
-int prune_structured(ps::Vlm& model, const ps::Plan& plan, const std::string& out) {
-    const std::map<int, int> counts = plan.method == "depth" ? ps::depth_counts(model, plan) : std::map<int, int>{};
-    const auto batches = ps::calibration_batches(model, plan.calibration, plan.seed);
-    const ps::JobControl& job = console_job();
-    if (plan.method == "width") {
-        const ps::WidthResult result = ps::prune_width(model, plan, batches, job);
-        std::fputc('\n', stderr);
-        ps::write_width_pruned_checkpoint(model, plan, result, out);
-        std::cout << result.to_text() << "wrote " << out << "\n";
-        return 0;
-    }
-    const auto bi = ps::block_influence(model, batches, job);
-    std::fputc('\n', stderr);
-    ps::BlockDrops drops;
-    for (const auto& [tower, count] : counts) {
-        drops[tower] = ps::least_influential(bi, tower, count);
-        std::string list;
-        for (int b : drops[tower]) list += (list.empty() ? "" : ", ") + std::to_string(b);
-        std::printf("depth: dropped %s tower blocks %s (%d -> %d blocks)\n", model.towers()[tower].name.c_str(), list.c_str(),
-                    model.towers()[tower].num_blocks, model.towers()[tower].num_blocks - count);
-    }
-    ps::write_depth_pruned_checkpoint(model, drops, out, &plan);
-    std::cout << "wrote " << out << "\n";
-    return 0;
-}
-
 // The Plan of --plan with --model / --device / --dtype / --streaming applied, and its model loaded.
 struct PlanRun {
     ps::Plan plan;
     std::unique_ptr<ps::Vlm> model;
 };
 
-PlanRun load_plan_run(const Args& a) {
+ps::Plan plan_of(const Args& a) {
     if (!a.flag("--plan") || !a.flag("--out")) a.fail("needs --plan and --out");
-    PlanRun r;
-    ps::Plan& plan = r.plan;
-    plan = ps::Plan::load(a.value("--plan", ""));
+    ps::Plan plan = ps::Plan::load(a.value("--plan", ""));
     plan.model = a.value("--model", plan.model);
     plan.device = a.value("--device", plan.device);
     plan.dtype = a.value("--dtype", plan.dtype);
     plan.streaming = plan.streaming || a.flag("--streaming");
     if (plan.model.empty()) a.fail("the plan names no model; give --model DIR");
+    return plan;
+}
+
+PlanRun load_plan_run(const Args& a) {
+    PlanRun r;
+    r.plan = plan_of(a);
+    const ps::Plan& plan = r.plan;
     ps::LoadOptions load;
     load.device = plan.device;
     load.dtype = plan.dtype;
@@ -351,30 +331,9 @@ int cmd_allocate(const std::vector<std::string>& argv) {
 int cmd_prune(const std::vector<std::string>& argv) {
     const Args a("prune", argv, {"--streaming"}, {"--plan", "--out", "--model", "--device", "--dtype"});
     a.positional(0, 0, "");
-    const std::string out = a.value("--out", "");
-    if (std::filesystem::exists(out)) throw ps::Error(out, "already exists; choose a new output folder");
-    PlanRun r = load_plan_run(a);
-    const ps::Plan& plan = r.plan;
-    ps::Vlm* model = r.model.get();
-    if (plan.method == "width" || plan.method == "depth") return prune_structured(*model, plan, out);
-    if (plan.method == "comp") {
-        const auto batches = ps::calibration_batches(*model, plan.calibration, plan.seed);
-        const ps::JointResult result = ps::prune_joint(*model, plan, batches, console_job());
-        std::fputc('\n', stderr);
-        ps::write_joint_pruned_checkpoint(*model, plan, result, out);
-        std::cout << result.to_text() << "wrote " << out << "\n";
-        return 0;
-    }
-    const auto batches = ps::calibration_batches(*model, plan.calibration, plan.seed);
-    const ps::JobControl& job = console_job();
-    const ps::SparsityMap allocation = run_allocation(*model, plan, batches);
-    // The pruned checkpoint is written block by block as the run goes: a streaming model is
-    // pruned within one block's memory; cancelled or failed, nothing is left behind.
-    ps::PrunedCheckpointWriter writer(model->weights().checkpoint(), plan, out);
-    const ps::PruneResult result = ps::prune_model(*model, plan, allocation, batches, job, &writer);
+    const ps::PruneRunSummary s = ps::run_prune(plan_of(a), a.value("--out", ""), console_job());
     std::fputc('\n', stderr);
-    writer.commit(result);
-    std::cout << result.to_text() << "wrote " << out << "\n";
+    std::cout << s.text << "wrote " << s.out_dir << "\n";
     return 0;
 }
 
@@ -626,18 +585,17 @@ int cmd_methods(const std::vector<std::string>& argv) {
     const Args a("methods", argv, {}, {});
     a.positional(0, 0, "");
     const auto origin = [](const std::string& o) { return o == ps::kBuiltInOrigin ? o : "plugin " + o; };
+    bool structured = false;
     std::printf("pruning methods (Plan \"method\"):\n");
-    for (const ps::PruneMethod& m : ps::registered_methods())
+    for (const ps::CatalogEntry& m : ps::method_catalog()) {
+        if (m.structured && !structured) {
+            std::printf("structured methods (Plan \"method\" with pattern \"structured\"):\n");
+            structured = true;
+        }
         std::printf("  %-20s %s: %s [%s]\n", m.id.c_str(), m.display.c_str(), m.description.c_str(), origin(m.origin).c_str());
-    std::printf("structured methods (Plan \"method\" with pattern \"structured\"):\n");
-    std::printf("  %-20s %s [%s]\n", "width",
-                "Width (LLM-Pruner-style): attention groups and MLP channels removed per block by Taylor or activation scores",
-                ps::kBuiltInOrigin);
-    std::printf("  %-20s %s [%s]\n", "depth", "Depth (ShortGPT): the blocks of least Block Influence dropped", ps::kBuiltInOrigin);
-    std::printf("  %-20s %s [%s]\n", "comp",
-                "Joint (CoMP-style): heads, MLP channels and tokens pruned together to a FLOPs target", ps::kBuiltInOrigin);
+    }
     std::printf("allocations (Plan \"allocation.kind\"):\n");
-    for (const ps::Allocator& al : ps::registered_allocators())
+    for (const ps::CatalogEntry& al : ps::allocation_catalog())
         std::printf("  %-20s %s: %s [%s]\n", al.id.c_str(), al.display.c_str(), al.description.c_str(), origin(al.origin).c_str());
     return 0;
 }

@@ -1,4 +1,5 @@
-// prunestudio: the desktop front end. Opens the checkpoint folder given as the first argument, if any.
+// prunestudio: the desktop front end. Opens the project (.psproj) or checkpoint folder given as the
+// first argument, if any.
 #include <QApplication>
 #include <QStringList>
 
@@ -14,7 +15,10 @@ int main(int argc, char** argv) {
 
     ps::MainWindow window;
     const QStringList args = QApplication::arguments();
-    if (args.size() > 1) window.openCheckpoint(args.at(1));
+    if (args.size() > 1) {
+        if (args.at(1).endsWith(".psproj")) window.openProject(args.at(1));
+        else window.openCheckpoint(args.at(1));
+    }
     window.show();
     return app.exec();
 }

@@ -1,17 +1,26 @@
 // MainWindow on the demo checkpoint: the layer tree and block chart reflect the model map, the
 // filter narrows the tree, and a bad folder reports the failing file without losing the model.
+// On the default model: a preset applied and narrowed to two vision blocks plans 50 % there and
+// nothing elsewhere; a prune cancelled mid-run leaves no folder, no run and no sparsity shown; the
+// finished prune shows its achieved sparsity in the tree and the Allocation tab; the project saved
+// and opened in a new window brings back the checkpoint, the Plan, the run and its sparsity.
 #include <QFile>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QComboBox>
+#include <QTabWidget>
 #include <QTest>
 #include <QTreeWidget>
 
 #include "core/model/demo_checkpoint.h"
 #include "core/model/model_map.h"
+#include "ui/allocation_view.h"
 #include "ui/block_chart.h"
+#include "ui/job_controller.h"
 #include "ui/main_window.h"
 #include "ui/model_tree.h"
+#include "ui/plan_panel.h"
 
 using ps::Modality;
 using ps::ModelTree;
@@ -26,8 +35,10 @@ private Q_SLOTS:
     void filterKeepsMatchingLinears();
     void badFolderReportsFileAndKeepsModel_data();
     void badFolderReportsFileAndKeepsModel();
+    void pruneCancelSaveAndReopen();
 
 private:
+    static QTreeWidgetItem* blockItem(const ps::MainWindow& w, const QString& path);
     static int childrenOfKind(const QTreeWidgetItem* parent, int kind);
 
     QTemporaryDir tmp_;
@@ -45,6 +56,7 @@ int TestMainWindow::childrenOfKind(const QTreeWidgetItem* parent, int kind) {
 
 void TestMainWindow::initTestCase() {
     QVERIFY(tmp_.isValid());
+    qputenv("XDG_CONFIG_HOME", tmp_.filePath("config").toUtf8());  // recent projects land here, not in the user's settings
     demo_ = tmp_.filePath("demo");
     ps::write_demo_checkpoint(demo_.toStdString());
     expected_ = ps::inspect_checkpoint(demo_.toStdString());
@@ -56,7 +68,7 @@ void TestMainWindow::initTestCase() {
     QVERIFY(loaded.wait(60000));
     QCOMPARE(failed.count(), 0);
     QCOMPARE(loaded.at(0).at(0).toString(), demo_);
-    QCOMPARE(window_.windowTitle(), QString("PruneStudio — demo"));
+    QCOMPARE(window_.windowTitle(), QString("PruneStudio — demo[*]"));
 }
 
 void TestMainWindow::treeShowsModalitiesBlocksAndLinears() {
@@ -165,7 +177,81 @@ void TestMainWindow::badFolderReportsFileAndKeepsModel() {
     QCOMPARE(window_.modelTree()->tree()->topLevelItemCount(), 4);
     QCOMPARE(window_.modelTree()->linearCount(Modality::Language), 42);
     QCOMPARE(window_.blockChart()->barCount(), 11);
-    QCOMPARE(window_.windowTitle(), QString("PruneStudio — demo"));
+    QCOMPARE(window_.windowTitle(), QString("PruneStudio — demo[*]"));
+}
+
+QTreeWidgetItem* TestMainWindow::blockItem(const ps::MainWindow& w, const QString& path) {
+    QTreeWidgetItem* vision = w.modelTree()->modalityItem(Modality::Vision);
+    for (int i = 0; vision && i < vision->childCount(); ++i)
+        if (vision->child(i)->data(ModelTree::NameColumn, ModelTree::PathRole).toString() == path) return vision->child(i);
+    return nullptr;
+}
+
+void TestMainWindow::pruneCancelSaveAndReopen() {
+    ps::MainWindow w;
+    w.setShowErrorDialogs(false);
+    QSignalSpy loaded(&w, &ps::MainWindow::checkpointLoaded);
+    w.openCheckpoint(PS_DEFAULT_MODEL);
+    QVERIFY(loaded.wait(60000));
+    ps::PlanPanel* panel = w.planPanel();
+    const int preset = panel->presetBox()->findText("Wanda 50% equal V/L");
+    QVERIFY(preset > 0);
+    panel->applyPreset(preset);
+    ps::Plan plan = panel->plan();
+    QCOMPARE(plan.model, std::string(PS_DEFAULT_MODEL));
+    plan.targets = {"vision_model\\.encoder\\.layer\\.[01]\\..*"};
+    plan.calibration.samples = 16;
+    panel->setPlan(plan);
+    ps::AllocationView* allocation = w.allocationView();
+    QCOMPARE(allocation->plannedOf(0), 0.5);
+    QCOMPARE(allocation->plannedOf(1), 0.5);
+    QCOMPARE(allocation->plannedOf(2), -1.0);
+
+    // cancelled at the first pruned block: nothing written, nothing shown
+    const QString cancelled = tmp_.filePath("cancelled"), pruned = tmp_.filePath("pruned");
+    QSignalSpy cancelledSpy(w.jobs(), &ps::JobController::cancelled);
+    const auto cancelAtFirstBlock = connect(w.jobs(), &ps::JobController::progress, w.jobs(), [&](const QString& stage) {
+        if (stage == "pruning") w.jobs()->cancel();
+    });
+    QVERIFY(w.pruneTo(cancelled));
+    QVERIFY(!w.pruneTo(tmp_.filePath("second")));  // one job at a time
+    QVERIFY(cancelledSpy.wait(300000));
+    disconnect(cancelAtFirstBlock);
+    QVERIFY(!QFile::exists(cancelled));
+    QVERIFY(w.runs().isEmpty());
+    QCOMPARE(blockItem(w, "vision_model.encoder.layer.0")->text(ModelTree::SparsityColumn), QString());
+    QCOMPARE(allocation->achievedOf(0), -1.0);
+
+    QSignalSpy finished(&w, &ps::MainWindow::pruneFinished);
+    QVERIFY(w.pruneTo(pruned));
+    QVERIFY(finished.wait(300000));
+    QCOMPARE(w.runs(), QStringList{pruned});
+    QVERIFY(QFile::exists(pruned + "/result.json"));
+    QCOMPARE(blockItem(w, "vision_model.encoder.layer.0")->text(ModelTree::SparsityColumn), QString("50.0 %"));
+    QCOMPARE(blockItem(w, "vision_model.encoder.layer.2")->text(ModelTree::SparsityColumn), QString());
+    QVERIFY(std::abs(allocation->achievedOf(1) - 0.5) < 1e-3);
+    QCOMPARE(w.tabs()->currentWidget(), static_cast<QWidget*>(allocation));
+    QVERIFY(w.isModified());
+
+    const QString project = tmp_.filePath("work.psproj");
+    QVERIFY(w.saveProject(project));
+    QVERIFY(!w.isModified());
+
+    ps::MainWindow again;
+    again.setShowErrorDialogs(false);
+    QSignalSpy reloaded(&again, &ps::MainWindow::checkpointLoaded);
+    QVERIFY(again.openProject(project));
+    QVERIFY(reloaded.wait(60000));
+    QCOMPARE(again.checkpointDir(), QString(PS_DEFAULT_MODEL));
+    QVERIFY(again.planPanel()->plan().to_json() == w.planPanel()->plan().to_json());
+    QCOMPARE(again.runs(), QStringList{pruned});
+    QCOMPARE(blockItem(again, "vision_model.encoder.layer.1")->text(ModelTree::SparsityColumn), QString("50.0 %"));
+    QVERIFY(std::abs(again.allocationView()->achievedOf(0) - 0.5) < 1e-3);
+    QVERIFY(!again.isModified());
+
+    QSignalSpy failed(&again, &ps::MainWindow::failed);
+    QVERIFY(!again.openProject(tmp_.filePath("missing.psproj")));
+    QVERIFY(failed.at(0).at(0).toString().contains("missing.psproj"));
 }
 
 QTEST_MAIN(TestMainWindow)

@@ -1,0 +1,50 @@
+// Project files: a project saved and loaded again has the same checkpoint, Plan and runs; a file
+// that is not a project, a newer version, or one with a bad Plan is refused with an error naming
+// the file; saving over a project replaces it whole (no temporary left).
+#include <QDir>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "tests/test_support.h"
+#include "ui/project.h"
+
+class TestProject : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir tmp_;
+
+private Q_SLOTS:
+    void roundTrip() {
+        ps::Project p;
+        p.model = "/models/clip";
+        p.plan.method = "sparsegpt";
+        p.plan.sparsity = 0.7;
+        p.plan.overrides["text_model.encoder.layer.0.attention.self.query"] = 0.2;
+        p.runs = {"/runs/a", "/runs/b"};
+        const QString path = tmp_.filePath("p.psproj");
+        p.save(path);
+        p.runs.append("/runs/c");
+        p.save(path);
+        const ps::Project q = ps::Project::load(path);
+        QCOMPARE(q.model, p.model);
+        QVERIFY(q.plan.to_json() == p.plan.to_json());
+        QCOMPARE(q.runs, p.runs);
+        QCOMPARE(QDir(tmp_.path()).entryList(QDir::Files | QDir::Hidden), QStringList{"p.psproj"});
+    }
+
+    void badFilesAreNamed() {
+        const QString notProject = tmp_.filePath("x.psproj"), newer = tmp_.filePath("newer.psproj"),
+                      badPlan = tmp_.filePath("bad.psproj"), missing = tmp_.filePath("missing.psproj");
+        ps_test::write_bytes(notProject, R"({"model": "/m"})");
+        ps_test::write_bytes(newer, R"({"format": "prunestudio-project", "version": 2, "plan": {}})");
+        ps_test::write_bytes(badPlan, R"({"format": "prunestudio-project", "version": 1, "plan": {"sparsity": 1.5}})");
+        const auto error = [](const QString& path) { return ps_test::error_of([&] { ps::Project::load(path); }); };
+        QVERIFY2(error(notProject).startsWith(notProject + ": is not a PruneStudio project"), qPrintable(error(notProject)));
+        QVERIFY2(error(newer).startsWith(newer + ": version 2 is not supported"), qPrintable(error(newer)));
+        QVERIFY2(error(badPlan).contains(badPlan) && error(badPlan).contains("sparsity"), qPrintable(error(badPlan)));
+        QVERIFY2(error(missing).startsWith(missing), qPrintable(error(missing)));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestProject)
+#include "test_project.moc"

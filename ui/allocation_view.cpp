@@ -1,0 +1,202 @@
+#include "ui/allocation_view.h"
+
+#include <QHeaderView>
+#include <QLabel>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include "core/report/model_summary.h"
+#include "ui/modality_colors.h"
+
+namespace ps {
+
+AllocationView::AllocationView(QWidget* parent)
+    : QWidget(parent), plot_(new QCustomPlot(this)), note_(new QLabel(this)), table_(new QTableWidget(this)) {
+    plot_->setAntialiasedElements(QCP::aeAll);
+    plot_->plotLayout()->insertRow(0);
+    plot_->plotLayout()->addElement(
+        0, 0, new QCPTextElement(plot_, tr("Sparsity per block: planned and achieved"), QFont(font().family(), font().pointSize() + 2, QFont::Bold)));
+    for (Modality m : {Modality::Vision, Modality::Projector, Modality::Language}) {
+        const QColor c = modalityColor(m);
+        auto* planned = new QCPBars(plot_->xAxis, plot_->yAxis);
+        QColor light = c;
+        light.setAlpha(70);
+        planned->setName(QString("%1 planned").arg(modality_name(m)));
+        planned->setPen(QPen(c, 1));
+        planned->setBrush(light);
+        planned->setWidth(0.8);
+        auto* achieved = new QCPBars(plot_->xAxis, plot_->yAxis);
+        achieved->setName(QString("%1 achieved").arg(modality_name(m)));
+        achieved->setPen(QPen(c.darker(140)));
+        achieved->setBrush(c);
+        achieved->setWidth(0.4);
+        plannedBars_[static_cast<int>(m)] = planned;
+        achievedBars_[static_cast<int>(m)] = achieved;
+    }
+    targetLine_ = new QCPItemStraightLine(plot_);
+    targetLine_->setPen(QPen(QColor(60, 60, 60), 1.5, Qt::DashLine));
+    plot_->xAxis->setTicker(QSharedPointer<QCPAxisTickerText>::create());
+    plot_->xAxis->setLabel(tr("block"));
+    plot_->xAxis->grid()->setVisible(false);
+    plot_->xAxis->setSubTicks(false);
+    plot_->yAxis->setLabel(tr("sparsity"));
+    plot_->yAxis->setRange(0, 1);
+    plot_->yAxis->grid()->setPen(QPen(QColor(0xdd, 0xdd, 0xdd), 0, Qt::SolidLine));
+    plot_->legend->setVisible(true);
+    plot_->legend->setFont(QFont(font().family(), font().pointSize() - 1));
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+
+    table_->setColumnCount(ColumnCount);
+    table_->setHorizontalHeaderLabels({tr("Linear"), tr("Modality"), tr("Parameters"), tr("Planned"), tr("Achieved")});
+    table_->horizontalHeader()->setSectionResizeMode(NameColumn, QHeaderView::Stretch);
+    table_->verticalHeader()->setVisible(false);
+    table_->setToolTip(tr("Double-click a planned sparsity to override it for that Linear"));
+    connect(table_, &QTableWidget::itemChanged, this, &AllocationView::cellEdited);
+
+    note_->setWordWrap(true);
+    auto* split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(plot_);
+    split->addWidget(table_);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(note_);
+    layout->addWidget(split, 1);
+    setModel(ModelMap{});
+}
+
+void AllocationView::setModel(const ModelMap& map) {
+    map_ = map;
+    blocks_.clear();
+    for (Modality m : {Modality::Vision, Modality::Projector, Modality::Language})
+        for (const LinearLayer& l : map_.linears) {
+            if (l.modality != m || !l.prunable) continue;
+            const QString path = m == Modality::Projector ? QString("projector") : QString::fromStdString(l.group);
+            if (m != Modality::Projector && l.block < 0) continue;
+            auto it = std::find_if(blocks_.begin(), blocks_.end(), [&](const Block& b) { return b.path == path; });
+            if (it == blocks_.end()) {
+                const QString label = m == Modality::Projector ? QString("P") : QString("%1%2").arg(m == Modality::Vision ? 'V' : 'L').arg(l.block);
+                blocks_.push_back({m, label, path, {}});
+                it = blocks_.end() - 1;
+            }
+            it->linears.push_back(&l);
+        }
+    planned_.clear();
+    achieved_.clear();
+    redraw();
+}
+
+void AllocationView::setPlanned(const std::map<std::string, double>& planned, double target, const QString& note) {
+    planned_ = planned;
+    target_ = target;
+    note_->setText(note);
+    redraw();
+}
+
+void AllocationView::setAchieved(const std::map<std::string, double>& achieved) {
+    achieved_ = achieved;
+    redraw();
+}
+
+double AllocationView::weighted(const Block& b, const std::map<std::string, double>& values) const {
+    double sum = 0, params = 0;
+    for (const LinearLayer* l : b.linears) {
+        const auto it = values.find(l->name);
+        if (it == values.end()) continue;
+        sum += it->second * static_cast<double>(l->params());
+        params += static_cast<double>(l->params());
+    }
+    return params > 0 ? sum / params : -1;
+}
+
+double AllocationView::plannedOf(int block) const { return weighted(blocks_.at(static_cast<size_t>(block)), planned_); }
+double AllocationView::achievedOf(int block) const { return weighted(blocks_.at(static_cast<size_t>(block)), achieved_); }
+
+void AllocationView::redraw() {
+    redrawPlot();
+    fillTable();
+}
+
+void AllocationView::redrawPlot() {
+    auto ticker = qSharedPointerCast<QCPAxisTickerText>(plot_->xAxis->ticker());
+    ticker->clear();
+    std::array<QVector<double>, kNumModalities> keys, planned, achievedKeys, achieved;
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+        const Block& b = blocks_[i];
+        const int m = static_cast<int>(b.modality);
+        ticker->addTick(static_cast<double>(i), b.label);
+        const double p = weighted(b, planned_), a = weighted(b, achieved_);
+        if (p >= 0) {
+            keys[m].append(static_cast<double>(i));
+            planned[m].append(p);
+        }
+        if (a >= 0) {
+            achievedKeys[m].append(static_cast<double>(i));
+            achieved[m].append(a);
+        }
+    }
+    for (int m = 0; m < kNumModalities; ++m) {
+        if (!plannedBars_[m]) continue;
+        plannedBars_[m]->setData(keys[m], planned[m], true);
+        achievedBars_[m]->setData(achievedKeys[m], achieved[m], true);
+        // only modalities with bars in the legend
+        if (keys[m].isEmpty()) plannedBars_[m]->removeFromLegend();
+        else plannedBars_[m]->addToLegend();
+        if (achievedKeys[m].isEmpty()) achievedBars_[m]->removeFromLegend();
+        else achievedBars_[m]->addToLegend();
+    }
+    targetLine_->point1->setCoords(-1, target_);
+    targetLine_->point2->setCoords(1, target_);
+    targetLine_->setVisible(!planned_.empty());
+    plot_->xAxis->setRange(-0.7, std::max<double>(1, static_cast<double>(blocks_.size())) - 0.3);
+    plot_->replot();
+}
+
+void AllocationView::fillTable() {
+    filling_ = true;
+    int rows = 0;
+    for (const Block& b : blocks_) rows += static_cast<int>(b.linears.size());
+    table_->setRowCount(rows);
+    int r = 0;
+    for (const Block& b : blocks_)
+        for (const LinearLayer* l : b.linears) {
+            auto cell = [&](int column, const QString& text, bool editable) {
+                auto* item = new QTableWidgetItem(text);
+                item->setFlags(editable ? (Qt::ItemIsSelectable | Qt::ItemIsEnabled | Qt::ItemIsEditable)
+                                        : (Qt::ItemIsSelectable | Qt::ItemIsEnabled));
+                if (column != NameColumn && column != ModalityColumn) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+                table_->setItem(r, column, item);
+                return item;
+            };
+            cell(NameColumn, QString::fromStdString(l->name), false)->setIcon(modalityIcon(l->modality));
+            cell(ModalityColumn, modality_name(l->modality), false);
+            cell(ParamsColumn, QString::fromStdString(format_count(l->params())), false);
+            const auto p = planned_.find(l->name), a = achieved_.find(l->name);
+            cell(PlannedColumn, p != planned_.end() ? QString::number(p->second, 'f', 4) : QString("–"), p != planned_.end());
+            cell(AchievedColumn, a != achieved_.end() ? QString::number(a->second, 'f', 4) : QString("–"), false);
+            ++r;
+        }
+    filling_ = false;
+}
+
+void AllocationView::cellEdited(QTableWidgetItem* item) {
+    if (filling_ || item->column() != PlannedColumn) return;
+    const QString name = table_->item(item->row(), NameColumn)->text();
+    bool ok = false;
+    const double v = item->text().toDouble(&ok);
+    if (!ok || !(v >= 0 && v < 1)) {
+        Q_EMIT editRejected(tr("%1: sparsity \"%2\" is outside [0, 1)").arg(name, item->text()));
+        filling_ = true;
+        item->setText(QString::number(planned_[name.toStdString()], 'f', 4));
+        filling_ = false;
+        return;
+    }
+    planned_[name.toStdString()] = v;
+    Q_EMIT plannedEdited(name, v);
+    redrawPlot();
+}
+
+}  // namespace ps
