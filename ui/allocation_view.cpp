@@ -50,8 +50,13 @@ AllocationView::AllocationView(QWidget* parent)
 
     table_->setColumnCount(ColumnCount);
     table_->setHorizontalHeaderLabels({tr("Linear"), tr("Modality"), tr("Parameters"), tr("Planned"), tr("Achieved")});
+    for (int c = ModalityColumn; c < ColumnCount; ++c) table_->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setSectionResizeMode(NameColumn, QHeaderView::Stretch);
     table_->verticalHeader()->setVisible(false);
+    table_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
+    table_->setWordWrap(false);
+    table_->setTextElideMode(Qt::ElideMiddle);
+    table_->setAlternatingRowColors(true);
     table_->setToolTip(tr("Double-click a planned sparsity to override it for that Linear"));
     connect(table_, &QTableWidget::itemChanged, this, &AllocationView::cellEdited);
 

@@ -106,9 +106,11 @@ MainWindow::MainWindow(QWidget* parent)
     scroll->setWidget(planPanel_);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumWidth(planPanel_->minimumSizeHint().width() + 24);
     QDockWidget* plan = dock(tr("Plan"), "planDock", scroll, Qt::RightDockWidgetArea);
     QDockWidget* log = dock(tr("Jobs"), "jobsDock", jobPanel_, Qt::BottomDockWidgetArea);
-    resizeDocks({layers, plan}, {520, 330}, Qt::Horizontal);
+    resizeDocks({layers, plan}, {540, 390}, Qt::Horizontal);
     resizeDocks({log}, {170}, Qt::Vertical);
 
     const RuntimeInfo rt = runtime_info();
@@ -131,6 +133,11 @@ MainWindow::MainWindow(QWidget* parent)
     connect(allocation_, &AllocationView::editRejected, this, [this](const QString& m) { statusBar()->showMessage(m, 8000); });
     connect(jobs_, &JobController::failed, this, [this](const QString& title, const QString& m) { showError(title, m); });
     buildMenus();
+    // The layout and tab of the last session
+    const QSettings settings;
+    restoreGeometry(settings.value("window/geometry").toByteArray());
+    restoreState(settings.value("window/state").toByteArray());
+    tabs_->setCurrentIndex(settings.value("window/tab", 0).toInt());
 }
 
 MainWindow::~MainWindow() {
@@ -290,6 +297,9 @@ void MainWindow::showModel(const QString& dir, std::shared_ptr<const ModelMap> m
                              .arg(QString::fromStdString(map_->family_display),
                                   QString::fromStdString(format_count(map_->total_params))));
     statusBar()->showMessage(tr("Opened %1").arg(QDir::toNativeSeparators(QString::fromStdString(map_->dir))), 5000);
+    jobPanel_->appendLog(tr("opened %1: %2, %3 parameters")
+                             .arg(QDir::toNativeSeparators(dir), QString::fromStdString(map_->family_display),
+                                  QString::fromStdString(format_count(map_->total_params))));
     if (pendingPlan_) {  // a project being opened: its Plan and its last run's result
         const bool wasModified = modified_;
         planPanel_->setPlan(*pendingPlan_);
@@ -342,6 +352,7 @@ bool MainWindow::openProject(const QString& path) {
     }
     projectPath_ = path;
     runs_ = p.runs;
+    jobPanel_->appendLog(tr("opened project %1 (%2 runs)").arg(QDir::toNativeSeparators(path)).arg(runs_.size()));
     addRecent(path);
     if (p.model.isEmpty()) {
         planPanel_->setPlan(p.plan);
@@ -408,6 +419,10 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         }
     }
     jobs_->cancel();
+    QSettings settings;
+    settings.setValue("window/geometry", saveGeometry());
+    settings.setValue("window/state", saveState());
+    settings.setValue("window/tab", tabs_->currentIndex());
     event->accept();
 }
 
