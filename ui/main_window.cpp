@@ -22,6 +22,8 @@
 #include "core/error.h"
 #include "core/io/json_util.h"
 #include "core/job/plan.h"
+#include "core/eval/sweep.h"
+#include "core/io/atomic_file.h"
 #include "core/job/prune_run.h"
 #include "core/model/model_map.h"
 #include "core/prune/allocation.h"
@@ -30,11 +32,14 @@
 #include "core/runtime.h"
 #include "ui/allocation_view.h"
 #include "ui/block_chart.h"
+#include "ui/curves_view.h"
 #include "ui/job_controller.h"
 #include "ui/job_panel.h"
+#include "ui/modality_grid_view.h"
 #include "ui/model_tree.h"
 #include "ui/plan_panel.h"
 #include "ui/project.h"
+#include "ui/token_view.h"
 
 namespace ps {
 namespace {
@@ -79,6 +84,9 @@ MainWindow::MainWindow(QWidget* parent)
       tree_(new ModelTree(this)),
       chart_(new BlockChart(this)),
       allocation_(new AllocationView(this)),
+      grid_(new ModalityGridView(this)),
+      curves_(new CurvesView(this)),
+      tokens_(new TokenView(this)),
       planPanel_(new PlanPanel(this)),
       jobs_(new JobController(this)),
       jobPanel_(new JobPanel(jobs_, this)),
@@ -90,6 +98,9 @@ MainWindow::MainWindow(QWidget* parent)
     resize(1600, 1000);
     tabs_->addTab(chart_, tr("Model"));
     tabs_->addTab(allocation_, tr("Allocation"));
+    tabs_->addTab(grid_, tr("Modalities"));
+    tabs_->addTab(tokens_, tr("Tokens"));
+    tabs_->addTab(curves_, tr("Curves"));
     tabs_->setDocumentMode(true);
     setCentralWidget(tabs_);
 
@@ -132,6 +143,9 @@ MainWindow::MainWindow(QWidget* parent)
     connect(allocation_, &AllocationView::plannedEdited, this, &MainWindow::overrideEdited);
     connect(allocation_, &AllocationView::editRejected, this, [this](const QString& m) { statusBar()->showMessage(m, 8000); });
     connect(jobs_, &JobController::failed, this, [this](const QString& title, const QString& m) { showError(title, m); });
+    connect(grid_, &ModalityGridView::splitChosen, this, &MainWindow::useSplit);
+    connect(tokens_, &TokenView::failed, this, [this](const QString& m) { showError(tr("Token heatmap"), m); });
+    connect(curves_, &CurvesView::exportFailed, this, [this](const QString& m) { showError(tr("Export chart"), m); });
     buildMenus();
     // The layout and tab of the last session
     const QSettings settings;
@@ -149,6 +163,7 @@ void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open checkpoint folder…"), QKeySequence::Open, this, &MainWindow::chooseCheckpoint);
     file->addAction(tr("Open &project…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this, &MainWindow::chooseProjectToOpen);
+    file->addAction(tr("Open s&weep…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_W), this, &MainWindow::chooseSweepToOpen);
     recentMenu_ = file->addMenu(tr("Recent projects"));
     fillRecentMenu();
     file->addAction(tr("&Save project"), QKeySequence::Save, this, [this] { saveProjectInteractive(false); });
@@ -162,10 +177,14 @@ void MainWindow::buildMenus() {
 
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     QAction* prune = run->addAction(tr("&Prune into new folder…"), QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::choosePruneFolder);
+    QAction* sweep = run->addAction(tr("&Sweep methods × sparsities…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this,
+                                    [this] { chooseSweepFolder(false); });
+    QAction* grid = run->addAction(tr("Sweep &vision × language grid…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G), this,
+                                   [this] { chooseSweepFolder(true); });
     QAction* cancel = run->addAction(tr("&Cancel job"), QKeySequence(Qt::Key_Escape), jobs_, &JobController::cancel);
     cancel->setEnabled(false);
-    connect(jobs_, &JobController::runningChanged, this, [prune, cancel](bool running) {
-        prune->setEnabled(!running);
+    connect(jobs_, &JobController::runningChanged, this, [prune, sweep, grid, cancel](bool running) {
+        for (QAction* a : {prune, sweep, grid}) a->setEnabled(!running);
         cancel->setEnabled(running);
     });
 
@@ -239,6 +258,87 @@ bool MainWindow::pruneTo(const QString& outDir) {
     });
 }
 
+bool MainWindow::sweepTo(const QString& dir, const SweepSpec& spec) {
+    if (jobs_->isRunning() || !map_) return false;
+    Plan plan = planPanel_->plan();
+    plan.model = currentDir_.toStdString();
+    const std::string out = dir.toStdString();
+    const QString title = spec.vision.empty() ? tr("Sweep %1 points into %2").arg(spec.methods.size() * spec.sparsities.size())
+                                                    .arg(QFileInfo(dir).fileName())
+                                              : tr("Sweep the vision × language grid into %1").arg(QFileInfo(dir).fileName());
+    return jobs_->start(title, [this, plan, spec, out, dir](const JobControl& job) -> JobController::Deliver {
+        const SweepResult r = run_sweep(plan, spec, out + "/cache", job);
+        write_file_atomic(out + "/sweep.json", r.to_json().dump(2) + "\n");
+        return [this, r, dir] {
+            jobPanel_->appendLog(tr("sweep: %1 points (%2 run, %3 from the cache) in %4 s")
+                                     .arg(r.points.size())
+                                     .arg(r.ran)
+                                     .arg(r.cached)
+                                     .arg(r.seconds, 0, 'f', 1));
+            showSweep(r, dir);
+        };
+    });
+}
+
+bool MainWindow::openSweep(const QString& dir) {
+    try {
+        const std::string path = dir.toStdString() + "/sweep.json";
+        showSweep(SweepResult::from_json(read_json_file(path), path), dir);
+        return true;
+    } catch (const std::exception& e) {
+        showError(tr("Could not open the sweep"), QString::fromUtf8(e.what()));
+        return false;
+    }
+}
+
+void MainWindow::showSweep(const SweepResult& sweep, const QString& dir) {
+    const QString name = QDir::toNativeSeparators(dir);
+    curves_->setSweep(sweep, name);
+    grid_->setSweep(sweep, name);
+    if (!sweeps_.contains(dir)) {
+        sweeps_.append(dir);
+        setModified(true);
+    }
+    const bool isGrid = std::any_of(sweep.points.begin(), sweep.points.end(), [](const SweepPoint& p) { return p.vision >= 0; });
+    tabs_->setCurrentWidget(isGrid ? static_cast<QWidget*>(grid_) : curves_);
+    Q_EMIT sweepShown(dir);
+}
+
+void MainWindow::chooseSweepFolder(bool grid) {
+    if (!map_) {
+        showError(tr("Sweep"), tr("Open a checkpoint folder first (Ctrl+O)"));
+        return;
+    }
+    const QFileInfo model(QDir::cleanPath(currentDir_));
+    const QString proposal = model.dir().filePath(model.fileName() + (grid ? "-grid" : "-sweep"));
+    const QString dir = QFileDialog::getSaveFileName(this, tr("Sweep into a folder (an existing sweep folder reuses its cache)"),
+                                                     proposal, QString(), nullptr, QFileDialog::DontConfirmOverwrite);
+    if (dir.isEmpty()) return;
+    SweepSpec spec;
+    spec.eval_limit = 1000;
+    if (grid) {
+        spec.vision = spec.language = {0.0, 0.2, 0.4, 0.6, 0.8};
+    } else {
+        spec.methods = {"magnitude", "wanda", "sparsegpt"};
+        for (int i = 1; i <= 9; ++i) spec.sparsities.push_back(i / 10.0);
+    }
+    sweepTo(dir, spec);
+}
+
+void MainWindow::chooseSweepToOpen() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a sweep folder (with sweep.json)"), QDir::homePath());
+    if (!dir.isEmpty()) openSweep(dir);
+}
+
+void MainWindow::useSplit(double vision, double language) {
+    Plan p = planPanel_->plan();
+    p.allocation.kind = "modality";
+    p.allocation.modality["vision"] = vision;
+    p.allocation.modality["language"] = language;
+    planPanel_->setPlan(p);
+    statusBar()->showMessage(tr("Plan: vision %1 %, language %2 %").arg(100 * vision).arg(100 * language), 5000);
+}
+
 void MainWindow::showRunResult(const QString& outDir, const std::map<std::string, double>& allocation,
                                const std::map<std::string, double>& achieved, const QString& text) {
     const Plan p = planPanel_->plan();
@@ -291,6 +391,7 @@ void MainWindow::showModel(const QString& dir, std::shared_ptr<const ModelMap> m
     tree_->setModel(*map_);
     chart_->setModel(*map_);
     allocation_->setModel(*map_);
+    tokens_->setCheckpoint(dir);
     const QString name = QFileInfo(QDir::cleanPath(dir)).fileName();
     setWindowTitle(QString("PruneStudio — %1[*]").arg(name));
     modelLabel_->setText(tr("%1 · %2 parameters")
@@ -330,6 +431,7 @@ bool MainWindow::saveProject(const QString& path) {
         p.model = currentDir_;
         p.plan = planPanel_->plan();
         p.runs = runs_;
+        p.sweeps = sweeps_;
         p.save(path);
     } catch (const std::exception& e) {
         showError(tr("Could not save the project"), QString::fromUtf8(e.what()));
@@ -352,6 +454,18 @@ bool MainWindow::openProject(const QString& path) {
     }
     projectPath_ = path;
     runs_ = p.runs;
+    sweeps_ = p.sweeps;
+    for (const QString& dir : sweeps_) {  // the tabs show the newest sweep of each kind
+        try {
+            const std::string path = dir.toStdString() + "/sweep.json";
+            const SweepResult r = SweepResult::from_json(read_json_file(path), path);
+            const bool isGrid = std::any_of(r.points.begin(), r.points.end(), [](const SweepPoint& pt) { return pt.vision >= 0; });
+            if (isGrid) grid_->setSweep(r, QDir::toNativeSeparators(dir));
+            else curves_->setSweep(r, QDir::toNativeSeparators(dir));
+        } catch (const std::exception& e) {
+            jobPanel_->appendLog(QString::fromUtf8(e.what()));
+        }
+    }
     jobPanel_->appendLog(tr("opened project %1 (%2 runs)").arg(QDir::toNativeSeparators(path)).arg(runs_.size()));
     addRecent(path);
     if (p.model.isEmpty()) {

@@ -1,7 +1,8 @@
 // The main window: the layer tree docked on the left, the Plan's settings on the right, the job
 // log with progress and Cancel at the bottom, and tabs in the centre (the model's weights per
-// block, the allocation). Checkpoints are read and pruned on a worker thread, so the GUI never
-// blocks; the open work is a project file (.psproj) that can be saved and reopened.
+// block, the allocation, the vision × language grid, token heatmaps and the sweep curves). Checkpoints are read,
+// pruned and swept on a worker thread, so the GUI never blocks; the open work is a project file
+// (.psproj) that can be saved and reopened.
 #pragma once
 #include <QMainWindow>
 #include <QString>
@@ -18,12 +19,17 @@ namespace ps {
 
 class AllocationView;
 class BlockChart;
+class CurvesView;
+class ModalityGridView;
+class TokenView;
 class JobController;
 class JobPanel;
 class ModelTree;
 class PlanPanel;
 struct ModelMap;
 struct Plan;
+struct SweepResult;
+struct SweepSpec;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -35,12 +41,16 @@ public:
     ModelTree* modelTree() const { return tree_; }
     BlockChart* blockChart() const { return chart_; }
     AllocationView* allocationView() const { return allocation_; }
+    ModalityGridView* modalityGrid() const { return grid_; }
+    CurvesView* curvesView() const { return curves_; }
+    TokenView* tokenView() const { return tokens_; }
     PlanPanel* planPanel() const { return planPanel_; }
     JobController* jobs() const { return jobs_; }
     JobPanel* jobPanel() const { return jobPanel_; }
     QTabWidget* tabs() const { return tabs_; }
     QString checkpointDir() const { return currentDir_; }
     QStringList runs() const { return runs_; }
+    QStringList sweeps() const { return sweeps_; }
     bool isModified() const { return modified_; }
 
     // Whether failures also pop up a message box, and closing asks about unsaved work (tests turn
@@ -55,6 +65,11 @@ public Q_SLOTS:
     // Prunes the open checkpoint as the Plan panel says into `outDir` (which must not exist), on
     // the worker thread. Returns false when a job is already running or no model is open.
     bool pruneTo(const QString& outDir);
+    // Runs (or reads from DIR/cache) a sweep of the current Plan into `dir` (sweep.json), on the
+    // worker thread, then shows it in the Curves and Modalities tabs.
+    bool sweepTo(const QString& dir, const SweepSpec& spec);
+    // Shows DIR/sweep.json; errors are reported through `failed`.
+    bool openSweep(const QString& dir);
     // Project files; errors are reported through `failed` (and a dialog).
     bool saveProject(const QString& path);
     bool openProject(const QString& path);
@@ -63,6 +78,7 @@ Q_SIGNALS:
     void checkpointLoaded(const QString& dir);
     void loadFailed(const QString& message);
     void pruneFinished(const QString& outDir);
+    void sweepShown(const QString& dir);
     void failed(const QString& message);
 
 protected:
@@ -72,6 +88,10 @@ private:
     void buildMenus();
     void chooseCheckpoint();
     void choosePruneFolder();
+    void chooseSweepFolder(bool grid);
+    void chooseSweepToOpen();
+    void showSweep(const SweepResult& sweep, const QString& dir);
+    void useSplit(double vision, double language);
     void chooseProjectToOpen();
     bool saveProjectInteractive(bool askPath);
     void showAbout();
@@ -88,6 +108,9 @@ private:
     ModelTree* tree_;
     BlockChart* chart_;
     AllocationView* allocation_;
+    ModalityGridView* grid_;
+    CurvesView* curves_;
+    TokenView* tokens_;
     PlanPanel* planPanel_;
     JobController* jobs_;
     JobPanel* jobPanel_;
@@ -98,7 +121,7 @@ private:
     QMenu* recentMenu_ = nullptr;
     std::shared_ptr<const ModelMap> map_;
     QString currentDir_, projectPath_;
-    QStringList runs_;
+    QStringList runs_, sweeps_;
     int loadSerial_ = 0;  // identifies the newest openCheckpoint call
     bool showErrorDialogs_ = true;
     bool modified_ = false;

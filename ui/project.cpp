@@ -21,6 +21,7 @@ Project Project::load(const QString& path) {
         p.model = QString::fromStdString(j.value("model", std::string()));
         p.plan = Plan::from_json(j.at("plan"), file + ": plan");
         for (const auto& r : j.value("runs", nlohmann::json::array())) p.runs.append(QString::fromStdString(r.get<std::string>()));
+        for (const auto& s : j.value("sweeps", nlohmann::json::array())) p.sweeps.append(QString::fromStdString(s.get<std::string>()));
     } catch (const nlohmann::json::exception& e) {
         throw Error(file, std::string("bad project field: ") + e.what());
     }
@@ -28,10 +29,13 @@ Project Project::load(const QString& path) {
 }
 
 void Project::save(const QString& path) const {
-    nlohmann::json runs_json = nlohmann::json::array();
-    for (const QString& r : runs) runs_json.push_back(r.toStdString());
+    const auto list = [](const QStringList& l) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const QString& s : l) out.push_back(s.toStdString());
+        return out;
+    };
     const nlohmann::json j = {{"format", kFormat}, {"version", 1}, {"model", model.toStdString()}, {"plan", plan.to_json()},
-                              {"runs", runs_json}};
+                              {"runs", list(runs)}, {"sweeps", list(sweeps)}};
     write_file_atomic(path.toStdString(), j.dump(2) + "\n");
 }
 

@@ -1,5 +1,5 @@
-// A PruneStudio project (.psproj, JSON): the open checkpoint, the current Plan and the run folders
-// finished so far, so a session can be closed and picked up again. Saved atomically.
+// A PruneStudio project (.psproj, JSON): the open checkpoint, the current Plan, and the run and
+// sweep folders finished so far, so a session can be closed and picked up again. Saved atomically.
 #pragma once
 #include <QString>
 #include <QStringList>
@@ -11,7 +11,8 @@ namespace ps {
 struct Project {
     QString model;     // checkpoint folder; empty: none open
     Plan plan;
-    QStringList runs;  // finished run folders, oldest first
+    QStringList runs;    // finished run folders, oldest first
+    QStringList sweeps;  // sweep folders (sweep.json and its cache), oldest first
 
     // Throws ps::Error naming the file: unreadable, not JSON, not a project, or a bad Plan inside.
     static Project load(const QString& path);

@@ -49,7 +49,7 @@
 #include "core/report/sweep_curves.h"
 #include "core/report/token_heatmap.h"
 #include "core/runtime.h"
-#include "core/token/image_tokens.h"
+#include "core/token/heatmap_session.h"
 #include "core/token/joint_pruning.h"
 #include "core/token/token_pruning.h"
 #include "core/train/default_training.h"
@@ -446,30 +446,22 @@ int cmd_tokens(const std::vector<std::string>& argv) {
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
     if (!a.flag("--image") || !a.flag("--out")) a.fail("needs --image and --out");
     const std::string out = a.value("--out", "");
-    const double keep = a.number("--keep", 1.0);
-    if (keep > 1.0) a.fail("--keep needs a ratio in (0, 1]");
-    const ps::TokenMetric metric = ps::parse_token_metric(a.value("--metric", "cls"));
-    auto model = ps::Vlm::load(dir, load_options(a));
-    const ps::Processor processor(*model);
-    const cv::Mat image = ps::load_image(a.value("--image", ""));
-    const bool llava = model->map().family == "llava";
-    const ps::VlmInputs in = llava ? processor.chat(image, a.value("--text", "What is shown in this image?"))
-                                   : processor.dual_encoder({image}, {a.value("--text", "a photo")});
-    const int tower = std::max(
-        0, ps::tower_index(*model, metric == ps::TokenMetric::Text ? ps::Modality::Language : ps::Modality::Vision));
-    const int64_t last = model->towers()[tower].num_blocks - 1;
-    const int64_t layer = a.integer("--layer", last, 0);
-    ps::TokenGrid grid = ps::image_token_importance(*model, in, static_cast<int>(layer), metric).front();
-    ps::mark_dropped(grid, keep);
-    ps::HeatmapOptions style;
-    style.colormap = a.value("--colormap", style.colormap);
-    ps::write_png(out, ps::render_token_heatmap(ps::model_view(in.pixel_values[0], processor.image_config()), grid, style));
-    const auto [lo, hi] = std::minmax_element(grid.scores.begin(), grid.scores.end());
-    std::printf("%s importance at %s block %lld: %dx%d tokens, scores %.4g..%.4g", ps::token_metric_name(metric),
-                model->towers()[tower].name.c_str(), static_cast<long long>(layer), grid.rows, grid.cols, *lo, *hi);
-    if (keep < 1.0)
-        std::printf(", keep %.2f drops %lld", keep,
-                    static_cast<long long>(std::count(grid.dropped.begin(), grid.dropped.end(), 1)));
+    ps::HeatmapRequest r;
+    r.image = a.value("--image", "");
+    r.keep = a.number("--keep", 1.0);
+    if (r.keep > 1.0) a.fail("--keep needs a ratio in (0, 1]");
+    r.metric = ps::token_metric_name(ps::parse_token_metric(a.value("--metric", "cls")));
+    r.block = static_cast<int>(a.integer("--layer", -1, 0));
+    r.colormap = a.value("--colormap", r.colormap);
+    r.text = a.value("--text", "");
+    const ps::HeatmapSession session(dir, a.value("--device", "cpu"), a.value("--dtype", "float32"));
+    ps::HeatmapImage h = session.render(r);
+    ps::write_png(out, cv::Mat(h.height, h.width, CV_8UC3, h.rgb.data()));
+    const auto [lo, hi] = std::minmax_element(h.grid.scores.begin(), h.grid.scores.end());
+    std::printf("%s importance at %s block %d: %dx%d tokens, scores %.4g..%.4g", r.metric.c_str(), h.tower.c_str(), h.block,
+                h.grid.rows, h.grid.cols, *lo, *hi);
+    if (r.keep < 1.0)
+        std::printf(", keep %.2f drops %lld", r.keep, static_cast<long long>(std::count(h.grid.dropped.begin(), h.grid.dropped.end(), 1)));
     std::printf("\nwrote %s\n", out.c_str());
     return 0;
 }

@@ -117,6 +117,21 @@ nlohmann::json SweepResult::to_json() const {
     return j;
 }
 
+SweepResult SweepResult::from_json(const nlohmann::json& j, const std::string& source) {
+    SweepResult r;
+    try {
+        r.dense_accuracy = j.at("dense_accuracy").get<double>();
+        r.dense_flops = j.value("dense_flops", 0.0);
+        r.ran = j.value("ran", 0);
+        r.cached = j.value("cached", 0);
+        r.seconds = j.value("seconds", 0.0);
+        for (const auto& p : j.at("points")) r.points.push_back(SweepPoint::from_json(p, source));
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(source, std::string("not a sweep: ") + e.what());
+    }
+    return r;
+}
+
 std::string SweepResult::to_text() const {
     std::ostringstream o;
     char line[256];

@@ -60,6 +60,8 @@ struct SweepResult {
     bool tokens_pruned() const;  // any point evaluated with token pruning: then the FLOPs front counts
     nlohmann::json to_json() const;
     std::string to_text() const;
+    // What to_json() wrote (sweep.json); throws ps::Error naming `source` for anything else.
+    static SweepResult from_json(const nlohmann::json& j, const std::string& source);
 };
 
 // The Plans of a sweep, in order. Throws ps::Error naming the field for a method that is not a

@@ -251,10 +251,7 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
     if (!opt.sweep_dir.empty()) {
         const std::string sweep_path = opt.sweep_dir + "/sweep.json";
         const nlohmann::json sweep = read_json_file(sweep_path);
-        SweepResult r;
-        r.dense_accuracy = sweep["dense_accuracy"].get<double>();
-        r.dense_flops = sweep.value("dense_flops", 0.0);
-        for (const auto& p : sweep["points"]) r.points.push_back(SweepPoint::from_json(p, sweep_path));
+        const SweepResult r = SweepResult::from_json(sweep, sweep_path);
         const bool tokens = r.tokens_pruned();
         h << "<table><tr><th class=\"l\">point</th><th>target</th><th>achieved</th><th>zero-shot</th><th>nonzero params</th>"
           << (tokens ? "<th>MFLOPs / sample</th>" : "") << "</tr>";

@@ -1,8 +1,8 @@
 // The Allocation tab on the default model: one bar position per block (4 vision, the projector, 6
-// text), planned
-// values are the parameter-weighted block sparsities of the allocation, achieved ones appear after
-// a run; the table lists every targeted Linear, an edit of its planned value is emitted as an
-// override, and an edit outside [0, 1) is refused and reverted.
+// text), planned values are the parameter-weighted block sparsities of the allocation, achieved
+// ones appear after a run; the table lists every prunable Linear (those not targeted planned "–"),
+// an edit of its planned value is emitted as an override, and an edit outside [0, 1) is refused
+// and reverted.
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QTest>
@@ -30,7 +30,11 @@ private Q_SLOTS:
         plan.allocation.modality = {{"vision", 0.3}, {"language", 0.6}};
         const auto planned = ps::allocate(plan, map_);
         view.setPlanned(planned, plan.sparsity, "per modality");
-        QCOMPARE(view.table()->rowCount(), static_cast<int>(planned.size()));
+        QCOMPARE(view.table()->rowCount(), static_cast<int>(planned.size()) + 2);  // and the projector's two, planned "–"
+        int unplanned = 0;
+        for (int row = 0; row < view.table()->rowCount(); ++row)
+            unplanned += view.table()->item(row, ps::AllocationView::PlannedColumn)->text() == "–";
+        QCOMPARE(unplanned, 2);
         for (int b = 0; b < 4; ++b) QCOMPARE(view.plannedOf(b), 0.3);
         QCOMPARE(view.plannedOf(4), -1.0);  // the projector: not targeted without a projector ratio
         for (int b = 5; b < 11; ++b) QCOMPARE(view.plannedOf(b), 0.6);

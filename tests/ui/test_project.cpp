@@ -1,4 +1,4 @@
-// Project files: a project saved and loaded again has the same checkpoint, Plan and runs; a file
+// Project files: a project saved and loaded again has the same checkpoint, Plan, runs and sweeps; a file
 // that is not a project, a newer version, or one with a bad Plan is refused with an error naming
 // the file; saving over a project replaces it whole (no temporary left).
 #include <QDir>
@@ -21,6 +21,7 @@ private Q_SLOTS:
         p.plan.sparsity = 0.7;
         p.plan.overrides["text_model.encoder.layer.0.attention.self.query"] = 0.2;
         p.runs = {"/runs/a", "/runs/b"};
+        p.sweeps = {"/sweeps/methods"};
         const QString path = tmp_.filePath("p.psproj");
         p.save(path);
         p.runs.append("/runs/c");
@@ -29,6 +30,7 @@ private Q_SLOTS:
         QCOMPARE(q.model, p.model);
         QVERIFY(q.plan.to_json() == p.plan.to_json());
         QCOMPARE(q.runs, p.runs);
+        QCOMPARE(q.sweeps, p.sweeps);
         QCOMPARE(QDir(tmp_.path()).entryList(QDir::Files | QDir::Hidden), QStringList{"p.psproj"});
     }
 

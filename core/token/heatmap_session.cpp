@@ -1,0 +1,101 @@
+#include "core/token/heatmap_session.h"
+
+#include <map>
+#include <mutex>
+
+#include <opencv2/imgproc.hpp>
+
+#include "core/data/fashion_mnist.h"
+#include "core/data/image.h"
+#include "core/error.h"
+#include "core/model/processor.h"
+#include "core/model/vlm.h"
+#include "core/report/token_heatmap.h"
+#include "core/token/image_tokens.h"
+#include "core/token/token_importance.h"
+#include "core/token/token_pruning.h"
+
+namespace ps {
+
+struct HeatmapSession::Impl {
+    std::unique_ptr<Vlm> model;
+    std::unique_ptr<Processor> processor;
+    std::unique_ptr<LabelledImages> test;  // read on first use
+    struct Scored {
+        TokenGrid grid;
+        cv::Mat view;  // what the model saw
+    };
+    std::map<std::string, Scored> cache;
+    std::mutex mu;
+
+    int tower_of(TokenMetric metric) const {
+        return std::max(0, tower_index(*model, metric == TokenMetric::Text ? Modality::Language : Modality::Vision));
+    }
+
+    cv::Mat image_of(const HeatmapRequest& r) {
+        if (!r.image.empty()) return load_image(r.image);
+        if (!test) test = std::make_unique<LabelledImages>(load_fashion_mnist(fashion_mnist_dir(), "test"));
+        if (r.test_image < 0 || r.test_image >= test->images.size(0))
+            throw Error("test image", std::to_string(r.test_image) + " is outside 0.." + std::to_string(test->images.size(0) - 1));
+        const at::Tensor img = test->images[r.test_image].contiguous();
+        const cv::Mat gray(static_cast<int>(img.size(0)), static_cast<int>(img.size(1)), CV_8UC1, img.data_ptr<uint8_t>());
+        cv::Mat rgb;
+        cv::cvtColor(gray, rgb, cv::COLOR_GRAY2RGB);
+        return rgb;
+    }
+};
+
+HeatmapSession::HeatmapSession(const std::string& model_dir, const std::string& device, const std::string& dtype)
+    : impl_(std::make_unique<Impl>()) {
+    LoadOptions load;
+    load.device = device;
+    load.dtype = dtype;
+    impl_->model = Vlm::load(model_dir, load);
+    impl_->processor = std::make_unique<Processor>(*impl_->model);
+}
+
+HeatmapSession::~HeatmapSession() = default;
+
+int HeatmapSession::blocks(const std::string& metric) const {
+    return impl_->model->towers()[impl_->tower_of(parse_token_metric(metric))].num_blocks;
+}
+
+HeatmapImage HeatmapSession::render(const HeatmapRequest& r) const {
+    if (!(r.keep > 0 && r.keep <= 1)) throw Error("keep", std::to_string(r.keep) + " is outside (0, 1]");
+    const TokenMetric metric = parse_token_metric(r.metric);
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    const Vlm& model = *impl_->model;
+    const int tower = impl_->tower_of(metric);
+    const int last = model.towers()[tower].num_blocks - 1;
+    const int block = r.block < 0 ? last : r.block;
+    if (block > last) throw Error("block", std::to_string(block) + " is outside 0.." + std::to_string(last) + " of the " + model.towers()[tower].name + " tower");
+    const std::string key = (r.image.empty() ? "test:" + std::to_string(r.test_image) : "file:" + r.image) + "|" + r.text + "|" +
+                            std::to_string(block) + "|" + r.metric;
+    auto it = impl_->cache.find(key);
+    if (it == impl_->cache.end()) {
+        const cv::Mat image = impl_->image_of(r);
+        const Processor& processor = *impl_->processor;
+        const bool llava = model.map().family == "llava";
+        const std::string text = !r.text.empty() ? r.text : llava ? "What is shown in this image?" : "a photo";
+        const VlmInputs in = llava ? processor.chat(image, text) : processor.dual_encoder({image}, {text});
+        Impl::Scored s;
+        s.grid = image_token_importance(model, in, block, metric).front();
+        s.view = model_view(in.pixel_values[0], processor.image_config());
+        it = impl_->cache.emplace(key, std::move(s)).first;
+    }
+    HeatmapImage out;
+    out.grid = it->second.grid;
+    mark_dropped(out.grid, r.keep);
+    HeatmapOptions style;
+    style.colormap = r.colormap;
+    const cv::Mat rgb = render_token_heatmap(it->second.view, out.grid, style);
+    out.width = rgb.cols;
+    out.height = rgb.rows;
+    out.rgb.resize(static_cast<size_t>(rgb.total()) * 3);
+    for (int y = 0; y < rgb.rows; ++y) std::copy(rgb.ptr<uint8_t>(y), rgb.ptr<uint8_t>(y) + rgb.cols * 3, out.rgb.data() + static_cast<size_t>(y) * rgb.cols * 3);
+    out.tower = model.towers()[tower].name;
+    out.block = block;
+    return out;
+}
+
+}  // namespace ps

@@ -1,0 +1,64 @@
+// The Tokens tab on the default model: it gets ready with the vision tower's 4 blocks and shows
+// the first test image at the last block; moving the keep slider marks exactly the tokens
+// run-time pruning drops (all but round(keep · 16)); another block rescores; a dropped image file
+// is added and shown; a file that is not an image is reported with its name.
+#include <QListWidget>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "core/token/heatmap_session.h"
+#include "tests/test_support.h"
+#include "ui/token_view.h"
+
+class TestTokenView : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir tmp_;
+
+private Q_SLOTS:
+    void scoresAndMarks() {
+        QVERIFY(tmp_.isValid());
+        ps::TokenView view;
+        view.resize(1000, 700);
+        QSignalSpy ready(&view, &ps::TokenView::ready);
+        QSignalSpy rendered(&view, &ps::TokenView::rendered);
+        view.setCheckpoint(PS_DEFAULT_MODEL);
+        QVERIFY(ready.wait(60000));
+        QCOMPARE(ready.at(0).at(0).toInt(), 4);
+        QVERIFY(rendered.wait(60000));
+        QCOMPARE(view.current()->block, 3);
+        QCOMPARE(view.current()->grid.rows * view.current()->grid.cols, 16);
+        QVERIFY(view.current()->grid.dropped.empty() ||
+                std::count(view.current()->grid.dropped.begin(), view.current()->grid.dropped.end(), 1) == 0);
+
+        view.keepSlider()->setValue(25);
+        QVERIFY(rendered.wait(60000));
+        QCOMPARE(std::count(view.current()->grid.dropped.begin(), view.current()->grid.dropped.end(), 1), 12L);
+        view.blockSlider()->setValue(1);
+        QVERIFY(rendered.wait(60000));
+        QCOMPARE(view.current()->block, 1);
+
+        const std::string png = tmp_.filePath("mine.png").toStdString();
+        const ps::HeatmapSession session(PS_DEFAULT_MODEL);
+        ps::HeatmapRequest r;
+        r.test_image = 3;
+        const ps::HeatmapImage h = session.render(r);  // any RGB picture will do as the user's image
+        std::vector<uint8_t> rgb = h.rgb;
+        QImage(rgb.data(), h.width, h.height, h.width * 3, QImage::Format_RGB888).save(QString::fromStdString(png));
+        view.addImage(QString::fromStdString(png));
+        QVERIFY(rendered.wait(60000));
+        QCOMPARE(view.imageList()->count(), 13);
+
+        QSignalSpy failed(&view, &ps::TokenView::failed);
+        const QString notImage = tmp_.filePath("notes.png");
+        ps_test::write_bytes(notImage, "not an image");
+        view.addImage(notImage);
+        QVERIFY(failed.wait(60000));
+        QVERIFY2(failed.at(0).at(0).toString().contains(notImage), qPrintable(failed.at(0).at(0).toString()));
+    }
+};
+
+QTEST_MAIN(TestTokenView)
+#include "test_token_view.moc"
