@@ -61,6 +61,7 @@ AllocationView::AllocationView(QWidget* parent)
     connect(table_, &QTableWidget::itemChanged, this, &AllocationView::cellEdited);
 
     note_->setWordWrap(true);
+    note_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     auto* split = new QSplitter(Qt::Vertical, this);
     split->addWidget(plot_);
     split->addWidget(table_);

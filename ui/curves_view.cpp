@@ -35,6 +35,9 @@ CurvesView::CurvesView(QWidget* parent)
     modeBox_->addItem(tr("Accuracy vs sparsity"), Sparsity);
     modeBox_->addItem(tr("Pareto: accuracy vs nonzero parameters"), ParetoParams);
     modeBox_->addItem(tr("Pareto: accuracy vs FLOPs per sample"), ParetoFlops);
+    modeBox_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    modeBox_->setMinimumContentsLength(24);
+    source_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);  // a long folder name never widens the tab
     auto* exportButton = new QPushButton(tr("Export…"), this);
     exportButton->setToolTip(tr("Save the chart as PNG, SVG or PDF"));
     auto* bar = new QHBoxLayout;

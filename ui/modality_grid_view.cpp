@@ -10,10 +10,12 @@ namespace ps {
 
 ModalityGridView::ModalityGridView(QWidget* parent) : QWidget(parent), note_(new QLabel(this)), table_(new QTableWidget(this)) {
     note_->setWordWrap(true);
+    note_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     note_->setText(tr("No grid yet: Run → Sweep vision × language grid, or File → Open sweep"));
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table_->setSelectionMode(QAbstractItemView::SingleSelection);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    table_->horizontalHeader()->setMinimumSectionSize(40);
     table_->verticalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -39,8 +41,8 @@ void ModalityGridView::setSweep(const SweepResult& sweep, const QString& source)
     table_->setRowCount(static_cast<int>(vision_.size()));
     table_->setColumnCount(static_cast<int>(language_.size()));
     QStringList rows, columns;
-    for (double v : vision_) rows << tr("vision %1 %").arg(100 * v);
-    for (double l : language_) columns << tr("language %1 %").arg(100 * l);
+    for (double v : vision_) rows << tr("V %1 %").arg(100 * v);
+    for (double l : language_) columns << tr("L %1 %").arg(100 * l);
     table_->setVerticalHeaderLabels(rows);
     table_->setHorizontalHeaderLabels(columns);
     double low = sweep.dense_accuracy;
@@ -63,7 +65,7 @@ void ModalityGridView::setSweep(const SweepResult& sweep, const QString& source)
         table_->setItem(r, c, item);
     }
     note_->setText(vision_.empty() ? tr("%1 has no vision × language grid points").arg(source)
-                                   : tr("%1 — dense %2 %; click a cell to load that split into the Plan")
+                                   : tr("%1 — rows: vision sparsity (V), columns: language sparsity (L); dense %2 %. Click a cell to load that split into the Plan.")
                                          .arg(source)
                                          .arg(sweep.dense_accuracy, 0, 'f', 2));
 }

@@ -65,9 +65,10 @@ TokenView::TokenView(QWidget* parent)
     keep_->setValue(100);
     keep_->setToolTip(tr("Tokens run-time pruning keeps; the ones it drops are dimmed and hatched"));
     picture_->setAlignment(Qt::AlignCenter);
-    picture_->setMinimumSize(320, 320);
+    picture_->setMinimumSize(240, 240);
     picture_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored);
     info_->setWordWrap(true);
+    info_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
     auto* side = new QVBoxLayout;
     side->addWidget(images_, 1);
@@ -86,7 +87,7 @@ TokenView::TokenView(QWidget* parent)
     side->addLayout(controls);
     auto* sideWidget = new QWidget(this);
     sideWidget->setLayout(side);
-    sideWidget->setMaximumWidth(320);
+    sideWidget->setMaximumWidth(280);
     auto* main = new QVBoxLayout;
     main->addWidget(picture_, 1);
     main->addWidget(info_);
