@@ -39,9 +39,7 @@
 #include "core/prune/depth.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/plugins.h"
-#include "core/prune/pruned_checkpoint.h"
 #include "core/prune/registry.h"
-#include "core/prune/width.h"
 #include "core/recover/recovery_run.h"
 #include "core/report/export.h"
 #include "core/report/html_report.h"
@@ -50,7 +48,6 @@
 #include "core/report/token_heatmap.h"
 #include "core/runtime.h"
 #include "core/token/heatmap_session.h"
-#include "core/token/joint_pruning.h"
 #include "core/token/token_pruning.h"
 #include "core/train/default_training.h"
 
@@ -455,6 +452,9 @@ int cmd_tokens(const std::vector<std::string>& argv) {
     r.colormap = a.value("--colormap", r.colormap);
     r.text = a.value("--text", "");
     const ps::HeatmapSession session(dir, a.value("--device", "cpu"), a.value("--dtype", "float32"));
+    const int blocks = session.blocks(r.metric);
+    if (r.block >= blocks)
+        throw ps::Error("--layer", std::to_string(r.block) + " is outside 0.." + std::to_string(blocks - 1) + ", the blocks of the scored tower");
     ps::HeatmapImage h = session.render(r);
     ps::write_png(out, cv::Mat(h.height, h.width, CV_8UC3, h.rgb.data()));
     const auto [lo, hi] = std::minmax_element(h.grid.scores.begin(), h.grid.scores.end());

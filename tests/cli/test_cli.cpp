@@ -329,7 +329,7 @@ private Q_SLOTS:
         r = ps_test::run_cli({"tokens", PS_DEFAULT_MODEL, "--image", png, "--out", tmp_.filePath("h2.png"), "--layer", "9"});
         QCOMPARE(r.exit_code, 1);
         QCOMPARE(r.err.count('\n'), 1);
-        QVERIFY2(r.err.contains("--layer: 9 is not a block of the vision tower"), r.err.constData());
+        QVERIFY2(r.err.contains("--layer: 9 is outside 0..3, the blocks of the scored tower"), r.err.constData());
         r = ps_test::run_cli({"tokens", PS_DEFAULT_MODEL, "--image", png, "--out", tmp_.filePath("h2.png"), "--metric", "text"});
         QCOMPARE(r.exit_code, 1);
         QVERIFY2(r.err.contains("needs a LLaVA model"), r.err.constData());
