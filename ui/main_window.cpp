@@ -39,6 +39,7 @@
 #include "ui/model_tree.h"
 #include "ui/plan_panel.h"
 #include "ui/project.h"
+#include "ui/report_view.h"
 #include "ui/token_view.h"
 
 namespace ps {
@@ -90,6 +91,7 @@ MainWindow::MainWindow(QWidget* parent)
       planPanel_(new PlanPanel(this)),
       jobs_(new JobController(this)),
       jobPanel_(new JobPanel(jobs_, this)),
+      reports_(new ReportView(jobs_, this)),
       tabs_(new QTabWidget(this)),
       modelLabel_(new QLabel(this)),
       deviceLabel_(new QLabel(this)),
@@ -101,6 +103,7 @@ MainWindow::MainWindow(QWidget* parent)
     tabs_->addTab(grid_, tr("Modalities"));
     tabs_->addTab(tokens_, tr("Tokens"));
     tabs_->addTab(curves_, tr("Curves"));
+    tabs_->addTab(reports_, tr("Report"));
     tabs_->setDocumentMode(true);
     setCentralWidget(tabs_);
 
@@ -300,6 +303,7 @@ void MainWindow::showSweep(const SweepResult& sweep, const QString& dir) {
         setModified(true);
     }
     const bool isGrid = std::any_of(sweep.points.begin(), sweep.points.end(), [](const SweepPoint& p) { return p.vision >= 0; });
+    if (!isGrid) reports_->setSweep(dir);
     tabs_->setCurrentWidget(isGrid ? static_cast<QWidget*>(grid_) : curves_);
     Q_EMIT sweepShown(dir);
 }
@@ -349,6 +353,7 @@ void MainWindow::showRunResult(const QString& outDir, const std::map<std::string
     for (const QString& line : text.split('\n', Qt::SkipEmptyParts)) jobPanel_->appendLog(line);
     jobPanel_->appendLog(tr("wrote %1").arg(QDir::toNativeSeparators(outDir)));
     runs_.append(outDir);
+    reports_->setRuns(runs_);
     setModified(true);
     if (!achieved.empty()) tabs_->setCurrentWidget(allocation_);
     Q_EMIT pruneFinished(outDir);
@@ -455,13 +460,18 @@ bool MainWindow::openProject(const QString& path) {
     projectPath_ = path;
     runs_ = p.runs;
     sweeps_ = p.sweeps;
+    reports_->setRuns(runs_);
     for (const QString& dir : sweeps_) {  // the tabs show the newest sweep of each kind
         try {
             const std::string path = dir.toStdString() + "/sweep.json";
             const SweepResult r = SweepResult::from_json(read_json_file(path), path);
             const bool isGrid = std::any_of(r.points.begin(), r.points.end(), [](const SweepPoint& pt) { return pt.vision >= 0; });
-            if (isGrid) grid_->setSweep(r, QDir::toNativeSeparators(dir));
-            else curves_->setSweep(r, QDir::toNativeSeparators(dir));
+            if (isGrid) {
+                grid_->setSweep(r, QDir::toNativeSeparators(dir));
+            } else {
+                curves_->setSweep(r, QDir::toNativeSeparators(dir));
+                reports_->setSweep(dir);
+            }
         } catch (const std::exception& e) {
             jobPanel_->appendLog(QString::fromUtf8(e.what()));
         }

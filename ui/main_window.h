@@ -1,6 +1,7 @@
 // The main window: the layer tree docked on the left, the Plan's settings on the right, the job
 // log with progress and Cancel at the bottom, and tabs in the centre (the model's weights per
-// block, the allocation, the vision × language grid, token heatmaps and the sweep curves). Checkpoints are read,
+// block, the allocation, the vision × language grid, token heatmaps, the sweep curves and the
+// run's report with its export). Checkpoints are read,
 // pruned and swept on a worker thread, so the GUI never blocks; the open work is a project file
 // (.psproj) that can be saved and reopened.
 #pragma once
@@ -21,6 +22,7 @@ class AllocationView;
 class BlockChart;
 class CurvesView;
 class ModalityGridView;
+class ReportView;
 class TokenView;
 class JobController;
 class JobPanel;
@@ -44,6 +46,7 @@ public:
     ModalityGridView* modalityGrid() const { return grid_; }
     CurvesView* curvesView() const { return curves_; }
     TokenView* tokenView() const { return tokens_; }
+    ReportView* reportView() const { return reports_; }
     PlanPanel* planPanel() const { return planPanel_; }
     JobController* jobs() const { return jobs_; }
     JobPanel* jobPanel() const { return jobPanel_; }
@@ -114,6 +117,7 @@ private:
     PlanPanel* planPanel_;
     JobController* jobs_;
     JobPanel* jobPanel_;
+    ReportView* reports_;  // after jobs_, which it is given
     QTabWidget* tabs_;
     QLabel* modelLabel_;
     QLabel* deviceLabel_;
