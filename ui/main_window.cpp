@@ -212,6 +212,7 @@ void MainWindow::openCheckpoint(const QString& dir) {
         if (r.map) {
             showModel(dir, r.map);
         } else {
+            pendingPlan_.reset();  // a project's Plan belongs to its checkpoint only
             statusBar()->showMessage(tr("Could not open checkpoint"), 5000);
             Q_EMIT loadFailed(r.error);
             showError(tr("Could not open checkpoint"), r.error);
