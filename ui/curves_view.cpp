@@ -22,12 +22,6 @@ namespace {
 const QColor kPalette[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40},
                            {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127}};
 
-QString curveName(const SweepPoint& p) {
-    QString name = QString::fromStdString(p.method + " " + p.pattern);
-    if (p.keep >= 0) name += QString(" keep %1%").arg(100 * p.keep);
-    return name;
-}
-
 }  // namespace
 
 CurvesView::CurvesView(QWidget* parent)
@@ -97,19 +91,17 @@ void CurvesView::redraw() {
         std::map<QString, QCPGraph*> curves;
         for (size_t i = 0; i < points.size(); ++i) {
             const SweepPoint& p = points[i];
-            if (p.vision >= 0 || !p.block.empty()) continue;  // grid and sensitivity points lie on no curve
-            QCPGraph*& g = curves[curveName(p)];
-            if (!g) g = line(curveName(p), kPalette[curves.size() % 8], true);
+            const QString name = QString::fromStdString(curve_name(p));
+            if (name.isEmpty()) continue;  // grid and sensitivity points lie on no curve
+            QCPGraph*& g = curves[name];
+            if (!g) g = line(name, kPalette[curves.size() % 8], true);
             g->addData(100 * p.sparsity, p.accuracy);
             markers_.push_back({100 * p.sparsity, p.accuracy, i});
         }
         plot_->xAxis->setLabel(tr("target sparsity (%)"));
     } else {
         const ParetoCost cost = mode_ == ParetoFlops ? ParetoCost::Flops : ParetoCost::Params;
-        const auto x_of = [&](const SweepPoint& p) {
-            if (cost == ParetoCost::Flops) return sweep_.dense_flops > 0 ? 100 * p.flops / sweep_.dense_flops : 0.0;
-            return p.params > 0 ? 100.0 * static_cast<double>(p.params_nonzero) / static_cast<double>(p.params) : 0.0;
-        };
+        const auto x_of = [&](const SweepPoint& p) { return cost_percent(sweep_, p, cost); };
         QCPGraph* all = line(tr("sweep points"), kPalette[0], false);
         for (size_t i = 0; i < points.size(); ++i) {
             all->addData(x_of(points[i]), points[i].accuracy);

@@ -303,7 +303,7 @@ void MainWindow::showSweep(const SweepResult& sweep, const QString& dir) {
         sweeps_.append(dir);
         setModified(true);
     }
-    const bool isGrid = std::any_of(sweep.points.begin(), sweep.points.end(), [](const SweepPoint& p) { return p.vision >= 0; });
+    const bool isGrid = sweep.has_grid();
     if (!isGrid) reports_->setSweep(dir);
     tabs_->setCurrentWidget(isGrid ? static_cast<QWidget*>(grid_) : curves_);
     Q_EMIT sweepShown(dir);
@@ -466,8 +466,7 @@ bool MainWindow::openProject(const QString& path) {
         try {
             const std::string path = dir.toStdString() + "/sweep.json";
             const SweepResult r = SweepResult::from_json(read_json_file(path), path);
-            const bool isGrid = std::any_of(r.points.begin(), r.points.end(), [](const SweepPoint& pt) { return pt.vision >= 0; });
-            if (isGrid) {
+            if (r.has_grid()) {
                 grid_->setSweep(r, QDir::toNativeSeparators(dir));
             } else {
                 curves_->setSweep(r, QDir::toNativeSeparators(dir));

@@ -225,9 +225,7 @@ void PlanPanel::setPlan(const Plan& plan) {
     selectData(device_, QString::fromStdString(plan.device));
     selectData(dtype_, QString::fromStdString(plan.dtype));
     seed_->setValue(static_cast<int>(plan.seed));
-    for (auto [slider, label] : {std::pair{vision_, visionValue_}, std::pair{projector_, projectorValue_},
-                                 std::pair{language_, languageValue_}})
-        label->setText(QString("%1 %").arg(slider->value()));
+    showRatios();
     updating_ = false;
     updateEnabled();
     Q_EMIT planChanged();
@@ -248,10 +246,14 @@ void PlanPanel::ratioMoved(QSlider* moved) {
             if (s != moved && !(s == projector_ && projector_->value() == 0)) s->setValue(moved->value());
         updating_ = was;
     }
+    showRatios();
+    if (!updating_) Q_EMIT planChanged();
+}
+
+void PlanPanel::showRatios() {
     for (auto [slider, label] : {std::pair{vision_, visionValue_}, std::pair{projector_, projectorValue_},
                                  std::pair{language_, languageValue_}})
         label->setText(QString("%1 %").arg(slider->value()));
-    if (!updating_) Q_EMIT planChanged();
 }
 
 void PlanPanel::updateEnabled() {

@@ -48,6 +48,7 @@ Q_SIGNALS:
 
 private:
     void ratioMoved(QSlider* moved);
+    void showRatios();  // the value labels beside the ratio sliders
     void updateEnabled();
     void addPreset(const QString& name, const Plan& plan);
 

@@ -103,6 +103,22 @@ bool SweepResult::tokens_pruned() const {
     return std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return p.tokens; });
 }
 
+bool SweepResult::has_grid() const {
+    return std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return p.vision >= 0; });
+}
+
+double cost_percent(const SweepResult& sweep, const SweepPoint& p, ParetoCost cost) {
+    if (cost == ParetoCost::Flops) return sweep.dense_flops > 0 ? 100 * p.flops / sweep.dense_flops : 0.0;
+    return p.params > 0 ? 100.0 * static_cast<double>(p.params_nonzero) / static_cast<double>(p.params) : 0.0;
+}
+
+std::string curve_name(const SweepPoint& p) {
+    if (p.vision >= 0 || !p.block.empty()) return {};
+    std::string name = p.method + " " + p.pattern;
+    if (p.keep >= 0) name += " keep " + percent(p.keep);
+    return name;
+}
+
 nlohmann::json SweepResult::to_json() const {
     nlohmann::json pts = nlohmann::json::array();
     for (const auto& p : points) pts.push_back(p.to_json());

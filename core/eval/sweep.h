@@ -58,6 +58,7 @@ struct SweepResult {
     double seconds = 0;
 
     bool tokens_pruned() const;  // any point evaluated with token pruning: then the FLOPs front counts
+    bool has_grid() const;       // any vision × language grid point
     nlohmann::json to_json() const;
     std::string to_text() const;
     // What to_json() wrote (sweep.json); throws ps::Error naming `source` for anything else.
@@ -80,5 +81,10 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
 // FLOPs per sample (fewer), by increasing cost.
 enum class ParetoCost { Params, Flops };
 std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points, ParetoCost cost = ParetoCost::Params);
+// A point's cost in % of the dense model: nonzero parameters, or FLOPs per sample.
+double cost_percent(const SweepResult& sweep, const SweepPoint& point, ParetoCost cost);
+// The accuracy-vs-sparsity curve a point lies on: "method pattern" (and " keep K%"); empty for
+// grid and sensitivity points, which lie on none.
+std::string curve_name(const SweepPoint& point);
 
 }  // namespace ps

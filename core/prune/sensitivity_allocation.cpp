@@ -1,23 +1,17 @@
 #include "core/prune/sensitivity_allocation.h"
 
 #include "core/error.h"
+#include "core/eval/sweep.h"
 #include "core/io/json_util.h"
 #include "core/prune/owl.h"
 
 namespace ps {
 
 std::map<std::string, double> read_sensitivity(const std::string& sweep_json) {
-    const nlohmann::json sweep = read_json_file(sweep_json);
+    const SweepResult sweep = SweepResult::from_json(read_json_file(sweep_json), sweep_json);
     std::map<std::string, double> drops;
-    try {
-        const double dense = sweep.at("dense_accuracy").get<double>();
-        for (const auto& p : sweep.at("points")) {
-            const std::string block = p.value("block", std::string());
-            if (!block.empty()) drops[block] = dense - p.at("accuracy").get<double>();
-        }
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(sweep_json, std::string("not a sweep: ") + e.what());
-    }
+    for (const SweepPoint& p : sweep.points)
+        if (!p.block.empty()) drops[p.block] = sweep.dense_accuracy - p.accuracy;
     if (drops.empty()) throw Error(sweep_json, "holds no sensitivity points (run prunestudio-cli sweep --sensitivity)");
     return drops;
 }

@@ -1,6 +1,5 @@
 #include "core/report/sweep_curves.h"
 
-#include <cstdio>
 #include <map>
 
 #include "core/report/line_plot.h"
@@ -10,13 +9,8 @@ namespace ps {
 cv::Mat render_sweep_curves(const std::vector<SweepPoint>& points, double dense_accuracy, const std::string& title) {
     std::map<std::string, PlotSeries> curves;  // per method, pattern (and keep ratio), over the swept sparsities
     for (const SweepPoint& p : points) {
-        if (p.vision >= 0 || !p.block.empty()) continue;
-        std::string name = p.method + " " + p.pattern;
-        if (p.keep >= 0) {
-            char keep[32];
-            std::snprintf(keep, sizeof keep, " keep %g%%", 100 * p.keep);
-            name += keep;
-        }
+        const std::string name = curve_name(p);
+        if (name.empty()) continue;
         PlotSeries& c = curves[name];
         c.name = name;
         c.x.push_back(100 * p.sparsity);
@@ -39,10 +33,7 @@ cv::Mat render_sweep_curves(const std::vector<SweepPoint>& points, double dense_
 cv::Mat render_pareto(const SweepResult& sweep, ParetoCost cost, const std::string& title) {
     const auto& points = sweep.points;
     if (points.empty()) return {};
-    const auto x_of = [&](const SweepPoint& p) {
-        if (cost == ParetoCost::Flops) return sweep.dense_flops > 0 ? 100 * p.flops / sweep.dense_flops : 0.0;
-        return p.params > 0 ? 100 * static_cast<double>(p.params_nonzero) / static_cast<double>(p.params) : 0.0;
-    };
+    const auto x_of = [&](const SweepPoint& p) { return cost_percent(sweep, p, cost); };
     PlotSeries all{"sweep points", {}, {}, false}, front{"Pareto front", {}, {}, true};
     for (const SweepPoint& p : points) {
         all.x.push_back(x_of(p));

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/eval/sweep.h"
 #include "core/io/atomic_file.h"
 #include "core/job/plan.h"
 #include "core/model/vlm.h"
@@ -27,11 +28,20 @@ private:
     std::string sweep_;
 
     std::string write_sweep(const std::string& file, const std::map<std::string, double>& accuracy) {
-        nlohmann::json points = nlohmann::json::array();
-        points.push_back({{"name", "wanda unstructured 50%"}, {"block", ""}, {"accuracy", 10.0}});  // not a sensitivity point
-        for (const auto& [block, acc] : accuracy) points.push_back({{"name", block}, {"block", block}, {"accuracy", acc}});
+        ps::SweepResult sweep;
+        sweep.dense_accuracy = 80.0;
+        ps::SweepPoint curve;  // not a sensitivity point
+        curve.name = "wanda unstructured 50%";
+        curve.accuracy = 10.0;
+        sweep.points.push_back(curve);
+        for (const auto& [block, acc] : accuracy) {
+            ps::SweepPoint p;
+            p.name = p.block = block;
+            p.accuracy = acc;
+            sweep.points.push_back(p);
+        }
         const std::string path = tmp_.filePath(QString::fromStdString(file)).toStdString();
-        ps::write_file_atomic(path, nlohmann::json{{"dense_accuracy", 80.0}, {"points", points}}.dump());
+        ps::write_file_atomic(path, sweep.to_json().dump());
         return path;
     }
 
