@@ -76,20 +76,7 @@ AllocationView::AllocationView(QWidget* parent)
 
 void AllocationView::setModel(const ModelMap& map) {
     map_ = map;
-    blocks_.clear();
-    for (Modality m : {Modality::Vision, Modality::Projector, Modality::Language})
-        for (const LinearLayer& l : map_.linears) {
-            if (l.modality != m || !l.prunable) continue;
-            const QString path = m == Modality::Projector ? QString("projector") : QString::fromStdString(l.group);
-            if (m != Modality::Projector && l.block < 0) continue;
-            auto it = std::find_if(blocks_.begin(), blocks_.end(), [&](const Block& b) { return b.path == path; });
-            if (it == blocks_.end()) {
-                const QString label = m == Modality::Projector ? QString("P") : QString("%1%2").arg(m == Modality::Vision ? 'V' : 'L').arg(l.block);
-                blocks_.push_back({m, label, path, {}});
-                it = blocks_.end() - 1;
-            }
-            it->linears.push_back(&l);
-        }
+    blocks_ = blockGroups(map_);
     planned_.clear();
     achieved_.clear();
     redraw();
@@ -107,19 +94,8 @@ void AllocationView::setAchieved(const std::map<std::string, double>& achieved) 
     redraw();
 }
 
-double AllocationView::weighted(const Block& b, const std::map<std::string, double>& values) const {
-    double sum = 0, params = 0;
-    for (const LinearLayer* l : b.linears) {
-        const auto it = values.find(l->name);
-        if (it == values.end()) continue;
-        sum += it->second * static_cast<double>(l->params());
-        params += static_cast<double>(l->params());
-    }
-    return params > 0 ? sum / params : -1;
-}
-
-double AllocationView::plannedOf(int block) const { return weighted(blocks_.at(static_cast<size_t>(block)), planned_); }
-double AllocationView::achievedOf(int block) const { return weighted(blocks_.at(static_cast<size_t>(block)), achieved_); }
+double AllocationView::plannedOf(int block) const { return weightedSparsity(blocks_.at(static_cast<size_t>(block)), planned_); }
+double AllocationView::achievedOf(int block) const { return weightedSparsity(blocks_.at(static_cast<size_t>(block)), achieved_); }
 
 void AllocationView::redraw() {
     redrawPlot();
@@ -131,10 +107,10 @@ void AllocationView::redrawPlot() {
     ticker->clear();
     std::array<QVector<double>, kNumModalities> keys, planned, achievedKeys, achieved;
     for (size_t i = 0; i < blocks_.size(); ++i) {
-        const Block& b = blocks_[i];
+        const BlockGroup& b = blocks_[i];
         const int m = static_cast<int>(b.modality);
         ticker->addTick(static_cast<double>(i), b.label);
-        const double p = weighted(b, planned_), a = weighted(b, achieved_);
+        const double p = weightedSparsity(b, planned_), a = weightedSparsity(b, achieved_);
         if (p >= 0) {
             keys[m].append(static_cast<double>(i));
             planned[m].append(p);
@@ -164,10 +140,10 @@ void AllocationView::redrawPlot() {
 void AllocationView::fillTable() {
     filling_ = true;
     int rows = 0;
-    for (const Block& b : blocks_) rows += static_cast<int>(b.linears.size());
+    for (const BlockGroup& b : blocks_) rows += static_cast<int>(b.linears.size());
     table_->setRowCount(rows);
     int r = 0;
-    for (const Block& b : blocks_)
+    for (const BlockGroup& b : blocks_)
         for (const LinearLayer* l : b.linears) {
             auto cell = [&](int column, const QString& text, bool editable) {
                 auto* item = new QTableWidgetItem(text);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/model/model_map.h"
+#include "ui/block_groups.h"
 
 class QCPBars;
 class QCPItemStraightLine;
@@ -44,19 +45,13 @@ Q_SIGNALS:
     void editRejected(const QString& message);
 
 private:
-    struct Block {
-        Modality modality;
-        QString label, path;
-        std::vector<const LinearLayer*> linears;
-    };
-    double weighted(const Block& b, const std::map<std::string, double>& values) const;
     void redraw();
     void redrawPlot();
     void fillTable();
     void cellEdited(QTableWidgetItem* item);
 
     ModelMap map_;
-    std::vector<Block> blocks_;
+    std::vector<BlockGroup> blocks_;
     std::map<std::string, double> planned_, achieved_;
     double target_ = 0;
     bool filling_ = false;

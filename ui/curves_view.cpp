@@ -16,13 +16,9 @@
 #include <map>
 #include <qcustomplot.h>
 
+#include "ui/chart_style.h"
+
 namespace ps {
-namespace {
-
-const QColor kPalette[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40},
-                           {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127}};
-
-}  // namespace
 
 CurvesView::CurvesView(QWidget* parent)
     : QWidget(parent), source_(new QLabel(this)), modeBox_(new QComboBox(this)), plot_(new QCustomPlot(this)) {
@@ -94,7 +90,7 @@ void CurvesView::redraw() {
             const QString name = QString::fromStdString(curve_name(p));
             if (name.isEmpty()) continue;  // grid and sensitivity points lie on no curve
             QCPGraph*& g = curves[name];
-            if (!g) g = line(name, kPalette[curves.size() % 8], true);
+            if (!g) g = line(name, chartColor(static_cast<int>(curves.size())), true);
             g->addData(100 * p.sparsity, p.accuracy);
             markers_.push_back({100 * p.sparsity, p.accuracy, i});
         }
@@ -102,12 +98,12 @@ void CurvesView::redraw() {
     } else {
         const ParetoCost cost = mode_ == ParetoFlops ? ParetoCost::Flops : ParetoCost::Params;
         const auto x_of = [&](const SweepPoint& p) { return cost_percent(sweep_, p, cost); };
-        QCPGraph* all = line(tr("sweep points"), kPalette[0], false);
+        QCPGraph* all = line(tr("sweep points"), chartColor(0), false);
         for (size_t i = 0; i < points.size(); ++i) {
             all->addData(x_of(points[i]), points[i].accuracy);
             markers_.push_back({x_of(points[i]), points[i].accuracy, i});
         }
-        QCPGraph* front = line(tr("Pareto front"), kPalette[1], true);
+        QCPGraph* front = line(tr("Pareto front"), chartColor(1), true);
         for (size_t i : pareto_front(points, cost)) front->addData(x_of(points[i]), points[i].accuracy);
         plot_->xAxis->setLabel(cost == ParetoCost::Flops ? tr("block FLOPs per sample (% of dense)") : tr("nonzero parameters (% of dense)"));
     }

@@ -32,6 +32,7 @@
 #include "core/runtime.h"
 #include "ui/allocation_view.h"
 #include "ui/block_chart.h"
+#include "ui/compare_view.h"
 #include "ui/curves_view.h"
 #include "ui/job_controller.h"
 #include "ui/job_panel.h"
@@ -39,6 +40,7 @@
 #include "ui/model_tree.h"
 #include "ui/plan_panel.h"
 #include "ui/project.h"
+#include "ui/recovery_view.h"
 #include "ui/report_view.h"
 #include "ui/token_view.h"
 
@@ -92,6 +94,8 @@ MainWindow::MainWindow(QWidget* parent)
       jobs_(new JobController(this)),
       jobPanel_(new JobPanel(jobs_, this)),
       reports_(new ReportView(jobs_, this)),
+      recovery_(new RecoveryView(jobs_, this)),
+      compare_(new CompareView(this)),
       tabs_(new QTabWidget(this)),
       modelLabel_(new QLabel(this)),
       deviceLabel_(new QLabel(this)),
@@ -103,7 +107,9 @@ MainWindow::MainWindow(QWidget* parent)
     tabs_->addTab(grid_, tr("Modalities"));
     tabs_->addTab(tokens_, tr("Tokens"));
     tabs_->addTab(curves_, tr("Curves"));
+    tabs_->addTab(recovery_, tr("Recovery"));
     tabs_->addTab(reports_, tr("Report"));
+    tabs_->addTab(compare_, tr("Compare"));
     tabs_->setDocumentMode(true);
     setCentralWidget(tabs_);
 
@@ -149,6 +155,21 @@ MainWindow::MainWindow(QWidget* parent)
     connect(grid_, &ModalityGridView::splitChosen, this, &MainWindow::useSplit);
     connect(tokens_, &TokenView::failed, this, [this](const QString& m) { showError(tr("Token heatmap"), m); });
     connect(curves_, &CurvesView::exportFailed, this, [this](const QString& m) { showError(tr("Export chart"), m); });
+    recovery_->currentPlan = [this] {
+        Plan p = planPanel_->plan();
+        p.model = currentDir_.toStdString();
+        return p;
+    };
+    connect(recovery_, &RecoveryView::recoveryEdited, this, [this] {
+        Plan p = planPanel_->plan();
+        p.recovery = recovery_->recovery();
+        planPanel_->setPlan(p);
+    });
+    connect(recovery_, &RecoveryView::recovered, this, [this](const QString& out, const QString& text) {
+        for (const QString& line : text.split('\n', Qt::SkipEmptyParts)) jobPanel_->appendLog(line);
+        jobPanel_->appendLog(tr("wrote %1").arg(QDir::toNativeSeparators(out)));
+        addRun(out);
+    });
     buildMenus();
     // The layout and tab of the last session
     const QSettings settings;
@@ -184,10 +205,20 @@ void MainWindow::buildMenus() {
                                     [this] { chooseSweepFolder(false); });
     QAction* grid = run->addAction(tr("Sweep &vision × language grid…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G), this,
                                    [this] { chooseSweepFolder(true); });
+    run->addSeparator();
+    QAction* recover = run->addAction(tr("&Recover pruned run…"), QKeySequence(Qt::CTRL | Qt::Key_E), this, [this] {
+        tabs_->setCurrentWidget(recovery_);
+        recovery_->start();
+    });
+    QAction* resume = run->addAction(tr("Res&ume recovery"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), this, [this] {
+        tabs_->setCurrentWidget(recovery_);
+        recovery_->resume();
+    });
+    run->addSeparator();
     QAction* cancel = run->addAction(tr("&Cancel job"), QKeySequence(Qt::Key_Escape), jobs_, &JobController::cancel);
     cancel->setEnabled(false);
-    connect(jobs_, &JobController::runningChanged, this, [prune, sweep, grid, cancel](bool running) {
-        for (QAction* a : {prune, sweep, grid}) a->setEnabled(!running);
+    connect(jobs_, &JobController::runningChanged, this, [prune, sweep, grid, recover, resume, cancel](bool running) {
+        for (QAction* a : {prune, sweep, grid, recover, resume}) a->setEnabled(!running);
         cancel->setEnabled(running);
     });
 
@@ -353,15 +384,22 @@ void MainWindow::showRunResult(const QString& outDir, const std::map<std::string
     tree_->setSparsity(achieved);
     for (const QString& line : text.split('\n', Qt::SkipEmptyParts)) jobPanel_->appendLog(line);
     jobPanel_->appendLog(tr("wrote %1").arg(QDir::toNativeSeparators(outDir)));
-    runs_.append(outDir);
-    reports_->setRuns(runs_);
-    setModified(true);
+    addRun(outDir);
     if (!achieved.empty()) tabs_->setCurrentWidget(allocation_);
     Q_EMIT pruneFinished(outDir);
 }
 
+void MainWindow::addRun(const QString& dir) {
+    runs_.append(dir);
+    reports_->setRuns(runs_);
+    recovery_->setRuns(runs_);
+    compare_->setRuns(runs_);
+    setModified(true);
+}
+
 void MainWindow::planChanged() {
     setModified(true);
+    recovery_->setPlan(planPanel_->plan());
     if (!map_) return;
     const Plan p = planPanel_->plan();
     bool structured = false;
@@ -397,6 +435,7 @@ void MainWindow::showModel(const QString& dir, std::shared_ptr<const ModelMap> m
     tree_->setModel(*map_);
     chart_->setModel(*map_);
     allocation_->setModel(*map_);
+    compare_->setModel(*map_);
     tokens_->setCheckpoint(dir);
     const QString name = QFileInfo(QDir::cleanPath(dir)).fileName();
     setWindowTitle(QString("PruneStudio — %1[*]").arg(name));
@@ -462,6 +501,8 @@ bool MainWindow::openProject(const QString& path) {
     runs_ = p.runs;
     sweeps_ = p.sweeps;
     reports_->setRuns(runs_);
+    recovery_->setRuns(runs_);
+    compare_->setRuns(runs_);
     for (const QString& dir : sweeps_) {  // the tabs show the newest sweep of each kind
         try {
             const std::string path = dir.toStdString() + "/sweep.json";

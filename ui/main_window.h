@@ -1,7 +1,7 @@
 // The main window: the layer tree docked on the left, the Plan's settings on the right, the job
 // log with progress and Cancel at the bottom, and tabs in the centre (the model's weights per
-// block, the allocation, the vision × language grid, token heatmaps, the sweep curves and the
-// run's report with its export). Checkpoints are read,
+// block, the allocation, the vision × language grid, token heatmaps, the sweep curves, recovery
+// training, the run's report with its export, and two runs compared). Checkpoints are read,
 // pruned and swept on a worker thread, so the GUI never blocks; the open work is a project file
 // (.psproj) that can be saved and reopened.
 #pragma once
@@ -20,8 +20,10 @@ namespace ps {
 
 class AllocationView;
 class BlockChart;
+class CompareView;
 class CurvesView;
 class ModalityGridView;
+class RecoveryView;
 class ReportView;
 class TokenView;
 class JobController;
@@ -47,6 +49,8 @@ public:
     CurvesView* curvesView() const { return curves_; }
     TokenView* tokenView() const { return tokens_; }
     ReportView* reportView() const { return reports_; }
+    RecoveryView* recoveryView() const { return recovery_; }
+    CompareView* compareView() const { return compare_; }
     PlanPanel* planPanel() const { return planPanel_; }
     JobController* jobs() const { return jobs_; }
     JobPanel* jobPanel() const { return jobPanel_; }
@@ -104,6 +108,7 @@ private:
     void overrideEdited(const QString& linear, double sparsity);
     void showRunResult(const QString& outDir, const std::map<std::string, double>& allocation,
                        const std::map<std::string, double>& achieved, const QString& text);
+    void addRun(const QString& dir);
     void setModified(bool modified);
     void addRecent(const QString& path);
     void fillRecentMenu();
@@ -118,6 +123,8 @@ private:
     JobController* jobs_;
     JobPanel* jobPanel_;
     ReportView* reports_;  // after jobs_, which it is given
+    RecoveryView* recovery_;
+    CompareView* compare_;
     QTabWidget* tabs_;
     QLabel* modelLabel_;
     QLabel* deviceLabel_;

@@ -27,6 +27,7 @@
 #include "core/eval/zero_shot.h"
 #include "core/job/progress.h"
 #include "core/job/prune_run.h"
+#include "core/job/recover_run.h"
 #include "core/model/default_model.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/model/llava.h"
@@ -40,7 +41,6 @@
 #include "core/prune/pipeline.h"
 #include "core/prune/plugins.h"
 #include "core/prune/registry.h"
-#include "core/recover/recovery_run.h"
 #include "core/report/export.h"
 #include "core/report/html_report.h"
 #include "core/report/model_summary.h"
@@ -469,27 +469,11 @@ int cmd_tokens(const std::vector<std::string>& argv) {
 int cmd_recover(const std::vector<std::string>& argv) {
     const Args a("recover", argv, {}, {"--plan", "--out", "--pruned", "--state", "--model", "--device", "--dtype"});
     a.positional(0, 0, "");
-    const std::string out = a.value("--out", "");
-    if (std::filesystem::exists(out)) throw ps::Error(out, "already exists; choose a new output folder");
-    PlanRun r = load_plan_run(a);
-    ps::Plan& plan = r.plan;
+    ps::Plan plan = plan_of(a);
     plan.recovery.pruned = a.value("--pruned", plan.recovery.pruned);
-    ps::Vlm& model = *r.model;
-    const ps::JobControl& job = console_job();
-    ps::PrunedLinears pruned;
-    if (!plan.recovery.pruned.empty()) {
-        pruned = ps::load_pruned_linears(plan.recovery.pruned, model.weights());
-    } else {  // prune in memory first, as the Plan says
-        if (plan.method == "width" || plan.method == "depth")
-            a.fail("recovery keeps a pruning mask; method " + plan.method + " removes weights instead");
-        const auto batches = ps::calibration_batches(model, plan.calibration, plan.seed);
-        const ps::PruneResult result = ps::prune_model(model, plan, run_allocation(model, plan, batches), batches, job);
-        std::fputc('\n', stderr);
-        pruned = ps::take_pruned_linears(model.weights(), result.masks);
-    }
-    const ps::RecoveryReport report = ps::run_recovery(model, std::move(pruned), plan, out, a.value("--state", ""), job);
+    const ps::RecoverRunSummary s = ps::run_recover(plan, a.value("--out", ""), a.value("--state", ""), console_job());
     std::fputc('\n', stderr);
-    std::cout << report.to_text() << "wrote " << out << "\n";
+    std::cout << s.text << "wrote " << s.out_dir << "\n";
     return 0;
 }
 

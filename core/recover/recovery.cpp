@@ -194,7 +194,8 @@ RecoveryTrainer::Losses RecoveryTrainer::losses(const RecoveryBatch& batch, std:
     return l;
 }
 
-RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet* eval, const JobControl& job) {
+RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet* eval, const JobControl& job,
+                                    const RecoveryStepFn& on_step) {
     const auto start = std::chrono::steady_clock::now();
     const Plan::Recovery& r = plan_.recovery;
     const int64_t micro_per_epoch = data_.steps_per_epoch();
@@ -238,12 +239,16 @@ RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet
         result.steps = step + 1;
         if (!state_path.empty() && ((step + 1) % r.checkpoint_every == 0 || step + 1 == end))
             save_training_state(state_path, adam, step + 1, identity);
-        if (eval && r.eval_every > 0 && (step + 1) % r.eval_every == 0) result.evals.emplace_back(step + 1, evaluate());
+        std::optional<double> top1;
+        if (eval && r.eval_every > 0 && (step + 1) % r.eval_every == 0) {
+            top1 = evaluate();
+            result.evals.emplace_back(step + 1, *top1);
+        }
+        if (on_step) on_step(s, top1);
         char detail[160];
         int len = std::snprintf(detail, sizeof detail, "loss %.4f (task %.4f, kl %.4f, hidden %.4f), lr %.2e", s.loss, s.task,
                                 s.kl, s.hidden, s.lr);
-        if (!result.evals.empty() && result.evals.back().first == step + 1)
-            std::snprintf(detail + len, sizeof detail - static_cast<size_t>(len), ", zero-shot %.2f %%", result.evals.back().second);
+        if (top1) std::snprintf(detail + len, sizeof detail - static_cast<size_t>(len), ", zero-shot %.2f %%", *top1);
         job.report("recovery", step + 1, end, detail);
     }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

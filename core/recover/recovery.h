@@ -19,17 +19,13 @@
 #include "core/eval/eval_set.h"
 #include "core/job/plan.h"
 #include "core/job/progress.h"
+#include "core/recover/recovery_step.h"
 #include "core/recover/sparse_lora.h"
 
 namespace ps {
 
 // The student a Plan's recovery section asks for: mode, ranks per modality, α, dropout, seed.
 StudentOptions student_options(const Plan& plan);
-
-struct RecoveryStepLog {
-    int64_t step = 0;
-    double loss = 0, task = 0, kl = 0, hidden = 0, lr = 0;
-};
 
 struct RecoveryResult {
     std::string mode;
@@ -91,8 +87,10 @@ public:
 
     // Trains to the end of the schedule (or max_steps), saving its state to `state_path` (when not
     // empty) every checkpoint_every steps and resuming from it when it exists; `eval` (may be
-    // null) is scored with the student every eval_every steps.
-    RecoveryResult run(const std::string& state_path, const EvalSet* eval, const JobControl& job);
+    // null) is scored with the student every eval_every steps; `on_step` (may be empty) hears of
+    // every step as it ends.
+    RecoveryResult run(const std::string& state_path, const EvalSet* eval, const JobControl& job,
+                       const RecoveryStepFn& on_step = {});
 
 private:
     Vlm& model_;

@@ -62,7 +62,7 @@ std::string RecoveryReport::to_text() const {
 }
 
 RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, const std::string& out_dir,
-                            const std::string& state_path, const JobControl& job) {
+                            const std::string& state_path, const JobControl& job, const RecoveryStepFn& on_step) {
     if (std::filesystem::exists(out_dir)) throw Error(out_dir, "already exists; choose a new output folder");
     if (model.weights().streaming()) throw Error(plan.model, "recovery trains a resident model; open it without streaming");
     RecoveryReport report;
@@ -92,7 +92,7 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
 
     const int64_t before = resident_bytes();
     reset_peak_resident();
-    report.training = trainer.run(state_path, eval ? &*eval : nullptr, job);
+    report.training = trainer.run(state_path, eval ? &*eval : nullptr, job, on_step);
     report.peak_growth_bytes = std::max<int64_t>(0, peak_resident_bytes() - before);
     report.top1_recovered = top1(&student);
 

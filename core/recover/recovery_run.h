@@ -30,8 +30,9 @@ struct RecoveryReport {
 };
 
 // `model` is the dense model (resident), `pruned` its pruned Linears. Writes `out_dir` atomically
-// (it must not exist); `state_path` (may be empty) makes the training resumable.
+// (it must not exist); `state_path` (may be empty) makes the training resumable; `on_step` (may be
+// empty) hears of every training step.
 RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, const std::string& out_dir,
-                            const std::string& state_path, const JobControl& job);
+                            const std::string& state_path, const JobControl& job, const RecoveryStepFn& on_step = {});
 
 }  // namespace ps

@@ -10,6 +10,7 @@
 #include <QTemporaryDir>
 #include <QComboBox>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QTest>
 #include <QTreeWidget>
 
@@ -17,10 +18,12 @@
 #include "core/model/model_map.h"
 #include "ui/allocation_view.h"
 #include "ui/block_chart.h"
+#include "ui/compare_view.h"
 #include "ui/job_controller.h"
 #include "ui/main_window.h"
 #include "ui/model_tree.h"
 #include "ui/plan_panel.h"
+#include "ui/recovery_view.h"
 
 using ps::Modality;
 using ps::ModelTree;
@@ -232,6 +235,13 @@ void TestMainWindow::pruneCancelSaveAndReopen() {
     QVERIFY(std::abs(allocation->achievedOf(1) - 0.5) < 1e-3);
     QCOMPARE(w.tabs()->currentWidget(), static_cast<QWidget*>(allocation));
     QVERIFY(w.isModified());
+    // The run is offered for recovery and shown in the Compare tab; recovery settings edited in
+    // their tab are the Plan's.
+    QCOMPARE(w.recoveryView()->source(), pruned);
+    QCOMPARE(w.compareView()->layers()->rowCount(), 12);  // 6 Linears in each of two blocks
+    QComboBox* mode = w.recoveryView()->modeBox();
+    mode->setCurrentIndex(mode->findData("lora"));
+    QCOMPARE(w.planPanel()->plan().recovery.mode, std::string("lora"));
 
     const QString project = tmp_.filePath("work.psproj");
     QVERIFY(w.saveProject(project));
@@ -244,6 +254,7 @@ void TestMainWindow::pruneCancelSaveAndReopen() {
     QVERIFY(reloaded.wait(60000));
     QCOMPARE(again.checkpointDir(), QString(PS_DEFAULT_MODEL));
     QVERIFY(again.planPanel()->plan().to_json() == w.planPanel()->plan().to_json());
+    QCOMPARE(again.recoveryView()->recovery().mode, std::string("lora"));
     QCOMPARE(again.runs(), QStringList{pruned});
     QCOMPARE(blockItem(again, "vision_model.encoder.layer.1")->text(ModelTree::SparsityColumn), QString("50.0 %"));
     QVERIFY(std::abs(again.allocationView()->achievedOf(0) - 0.5) < 1e-3);

@@ -1,0 +1,39 @@
+#include "core/job/recover_run.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/model/vlm.h"
+#include "core/prune/calibration.h"
+#include "core/prune/pipeline.h"
+#include "core/prune/pruned_checkpoint.h"
+#include "core/prune/registry.h"
+#include "core/recover/recovery_run.h"
+
+namespace ps {
+
+RecoverRunSummary run_recover(const Plan& plan, const std::string& out_dir, const std::string& state_path, const JobControl& job,
+                              const RecoveryStepFn& on_step) {
+    if (out_dir.empty()) throw Error("output folder", "none given");
+    if (std::filesystem::exists(out_dir)) throw Error(out_dir, "already exists; choose a new output folder");
+    if (plan.model.empty()) throw Error("plan", "names no model");
+    if (plan.recovery.pruned.empty() && (plan.method == "width" || plan.method == "depth" || plan.method == "comp"))
+        throw Error("plan.method", "recovery keeps a pruning mask; method " + plan.method + " removes weights instead");
+    LoadOptions load;
+    load.device = plan.device;
+    load.dtype = plan.dtype;
+    load.streaming = plan.streaming;
+    auto model = Vlm::load(plan.model, load);
+    PrunedLinears pruned;
+    if (!plan.recovery.pruned.empty()) {
+        pruned = load_pruned_linears(plan.recovery.pruned, model->weights());
+    } else {  // prune in memory first, as the Plan says
+        const auto batches = calibration_batches(*model, plan.calibration, plan.seed);
+        const PruneResult result = prune_model(*model, plan, plan_allocation(*model, plan, batches, job), batches, job);
+        pruned = take_pruned_linears(model->weights(), result.masks);
+    }
+    const RecoveryReport report = run_recovery(*model, std::move(pruned), plan, out_dir, state_path, job, on_step);
+    return {out_dir, report.to_json(), report.to_text()};
+}
+
+}  // namespace ps

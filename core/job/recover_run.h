@@ -1,0 +1,29 @@
+// One recovery run as a Plan says — what `prunestudio-cli recover` and the GUI's Recovery tab run:
+// load the dense model, take the pruned Linears from the Plan's recovery.pruned folder (or prune
+// in memory by the Plan first), train, merge and write the recovered checkpoint atomically.
+// Torch-free, so front ends can call it.
+#pragma once
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/job/plan.h"
+#include "core/job/progress.h"
+#include "core/recover/recovery_step.h"
+
+namespace ps {
+
+struct RecoverRunSummary {
+    std::string out_dir;
+    nlohmann::json result;  // what result.json holds: training log, accuracies, sparsity, memory
+    std::string text;       // the result for people, as the CLI prints it
+};
+
+// Throws ps::Error naming the field or folder before training for an existing `out_dir`, a Plan
+// naming no model, or a method that removes weights instead of masking them; Cancelled (nothing
+// written but the state file, from which the same call resumes) on cancel. `on_step` runs on the
+// calling thread after every training step.
+RecoverRunSummary run_recover(const Plan& plan, const std::string& out_dir, const std::string& state_path, const JobControl& job,
+                              const RecoveryStepFn& on_step = {});
+
+}  // namespace ps
