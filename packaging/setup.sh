@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-dev nlohmann-json3-dev libsentencepiece-dev libicu-dev zlib1g-dev
   xvfb xauth imagemagick fonts-dejavu-core chromium
+  clang libclang-rt-14-dev
   dataset-fashion-mnist
 )
 

@@ -44,6 +44,19 @@ bool jpeg_truncated(const std::vector<uint8_t>& b) {
     return last_sos == 0 || last_eoi < last_sos;
 }
 
+// libpng reports truncated data on stderr before OpenCV gives up; a walk over the chunks finds
+// it first. Complete PNG data is a chain of chunks (4-byte length, type, data, CRC) ending in IEND.
+bool png_truncated(const std::vector<uint8_t>& b) {
+    size_t at = 8;
+    while (at + 12 <= b.size()) {
+        const uint64_t length = (uint64_t{b[at]} << 24) | (uint64_t{b[at + 1]} << 16) | (uint64_t{b[at + 2]} << 8) | b[at + 3];
+        if (std::memcmp(b.data() + at + 4, "IEND", 4) == 0) return false;
+        if (length > b.size() - at - 12) return true;
+        at += 12 + length;
+    }
+    return true;
+}
+
 }  // namespace
 
 cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& label) {
@@ -51,6 +64,7 @@ cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& label
     const std::string format = format_of(bytes);
     if (format.empty()) throw undecodable(label, "not a PNG, JPEG, WebP, BMP or TIFF file");
     if (format == "JPEG" && jpeg_truncated(bytes)) throw undecodable(label, "truncated JPEG data");
+    if (format == "PNG" && png_truncated(bytes)) throw undecodable(label, "truncated PNG data");
     cv::Mat bgr;
     try {
         const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data()));
@@ -66,7 +80,7 @@ cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& label
 
 cv::Mat load_image(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw undecodable(path, std::strerror(errno));
+    if (!in) throw Error(path, std::string("cannot open image: ") + std::strerror(errno));
     std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) throw undecodable(path, "read failed");
     return decode_image(bytes, path);

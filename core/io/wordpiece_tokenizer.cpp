@@ -73,7 +73,7 @@ WordPieceTokenizer::WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& 
         for (const auto& a : added_)
             if (a.id == t.id) return;
         if (t.normalized) t.content = utf8_encode(normalize(utf8_decode(t.content)));
-        if (!vocab_.count(t.content)) vocab_.emplace(t.content, t.id);
+        if (vocab_.emplace(t.content, t.id).second) ++entries_;
         added_.push_back(t);
     };
     for (const auto& t : cfg.added) add(t);
@@ -99,8 +99,12 @@ WordPieceTokenizer::WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& 
         if (sep_) suffix_ = {*sep_};
     }
     tokens_.clear();
+    // Ids lie below the number of entries read: what the embedding table holds, and a bound on the
+    // id → token table.
     for (const auto& [tok, id] : vocab_) {
-        if (id < 0) throw Error(cfg.dir, "negative token id for \"" + tok + "\"");
+        if (id < 0 || id >= entries_)
+            throw Error(cfg.dir, "token id " + std::to_string(id) + " of \"" + tok + "\" is outside the vocabulary's " +
+                                     std::to_string(entries_) + " entries");
         if (static_cast<size_t>(id) >= tokens_.size()) tokens_.resize(id + 1);
         tokens_[id] = tok;
     }
@@ -116,6 +120,7 @@ void WordPieceTokenizer::read_vocab_txt(const std::string& path) {
         std::string tok = text.substr(pos, end - pos);
         if (!tok.empty() && tok.back() == '\r') tok.pop_back();
         vocab_[tok] = id;
+        ++entries_;
         pos = end + 1;
     }
     if (vocab_.empty()) throw Error(path, "empty vocabulary");
@@ -128,8 +133,10 @@ void WordPieceTokenizer::read_tokenizer_json(const std::string& path) {
         const auto& model = j.at("model");
         const std::string type = model.value("type", "");
         if (type != "WordPiece") throw Error(path, "model type \"" + type + "\" is not WordPiece");
-        for (auto it = model.at("vocab").begin(); it != model.at("vocab").end(); ++it)
+        for (auto it = model.at("vocab").begin(); it != model.at("vocab").end(); ++it) {
             vocab_[it.key()] = it->get<int64_t>();
+            ++entries_;
+        }
         if (vocab_.empty()) throw Error(path, "empty vocabulary");
         unk_token_ = model.value("unk_token", unk_token_);
         word_unk_ = token_to_id(unk_token_);
@@ -153,7 +160,7 @@ void WordPieceTokenizer::read_tokenizer_json(const std::string& path) {
                 AddedToken t{a.at("content").get<std::string>(), a.at("id").get<int64_t>(), a.value("special", false),
                              a.value("normalized", false), a.value("lstrip", false), a.value("rstrip", false)};
                 if (t.normalized) t.content = utf8_encode(normalize(utf8_decode(t.content)));
-                vocab_.emplace(t.content, t.id);
+                if (vocab_.emplace(t.content, t.id).second) ++entries_;
                 added_.push_back(t);
             }
         }

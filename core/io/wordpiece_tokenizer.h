@@ -14,7 +14,7 @@ public:
     explicit WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& cfg);
 
     std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = true) const override;
-    int64_t vocab_size() const override { return static_cast<int64_t>(vocab_.size()); }
+    int64_t vocab_size() const override { return static_cast<int64_t>(tokens_.size()); }  // one past the largest id
     std::optional<int64_t> token_to_id(const std::string& token) const override;
     std::optional<std::string> id_to_token(int64_t id) const override;
     std::string reference_class() const override { return "BertTokenizerFast"; }
@@ -29,6 +29,7 @@ private:
     void add_word(const std::u32string& word, std::vector<int64_t>& out) const;
 
     std::unordered_map<std::string, int64_t> vocab_;
+    int64_t entries_ = 0;  // vocabulary lines / entries and added tokens read, duplicates included
     std::vector<std::string> tokens_;  // by id
     std::vector<tokenizer_detail::AddedToken> added_;
     std::string unk_token_ = "[UNK]", subword_prefix_ = "##";

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/json_util.h"
+#include "core/prune/pattern.h"
 #include "core/prune/registry.h"
 
 namespace ps {
@@ -115,6 +116,10 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
     if (structured != (p.pattern == "structured"))
         f.fail(structured ? "method " + p.method + " removes whole structures; the pattern must be \"structured\""
                           : "\"structured\" is the pattern of methods width, depth and comp", "pattern");
+    if (!structured) {
+        if (!find_method(p.method)) f.fail("\"" + p.method + "\" is not a registered method (" + method_ids() + ", width, depth, comp)", "method");
+        SparsityPattern::parse(p.pattern, source.empty() ? "pattern" : source + ": pattern");
+    }
     p.sparsity = f.number("sparsity", p.sparsity);
     f.sparsity("sparsity", p.sparsity);
     p.compare = f.text("compare", p.compare);

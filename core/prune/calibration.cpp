@@ -2,6 +2,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <filesystem>
+
 #include "core/data/caption_folder.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/image.h"
@@ -30,6 +32,8 @@ std::vector<VlmInputs> calibration_batches(const Vlm& model, const Plan::Calibra
             captions.push_back(class_prompts({train.classes[label]}, {templates[i % templates.size()]})[0]);
         }
     } else {
+        if (!std::filesystem::is_directory(c.data))
+            throw Error("calibration.data", "\"" + c.data + "\" is neither fashion-mnist nor an existing caption folder");
         const CaptionDataset data = load_caption_folder(c.data);
         const int64_t n = static_cast<int64_t>(data.items.size());
         if (c.samples > n)

@@ -25,17 +25,17 @@ std::string SparsityPattern::name() const {
     return is_nm() ? std::to_string(n) + ":" + std::to_string(m) : std::string("unstructured");
 }
 
-SparsityPattern SparsityPattern::parse(const std::string& s) {
+SparsityPattern SparsityPattern::parse(const std::string& s, const std::string& where) {
     if (s == "unstructured") return {};
     const size_t colon = s.find(':');
     if (colon == std::string::npos)
-        throw Error("sparsity pattern", "'" + s + "' is neither 'unstructured' nor N:M (e.g. 2:4)");
+        throw Error(where, "'" + s + "' is neither 'unstructured' nor N:M (e.g. 2:4)");
     const int n = parse_count(s.substr(0, colon)), m = parse_count(s.substr(colon + 1));
-    if (n < 0 || m < 0) throw Error("sparsity pattern", "'" + s + "' is not N:M with whole numbers N and M (e.g. 2:4)");
+    if (n < 0 || m < 0) throw Error(where, "'" + s + "' is not N:M with whole numbers N and M (e.g. 2:4)");
     SparsityPattern p;
     p.n = n;
     p.m = m;
-    if (n < 1 || n >= m) throw Error("sparsity pattern", "'" + s + "' needs 1 <= N < M");
+    if (n < 1 || n >= m) throw Error(where, "'" + s + "' needs 1 <= N < M");
     return p;
 }
 

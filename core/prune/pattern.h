@@ -12,8 +12,8 @@ struct SparsityPattern {
     int n = 0, m = 0;  // 0:0 = unstructured
     bool is_nm() const { return m > 0; }
     std::string name() const;  // "unstructured" or "2:4"
-    // "unstructured" | "N:M" with 1 <= N < M; throws ps::Error for anything else.
-    static SparsityPattern parse(const std::string& s);
+    // "unstructured" | "N:M" with 1 <= N < M; throws ps::Error(where, ...) for anything else.
+    static SparsityPattern parse(const std::string& s, const std::string& where = "sparsity pattern");
 };
 
 // Throws ps::Error(tensor, ...) when the pattern cannot apply to a [rows, cols] matrix: an invalid

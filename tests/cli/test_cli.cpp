@@ -1,5 +1,6 @@
-// app/cli/main.cpp: `inspect` output against transformers, and every bad input ending in exit code
-// 1 with exactly one stderr line naming the file, leaving the files untouched.
+// app/cli/main.cpp: `inspect` output against transformers, every command on the default model, and
+// bad inputs ending in exit code 1 with exactly one stderr line naming the file (the corpus of
+// tests/data/bad is test_bad_inputs').
 #include <QDir>
 #include <QFileInfo>
 #include <QTemporaryDir>
@@ -11,23 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "core/io/atomic_file.h"
 #include "core/model/demo_checkpoint.h"
 #include "tests/test_support.h"
-
-namespace {
-
-QByteArray le64(quint64 n) {
-    QByteArray b(8, '\0');
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    return b;
-}
-
-QByteArray st(const QByteArray& header, int data_bytes, qint64 declared = -1) {
-    return le64(declared < 0 ? header.size() : declared) + header + QByteArray(data_bytes, '\0');
-}
-
-}  // namespace
 
 class TestCli : public QObject {
     Q_OBJECT
@@ -73,73 +59,6 @@ private Q_SLOTS:
         QVERIFY(r.out.contains("linears (69)"));
         QVERIFY(r.out.contains("language_model.model.layers.5.mlp.down_proj"));
         QVERIFY(r.err.isEmpty());
-    }
-
-    void bad_input_data() {
-        QTest::addColumn<QString>("config");
-        QTest::addColumn<QByteArray>("weights");
-        QTest::addColumn<QString>("file");  // which file the error must name
-        QTest::addColumn<QString>("expected");
-        const QString cfg = R"({"model_type": "clip"})";
-        const QByteArray good = R"({"vision_model.encoder.layers.0.mlp.fc1.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
-        QTest::newRow("truncated file") << cfg << st(good, 16).left(20) << "model.safetensors" << "truncated";
-        QTest::newRow("header length > file") << cfg << st(good, 16, 1 << 20) << "model.safetensors" << "exceeds";
-        QTest::newRow("header not JSON") << cfg << st("{\"a\":", 0) << "model.safetensors" << "not valid JSON";
-        QTest::newRow("offsets overlap")
-            << cfg
-            << st(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[4],"data_offsets":[4,20]}})", 20)
-            << "model.safetensors" << "overlap";
-        QTest::newRow("offsets outside buffer")
-            << cfg << st(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8) << "model.safetensors"
-            << "outside";
-        QTest::newRow("shape x dtype != range")
-            << cfg << st(R"({"a":{"dtype":"F16","shape":[4],"data_offsets":[0,16]}})", 16) << "model.safetensors"
-            << "shape x dtype";
-        QTest::newRow("unknown dtype")
-            << cfg << st(R"({"a":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}})", 16) << "model.safetensors"
-            << "unknown dtype";
-        QTest::newRow("duplicate names")
-            << cfg
-            << st(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", 2)
-            << "model.safetensors" << "duplicate tensor name";
-        QTest::newRow("config missing") << QString() << st(good, 16) << "config.json" << "missing";
-        QTest::newRow("config not JSON") << QString("{model_type") << st(good, 16) << "config.json" << "not valid JSON";
-        QTest::newRow("unknown model_type") << QString(R"({"model_type": "mystery"})") << st(good, 16) << "config.json"
-                                            << "unknown model_type";
-    }
-
-    void bad_input() {
-        QFETCH(QString, config);
-        QFETCH(QByteArray, weights);
-        QFETCH(QString, file);
-        QFETCH(QString, expected);
-        const QString dir = tmp_.filePath(QString("bad_%1").arg(QTest::currentDataTag()).replace(' ', '_'));
-        QVERIFY(QDir().mkpath(dir));
-        if (!config.isNull()) ps::write_file_atomic((dir + "/config.json").toStdString(), config.toStdString());
-        ps_test::write_bytes(dir + "/model.safetensors", weights);
-        for (const QString& args : {QString("inspect"), QString("inspect --json")}) {
-            auto r = ps_test::run_cli(args.split(' ') + QStringList{dir});
-            QCOMPARE(r.exit_code, 1);
-            QVERIFY2(r.out.isEmpty(), r.out.constData());
-            const QString err = QString::fromUtf8(r.err);
-            QVERIFY2(err.startsWith("error: " + dir + "/" + file + ": "), qPrintable(err));
-            QVERIFY2(err.contains(expected), qPrintable(err));
-            QCOMPARE(err.count('\n'), 1);
-        }
-        QCOMPARE(ps_test::read_bytes(dir + "/model.safetensors"), weights);
-        QCOMPARE(QDir(dir).entryList(QDir::Files | QDir::Hidden).size(), config.isNull() ? 1 : 2);
-    }
-
-    void missing_shard_named_in_index() {
-        const QString dir = tmp_.filePath("missing_shard");
-        QVERIFY(QDir().mkpath(dir));
-        ps::write_file_atomic((dir + "/config.json").toStdString(), R"({"model_type": "llava"})");
-        ps::write_file_atomic((dir + "/model.safetensors.index.json").toStdString(),
-                              R"({"weight_map": {"lm_head.weight": "model-00001-of-00001.safetensors"}})");
-        auto r = ps_test::run_cli({"inspect", dir});
-        QCOMPARE(r.exit_code, 1);
-        QCOMPARE(QString::fromUtf8(r.err),
-                 "error: " + dir + "/model.safetensors.index.json: shard 'model-00001-of-00001.safetensors' named in the index is missing\n");
     }
 
     void run_dual_encoder_matches_transformers() {

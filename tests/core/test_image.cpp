@@ -85,7 +85,9 @@ private Q_SLOTS:
             {"truncated.jpg", jpg.left(jpg.size() * 2 / 3)},
             {"noise.jpg", QByteArray("\xff\xd8\xff\xe0") + QByteArray(300, '\x5a')},
         };
-        QStringList paths{tmp_.filePath("missing.png")};
+        const QString missing = tmp_.filePath("missing.png");
+        QCOMPARE(load_error(missing), missing + ": cannot open image: No such file or directory");
+        QStringList paths;
         for (const auto& [name, bytes] : files) {
             paths << tmp_.filePath(name);
             ps_test::write_bytes(paths.back(), bytes);

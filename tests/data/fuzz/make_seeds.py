@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed corpora beside this script (safetensors/, config/, tokenizer/, image/):
+a few small valid inputs of each kind for libFuzzer to mutate. Needs Pillow (the project .venv
+has it) for the JPEG seed. Re-run after changing a seed: .venv/bin/python make_seeds.py"""
+import base64
+import io
+import json
+import os
+import shutil
+import struct
+import zlib
+
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(rel, data):
+    path = os.path.join(HERE, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+
+
+def safetensors(tensors, metadata=None):
+    header, data = {}, b""
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def main():
+    for sub in ("safetensors", "config", "tokenizer", "image"):
+        shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
+    write("safetensors/two_f32.safetensors", safetensors({"a.weight": ("F32", [2, 2], bytes(16)), "a.bias": ("F32", [2], bytes(8))}))
+    write("safetensors/bf16_metadata.safetensors", safetensors({"w": ("BF16", [3, 1], bytes(6))}, {"format": "pt"}))
+    write("safetensors/scalar_and_empty.safetensors", safetensors({"s": ("I64", [], bytes(8)), "e": ("U8", [0, 4], b"")}))
+    write("safetensors/empty_header.safetensors", safetensors({}))
+
+    write("config/dual_encoder.json", json.dumps({"model_type": "vision-text-dual-encoder", "projection_dim": 128,
+                                                 "vision_config": {"model_type": "vit", "hidden_size": 128, "image_size": 28, "patch_size": 7},
+                                                 "text_config": {"model_type": "bert", "hidden_size": 384, "num_hidden_layers": 6}}))
+    write("config/llava.json", json.dumps({"model_type": "llava", "projector_hidden_act": "gelu",
+                                          "text_config": {"model_type": "llama", "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0},
+                                          "vision_config": {"model_type": "clip_vision_model", "layer_norm_eps": 1e-5}}))
+    write("config/clip.json", json.dumps({"model_type": "clip", "tie_word_embeddings": False, "text_config": {"vocab_size": 99}}))
+
+    write("tokenizer/text_ascii", "\x00a photo of a t-shirt, [SEP] trouser")
+    write("tokenizer/text_unicode", "\x00Ünïcödé café 中文字 \t\u200b emoji \U0001F600")
+    write("tokenizer/tokenizer_json", "\x01" + json.dumps({"model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0, "a": 1, "##b": 2}},
+                                                           "normalizer": {"type": "BertNormalizer", "lowercase": True}, "added_tokens": []}))
+    write("tokenizer/tokenizer_config", "\x02" + json.dumps({"tokenizer_class": "BertTokenizer", "do_lower_case": True,
+                                                             "added_tokens_decoder": {"0": {"content": "[PAD]", "special": True}}}))
+    write("tokenizer/vocab_txt", "\x03[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nphoto\n##s\n")
+    # Found by fuzz_tokenizer: repeated vocab.txt lines gave ids past vocab_size().
+    write("tokenizer/vocab_txt_duplicate_lines", base64.b64decode(
+        "A1tdCltVTktdCltDTFNdCltTRVBBU8tdXQpbTUFzS10KYf9waG90UEFEXQpbVU5LXQpbQ0xTXQpbU0VQQVPLXV0KW01Bc0tdCmH/cGhvdP9zIyNzCg=="))
+
+    img = Image.new("RGB", (28, 28))
+    for x in range(28):
+        for y in range(28):
+            img.putpixel((x, y), (9 * x, 9 * y, 128))
+    for fmt, name in (("PNG", "rgb.png"), ("JPEG", "rgb.jpg"), ("BMP", "rgb.bmp")):
+        buf = io.BytesIO()
+        img.save(buf, fmt)
+        write("image/" + name, buf.getvalue())
+    buf = io.BytesIO()
+    img.convert("L").save(buf, "PNG")
+    write("image/grey.png", buf.getvalue())
+
+
+if __name__ == "__main__":
+    main()
