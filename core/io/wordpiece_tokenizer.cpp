@@ -108,6 +108,11 @@ WordPieceTokenizer::WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& 
         if (static_cast<size_t>(id) >= tokens_.size()) tokens_.resize(id + 1);
         tokens_[id] = tok;
     }
+    for (const std::vector<int64_t>* ids : {&prefix_, &suffix_})
+        for (int64_t id : *ids)
+            if (id < 0 || id >= vocab_size())
+                throw Error(cfg.dir, "post-processor token id " + std::to_string(id) + " is outside the vocabulary's " +
+                                         std::to_string(vocab_size()) + " ids");
 }
 
 void WordPieceTokenizer::read_vocab_txt(const std::string& path) {
@@ -128,13 +133,18 @@ void WordPieceTokenizer::read_vocab_txt(const std::string& path) {
 
 void WordPieceTokenizer::read_tokenizer_json(const std::string& path) {
     const nlohmann::json j = read_json_file(path);
+    // A float never converts to an id (a huge one would overflow int64).
+    const auto id_of = [&](const nlohmann::json& v) {
+        if (!v.is_number_integer()) throw Error(path, "token id " + v.dump() + " is not a whole number");
+        return v.get<int64_t>();
+    };
     try {
         if (!j.is_object()) throw Error(path, "not a JSON object");
         const auto& model = j.at("model");
         const std::string type = model.value("type", "");
         if (type != "WordPiece") throw Error(path, "model type \"" + type + "\" is not WordPiece");
         for (auto it = model.at("vocab").begin(); it != model.at("vocab").end(); ++it) {
-            vocab_[it.key()] = it->get<int64_t>();
+            vocab_[it.key()] = id_of(*it);
             ++entries_;
         }
         if (vocab_.empty()) throw Error(path, "empty vocabulary");
@@ -157,7 +167,7 @@ void WordPieceTokenizer::read_tokenizer_json(const std::string& path) {
                                   "\" is not supported (BertPreTokenizer only)");
         if (j.contains("added_tokens")) {
             for (const auto& a : j.at("added_tokens")) {
-                AddedToken t{a.at("content").get<std::string>(), a.at("id").get<int64_t>(), a.value("special", false),
+                AddedToken t{a.at("content").get<std::string>(), id_of(a.at("id")), a.value("special", false),
                              a.value("normalized", false), a.value("lstrip", false), a.value("rstrip", false)};
                 if (t.normalized) t.content = utf8_encode(normalize(utf8_decode(t.content)));
                 if (vocab_.emplace(t.content, t.id).second) ++entries_;
@@ -176,11 +186,11 @@ void WordPieceTokenizer::read_tokenizer_json(const std::string& path) {
                     }
                     const std::string name = item.at("SpecialToken").at("id").get<std::string>();
                     for (const auto& id : p.at("special_tokens").at(name).at("ids"))
-                        (seen_sequence ? suffix_ : prefix_).push_back(id.get<int64_t>());
+                        (seen_sequence ? suffix_ : prefix_).push_back(id_of(id));
                 }
             } else if (ptype == "BertProcessing") {
-                prefix_ = {p.at("cls").at(1).get<int64_t>()};
-                suffix_ = {p.at("sep").at(1).get<int64_t>()};
+                prefix_ = {id_of(p.at("cls").at(1))};
+                suffix_ = {id_of(p.at("sep").at(1))};
             } else {
                 throw Error(path, "post_processor \"" + ptype + "\" is not supported");
             }

@@ -120,15 +120,15 @@ private:
     // The destination is absent or complete; nothing temporary is left in `parent`.
     void checkAbsentOrComplete(Op op, const QString& parent, const QString& out) {
         const Listing all = list(parent);
-        QVERIFY2(!all.temporaries, qPrintable(QStringList(all.files.size() ? all.files.begin()->first : QString()).join(",")));
+        QStringList names;
+        for (const auto& [name, size] : all.files) names << name;
+        QVERIFY2(!all.temporaries, qPrintable(names.join(", ")));
         for (const auto& [name, size] : all.files) QVERIFY2(name.startsWith(QFileInfo(out).fileName() + "/"), qPrintable(name));
         if (!QFileInfo::exists(out)) return;
         const Listing l = list(out);
         if (op == Sweep) {  // finished points only, each a whole JSON file
-            for (const auto& [name, size] : l.files) {
-                if (name == "sweep.json") continue;
+            for (const auto& [name, size] : l.files)
                 ps::SweepPoint::from_json(ps::read_json_file((out + "/" + name).toStdString()), name.toStdString());
-            }
             const ps::SweepResult r = ps::run_sweep(prunePlan_, spec_, out.toStdString(), {});
             std::vector<double> acc;
             for (const ps::SweepPoint& p : r.points) acc.push_back(p.accuracy);

@@ -106,7 +106,7 @@ private Q_SLOTS:
         write(d + "/tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": ");
         expect_error(d, d + "/tokenizer.json", "not valid JSON");
         write(d + "/tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": \"b\"}}}");
-        expect_error(d, d + "/tokenizer.json", "type must be number");
+        expect_error(d, d + "/tokenizer.json", "token id \"b\" is not a whole number");
         write(d + "/tokenizer.json", "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}");
         expect_error(d, d + "/tokenizer.json", "needs tokenizer_config.json's tokenizer_class");
 

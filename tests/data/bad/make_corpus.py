@@ -110,7 +110,7 @@ def main():
     write("image/text_as_png.png", "this is text, not a PNG")
     write("image/empty.png", b"")
     write("image/truncated.png", png(28, 28)[:60])
-    write("image/missing.png.absent", "")  # the test names image/missing.png, which does not exist
+    # image/missing.png is named in cases.json and never written
 
     # Fashion-MNIST IDX folders (test split)
     labels = idx(0x08, [2], bytes([1, 2]))

@@ -57,6 +57,10 @@ def main():
     write("tokenizer/tokenizer_config", "\x02" + json.dumps({"tokenizer_class": "BertTokenizer", "do_lower_case": True,
                                                              "added_tokens_decoder": {"0": {"content": "[PAD]", "special": True}}}))
     write("tokenizer/vocab_txt", "\x03[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nphoto\n##s\n")
+    # Found by fuzz_tokenizer: a vocab id of 2.7e42 in tokenizer.json overflowed int64 (UBSan).
+    write("tokenizer/tokenizer_json_float_id", base64.b64decode(
+        "AXsibW9kZWwiOiB7InR5cGUiOiAiV29yZFBpZWNlIiwgInVua190b2tlbiI6ICJbVU5LXSIsICJ2b2NhYiI6IHsiJlVOS10iOiAwLCAiYSI6IDEsICIjI2IiOiAy"
+        "NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2fX0sICIiOiAiV29yZFBpZWNlIiwgInVua2Vka2VucyI6IFtdfQ=="))
     # Found by fuzz_tokenizer: repeated vocab.txt lines gave ids past vocab_size().
     write("tokenizer/vocab_txt_duplicate_lines", base64.b64decode(
         "A1tdCltVTktdCltDTFNdCltTRVBBU8tdXQpbTUFzS10KYf9waG90UEFEXQpbVU5LXQpbQ0xTXQpbU0VQQVPLXV0KW01Bc0tdCmH/cGhvdP9zIyNzCg=="))
