@@ -108,11 +108,14 @@ WordPieceTokenizer::WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& 
         if (static_cast<size_t>(id) >= tokens_.size()) tokens_.resize(id + 1);
         tokens_[id] = tok;
     }
+    // Ids that encode() emits without looking them up: the post-processor's and the added tokens'.
+    const auto check = [&](int64_t id, const std::string& what) {
+        if (id < 0 || id >= vocab_size())
+            throw Error(cfg.dir, what + " id " + std::to_string(id) + " is outside the vocabulary's " + std::to_string(vocab_size()) + " ids");
+    };
     for (const std::vector<int64_t>* ids : {&prefix_, &suffix_})
-        for (int64_t id : *ids)
-            if (id < 0 || id >= vocab_size())
-                throw Error(cfg.dir, "post-processor token id " + std::to_string(id) + " is outside the vocabulary's " +
-                                         std::to_string(vocab_size()) + " ids");
+        for (int64_t id : *ids) check(id, "post-processor token");
+    for (const AddedToken& t : added_) check(t.id, "added token \"" + t.content + "\"");
 }
 
 void WordPieceTokenizer::read_vocab_txt(const std::string& path) {
