@@ -391,10 +391,14 @@ void MainWindow::showRunResult(const QString& outDir, const std::map<std::string
 
 void MainWindow::addRun(const QString& dir) {
     runs_.append(dir);
+    showRuns();
+    setModified(true);
+}
+
+void MainWindow::showRuns() {
     reports_->setRuns(runs_);
     recovery_->setRuns(runs_);
     compare_->setRuns(runs_);
-    setModified(true);
 }
 
 void MainWindow::planChanged() {
@@ -500,9 +504,7 @@ bool MainWindow::openProject(const QString& path) {
     projectPath_ = path;
     runs_ = p.runs;
     sweeps_ = p.sweeps;
-    reports_->setRuns(runs_);
-    recovery_->setRuns(runs_);
-    compare_->setRuns(runs_);
+    showRuns();
     for (const QString& dir : sweeps_) {  // the tabs show the newest sweep of each kind
         try {
             const std::string path = dir.toStdString() + "/sweep.json";

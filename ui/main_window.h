@@ -109,6 +109,7 @@ private:
     void showRunResult(const QString& outDir, const std::map<std::string, double>& allocation,
                        const std::map<std::string, double>& achieved, const QString& text);
     void addRun(const QString& dir);
+    void showRuns();  // the runs into the tabs that list them (Report, Recovery, Compare)
     void setModified(bool modified);
     void addRecent(const QString& path);
     void fillRecentMenu();

@@ -133,7 +133,7 @@ RecoveryView::RecoveryView(JobController* jobs, QWidget* parent)
     layout->addWidget(plot_, 1);
     layout->addWidget(numbers_);
 
-    for (QComboBox* c : {mode_}) connect(c, &QComboBox::currentIndexChanged, this, &RecoveryView::recoveryEdited);
+    connect(mode_, &QComboBox::currentIndexChanged, this, &RecoveryView::recoveryEdited);
     for (QDoubleSpinBox* s : {dataPercent_, lr_, kl_, hidden_}) connect(s, &QDoubleSpinBox::valueChanged, this, &RecoveryView::recoveryEdited);
     for (QSpinBox* s : {batch_, maxSteps_, evalEvery_}) connect(s, &QSpinBox::valueChanged, this, &RecoveryView::recoveryEdited);
     connect(start_, &QPushButton::clicked, this, &RecoveryView::start);

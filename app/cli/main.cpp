@@ -25,6 +25,7 @@
 #include "core/eval/retrieval.h"
 #include "core/eval/sweep.h"
 #include "core/eval/zero_shot.h"
+#include "core/job/plan_model.h"
 #include "core/job/progress.h"
 #include "core/job/prune_run.h"
 #include "core/job/recover_run.h"
@@ -276,12 +277,7 @@ ps::Plan plan_of(const Args& a) {
 PlanRun load_plan_run(const Args& a) {
     PlanRun r;
     r.plan = plan_of(a);
-    const ps::Plan& plan = r.plan;
-    ps::LoadOptions load;
-    load.device = plan.device;
-    load.dtype = plan.dtype;
-    load.streaming = plan.streaming;
-    r.model = ps::Vlm::load(plan.model, load);
+    r.model = ps::load_plan_model(r.plan);
     return r;
 }
 

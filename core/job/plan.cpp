@@ -111,7 +111,7 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
         p.calibration.batch_size = c.integer("batch_size", p.calibration.batch_size, 1);
     }
     p.method = f.text("method", p.method);
-    const bool structured = p.method == "width" || p.method == "depth" || p.method == "comp";
+    const bool structured = p.removes_structures();
     p.pattern = f.text("pattern", structured ? "structured" : p.pattern);
     if (structured != (p.pattern == "structured"))
         f.fail(structured ? "method " + p.method + " removes whole structures; the pattern must be \"structured\""

@@ -96,6 +96,9 @@ struct Plan {
     int64_t sparsegpt_blocksize = 128;
     double sparsegpt_percdamp = 0.01;
 
+    // Methods width, depth and comp remove whole structures (pattern "structured") instead of masking.
+    bool removes_structures() const { return method == "width" || method == "depth" || method == "comp"; }
+
     nlohmann::json to_json() const;
     // Checks every field: an unknown key, a wrong type or a value out of range throws ps::Error
     // naming `source` and the field, e.g. "plan.json: sparsity: 1.2 is outside [0, 1)".

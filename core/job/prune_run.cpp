@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/job/plan_model.h"
 #include "core/model/vlm.h"
 #include "core/prune/calibration.h"
 #include "core/prune/depth.h"
@@ -41,11 +42,7 @@ PruneRunSummary run_prune(const Plan& plan, const std::string& out_dir, const Jo
     if (out_dir.empty()) throw Error("output folder", "none given");
     if (std::filesystem::exists(out_dir)) throw Error(out_dir, "already exists; choose a new output folder");
     if (plan.model.empty()) throw Error("plan", "names no model");
-    LoadOptions load;
-    load.device = plan.device;
-    load.dtype = plan.dtype;
-    load.streaming = plan.streaming;
-    auto model = Vlm::load(plan.model, load);
+    auto model = load_plan_model(plan);
     const std::map<int, int> counts = plan.method == "depth" ? depth_counts(*model, plan) : std::map<int, int>{};  // checks the Plan
     const auto batches = calibration_batches(*model, plan.calibration, plan.seed);
     PruneRunSummary s;

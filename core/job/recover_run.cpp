@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/job/plan_model.h"
 #include "core/model/vlm.h"
 #include "core/prune/calibration.h"
 #include "core/prune/pipeline.h"
@@ -17,13 +18,9 @@ RecoverRunSummary run_recover(const Plan& plan, const std::string& out_dir, cons
     if (out_dir.empty()) throw Error("output folder", "none given");
     if (std::filesystem::exists(out_dir)) throw Error(out_dir, "already exists; choose a new output folder");
     if (plan.model.empty()) throw Error("plan", "names no model");
-    if (plan.recovery.pruned.empty() && (plan.method == "width" || plan.method == "depth" || plan.method == "comp"))
+    if (plan.recovery.pruned.empty() && plan.removes_structures())
         throw Error("plan.method", "recovery keeps a pruning mask; method " + plan.method + " removes weights instead");
-    LoadOptions load;
-    load.device = plan.device;
-    load.dtype = plan.dtype;
-    load.streaming = plan.streaming;
-    auto model = Vlm::load(plan.model, load);
+    auto model = load_plan_model(plan);
     PrunedLinears pruned;
     if (!plan.recovery.pruned.empty()) {
         pruned = load_pruned_linears(plan.recovery.pruned, model->weights());

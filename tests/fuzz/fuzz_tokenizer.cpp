@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -49,9 +50,10 @@ void put(const char* name, const std::string& bytes) {
 }
 
 void encode_checked(const ps::Tokenizer& t, const std::string& text) {
-    for (int64_t id : t.encode(text))
+    const std::vector<int64_t> ids = t.encode(text);
+    for (int64_t id : ids)
         if (id < 0 || id >= t.vocab_size()) std::abort();  // an id outside the vocabulary
-    t.decode(t.encode(text));
+    t.decode(ids);
 }
 
 }  // namespace
