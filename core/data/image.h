@@ -10,8 +10,12 @@
 
 namespace ps {
 
+// The most pixels an image may declare (8192 x 8192; the decoded RGB copy and OpenCV's BGR
+// one take 400 MB): a larger header is refused before a decoder allocates for it.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
 // A CV_8UC3 image in RGB order. Throws ps::Error("<path>: cannot decode image (...)") for a
-// missing, empty, truncated or non-image file.
+// missing, empty, truncated, oversized or non-image file.
 cv::Mat load_image(const std::string& path);
 // The same for encoded bytes in memory; `label` names them in errors.
 cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& label);

@@ -3,6 +3,11 @@
   decode OUT_DIR      sample image files (PNG RGB / grey / RGBA / palette, JPEG, EXIF-rotated JPEG)
                       and what transformers.image_utils.load_image makes of each: decoded.safetensors,
                       uint8 [H, W, 3] keyed by file name
+  headers OUT_DIR     small files of every format and variant the header reader knows (PNG, baseline /
+                      progressive / EXIF JPEG, BMP, lossy / lossless / extended WebP, TIFF) with
+                      headers.json: file name -> [width, height] PIL reads; and files that declare
+                      more than 2^26 pixels: real 8200 x 8200 PNG, JPEG, WebP and TIFF, and a BMP
+                      header whose pixel data is missing (as fuzzing found it)
   resample OUT_DIR    random uint8 images and PIL.Image.resize of them with every convolution filter:
                       resample.safetensors and resample.json (one entry per resize)
   processors OUT_DIR  test images as PNG; per case a folder with the preprocessor_config.json the
@@ -11,6 +16,7 @@
 """
 import json
 import os
+import struct
 import sys
 
 import numpy as np
@@ -51,6 +57,42 @@ def decode(out):
     names = ["rgb.png", "gray.png", "rgba.png", "palette.png", "rgb.jpg", "gray.jpg", "exif_rotated.jpg"]
     save_file({n: np.ascontiguousarray(np.array(load_image(f"{out}/{n}"))) for n in names},
               f"{out}/decoded.safetensors")
+
+
+def headers(out):
+    rgb = smooth(23, 37)
+    exif = Image.Exif()
+    exif[0x010E] = "a description"
+    files = {
+        "rgb.png": dict(format="PNG"),
+        "baseline.jpg": dict(format="JPEG", quality=90),
+        "progressive.jpg": dict(format="JPEG", quality=90, progressive=True),
+        "exif.jpg": dict(format="JPEG", exif=exif),
+        "rgb.bmp": dict(format="BMP"),
+        "lossy.webp": dict(format="WEBP", quality=80),
+        "lossless.webp": dict(format="WEBP", lossless=True),
+        "extended.webp": dict(format="WEBP", quality=80, exif=exif),
+        "rgb.tif": dict(format="TIFF"),
+        "deflate.tif": dict(format="TIFF", compression="tiff_deflate"),
+    }
+    sizes = {}
+    for name, kw in files.items():
+        Image.fromarray(rgb).save(f"{out}/{name}", **kw)
+        with Image.open(f"{out}/{name}") as im:
+            sizes[name] = list(im.size)
+    with open(f"{out}/extended.webp", "rb") as fh:
+        assert fh.read()[12:16] == b"VP8X", "extended.webp is not an extended WebP"
+    with open(f"{out}/headers.json", "w") as fh:
+        json.dump(sizes, fh)
+
+    big = Image.new("RGB", (8200, 8200), (40, 90, 200))  # one colour: each file is under 1.1 MB
+    big.save(f"{out}/big.png")
+    big.save(f"{out}/big.jpg", quality=50)
+    big.save(f"{out}/big.webp", lossless=True)
+    big.save(f"{out}/big.tif", compression="tiff_deflate")
+    with open(f"{out}/big.bmp", "wb") as fh:  # file header, BITMAPINFOHEADER, no pixels
+        fh.write(b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) +
+                 struct.pack("<IiiHHIIiiII", 40, 131329, 7168, 1, 24, 0, 0, 2835, 2835, 0, 0))
 
 
 def resample(out):
@@ -131,7 +173,7 @@ def processors(out):
 def main():
     cmd, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    {"decode": decode, "resample": resample, "processors": processors}[cmd](out)
+    {"decode": decode, "headers": headers, "resample": resample, "processors": processors}[cmd](out)
     return 0
 
 

@@ -110,6 +110,8 @@ def main():
     write("image/text_as_png.png", "this is text, not a PNG")
     write("image/empty.png", b"")
     write("image/truncated.png", png(28, 28)[:60])
+    write("image/huge_header.bmp", b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) +  # 131329 x 7168, no pixels
+          struct.pack("<IiiHHIIiiII", 40, 131329, 7168, 1, 24, 0, 0, 2835, 2835, 0, 0))
     # image/missing.png is named in cases.json and never written
 
     # Fashion-MNIST IDX folders (test split)

@@ -76,6 +76,9 @@ def main():
     buf = io.BytesIO()
     img.convert("L").save(buf, "PNG")
     write("image/grey.png", buf.getvalue())
+    # Found by fuzz_image: a 100-byte BMP declaring 131329 x 7168 pixels made OpenCV allocate 2.8 GB.
+    write("image/bmp_huge_header", base64.b64decode(
+        "Qk1mCQAAAAAAAAA2AAAoAAAAAQECAAAcAAAAABAAAAAAAAAAAAAAAACYAAAAAAAAAAD//////////////////////////////////////////////////////w=="))
 
 
 if __name__ == "__main__":
