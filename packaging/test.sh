@@ -32,14 +32,13 @@ bash "$ROOT/packaging/fuzz.sh"
 stage "fuzzing"
 
 ASAN_DIR="$ROOT/build-asan"
+if ((SANITIZE_ALL)); then gui=ON; else gui=OFF; fi
+cmake -S "$ROOT" -B "$ASAN_DIR" -G Ninja -DPRUNESTUDIO_GUI=$gui -DCMAKE_BUILD_TYPE=Debug \
+  -DPRUNESTUDIO_SANITIZE=address,undefined >/dev/null
 if ((SANITIZE_ALL)); then
-  cmake -S "$ROOT" -B "$ASAN_DIR" -G Ninja -DPRUNESTUDIO_GUI=ON -DCMAKE_BUILD_TYPE=Debug \
-    -DPRUNESTUDIO_SANITIZE=address,undefined >/dev/null
   cmake --build "$ASAN_DIR" -j "$(nproc)"
   labels=()
 else
-  cmake -S "$ROOT" -B "$ASAN_DIR" -G Ninja -DPRUNESTUDIO_GUI=OFF -DCMAKE_BUILD_TYPE=Debug \
-    -DPRUNESTUDIO_SANITIZE=address,undefined >/dev/null
   mapfile -t asan_tests < <(ctest --test-dir "$ASAN_DIR" -N -L io | sed -n 's/^ *Test *#[0-9]*: //p')
   cmake --build "$ASAN_DIR" -j "$(nproc)" --target prunestudio-cli "${asan_tests[@]}"
   labels=(-L io)

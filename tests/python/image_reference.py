@@ -6,8 +6,7 @@
   headers OUT_DIR     small files of every format and variant the header reader knows (PNG, baseline /
                       progressive / EXIF JPEG, BMP, lossy / lossless / extended WebP, TIFF) with
                       headers.json: file name -> [width, height] PIL reads; and files that declare
-                      more than 2^26 pixels: real 8200 x 8200 PNG, JPEG, WebP and TIFF, and a BMP
-                      header whose pixel data is missing (as fuzzing found it)
+                      more than 2^26 pixels: real 8200 x 8200 PNG, JPEG, WebP and TIFF
   resample OUT_DIR    random uint8 images and PIL.Image.resize of them with every convolution filter:
                       resample.safetensors and resample.json (one entry per resize)
   processors OUT_DIR  test images as PNG; per case a folder with the preprocessor_config.json the
@@ -16,7 +15,6 @@
 """
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -90,9 +88,6 @@ def headers(out):
     big.save(f"{out}/big.jpg", quality=50)
     big.save(f"{out}/big.webp", lossless=True)
     big.save(f"{out}/big.tif", compression="tiff_deflate")
-    with open(f"{out}/big.bmp", "wb") as fh:  # file header, BITMAPINFOHEADER, no pixels
-        fh.write(b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) +
-                 struct.pack("<IiiHHIIiiII", 40, 131329, 7168, 1, 24, 0, 0, 2835, 2835, 0, 0))
 
 
 def resample(out):
