@@ -8,6 +8,10 @@
 #include <QStringList>
 #include <QTest>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <functional>
 #include <string>
 
@@ -62,6 +66,22 @@ inline QString error_of(const std::function<void()>& f) {
         return QString::fromUtf8(e.what());
     }
     return {};
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick for port 0), for tests
+// that start their own rendezvous.
+inline int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0) ::close(fd);
+    return port;
 }
 
 inline QByteArray read_bytes(const QString& path) {

@@ -106,7 +106,10 @@ const char* kUsage =
     "                           (SparseLoRA, plain LoRA, full with the mask fixed, projector only) with\n"
     "                           distillation from the dense --model; --pruned (else recovery.pruned) is a\n"
     "                           pruned checkpoint with masks, else the Plan prunes first; --state makes it\n"
-    "                           resumable (rerun after a stop). Writes the merged checkpoint and result.json\n"
+    "                           resumable (rerun after a stop). Writes the merged checkpoint and result.json.\n"
+    "                           Data-parallel when launched as several processes (RANK, WORLD_SIZE,\n"
+    "                           MASTER_ADDR, MASTER_PORT as torchrun sets them, or Slurm's SLURM_PROCID,\n"
+    "                           SLURM_NTASKS): batch_size per process, gradients averaged over Gloo\n"
     "  prune-depth DIR --out OUT --tower vision|text|language --blocks N [--samples N] [--data D]\n"
     "              [--device D] [--dtype T] [--streaming]\n"
     "                           drop the N blocks of a tower with the lowest Block Influence (ShortGPT)\n"
@@ -131,6 +134,15 @@ void on_interrupt(int) {
     if (g_job) g_job->cancel();
 }
 
+// Whether stderr's last line is a progress line still open (no newline after it yet).
+bool g_progress_open = false;
+
+// Ends an open progress line, so that what follows starts on a line of its own.
+void end_progress_line() {
+    if (g_progress_open) std::fputc('\n', stderr);
+    g_progress_open = false;
+}
+
 // The job of this process: progress on stderr, one line per stage rewritten in place while the
 // stage runs; Ctrl-C cancels it.
 const ps::JobControl& console_job() {
@@ -140,10 +152,11 @@ const ps::JobControl& console_job() {
         j.on_progress = [last](const ps::Progress& p) {
             const int percent = p.total > 0 ? static_cast<int>(100 * p.done / p.total) : 0;
             if (p.stage == last->first && percent == last->second && p.done != p.total) return;
-            if (p.stage != last->first && !last->first.empty()) std::fputc('\n', stderr);
+            if (p.stage != last->first) end_progress_line();
             *last = {p.stage, percent};
             std::fprintf(stderr, "\r%s: %lld/%lld %s", p.stage.c_str(), static_cast<long long>(p.done),
                          static_cast<long long>(p.total), p.detail.c_str());
+            g_progress_open = true;
             std::fflush(stderr);
         };
         return j;
@@ -249,7 +262,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
                                                             ps::zero_shot_templates(), limit);
             r = ps::linear_probe(*model, train, set, opt, job);
         }
-        std::fputc('\n', stderr);
+        end_progress_line();
         if (a.flag("--json")) all.push_back(r.to_json());
         else std::cout << r.to_text();
     }
@@ -284,7 +297,7 @@ PlanRun load_plan_run(const Args& a) {
 // The allocation step of a sparse Plan: the start map, then the Plan's allocator on calibration data.
 ps::SparsityMap run_allocation(ps::Vlm& model, const ps::Plan& plan, const std::vector<ps::VlmInputs>& batches) {
     ps::SparsityMap allocation = ps::plan_allocation(model, plan, batches, console_job());
-    if (plan.allocation.kind != "uniform" && plan.allocation.kind != "modality") std::fputc('\n', stderr);
+    end_progress_line();
     return allocation;
 }
 
@@ -325,7 +338,7 @@ int cmd_prune(const std::vector<std::string>& argv) {
     const Args a("prune", argv, {"--streaming"}, {"--plan", "--out", "--model", "--device", "--dtype"});
     a.positional(0, 0, "");
     const ps::PruneRunSummary s = ps::run_prune(plan_of(a), a.value("--out", ""), console_job());
-    std::fputc('\n', stderr);
+    end_progress_line();
     std::cout << s.text << "wrote " << s.out_dir << "\n";
     return 0;
 }
@@ -385,7 +398,7 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     spec.eval_limit = a.integer("--limit", -1, 1);
     const std::string out = a.value("--out", "");
     const ps::SweepResult r = ps::run_sweep(plan, spec, out + "/cache", console_job());
-    std::fputc('\n', stderr);
+    end_progress_line();
     ps::write_file_atomic(out + "/sweep.json", r.to_json().dump(2) + "\n");
     std::cout << r.to_text();
     const std::string model_name = plan.model.substr(plan.model.find_last_of('/') + 1);
@@ -412,7 +425,7 @@ int cmd_export(const std::vector<std::string>& argv) {
     opt.force = a.flag("--force");
     const std::string out = a.value("--out", "");
     const ps::ExportSummary s = ps::export_checkpoint(run, out, opt, console_job());
-    std::fputc('\n', stderr);
+    end_progress_line();
     std::printf("exported %lld tensors (%.2f MB%s), method %s, pattern %s%s to %s\n", static_cast<long long>(s.tensors),
                 s.bytes / 1e6, opt.dtype.empty() ? "" : (", " + opt.dtype).c_str(), s.method.c_str(), s.pattern.c_str(),
                 s.masks ? ", with masks" : "", out.c_str());
@@ -429,7 +442,7 @@ int cmd_report(const std::vector<std::string>& argv) {
     opt.heatmaps = static_cast<int>(a.integer("--heatmaps", opt.heatmaps, 0));
     const std::string out = a.value("--out", "");
     ps::write_report(run, out, opt, console_job());
-    std::fputc('\n', stderr);
+    end_progress_line();
     std::printf("wrote %s and report.json\n", out.c_str());
     return 0;
 }
@@ -468,7 +481,12 @@ int cmd_recover(const std::vector<std::string>& argv) {
     ps::Plan plan = plan_of(a);
     plan.recovery.pruned = a.value("--pruned", plan.recovery.pruned);
     const ps::RecoverRunSummary s = ps::run_recover(plan, a.value("--out", ""), a.value("--state", ""), console_job());
-    std::fputc('\n', stderr);
+    end_progress_line();
+    if (s.rank > 0) {  // the training line only: rank 0 scores and writes
+        std::cout << "rank " << s.rank << " of " << s.world_size << ": " << s.text.substr(0, s.text.find('\n') + 1)
+                  << "rank 0 writes " << s.out_dir << "\n";
+        return 0;
+    }
     std::cout << s.text << "wrote " << s.out_dir << "\n";
     return 0;
 }
@@ -496,7 +514,7 @@ int cmd_prune_depth(const std::vector<std::string>& argv) {
     const auto batches = ps::calibration_batches(*model, calibration, 0);
     const ps::JobControl& job = console_job();
     const auto bi = ps::block_influence(*model, batches, job);
-    std::fputc('\n', stderr);
+    end_progress_line();
     const std::vector<int> drop = ps::least_influential(bi, tower, static_cast<int>(blocks));
     std::printf("block influence of the %s tower (%lld samples):\n", model->towers()[tower].name.c_str(),
                 static_cast<long long>(calibration.samples));
@@ -528,7 +546,7 @@ int cmd_train_default(const std::vector<std::string>& argv) {
 
     const ps::JobControl& job = console_job();
     const ps::DefaultTrainingResult r = ps::train_default_model(opt, job);
-    std::fputc('\n', stderr);
+    end_progress_line();
     std::printf("trained %lld/%lld steps in %.1f min; zero-shot top-1 %.2f%%, linear probe %.2f%% (%lld test images)\n",
                 static_cast<long long>(r.training.steps), static_cast<long long>(r.training.total_steps), r.minutes,
                 r.zero_shot.value(), r.linear_probe.value(), static_cast<long long>(r.zero_shot.metric("images")));
@@ -617,10 +635,12 @@ int main(int argc, char** argv) {
     } catch (const UsageError& e) {
         return usage_error(e.what());
     } catch (const ps::Cancelled& e) {
-        std::fprintf(stderr, "\n%s\n", e.what());
+        end_progress_line();
+        std::fprintf(stderr, "%s\n", e.what());
         return 130;
     } catch (const std::exception& e) {  // ps::Error is one line; a torch error's first line says what went wrong
         const std::string what = e.what();
+        end_progress_line();
         std::fprintf(stderr, "error: %s\n", what.substr(0, what.find('\n')).c_str());
         return 1;
     }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "core/dist/process_group.h"
 #include "core/error.h"
 #include "core/job/plan_model.h"
 #include "core/model/vlm.h"
@@ -20,17 +21,24 @@ RecoverRunSummary run_recover(const Plan& plan, const std::string& out_dir, cons
     if (plan.model.empty()) throw Error("plan", "names no model");
     if (plan.recovery.pruned.empty() && plan.removes_structures())
         throw Error("plan.method", "recovery keeps a pruning mask; method " + plan.method + " removes weights instead");
-    auto model = load_plan_model(plan);
+    const DistEnv env = dist_env_from_environment();
+    std::unique_ptr<ProcessGroup> group;
+    Plan local = plan;
+    if (env.distributed()) {
+        group = std::make_unique<ProcessGroup>(env);
+        if (local.device == "cuda") local.device = "cuda:" + std::to_string(env.local_rank);  // one GPU per process
+    }
+    auto model = load_plan_model(local);
     PrunedLinears pruned;
     if (!plan.recovery.pruned.empty()) {
         pruned = load_pruned_linears(plan.recovery.pruned, model->weights());
     } else {  // prune in memory first, as the Plan says
-        const auto batches = calibration_batches(*model, plan.calibration, plan.seed);
-        const PruneResult result = prune_model(*model, plan, plan_allocation(*model, plan, batches, job), batches, job);
+        const auto batches = calibration_batches(*model, local.calibration, local.seed);
+        const PruneResult result = prune_model(*model, local, plan_allocation(*model, local, batches, job), batches, job);
         pruned = take_pruned_linears(model->weights(), result.masks);
     }
-    const RecoveryReport report = run_recovery(*model, std::move(pruned), plan, out_dir, state_path, job, on_step);
-    return {out_dir, report.to_json(), report.to_text()};
+    const RecoveryReport report = run_recovery(*model, std::move(pruned), local, out_dir, state_path, job, on_step, group.get());
+    return {out_dir, env.rank, env.world_size, report.to_json(), report.to_text()};
 }
 
 }  // namespace ps

@@ -12,6 +12,7 @@
 #include "core/data/caption_folder.h"
 #include "core/data/prompts.h"
 #include "core/data/splits.h"
+#include "core/dist/process_group.h"
 #include "core/error.h"
 #include "core/eval/zero_shot.h"
 #include "core/model/processor.h"
@@ -144,8 +145,8 @@ at::Tensor RecoveryData::task_loss(const VlmOutputs& out, const RecoveryBatch& b
     return class_contrastive_loss(out.logits_per_image.to(at::kFloat), positive);
 }
 
-RecoveryTrainer::RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const Plan& plan)
-    : model_(model), student_(student), data_(data), plan_(plan) {
+RecoveryTrainer::RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const Plan& plan, ProcessGroup* group)
+    : model_(model), student_(student), data_(data), plan_(plan), group_(group) {
     const Plan::Recovery& r = plan.recovery;
     if (r.hidden > 0) {
         for (const std::string& spec : r.hidden_layers) {
@@ -181,7 +182,18 @@ RecoveryTrainer::Losses RecoveryTrainer::losses(const RecoveryBatch& batch, std:
         }
         student_.set_dropout_generator(std::nullopt);
     }
-    l.task = data_.task_loss(l.student, batch);
+    if (group_ && batch.labels.defined()) {
+        // The class-contrastive loss compares every prompt with the images of all shares: it is
+        // taken over every rank's logits (Losses::shared_task), this rank's part carrying its gradient.
+        VlmOutputs all = l.student;
+        all.logits_per_image = group_->gather_rows(l.student.logits_per_image);
+        RecoveryBatch whole = batch;
+        whole.labels = group_->gather_rows(batch.labels);
+        l.task = data_.task_loss(all, whole);
+        l.shared_task = true;
+    } else {
+        l.task = data_.task_loss(l.student, batch);
+    }
     const double t = r.temperature;
     const at::Tensor log_p = at::log_softmax(distilled_logits(l.teacher) / t, -1);
     const at::Tensor log_q = at::log_softmax(distilled_logits(l.student) / t, -1);
@@ -198,9 +210,17 @@ RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet
                                     const RecoveryStepFn& on_step) {
     const auto start = std::chrono::steady_clock::now();
     const Plan::Recovery& r = plan_.recovery;
-    const int64_t micro_per_epoch = data_.steps_per_epoch();
-    const int64_t total = std::max<int64_t>(1, r.epochs * micro_per_epoch / r.grad_accum);
+    const int world = group_ ? group_->world_size() : 1, rank = group_ ? group_->rank() : 0;
+    const bool lead = rank == 0;
+    // The one-process schedule's micro-batches, `world` at a time: a step's k-th micro-batch is
+    // batches [g·world, (g+1)·world) of its epoch, with g its global micro-batch index, one per rank.
+    const int64_t micro_per_epoch = data_.steps_per_epoch(), rounds_per_epoch = micro_per_epoch / world;
+    if (rounds_per_epoch == 0)
+        throw Error("recovery", "an epoch has " + std::to_string(micro_per_epoch) + " batches, fewer than the " +
+                                    std::to_string(world) + " processes");
+    const int64_t total = std::max<int64_t>(1, r.epochs * rounds_per_epoch / r.grad_accum);
     const int64_t end = r.max_steps >= 0 ? std::min(total, r.max_steps) : total;
+    auto micro_batch = [&](int64_t g) { return g / rounds_per_epoch * micro_per_epoch + g % rounds_per_epoch * world + rank; };
 
     AdamWOptions aopt;
     aopt.weight_decay = r.weight_decay;
@@ -211,10 +231,23 @@ RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet
     result.total_steps = total;
     result.examples = data_.examples();
 
-    const RunIdentity identity = {{"seed", std::to_string(plan_.seed)}, {"mode", result.mode}, {"total_steps", std::to_string(total)},
-                                  {"batch_size", std::to_string(r.batch_size)}, {"grad_accum", std::to_string(r.grad_accum)},
-                                  {"examples", std::to_string(result.examples)}};
-    if (!state_path.empty() && std::filesystem::exists(state_path)) result.first_step = restore_training_state(state_path, adam, identity);
+    RunIdentity identity = {{"seed", std::to_string(plan_.seed)}, {"mode", result.mode}, {"total_steps", std::to_string(total)},
+                            {"batch_size", std::to_string(r.batch_size)}, {"grad_accum", std::to_string(r.grad_accum)},
+                            {"examples", std::to_string(result.examples)}};
+    if (world > 1) identity["world_size"] = std::to_string(world);
+    if (lead && !state_path.empty() && std::filesystem::exists(state_path))
+        result.first_step = restore_training_state(state_path, adam, identity);
+    if (group_) {  // every rank starts from rank 0's parameters, moments and step
+        at::NoGradGuard no_grad;
+        std::vector<at::Tensor> state;
+        for (const auto& [name, p] : student_.parameters()) state.push_back(p);
+        for (const auto& [name, m] : adam.state()) state.push_back(m);
+        const at::Tensor step = at::tensor({static_cast<double>(result.first_step)}, at::kDouble);
+        state.push_back(step);
+        group_->broadcast(state);
+        result.first_step = static_cast<int64_t>(step.item<double>());
+        if (!lead) adam.restore(adam.state(), result.first_step);
+    }
     auto evaluate = [&] {
         const StudentScope scope(model_, student_);
         return zero_shot(model_, *eval, EvalOptions{}, job).value();  // top-1
@@ -225,26 +258,42 @@ RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet
         s.step = step + 1;
         s.lr = cosine_lr(step, total, r.warmup, r.lr, r.min_lr);
         for (int64_t k = 0; k < r.grad_accum; ++k) {
-            const int64_t micro = step * r.grad_accum + k;
+            const int64_t micro = micro_batch(step * r.grad_accum + k);
             const Losses l = losses(data_.batch(micro), rng_stream(plan_.seed, kDropout, static_cast<uint64_t>(micro)));
-            (l.total / static_cast<double>(r.grad_accum)).backward();
+            // Gradients are averaged over the ranks; a task loss they share is the whole batch's on
+            // each, so its part counts `world` times to be summed once.
+            const at::Tensor objective = l.shared_task ? l.total + static_cast<double>(world - 1) * r.task * l.task : l.total;
+            (objective / static_cast<double>(r.grad_accum)).backward();
             s.loss += l.total.item<double>() / static_cast<double>(r.grad_accum);
             s.task += l.task.item<double>() / static_cast<double>(r.grad_accum);
             s.kl += l.kl.item<double>() / static_cast<double>(r.grad_accum);
             s.hidden += l.hidden.item<double>() / static_cast<double>(r.grad_accum);
             job.check("recovery");
         }
+        if (group_) {  // the adapters' gradients and the logged losses: means over the ranks' shares
+            std::vector<at::Tensor> grads;
+            for (const auto& [name, p] : student_.parameters())
+                if (p.grad().defined()) grads.push_back(p.grad());
+            const at::Tensor parts = at::tensor({s.loss, s.task, s.kl, s.hidden}, at::kDouble);
+            grads.push_back(parts);
+            group_->average(grads);
+            s.loss = parts[0].item<double>();
+            s.task = parts[1].item<double>();
+            s.kl = parts[2].item<double>();
+            s.hidden = parts[3].item<double>();
+        }
         adam.step(s.lr);
         result.log.push_back(s);
         result.steps = step + 1;
-        if (!state_path.empty() && ((step + 1) % r.checkpoint_every == 0 || step + 1 == end))
+        if (lead && !state_path.empty() && ((step + 1) % r.checkpoint_every == 0 || step + 1 == end))
             save_training_state(state_path, adam, step + 1, identity);
         std::optional<double> top1;
-        if (eval && r.eval_every > 0 && (step + 1) % r.eval_every == 0) {
+        if (lead && eval && r.eval_every > 0 && (step + 1) % r.eval_every == 0) {
             top1 = evaluate();
             result.evals.emplace_back(step + 1, *top1);
         }
         if (on_step) on_step(s, top1);
+        if (!lead) continue;
         char detail[160];
         int len = std::snprintf(detail, sizeof detail, "loss %.4f (task %.4f, kl %.4f, hidden %.4f), lr %.2e", s.loss, s.task,
                                 s.kl, s.hidden, s.lr);

@@ -4,7 +4,11 @@
 // at temperature T and the MSE of hidden states at chosen blocks. The teacher is the same model
 // with the student's adapter removed: its dense weights are the checkpoint's, never a second copy.
 // AdamW with a cosine schedule, gradient accumulation, seeded data order and dropout, resumable
-// from a state file so that a resumed run replays the uninterrupted one.
+// from a state file so that a resumed run replays the uninterrupted one. Data-parallel over
+// processes when given a ProcessGroup: each trains on its share of the one-process schedule and
+// the adapters' gradients are averaged. On class-labelled images N processes with batch B train as
+// one process with batch N·B (the contrastive loss spans the shares); on prebuilt batches as one
+// process accumulating N batches.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -23,6 +27,8 @@
 #include "core/recover/sparse_lora.h"
 
 namespace ps {
+
+class ProcessGroup;
 
 // The student a Plan's recovery section asks for: mode, ranks per modality, α, dropout, seed.
 StudentOptions student_options(const Plan& plan);
@@ -76,10 +82,12 @@ private:
 class RecoveryTrainer {
 public:
     // `student` adapts `model`; the data's task loss and the Plan's recovery section set the loss.
-    RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const Plan& plan);
+    // With `group` (may be null) this process trains as its rank: batch_size is per process.
+    RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const Plan& plan, ProcessGroup* group = nullptr);
 
     struct Losses {
         at::Tensor total, task, kl, hidden;  // scalars; total is differentiable in the student's parameters
+        bool shared_task = false;            // task is over every rank's share of the batch
         VlmOutputs teacher, student;         // with hidden states of the distilled blocks
     };
     // The teacher's (dense) and the student's passes over one batch; dropout draws from `dropout`.
@@ -88,7 +96,8 @@ public:
     // Trains to the end of the schedule (or max_steps), saving its state to `state_path` (when not
     // empty) every checkpoint_every steps and resuming from it when it exists; `eval` (may be
     // null) is scored with the student every eval_every steps; `on_step` (may be empty) hears of
-    // every step as it ends.
+    // every step as it ends. With a group, rank 0 alone reads and writes the state (the others
+    // receive it), scores `eval` and reports progress.
     RecoveryResult run(const std::string& state_path, const EvalSet* eval, const JobControl& job,
                        const RecoveryStepFn& on_step = {});
 
@@ -97,6 +106,7 @@ private:
     Student& student_;
     const RecoveryData& data_;
     const Plan& plan_;
+    ProcessGroup* group_;
     std::vector<std::pair<int, int>> distilled_;  // (tower, block) of the hidden-state MSE
 };
 

@@ -8,6 +8,7 @@
 
 #include "core/data/fashion_mnist.h"
 #include "core/data/prompts.h"
+#include "core/dist/process_group.h"
 #include "core/error.h"
 #include "core/eval/zero_shot.h"
 #include "core/model/processor.h"
@@ -62,7 +63,8 @@ std::string RecoveryReport::to_text() const {
 }
 
 RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, const std::string& out_dir,
-                            const std::string& state_path, const JobControl& job, const RecoveryStepFn& on_step) {
+                            const std::string& state_path, const JobControl& job, const RecoveryStepFn& on_step,
+                            ProcessGroup* group) {
     if (std::filesystem::exists(out_dir)) throw Error(out_dir, "already exists; choose a new output folder");
     if (model.weights().streaming()) throw Error(plan.model, "recovery trains a resident model; open it without streaming");
     RecoveryReport report;
@@ -72,11 +74,12 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
     const Plan::Recovery& r = plan.recovery;
     Student student(model, std::move(pruned), student_options(plan));
     const RecoveryData data(model, plan);
-    RecoveryTrainer trainer(model, student, data, plan);
+    RecoveryTrainer trainer(model, student, data, plan, group);
+    const bool lead = !group || group->rank() == 0;
 
     // Zero-shot accuracy on held-out test images, for dual encoders on Fashion-MNIST.
     std::optional<EvalSet> eval;
-    if (model.map().family != "llava" && plan.calibration.data == "fashion-mnist") {
+    if (lead && model.map().family != "llava" && plan.calibration.data == "fashion-mnist") {
         const Processor processor(model);
         eval = labelled_eval_set("fashion-mnist test", load_fashion_mnist(fashion_mnist_dir(), "test"), processor.image_config(),
                                  zero_shot_templates(), r.eval_samples, plan.seed);
@@ -95,6 +98,7 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
     report.training = trainer.run(state_path, eval ? &*eval : nullptr, job, on_step);
     report.peak_growth_bytes = std::max<int64_t>(0, peak_resident_bytes() - before);
     report.top1_recovered = top1(&student);
+    if (!lead) return report;
 
     // The merged weights, and for plain LoRA the merge pruned again with the mask.
     WeightStore& w = model.weights();

@@ -31,8 +31,10 @@ struct RecoveryReport {
 
 // `model` is the dense model (resident), `pruned` its pruned Linears. Writes `out_dir` atomically
 // (it must not exist); `state_path` (may be empty) makes the training resumable; `on_step` (may be
-// empty) hears of every training step.
+// empty) hears of every training step. With `group` (may be null) this process trains as its
+// rank; rank 0 alone scores, keeps the state and writes `out_dir`.
 RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, const std::string& out_dir,
-                            const std::string& state_path, const JobControl& job, const RecoveryStepFn& on_step = {});
+                            const std::string& state_path, const JobControl& job, const RecoveryStepFn& on_step = {},
+                            ProcessGroup* group = nullptr);
 
 }  // namespace ps
