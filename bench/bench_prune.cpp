@@ -71,6 +71,7 @@
 
 #include "bench/bench_options.h"
 #include "bench/capture_stdout.h"
+#include "bench/largest_block.h"
 #include "bench/median.h"
 #include "core/error.h"
 #include "core/io/checkpoint.h"
@@ -299,19 +300,6 @@ Agreement compare(const std::string& cpp_dir, const std::string& py_file, const 
     if (a.linears != static_cast<int64_t>(py.size() / 2))
         throw Error(py_file, "names Linears the C++ checkpoint does not have");
     return a;
-}
-
-// Bytes of the largest transformer block (every tensor under "...layers.N.") of the checkpoint.
-std::pair<std::string, uint64_t> largest_block(const Checkpoint& ckpt) {
-    static const std::regex re("^(.*\\.layers\\.\\d+)\\.");
-    std::map<std::string, uint64_t> blocks;
-    std::smatch m;
-    for (const std::string& name : ckpt.names())
-        if (std::regex_search(name, m, re)) blocks[m[1].str()] += ckpt.at(name).info->nbytes();
-    std::pair<std::string, uint64_t> best{"", 0};
-    for (const auto& b : blocks)
-        if (b.second > best.second) best = b;
-    return best;
 }
 
 int run(const BenchOptions& o) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds, and runs the whole test suite (CTest), fuzzes the parsers (packaging/fuzz.sh),
+# Sets up, builds, and runs the whole test suite (CTest), checks the .deb (packaging/test_deb.sh:
+# built, installed into a test root, run, purged), fuzzes the parsers (packaging/fuzz.sh),
 # then runs tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build: by default the
 # tests labelled io (parsers, the CLI and every bad-input case); with --sanitize-all the whole
 # suite (on 2 cores about 40 min more: 23 min to build, 16 to run). Prints each stage's time at the
@@ -26,6 +27,8 @@ BUILD_DIR="$ROOT/build" bash "$ROOT/packaging/build.sh"
 stage "build"
 ctest --test-dir "$ROOT/build" --output-on-failure -j "$(nproc)"
 stage "test suite"
+BUILD_DIR="$ROOT/build" bash "$ROOT/packaging/test_deb.sh"
+stage "package"
 
 # Fuzzing: every libFuzzer target (tests/fuzz) for FUZZ_SECONDS (60) from its seed corpus.
 bash "$ROOT/packaging/fuzz.sh"

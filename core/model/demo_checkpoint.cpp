@@ -1,20 +1,18 @@
 #include "core/model/demo_checkpoint.h"
 
+#include <cstdio>
+
+#include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include "core/io/atomic_dir.h"
 #include "core/io/atomic_file.h"
-#include "core/io/tensor_view.h"
+#include "core/io/safetensors_writer.h"
 
 namespace ps {
 namespace {
 
-struct Dims {
-    int v_hidden = 64, v_inter = 256, v_layers = 4, v_heads = 4, image = 64, patch = 16;
-    int t_hidden = 128, t_inter = 344, t_layers = 6, t_heads = 4, t_kv_heads = 2, vocab = 1024;
-};
-
-nlohmann::json demo_config(const Dims& d) {
+nlohmann::json demo_config(const DemoDims& d) {
     return {
         {"architectures", {"LlavaForConditionalGeneration"}},
         {"model_type", "llava"},
@@ -40,16 +38,18 @@ nlohmann::json demo_config(const Dims& d) {
     };
 }
 
-}  // namespace
+// One tensor of the checkpoint and how it starts: normal(0, 0.02), or filled with `fill`.
+struct DemoTensor {
+    std::string name;
+    std::vector<int64_t> shape;
+    bool normal = true;
+    float fill = 0.0f;
+};
 
-void write_demo_checkpoint(const std::string& dir, uint64_t seed) {
-    const Dims d;
-    at::Generator gen = at::detail::createCPUGenerator(seed);
-    NamedTensors t;
-    auto normal = [&](const std::string& name, std::vector<int64_t> shape) {
-        t.emplace_back(name, at::normal(0.0, 0.02, shape, gen, at::kFloat));
-    };
-    auto fill = [&](const std::string& name, int64_t n, float v) { t.emplace_back(name, at::full({n}, v)); };
+std::vector<DemoTensor> demo_tensors(const DemoDims& d) {
+    std::vector<DemoTensor> t;
+    auto normal = [&](const std::string& name, std::vector<int64_t> shape) { t.push_back({name, std::move(shape)}); };
+    auto fill = [&](const std::string& name, int64_t n, float v) { t.push_back({name, {n}, false, v}); };
     auto linear = [&](const std::string& name, int64_t out, int64_t in, bool bias) {
         normal(name + ".weight", {out, in});
         if (bias) fill(name + ".bias", out, 0.0f);
@@ -95,10 +95,66 @@ void write_demo_checkpoint(const std::string& dir, uint64_t seed) {
     }
     fill(l + "norm.weight", d.t_hidden, 1.0f);
     linear("language_model.lm_head", d.vocab, d.t_hidden, false);
+    return t;
+}
+
+uint64_t float_bytes(const std::vector<int64_t>& shape) {
+    uint64_t n = 4;
+    for (int64_t s : shape) n *= static_cast<uint64_t>(s);
+    return n;
+}
+
+}  // namespace
+
+void write_demo_checkpoint(const std::string& dir, uint64_t seed, const DemoDims& dims, uint64_t shard_bytes,
+                           const JobControl& job) {
+    const std::vector<DemoTensor> tensors = demo_tensors(dims);
+    // Consecutive tensors, a shard each time the next would pass shard_bytes.
+    std::vector<std::vector<size_t>> shards(1);
+    uint64_t in_shard = 0, total = 0;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        const uint64_t bytes = float_bytes(tensors[i].shape);
+        if (!shards.back().empty() && in_shard + bytes > shard_bytes) {
+            shards.emplace_back();
+            in_shard = 0;
+        }
+        shards.back().push_back(i);
+        in_shard += bytes;
+        total += bytes;
+    }
 
     AtomicDir out(dir);
-    write_file_atomic(out.path() + "/config.json", demo_config(d).dump(2) + "\n");
-    save_safetensors(out.path() + "/model.safetensors", t, {{"format", "pt"}, {"generator", "prunestudio demo"}});
+    write_file_atomic(out.path() + "/config.json", demo_config(dims).dump(2) + "\n");
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    nlohmann::json weight_map = nlohmann::json::object();
+    uint64_t written = 0;
+    for (size_t s = 0; s < shards.size(); ++s) {
+        char name[64];
+        if (shards.size() == 1) std::snprintf(name, sizeof name, "model.safetensors");
+        else std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
+        std::vector<TensorInfo> infos;
+        for (size_t i : shards[s]) {
+            TensorInfo info;
+            info.name = tensors[i].name;
+            info.dtype = DType::F32;
+            info.shape = tensors[i].shape;
+            infos.push_back(info);
+            weight_map[tensors[i].name] = name;
+        }
+        SafetensorsWriter w(out.path() + "/" + name, infos, {{"format", "pt"}, {"generator", "prunestudio demo"}});
+        for (size_t i : shards[s]) {
+            const DemoTensor& t = tensors[i];
+            const at::Tensor x = t.normal ? at::normal(0.0, 0.02, t.shape, gen, at::kFloat) : at::full(t.shape, t.fill);
+            w.write(t.name, x.data_ptr(), float_bytes(t.shape));
+            written += float_bytes(t.shape);
+            job.report("demo", static_cast<int64_t>(written >> 20), static_cast<int64_t>(total >> 20), "MiB written");
+            job.check("demo");
+        }
+        w.finish();
+    }
+    if (shards.size() > 1)
+        write_file_atomic(out.path() + "/model.safetensors.index.json",
+                          nlohmann::json{{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}}.dump(2) + "\n");
     out.commit();
 }
 

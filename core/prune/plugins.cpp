@@ -102,7 +102,9 @@ std::vector<std::string> plugin_search_path(const char* env_path, const std::str
         }
         return out;
     }
-    for (const fs::path& dir : {fs::path(executable_dir) / "plugins", fs::path(executable_dir).parent_path() / "plugins"}) {
+    // The build's folders, then an installed layout's (<prefix>/bin and <prefix>/lib/prunestudio/plugins).
+    const fs::path exe(executable_dir);
+    for (const fs::path& dir : {exe / "plugins", exe.parent_path() / "plugins", exe.parent_path() / "lib" / "prunestudio" / "plugins"}) {
         std::error_code ec;
         if (fs::is_directory(dir, ec)) out.push_back(dir.lexically_normal().string());
     }

@@ -14,8 +14,9 @@ struct PluginLoadReport {
 };
 
 // Where plugins are looked for: the ':'-separated entries of `env_path` (PRUNESTUDIO_PLUGIN_PATH)
-// when it is given, else <executable_dir>/plugins and <executable_dir>/../plugins (where the build
-// puts them: <build>/plugins next to <build>/app), those of the two that exist.
+// when it is given, else <executable_dir>/plugins, <executable_dir>/../plugins (where the build
+// puts them: <build>/plugins next to <build>/app) and <executable_dir>/../lib/prunestudio/plugins
+// (an installed package's), those that exist.
 std::vector<std::string> plugin_search_path(const char* env_path, const std::string& executable_dir);
 
 // Loads every entry: a plugin file, or a folder whose *.so files are loaded in name order. A file

@@ -133,6 +133,10 @@ private Q_SLOTS:
         QVERIFY(QDir().mkpath(root + "/bin/plugins"));
         QCOMPARE(ps::plugin_search_path(nullptr, (root + "/bin").toStdString()),
                  (V{(root + "/bin/plugins").toStdString(), (root + "/plugins").toStdString()}));
+        QVERIFY(QDir().mkpath(root + "/lib/prunestudio/plugins"));  // an installed package's layout
+        QCOMPARE(ps::plugin_search_path(nullptr, (root + "/bin").toStdString()),
+                 (V{(root + "/bin/plugins").toStdString(), (root + "/plugins").toStdString(),
+                    (root + "/lib/prunestudio/plugins").toStdString()}));
     }
 };
 
