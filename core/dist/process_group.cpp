@@ -17,26 +17,32 @@ namespace ps {
 
 namespace {
 
-// The value of the first of `names` that is set, and which one it was.
-const char* first_env(std::initializer_list<const char*> names, std::string& which) {
-    for (const char* n : names)
-        if (const char* v = std::getenv(n)) {
-            which = n;
-            return v;
-        }
-    return nullptr;
-}
-
-int env_int(std::initializer_list<const char*> names, int fallback, int lo, int hi) {
-    std::string which;
-    const char* v = first_env(names, which);
+int env_int(const char* name, int fallback, int lo, int hi) {
+    const char* v = std::getenv(name);
     if (!v) return fallback;
     char* end = nullptr;
     const long x = std::strtol(v, &end, 10);
     if (end == v || *end != '\0' || x < lo || x > hi)
-        throw Error("environment", which + "='" + v + "' is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        throw Error("environment", std::string(name) + "='" + v + "' is not an integer in [" + std::to_string(lo) + ", " +
+                                       std::to_string(hi) + "]");
     return static_cast<int>(x);
 }
+
+// Gloo prints each rank's connection to stdout, which carries a command's results: while one of
+// these lives, stdout goes to stderr.
+struct StdoutToStderr {
+    int saved;
+    StdoutToStderr() {
+        std::fflush(stdout);
+        saved = ::dup(STDOUT_FILENO);
+        ::dup2(STDERR_FILENO, STDOUT_FILENO);
+    }
+    ~StdoutToStderr() {
+        std::fflush(stdout);
+        ::dup2(saved, STDOUT_FILENO);
+        ::close(saved);
+    }
+};
 
 // The first line of a c10d / Gloo exception, without the C++ backtrace torch appends.
 std::string first_line(const std::exception& e) {
@@ -66,22 +72,21 @@ void unflatten(const at::Tensor& buffer, const std::vector<at::Tensor>& tensors)
 
 DistEnv dist_env_from_environment() {
     DistEnv env;
-    std::string which;
     const bool torchrun = std::getenv("RANK") || std::getenv("WORLD_SIZE");
     if (torchrun) {
         if (!std::getenv("RANK") || !std::getenv("WORLD_SIZE"))
             throw Error("environment", "RANK and WORLD_SIZE must be set together");
-        env.world_size = env_int({"WORLD_SIZE"}, 1, 1, 1 << 16);
-        env.rank = env_int({"RANK"}, 0, 0, env.world_size - 1);
-        env.local_rank = env_int({"LOCAL_RANK"}, 0, 0, 1 << 16);
+        env.world_size = env_int("WORLD_SIZE", 1, 1, 1 << 16);
+        env.rank = env_int("RANK", 0, 0, env.world_size - 1);
+        env.local_rank = env_int("LOCAL_RANK", 0, 0, 1 << 16);
     } else {
-        env.world_size = env_int({"SLURM_NTASKS"}, 1, 1, 1 << 16);
-        env.rank = env_int({"SLURM_PROCID"}, 0, 0, env.world_size - 1);
-        env.local_rank = env_int({"SLURM_LOCALID"}, 0, 0, 1 << 16);
+        env.world_size = env_int("SLURM_NTASKS", 1, 1, 1 << 16);
+        env.rank = env_int("SLURM_PROCID", 0, 0, env.world_size - 1);
+        env.local_rank = env_int("SLURM_LOCALID", 0, 0, 1 << 16);
     }
-    if (const char* addr = first_env({"MASTER_ADDR"}, which)) env.master_addr = addr;
-    env.master_port = env_int({"MASTER_PORT"}, env.master_port, 1, 65535);
-    env.timeout = std::chrono::seconds(env_int({"PRUNESTUDIO_DIST_TIMEOUT"}, static_cast<int>(env.timeout.count()), 1, 1 << 20));
+    if (const char* addr = std::getenv("MASTER_ADDR")) env.master_addr = addr;
+    env.master_port = env_int("MASTER_PORT", env.master_port, 1, 65535);
+    env.timeout = std::chrono::seconds(env_int("PRUNESTUDIO_DIST_TIMEOUT", static_cast<int>(env.timeout.count()), 1, 1 << 20));
     return env;
 }
 
@@ -112,22 +117,8 @@ ProcessGroup::ProcessGroup(const DistEnv& env) : env_(env), impl_(std::make_uniq
         opts->devices.push_back(ifname  ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
                                 : local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                                         : c10d::ProcessGroupGloo::createDefaultDevice());
-        // Gloo prints each rank's connection to stdout, which carries a command's results: it is
-        // sent to stderr while the ranks connect.
-        std::fflush(stdout);
-        const int saved = ::dup(STDOUT_FILENO);
-        ::dup2(STDERR_FILENO, STDOUT_FILENO);
-        try {
-            impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.world_size, opts);
-        } catch (...) {
-            std::fflush(stdout);
-            ::dup2(saved, STDOUT_FILENO);
-            ::close(saved);
-            throw;
-        }
-        std::fflush(stdout);
-        ::dup2(saved, STDOUT_FILENO);
-        ::close(saved);
+        const StdoutToStderr quiet;
+        impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.world_size, opts);
     } catch (const std::exception& e) {
         throw Error(where, "cannot meet the other processes at " + env.master_addr + ":" + std::to_string(env.master_port) +
                                " (" + first_line(e) + ")");
