@@ -48,8 +48,7 @@ bool JobController::start(const QString& title, Work work) {
         } catch (const Cancelled&) {
             outcome->cancelled = true;
         } catch (const std::exception& e) {  // ps::Error's text names the file or field
-            const std::string what = e.what();
-            outcome->error = QString::fromStdString(what.substr(0, what.find('\n')));
+            outcome->error = QString::fromStdString(first_line(e));
         }
     });
     connect(thread_, &QThread::finished, this, [this, outcome] { conclude(outcome); });

@@ -639,9 +639,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", e.what());
         return 130;
     } catch (const std::exception& e) {  // ps::Error is one line; a torch error's first line says what went wrong
-        const std::string what = e.what();
         end_progress_line();
-        std::fprintf(stderr, "error: %s\n", what.substr(0, what.find('\n')).c_str());
+        std::fprintf(stderr, "error: %s\n", ps::first_line(e).c_str());
         return 1;
     }
 }

@@ -44,12 +44,6 @@ struct StdoutToStderr {
     }
 };
 
-// The first line of a c10d / Gloo exception, without the C++ backtrace torch appends.
-std::string first_line(const std::exception& e) {
-    std::string s = e.what();
-    return s.substr(0, s.find('\n'));
-}
-
 // The tensors end to end in one float64 CPU buffer (exact for every float32 value), for one
 // collective over all of them.
 std::vector<at::Tensor> flatten(const std::vector<at::Tensor>& tensors) {
@@ -65,6 +59,17 @@ void unflatten(const at::Tensor& buffer, const std::vector<at::Tensor>& tensors)
         const int64_t n = t.numel();
         t.detach().copy_(buffer.slice(0, at, at + n).view(t.sizes()));
         at += n;
+    }
+}
+
+// Starts a collective and waits for it; a process that is gone or silent past the timeout
+// becomes one line naming this rank and what it was doing.
+template <typename Start>
+void run_collective(int rank, const char* doing, Start&& start) {
+    try {
+        start()->wait();
+    } catch (const std::exception& e) {
+        throw Error("rank " + std::to_string(rank), std::string("lost the other processes while ") + doing + " (" + first_line(e) + ")");
     }
 }
 
@@ -130,11 +135,7 @@ ProcessGroup::~ProcessGroup() = default;
 void ProcessGroup::average(const std::vector<at::Tensor>& tensors) {
     if (tensors.empty()) return;
     std::vector<at::Tensor> buffer = flatten(tensors);
-    try {
-        impl_->gloo->allreduce(buffer)->wait();
-    } catch (const std::exception& e) {
-        throw Error("rank " + std::to_string(env_.rank), "lost the other processes while averaging (" + first_line(e) + ")");
-    }
+    run_collective(env_.rank, "averaging", [&] { return impl_->gloo->allreduce(buffer); });
     buffer[0].div_(env_.world_size);
     unflatten(buffer[0], tensors);
 }
@@ -143,11 +144,7 @@ at::Tensor ProcessGroup::gather_rows(const at::Tensor& local) {
     std::vector<at::Tensor> input{local.detach().to(at::kCPU).contiguous()};
     std::vector<std::vector<at::Tensor>> output(1);
     for (int r = 0; r < env_.world_size; ++r) output[0].push_back(at::empty_like(input[0]));
-    try {
-        impl_->gloo->allgather(output, input)->wait();
-    } catch (const std::exception& e) {
-        throw Error("rank " + std::to_string(env_.rank), "lost the other processes while gathering (" + first_line(e) + ")");
-    }
+    run_collective(env_.rank, "gathering", [&] { return impl_->gloo->allgather(output, input); });
     std::vector<at::Tensor> parts;
     for (int r = 0; r < env_.world_size; ++r) parts.push_back(r == env_.rank ? local : output[0][r].to(local.device()));
     return at::cat(parts);
@@ -158,11 +155,7 @@ void ProcessGroup::broadcast(const std::vector<at::Tensor>& tensors, int root) {
     std::vector<at::Tensor> buffer = flatten(tensors);
     c10d::BroadcastOptions o;
     o.rootRank = root;
-    try {
-        impl_->gloo->broadcast(buffer, o)->wait();
-    } catch (const std::exception& e) {
-        throw Error("rank " + std::to_string(env_.rank), "lost the other processes while broadcasting (" + first_line(e) + ")");
-    }
+    run_collective(env_.rank, "broadcasting", [&] { return impl_->gloo->broadcast(buffer, o); });
     unflatten(buffer[0], tensors);
 }
 

@@ -67,8 +67,7 @@ std::string load_one(const std::string& file) {
     try {  // what it registered before a failure stays, so its code stays loaded
         reg(host);
     } catch (const std::exception& e) {
-        const std::string what = e.what();
-        return what.substr(0, what.find('\n'));
+        return first_line(e);
     } catch (...) {
         return "its registration threw an unknown exception";
     }
