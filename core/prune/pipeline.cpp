@@ -22,6 +22,7 @@
 #include "core/prune/mask.h"
 #include "core/prune/reconstruction_error.h"
 #include "core/prune/registry.h"
+#include "core/prune/scratch_pool.h"
 #include "core/prune/wanda.h"
 
 namespace ps {
@@ -79,6 +80,13 @@ void for_each_parallel(size_t n, bool parallel, const std::function<void(size_t)
         at::NoGradGuard no_grad;  // grad mode is per thread
         for (size_t i = next++; i < n; i = next++) f(i);
     });
+}
+
+// for_each_parallel over the calibration batches, with their large temporaries pooled: each batch
+// is given the buffers the one before it freed.
+void for_each_batch(size_t n, bool parallel, const std::function<void(size_t)>& f) {
+    const ScratchPool::Scope pooled;
+    for_each_parallel(n, parallel, f);
 }
 
 // Keeps a streamed block's tensors materialised while a stage runs it over every batch.
@@ -214,7 +222,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
             if (tap.stats.size() == targets.size()) throw AllInputsSeen{};
         });
         try {
-            for_each_parallel(calibration.size(), parallel && !in_order, [&](size_t b) {
+            for_each_batch(calibration.size(), parallel && !in_order, [&](size_t b) {
                 {
                     const RunningBatch running(taps[b]);
                     try {
@@ -265,6 +273,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
                          [&](size_t a, size_t b) { return originals[a].numel() > originals[b].numel(); });
         std::vector<TensorResult> results(ready.size());
         std::mutex mu;  // the model's weights, the sink, `changed` and result.masks
+        const ScratchPool::Scope pooled;  // Linears of one shape reuse each other's temporaries
         for_each_parallel(ready.size(), parallel && !in_order, [&](size_t k) {
             const size_t i = largest_first[k];
             const std::string& name = ready[i]->first;
@@ -331,6 +340,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
             for (size_t b = 0; b < calibration.size(); ++b) states.push_back(model.embed(t, calibration[b], done[b]));
             share_equal_side_tensors(states);
             if (nothing_after) done.clear();  // the finished towers fed this embedding; no head runs
+            return_free_memory();  // what the embedding freed, before the blocks' pooled passes map more
             for (int i = 0; i < tower.num_blocks; ++i) {
                 auto targets = stage_targets([&](const LinearLayer& l) { return l.block == i && l.modality == tower.modality; });
                 const std::string stage = tower.name + " block " + std::to_string(i);
@@ -342,7 +352,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
                     });
                     if (!targets.empty()) throw Error(targets.begin()->first, "its block never ran it, so it cannot be calibrated");
                     if (!(nothing_after && i + 1 == tower.num_blocks))
-                        for_each_parallel(states.size(), parallel, [&](size_t b) { model.block(t, i, states[b]); });
+                        for_each_batch(states.size(), parallel, [&](size_t b) { model.block(t, i, states[b]); });
                 }
                 flush();
                 job.report("pruning", ++blocks_done, blocks_total, stage);

@@ -18,12 +18,13 @@ namespace {
 // A score method's step: the lowest scores of the comparison group (or N:M) pruned, nothing else changed.
 PruneFunction select_by_scores(ScoreFunction scores, std::string id) {
     return [scores = std::move(scores), id = std::move(id)](const LayerInput& in) {
-        const at::Tensor s = scores(in);
+        at::Tensor s = scores(in);
         if (!s.defined() || s.sizes() != in.weight.sizes())
             throw Error(in.name, "method \"" + id + "\" gave scores of shape " +
                                      (s.defined() ? shape_string(s) : std::string("undefined")) + " for a weight of shape " +
                                      shape_string(in.weight));
         const at::Tensor mask = select_pruned(s, in.sparsity, in.pattern, in.group, in.name).to(in.weight.device());
+        s.reset();  // not held beside the pruned copy
         return PruneOutcome{in.weight.masked_fill(mask, 0), mask};
     };
 }

@@ -45,8 +45,9 @@ void validate(const at::Tensor& weight, const at::Tensor& hessian, double sparsi
     if (!at::isfinite(hessian).all().item<bool>()) throw Error("sparsegpt hessian", "contains NaN or infinite values");
 }
 
-// Upper Cholesky factor of the inverse of the (dampened) Hessian, or ps::Error.
-at::Tensor inverse_cholesky_upper(const at::Tensor& h, double percdamp) {
+// Upper Cholesky factor of the inverse of the (dampened) Hessian, or ps::Error. Takes `h` over and
+// lets each [in, in] step go as soon as the next is made: two such matrices at a time, not four.
+at::Tensor inverse_cholesky_upper(at::Tensor h, double percdamp) {
     auto fail = [&](const std::string& step) {
         std::ostringstream os;
         os << step << " failed: the Hessian is not positive definite after dampening with percdamp " << percdamp
@@ -56,9 +57,12 @@ at::Tensor inverse_cholesky_upper(const at::Tensor& h, double percdamp) {
     at::Tensor lower, info;
     std::tie(lower, info) = at::linalg_cholesky_ex(h, /*upper=*/false, /*check_errors=*/false);
     if (info.item<int64_t>() != 0) throw fail("Cholesky factorization");
-    const at::Tensor inverse = at::cholesky_inverse(lower);
+    h.reset();
+    at::Tensor inverse = at::cholesky_inverse(lower);
+    lower.reset();
     at::Tensor upper;
     std::tie(upper, info) = at::linalg_cholesky_ex(inverse, /*upper=*/true, /*check_errors=*/false);
+    inverse.reset();
     if (info.item<int64_t>() != 0 || !at::isfinite(upper).all().item<bool>()) throw fail("Cholesky factorization of the inverse");
     return upper;
 }
@@ -122,8 +126,7 @@ PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian
     w.masked_fill_(dead.unsqueeze(0), 0.0);
     const at::Tensor damp = h.diagonal().mean() * opt.percdamp;
     h.diagonal().add_(damp);
-    const at::Tensor u = inverse_cholesky_upper(h, opt.percdamp);
-    h.reset();  // only U is needed from here on: one [in, in] matrix less at the peak
+    const at::Tensor u = inverse_cholesky_upper(std::move(h), opt.percdamp);  // only U is needed from here on
 
     at::Tensor mask = at::zeros({rows, cols}, w.options().dtype(at::kBool));
     for (int64_t i1 = 0; i1 < cols; i1 += opt.blocksize) {

@@ -69,7 +69,7 @@ at::Tensor wanda_scores(const at::Tensor& weight, const at::Tensor& column_sq_no
     at::NoGradGuard no_grad;
     const at::Tensor a = column_sq_norms.detach().to(weight.device(), at::kFloat);
     if (!(a >= 0).all().item<bool>()) throw Error(tensor_name, "input norms must be non-negative and not NaN");
-    return weight.detach().to(at::kFloat).abs() * a.sqrt().unsqueeze(0);
+    return weight.detach().to(at::kFloat).abs().mul_(a.sqrt().unsqueeze(0));
 }
 
 }  // namespace ps

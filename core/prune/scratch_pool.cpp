@@ -1,0 +1,157 @@
+#include "core/prune/scratch_pool.h"
+
+#include <dlfcn.h>
+#include <sys/mman.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+
+namespace ps {
+namespace {
+
+constexpr std::size_t kPage = 4096;
+
+// The mappings handed out (address -> mapped bytes) and those kept for reuse, by size. Never
+// destroyed: tensors and MKL buffers may be freed during the process's exit.
+struct Pool {
+    std::mutex mu;
+    std::unordered_map<void*, std::size_t> in_use;
+    std::map<std::size_t, std::vector<void*>> kept;
+    std::size_t kept_bytes = 0, in_use_bytes = 0;
+    int scopes = 0;
+
+    bool pooling() {
+        const std::lock_guard<std::mutex> lock(mu);
+        return scopes > 0;
+    }
+
+    // A mapping of at least `bytes` (a multiple of the page size): the smallest kept one of at most
+    // twice that, else a new one; nullptr when the system has none.
+    void* take(std::size_t bytes) {
+        {
+            const std::lock_guard<std::mutex> lock(mu);
+            auto it = kept.lower_bound(bytes);
+            if (it != kept.end() && it->first <= 2 * bytes) {
+                const std::size_t size = it->first;
+                void* p = it->second.back();
+                it->second.pop_back();
+                if (it->second.empty()) kept.erase(it);
+                kept_bytes -= size;
+                in_use.emplace(p, size);
+                in_use_bytes += size;
+                return p;
+            }
+        }
+        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return nullptr;
+        const std::lock_guard<std::mutex> lock(mu);
+        in_use.emplace(p, bytes);
+        in_use_bytes += bytes;
+        return p;
+    }
+
+    // Takes back a mapping of this pool (false for any other address): kept while a scope is open,
+    // else unmapped.
+    bool give(void* p) {
+        std::size_t bytes = 0;
+        {
+            const std::lock_guard<std::mutex> lock(mu);
+            auto it = in_use.find(p);
+            if (it == in_use.end()) return false;
+            bytes = it->second;
+            in_use.erase(it);
+            in_use_bytes -= bytes;
+            if (scopes > 0) {
+                kept[bytes].push_back(p);
+                kept_bytes += bytes;
+                return true;
+            }
+        }
+        ::munmap(p, bytes);
+        return true;
+    }
+
+    void trim() {
+        std::map<std::size_t, std::vector<void*>> out;
+        {
+            const std::lock_guard<std::mutex> lock(mu);
+            out.swap(kept);
+            kept_bytes = 0;
+        }
+        for (const auto& [bytes, ptrs] : out)
+            for (void* p : ptrs) ::munmap(p, bytes);
+    }
+};
+
+Pool& pool() {
+    static Pool* p = new Pool;
+    return *p;
+}
+
+std::size_t mapped_size(std::size_t n) { return (n + kPage - 1) / kPage * kPage; }
+
+// Torch's CPU allocator while installed: large buffers from the pool (when pooling), the rest as
+// torch's default allocator makes them. One deleter for both, so the raw interface holds.
+void free_tensor(void* p) {
+    if (!pool().give(p)) c10::free_cpu(p);
+}
+
+class PoolAllocator final : public c10::Allocator {
+public:
+    c10::DataPtr allocate(std::size_t n) override {
+        void* p = n >= ScratchPool::kMinBytes && pool().pooling() ? pool().take(mapped_size(n)) : nullptr;
+        if (!p) p = c10::alloc_cpu(n);
+        return {p, p, &free_tensor, c10::Device(c10::DeviceType::CPU)};
+    }
+    c10::DeleterFnPtr raw_deleter() const override { return &free_tensor; }
+    void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+};
+
+// Installs the allocator once for the life of the process: tensors it made may be freed at any
+// time later, during exit included, so it is never taken away or destroyed.
+void install() {
+    static std::once_flag once;
+    std::call_once(once, [] { c10::SetCPUAllocator(new PoolAllocator, /*priority=*/1); });
+}
+
+}  // namespace
+
+ScratchPool::Scope::Scope() {
+    install();
+    const std::lock_guard<std::mutex> lock(pool().mu);
+    ++pool().scopes;
+}
+
+ScratchPool::Scope::~Scope() {
+    bool last = false;
+    {
+        const std::lock_guard<std::mutex> lock(pool().mu);
+        last = --pool().scopes == 0;
+    }
+    if (last) trim();
+}
+
+void ScratchPool::trim() {
+    pool().trim();
+    // MKL keeps each thread's GEMM packing buffers, one per size it has met, until told otherwise.
+    static const auto mkl_free_buffers = reinterpret_cast<void (*)()>(::dlsym(RTLD_DEFAULT, "mkl_serv_free_buffers"));
+    if (mkl_free_buffers) mkl_free_buffers();
+}
+
+std::size_t ScratchPool::kept_bytes() {
+    const std::lock_guard<std::mutex> lock(pool().mu);
+    return pool().kept_bytes;
+}
+
+std::size_t ScratchPool::in_use_bytes() {
+    const std::lock_guard<std::mutex> lock(pool().mu);
+    return pool().in_use_bytes;
+}
+
+}  // namespace ps
