@@ -97,19 +97,17 @@ struct HeldBlock {
 };
 
 // Batches of the same length and attention mask get equal attention biases and rotary tables from
-// embed(): one copy serves them all while the tower's states are held.
-void share_equal_side_tensors(std::vector<StageState>& states) {
-    auto share = [](at::Tensor& t, const at::Tensor& first) {
-        if (t.defined() && first.defined() && !t.is_same(first) && t.sizes() == first.sizes() &&
-            t.scalar_type() == first.scalar_type() && at::equal(t, first))
-            t = first;
+// embed(): one copy, the first batch's, serves them all while the tower's states are held.
+void share_equal_side_tensors(StageState& s, const StageState& first) {
+    auto share = [](at::Tensor& t, const at::Tensor& f) {
+        if (t.defined() && f.defined() && !t.is_same(f) && t.sizes() == f.sizes() && t.scalar_type() == f.scalar_type() &&
+            at::equal(t, f))
+            t = f;
     };
-    for (size_t b = 1; b < states.size(); ++b) {
-        share(states[b].bias, states[0].bias);
-        share(states[b].cos, states[0].cos);
-        share(states[b].sin, states[0].sin);
-        share(states[b].positions, states[0].positions);
-    }
+    share(s.bias, first.bias);
+    share(s.cos, first.cos);
+    share(s.sin, first.sin);
+    share(s.positions, first.positions);
 }
 
 // Gives the pages the C allocator keeps of freed memory back to the system: a stage's passes free
@@ -190,11 +188,13 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
         }
         return targets;
     };
-    // Batches and Linears run side by side on the CPU. Methods that prune from X·Xᵀ keep the
-    // reference's order and threading for statistics and pruning: X·Xᵀ is a running average over the
-    // batches in order, and SparseGPT's solve amplifies the rounding differences between one- and
-    // multi-threaded LAPACK kernels into different masks.
-    const bool parallel = w.device().is_cpu(), in_order = method.needs_gram;
+    // Batches and Linears run side by side on the CPU, except in a streamed model (streamed because
+    // memory is short): there they run one after another, each on every thread, so that only one
+    // batch's activations or one Linear's scores and copies are made at a time. Methods that prune
+    // from X·Xᵀ keep the reference's order and threading for statistics and pruning: X·Xᵀ is a
+    // running average over the batches in order, and SparseGPT's solve amplifies the rounding
+    // differences between one- and multi-threaded LAPACK kernels into different masks.
+    const bool side_by_side = w.device().is_cpu() && !w.streaming(), in_order = method.needs_gram;
     // Collects the targets' input statistics while `run(b)` runs calibration batch b through the
     // stage, then prunes every target that had an input (the rest stay in `targets` for a later
     // stage). The stage is run again by the caller with the pruned weights.
@@ -222,7 +222,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
             if (tap.stats.size() == targets.size()) throw AllInputsSeen{};
         });
         try {
-            for_each_batch(calibration.size(), parallel && !in_order, [&](size_t b) {
+            for_each_batch(calibration.size(), side_by_side && !in_order, [&](size_t b) {
                 {
                     const RunningBatch running(taps[b]);
                     try {
@@ -273,8 +273,13 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
                          [&](size_t a, size_t b) { return originals[a].numel() > originals[b].numel(); });
         std::vector<TensorResult> results(ready.size());
         std::mutex mu;  // the model's weights, the sink, `changed` and result.masks
-        const ScratchPool::Scope pooled;  // Linears of one shape reuse each other's temporaries
-        for_each_parallel(ready.size(), parallel && !in_order, [&](size_t k) {
+        // Each Linear's temporaries are pooled, and trimmed after it unless Linears run side by side
+        // (then those of one shape reuse each other's until the last is done).
+        const bool linears_side_by_side = side_by_side && !in_order;
+        std::optional<ScratchPool::Scope> pooled;
+        if (linears_side_by_side) pooled.emplace();
+        for_each_parallel(ready.size(), linears_side_by_side, [&](size_t k) {
+            const ScratchPool::Scope pooled_linear;
             const size_t i = largest_first[k];
             const std::string& name = ready[i]->first;
             const Target& tg = ready[i]->second;
@@ -337,9 +342,14 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
             // The last tower's last block and finish run again only to feed projectors still to prune.
             const bool nothing_after = t + 1 == static_cast<int>(model.towers().size()) && projectors.empty();
             std::vector<StageState> states;
-            for (size_t b = 0; b < calibration.size(); ++b) states.push_back(model.embed(t, calibration[b], done[b]));
-            share_equal_side_tensors(states);
-            if (nothing_after) done.clear();  // the finished towers fed this embedding; no head runs
+            {
+                const ScratchPool::Scope pooled;  // states in the pool's mappings, which the blocks' passes reuse
+                for (size_t b = 0; b < calibration.size(); ++b) {
+                    states.push_back(model.embed(t, calibration[b], done[b]));
+                    if (b > 0) share_equal_side_tensors(states.back(), states.front());
+                    if (nothing_after) done[b].clear();  // the finished towers fed this embedding; no head runs
+                }
+            }
             return_free_memory();  // what the embedding freed, before the blocks' pooled passes map more
             for (int i = 0; i < tower.num_blocks; ++i) {
                 auto targets = stage_targets([&](const LinearLayer& l) { return l.block == i && l.modality == tower.modality; });
@@ -352,7 +362,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
                     });
                     if (!targets.empty()) throw Error(targets.begin()->first, "its block never ran it, so it cannot be calibrated");
                     if (!(nothing_after && i + 1 == tower.num_blocks))
-                        for_each_batch(states.size(), parallel, [&](size_t b) { model.block(t, i, states[b]); });
+                        for_each_batch(states.size(), side_by_side, [&](size_t b) { model.block(t, i, states[b]); });
                 }
                 flush();
                 job.report("pruning", ++blocks_done, blocks_total, stage);
