@@ -43,9 +43,9 @@
 // and a warm-up run over one sample has paged in the library code pruning executes, so it covers
 // the pruning and export only, but it includes everything resident then: the libtorch runtime
 // (about 400 MiB here, most of it the pages of its shared libraries), the calibration inputs, and
-// what the run itself materialises: the weights used outside the blocks
-// (token and vision embeddings, projector, norms), each block's weights, its pruned copies and
-// Gram matrices, the activations, torch's temporaries and what the C allocator keeps of them. It is
+// what the run itself materialises: the weights used outside the blocks (token and vision
+// embeddings, projector, norms), each block's weights, its pruned copies and Gram matrices, the
+// activations, torch's temporaries and what the allocators keep of them. It is
 // printed against 1.3 x (largest block's weights + calibration activations), where the activations
 // are the hidden states the pipeline carries for every sample (the running tower's
 // [S, tokens, width] plus the finished towers' outputs, float32) plus the calibration inputs: as the
@@ -418,7 +418,8 @@ int run(const BenchOptions& o) {
                                       : "per Linear relative Frobenius <= 0.1 and masks >= 99 % alike");
     }
     std::printf("\n  memory of the C++ streamed run (its /proc/self/status; peak = VmHWM%s)\n",
-                last_cpp["wanda"].hwm_reset ? ", reset after loading and a one-sample warm-up run" : ", NOT reset: includes loading and the warm-up");
+                last_cpp["wanda"].hwm_reset ? ", reset after loading and a one-sample warm-up run"
+                                            : ", NOT reset: includes loading and the warm-up");
     std::printf("    reference: 1.3 x (largest block %s %.1f MiB + calibration activations %.1f MiB) = %.1f MiB; "
                 "weights outside the blocks %.1f MiB (lm_head %.1f MiB of them is never read when pruning)\n",
                 block_name.c_str(), block_bytes / kMiB, activations / kMiB, budget / kMiB, outside_bytes / kMiB,

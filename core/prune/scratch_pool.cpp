@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 #include <sys/mman.h>
 
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -18,7 +17,7 @@ namespace {
 constexpr std::size_t kPage = 4096;
 
 // The mappings handed out (address -> mapped bytes) and those kept for reuse, by size. Never
-// destroyed: tensors and MKL buffers may be freed during the process's exit.
+// destroyed: tensors may be freed during the process's exit.
 struct Pool {
     std::mutex mu;
     std::unordered_map<void*, std::size_t> in_use;
