@@ -16,6 +16,12 @@ namespace ps {
 
 namespace {
 
+// Whether every entry is finite, from the extremes (amax and amin propagate NaN): no
+// matrix-sized temporary, as isfinite() would make for an [in, in] Hessian.
+bool all_finite(const at::Tensor& t) {
+    return std::isfinite(t.amax().item<double>()) && std::isfinite(t.amin().item<double>());
+}
+
 void validate(const at::Tensor& weight, const at::Tensor& hessian, double sparsity, const SparsityPattern& pattern,
               const SparseGptOptions& opt) {
     if (!weight.defined() || weight.dim() != 2 || weight.size(0) < 1 || weight.size(1) < 1)
@@ -41,8 +47,8 @@ void validate(const at::Tensor& weight, const at::Tensor& hessian, double sparsi
         os << opt.percdamp << " is not a finite number >= 0";
         throw Error("sparsegpt percdamp", os.str());
     }
-    if (!at::isfinite(weight).all().item<bool>()) throw Error("sparsegpt weight", "contains NaN or infinite values");
-    if (!at::isfinite(hessian).all().item<bool>()) throw Error("sparsegpt hessian", "contains NaN or infinite values");
+    if (!all_finite(weight)) throw Error("sparsegpt weight", "contains NaN or infinite values");
+    if (!all_finite(hessian)) throw Error("sparsegpt hessian", "contains NaN or infinite values");
 }
 
 // Upper Cholesky factor of the inverse of the (dampened) Hessian, or ps::Error. Takes `h` over and
@@ -63,7 +69,7 @@ at::Tensor inverse_cholesky_upper(at::Tensor h, double percdamp) {
     at::Tensor upper;
     std::tie(upper, info) = at::linalg_cholesky_ex(inverse, /*upper=*/true, /*check_errors=*/false);
     inverse.reset();
-    if (info.item<int64_t>() != 0 || !at::isfinite(upper).all().item<bool>()) throw fail("Cholesky factorization of the inverse");
+    if (info.item<int64_t>() != 0 || !all_finite(upper)) throw fail("Cholesky factorization of the inverse");
     return upper;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -254,6 +255,19 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(ps::Error, ps::sparsegpt_prune(at::ones({3, 2}), -at::eye(2), 0.5, {}));
         const at::Tensor nan_h = at::eye(2) * std::nan("");
         QVERIFY_THROWS_EXCEPTION(ps::Error, ps::sparsegpt_prune(at::ones({3, 2}), nan_h, 0.5, {}));
+        // One non-finite entry anywhere, of either sign, in the weight or the Hessian.
+        at::Tensor inf_w = at::ones({3, 2});
+        inf_w[2][1] = std::numeric_limits<float>::infinity();
+        at::Tensor minus_inf_h = at::eye(2);
+        minus_inf_h[0][1] = -std::numeric_limits<float>::infinity();
+        for (const auto& [w, h] : {std::pair{inf_w, at::eye(2)}, std::pair{at::ones({3, 2}), minus_inf_h}}) {
+            try {
+                ps::sparsegpt_prune(w, h, 0.5, {});
+                QFAIL("no error for a non-finite entry");
+            } catch (const ps::Error& e) {
+                QVERIFY2(std::string(e.what()).find("NaN or infinite") != std::string::npos, e.what());
+            }
+        }
     }
 
     void pattern_parsing() {
