@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -25,16 +26,13 @@ struct Pool {
     std::size_t kept_bytes = 0, in_use_bytes = 0;
     int scopes = 0;
 
-    bool pooling() {
-        const std::lock_guard<std::mutex> lock(mu);
-        return scopes > 0;
-    }
-
-    // A mapping of at least `bytes` (a multiple of the page size): the smallest kept one of at most
-    // twice that, else a new one; nullptr when the system has none.
+    // A mapping of at least `bytes` (a multiple of the page size) while a scope is open: the
+    // smallest kept one of at most twice that, else a new one; nullptr outside a scope or when the
+    // system has none.
     void* take(std::size_t bytes) {
         {
             const std::lock_guard<std::mutex> lock(mu);
+            if (scopes == 0) return nullptr;
             auto it = kept.lower_bound(bytes);
             if (it != kept.end() && it->first <= 2 * bytes) {
                 const std::size_t size = it->first;
@@ -56,8 +54,9 @@ struct Pool {
     }
 
     // Takes back a mapping of this pool (false for any other address): kept while a scope is open,
-    // else unmapped.
+    // else unmapped. Mappings start on a page; other addresses are told apart without the lock.
     bool give(void* p) {
+        if (reinterpret_cast<std::uintptr_t>(p) % kPage != 0) return false;
         std::size_t bytes = 0;
         {
             const std::lock_guard<std::mutex> lock(mu);
@@ -104,7 +103,7 @@ void free_tensor(void* p) {
 class PoolAllocator final : public c10::Allocator {
 public:
     c10::DataPtr allocate(std::size_t n) override {
-        void* p = n >= ScratchPool::kMinBytes && pool().pooling() ? pool().take(mapped_size(n)) : nullptr;
+        void* p = n >= ScratchPool::kMinBytes ? pool().take(mapped_size(n)) : nullptr;
         if (!p) p = c10::alloc_cpu(n);
         return {p, p, &free_tensor, c10::Device(c10::DeviceType::CPU)};
     }
