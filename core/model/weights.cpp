@@ -124,6 +124,14 @@ void WeightStore::hold_block_tensors(bool hold) {
     held_.clear();
 }
 
+void WeightStore::release_held(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find(held_.begin(), held_.end(), name);
+    if (it == held_.end()) return;
+    held_.erase(it);
+    cache_.erase(name);
+}
+
 void WeightStore::unset(const std::string& name) { overrides_.erase(name); }
 
 void WeightStore::clear_overrides() { overrides_.clear(); }

@@ -61,6 +61,9 @@ public:
     // of once per batch; hold_block_tensors(false) lets them go. set() drops a held tensor it
     // replaces at once. No effect on resident models, which hold everything anyway.
     void hold_block_tensors(bool hold);
+    // Streaming: lets one held tensor go before the hold ends (its pages go with its last user; a
+    // later get() maps it again).
+    void release_held(const std::string& name);
 
     // y = x·Wᵀ (+ b) for the Linear `name` (weight "<name>.weight" of [out, in], checked; bias
     // "<name>.bias" when `bias`). Every transformer block and projector runs its Linears through

@@ -2,6 +2,7 @@
 // calibration batches exactly as the reference sparsegpt.py add_batch does.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include <ATen/ATen.h>
 
@@ -19,6 +20,8 @@ public:
     void add(const at::Tensor& x);
 
     const at::Tensor& matrix() const { return h_; }
+    // Hands H over (its last reader may overwrite it) and leaves matrix() undefined.
+    at::Tensor release() { return std::move(h_); }
     int64_t samples() const { return samples_; }
     int64_t columns() const { return columns_; }
 

@@ -1,5 +1,6 @@
 #include "core/prune/pipeline.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -34,7 +35,7 @@ struct Target {
     const LinearLayer* layer;
     double sparsity;
     // X·Xᵀ for methods that prune from it (SparseGPT's H): a running average over the batches in
-    // order, shared by Linears fed the same tensor (q/k/v, gate/up).
+    // order, made at the first input and shared by Linears fed the same tensor (q/k/v, gate/up).
     std::shared_ptr<HessianAccumulator> gram;
 };
 
@@ -181,9 +182,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
         for (const auto& [name, s] : allocation) {
             const LinearLayer* l = by_name.at(name);
             if (s > 0 && pick(*l)) {
-                Target tg{l, s, nullptr};
-                if (method.needs_gram) tg.gram = std::make_shared<HessianAccumulator>(l->in_features, w.device());
-                targets.emplace(name, std::move(tg));
+                targets.emplace(name, Target{l, s, nullptr});
             }
         }
         return targets;
@@ -195,11 +194,21 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
     // running average over the batches in order, and SparseGPT's solve amplifies the rounding
     // differences between one- and multi-threaded LAPACK kernels into different masks.
     const bool side_by_side = w.device().is_cpu() && !w.streaming(), in_order = method.needs_gram;
+    // A pruned weight and the override it replaces (kept only when it must be restored).
+    struct Pruned {
+        std::string wname;
+        at::Tensor weight, before;
+    };
+    auto install = [&](Pruned p) {
+        changed.emplace_back(p.wname, std::move(p.before));
+        w.set(p.wname, std::move(p.weight));
+    };
     // Collects the targets' input statistics while `run(b)` runs calibration batch b through the
     // stage, then prunes every target that had an input (the rest stay in `targets` for a later
-    // stage). The stage is run again by the caller with the pruned weights.
-    auto prune_stage = [&](const std::string& stage, int block, std::map<std::string, Target>& targets,
-                           const std::function<void(size_t)>& run) {
+    // stage). The pruned weights go into the model, or into `held` while the stage must stay dense
+    // for another pass. The stage is run again by the caller with the pruned weights.
+    auto prune_targets = [&](const std::string& stage, int block, std::map<std::string, Target>& targets,
+                             const std::function<void(size_t)>& run, std::vector<Pruned>* held) {
         if (targets.empty()) return;
         std::vector<BatchTap> taps(calibration.size());
         w.set_linear_tap([&](const std::string& name, const at::Tensor& x) {
@@ -209,12 +218,15 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
             Target& tg = it->second;
             if (!tap.last.empty() && x.is_same(tap.last_input)) {  // the previous target's input
                 tap.stats[name] = tap.stats.at(tap.last);
-                if (tg.gram) tg.gram = targets.at(tap.last).gram;
+                if (method.needs_gram) tg.gram = targets.at(tap.last).gram;
             } else {
                 auto stats = std::make_shared<InputStats>(*tg.layer, batches, method.needs_column_norms);
                 stats->rows.add(x);
                 if (stats->norms) stats->norms->add(x);
-                if (tg.gram) tg.gram->add(x);
+                if (method.needs_gram) {  // made at the first input: one per distinct input
+                    if (!tg.gram) tg.gram = std::make_shared<HessianAccumulator>(tg.layer->in_features, w.device());
+                    tg.gram->add(x);
+                }
                 tap.stats[name] = std::move(stats);
             }
             tap.last = name;
@@ -274,12 +286,21 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
         std::vector<TensorResult> results(ready.size());
         std::mutex mu;  // the model's weights, the sink, `changed` and result.masks
         // Each Linear's temporaries are pooled, and trimmed after it unless Linears run side by side
-        // (then those of one shape reuse each other's until the last is done).
+        // (then those of one shape reuse each other's until the last is done). One at a time, a
+        // Linear's temporaries, mostly of sizes it asks for once, are kept no further than its peak.
         const bool linears_side_by_side = side_by_side && !in_order;
+        // Pruned one after another, the last Linear to read an X·Xᵀ is handed it to overwrite (SparseGPT
+        // factors it in place), and it goes with that Linear's step.
+        std::vector<bool> gram_handed_over(ready.size(), false);
+        if (method.needs_gram && !linears_side_by_side) {
+            std::set<const HessianAccumulator*> read_later;
+            for (auto k = largest_first.rbegin(); k != largest_first.rend(); ++k)
+                gram_handed_over[*k] = read_later.insert(ready[*k]->second.gram.get()).second;
+        }
         std::optional<ScratchPool::Scope> pooled;
         if (linears_side_by_side) pooled.emplace();
         for_each_parallel(ready.size(), linears_side_by_side, [&](size_t k) {
-            const ScratchPool::Scope pooled_linear;
+            const ScratchPool::Scope pooled_linear(linears_side_by_side ? ScratchPool::Keep::All : ScratchPool::Keep::UpToPeak);
             const size_t i = largest_first[k];
             const std::string& name = ready[i]->first;
             const Target& tg = ready[i]->second;
@@ -287,16 +308,21 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
             const std::string wname = name + ".weight";
             const at::Tensor weight = std::move(originals[i]);  // released with this step
             const InputStats& input = *inputs.at(name);
-            LayerInput in;
-            in.name = name;
-            in.weight = weight;
-            if (input.norms) in.column_sq_norms = input.norms->mean_squared_norms();
-            if (method.needs_gram) in.gram = tg.gram->matrix();
-            in.sparsity = tg.sparsity;
-            in.pattern = pattern;
-            in.group = compare_group_for(method, plan.compare, tg.layer->modality);
-            in.plan = &plan;
-            const PruneOutcome out = method.prune(in);
+            const PruneOutcome out = [&] {  // a Hessian handed over goes with `in`, before the checks below
+                LayerInput in;
+                in.name = name;
+                in.weight = weight;
+                if (input.norms) in.column_sq_norms = input.norms->mean_squared_norms();
+                if (method.needs_gram) {
+                    in.gram_writable = gram_handed_over[i];
+                    in.gram = in.gram_writable ? tg.gram->release() : tg.gram->matrix();
+                }
+                in.sparsity = tg.sparsity;
+                in.pattern = pattern;
+                in.group = compare_group_for(method, plan.compare, tg.layer->modality);
+                in.plan = &plan;
+                return method.prune(in);
+            }();
             TensorResult& r = results[i];
             r.name = name;
             r.modality = modality_name(tg.layer->modality);
@@ -311,8 +337,13 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
                 const std::lock_guard<std::mutex> lock(mu);
                 // Only an earlier override needs keeping to be restored; a checkpoint tensor comes
                 // back by unset() (so a streamed block's original pages are not held).
-                changed.emplace_back(wname, had_override.count(wname) ? weight : at::Tensor());
-                w.set(wname, out.weight);
+                Pruned p{wname, out.weight, had_override.count(wname) ? weight : at::Tensor()};
+                if (held) {
+                    held->push_back(std::move(p));
+                    w.release_held(wname);  // the dense original's pages go with this step
+                } else {
+                    install(std::move(p));
+                }
                 if (sink) sink->add(name, out.weight, out.mask);  // the mask is not kept: the sink has it
                 else result.masks[name] = out.mask.to(at::kCPU);
             }
@@ -320,6 +351,32 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
         });
         result.tensors.insert(result.tensors.end(), results.begin(), results.end());
         for (auto it : ready) targets.erase(it);
+    };
+    // prune_targets over a stage. In a streamed block whose Linears' inputs differ in width, X·Xᵀ
+    // are gathered in two passes, so the widest (an MLP's down projection: 16 MiB for a 2048-wide
+    // input) and the others are not held at once: first those fed the widest input, then, with the
+    // block still dense, the rest. The matrices are the same as from one pass.
+    auto prune_stage = [&](const std::string& stage, int block, std::map<std::string, Target>& targets,
+                           const std::function<void(size_t)>& run) {
+        int64_t widest = 0;
+        for (const auto& [name, tg] : targets) widest = std::max(widest, tg.layer->in_features);
+        std::map<std::string, Target> wide;
+        if (method.needs_gram && w.streaming() && block >= 0) {
+            for (auto it = targets.begin(); it != targets.end();) {
+                if (it->second.layer->in_features == widest) wide.insert(targets.extract(it++));
+                else ++it;
+            }
+        }
+        if (wide.empty() || targets.empty()) {
+            targets.merge(wide);
+            prune_targets(stage, block, targets, run, nullptr);
+            return;
+        }
+        std::vector<Pruned> held;  // out of the model until the second pass has run on the dense block
+        prune_targets(stage, block, wide, run, &held);
+        prune_targets(stage, block, targets, run, nullptr);
+        for (Pruned& p : held) install(std::move(p));
+        targets.merge(wide);  // any that never had an input
     };
     // With a sink, the Linears pruned so far leave the model once their stage has run again with
     // them: one stage is held at a time.

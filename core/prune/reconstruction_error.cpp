@@ -50,11 +50,12 @@ double InputRowSample::relative_error(const at::Tensor& weight, const at::Tensor
         throw Error(name_, "weights of shape " + shape_string(weight) + " and " + shape_string(pruned) +
                                " do not both take " + std::to_string(columns_) + " inputs");
     at::NoGradGuard no_grad;
-    // From the two outputs, so no weight-sized temporary is made: rows × out floats each.
+    // From the two outputs, so no weight-sized temporary is made: two rows × out float matrices at a time.
     const at::Tensor x = matrix();
     const at::Tensor y = at::matmul(x, weight.to(x.device(), at::kFloat).t());
-    const at::Tensor diff = y - at::matmul(x, pruned.to(x.device(), at::kFloat).t());
     const double base = y.square().sum(at::kDouble).item<double>();
+    at::Tensor diff = at::matmul(x, pruned.to(x.device(), at::kFloat).t());
+    diff.sub_(y);  // W'X - WX in place: the negation of WX - W'X, exactly
     const double err = diff.square_().sum(at::kDouble).item<double>();
     return base > 0 ? std::sqrt(err / base) : 0.0;
 }

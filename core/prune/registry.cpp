@@ -71,7 +71,7 @@ std::vector<PruneMethod> builtin_methods() {
                                   o.blocksize = in.plan->sparsegpt_blocksize;
                                   o.percdamp = in.plan->sparsegpt_percdamp;
                               }
-                              return sparsegpt_prune(in.weight, in.gram, in.sparsity, in.pattern, o);
+                              return sparsegpt_prune(in.weight, in.gram, in.sparsity, in.pattern, o, in.gram_writable);
                           },
                           ""};
     return {magnitude, wanda, sparsegpt};

@@ -28,6 +28,7 @@ struct LayerInput {
     at::Tensor weight;           // [out, in] on the model's device, in the model's dtype
     at::Tensor column_sq_norms;  // [in] Wanda's a_j (ColumnNormAccumulator); defined when the method needs it
     at::Tensor gram;             // [in, in] H = (2/n) Σ x xᵀ (HessianAccumulator); defined when the method needs it
+    bool gram_writable = false;  // gram is this call's alone (no later Linear reads it): it may be overwritten
     double sparsity = 0;         // this Linear's target (ignored for N:M)
     SparsityPattern pattern;
     CompareGroup group = CompareGroup::Row;

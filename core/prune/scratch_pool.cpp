@@ -1,9 +1,10 @@
 #include "core/prune/scratch_pool.h"
 
-#include <dlfcn.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -11,6 +12,8 @@
 
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
+
+#include "core/prune/torch_symbol.h"
 
 namespace ps {
 namespace {
@@ -24,12 +27,16 @@ struct Pool {
     std::unordered_map<void*, std::size_t> in_use;
     std::map<std::size_t, std::vector<void*>> kept;
     std::size_t kept_bytes = 0, in_use_bytes = 0;
-    int scopes = 0;
+    std::size_t peak_in_use = 0;  // the most in use at once since the outermost scope opened
+    int scopes = 0, bounded_scopes = 0;  // open scopes, and those of them with Keep::UpToPeak
 
     // A mapping of at least `bytes` (a multiple of the page size) while a scope is open: the
     // smallest kept one of at most twice that, else a new one; nullptr outside a scope or when the
-    // system has none.
+    // system has none. Under a Keep::UpToPeak scope, before a new one is mapped, the largest kept
+    // ones are unmapped until what the pool maps is no more than the most it has had in use at
+    // once: buffers used once and not asked for again are not kept on top of the live ones.
     void* take(std::size_t bytes) {
+        std::vector<std::pair<void*, std::size_t>> evicted;
         {
             const std::lock_guard<std::mutex> lock(mu);
             if (scopes == 0) return nullptr;
@@ -44,7 +51,17 @@ struct Pool {
                 in_use_bytes += size;
                 return p;
             }
+            const std::size_t live = in_use_bytes + bytes;
+            peak_in_use = std::max(peak_in_use, live);
+            while (bounded_scopes > 0 && !kept.empty() && live + kept_bytes > peak_in_use) {
+                auto largest = std::prev(kept.end());
+                evicted.emplace_back(largest->second.back(), largest->first);
+                kept_bytes -= largest->first;
+                largest->second.pop_back();
+                if (largest->second.empty()) kept.erase(largest);
+            }
         }
+        for (const auto& [p, size] : evicted) ::munmap(p, size);
         void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) return nullptr;
         const std::lock_guard<std::mutex> lock(mu);
@@ -120,10 +137,11 @@ void install() {
 
 }  // namespace
 
-ScratchPool::Scope::Scope() {
+ScratchPool::Scope::Scope(Keep keep) : keep_(keep) {
     install();
     const std::lock_guard<std::mutex> lock(pool().mu);
-    ++pool().scopes;
+    if (pool().scopes++ == 0) pool().peak_in_use = pool().in_use_bytes;
+    if (keep_ == Keep::UpToPeak) ++pool().bounded_scopes;
 }
 
 ScratchPool::Scope::~Scope() {
@@ -131,6 +149,7 @@ ScratchPool::Scope::~Scope() {
     {
         const std::lock_guard<std::mutex> lock(pool().mu);
         last = --pool().scopes == 0;
+        if (keep_ == Keep::UpToPeak) --pool().bounded_scopes;
     }
     if (last) trim();
 }
@@ -138,7 +157,7 @@ ScratchPool::Scope::~Scope() {
 void ScratchPool::trim() {
     pool().trim();
     // MKL keeps each thread's GEMM packing buffers, one per size it has met, until told otherwise.
-    static const auto mkl_free_buffers = reinterpret_cast<void (*)()>(::dlsym(RTLD_DEFAULT, "mkl_serv_free_buffers"));
+    static const auto mkl_free_buffers = reinterpret_cast<void (*)()>(torch_cpu_symbol("mkl_serv_free_buffers"));
     if (mkl_free_buffers) mkl_free_buffers();
 }
 

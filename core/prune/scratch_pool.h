@@ -14,13 +14,22 @@ public:
     // Buffers from this size up are pooled; smaller ones come from the C heap as before.
     static constexpr std::size_t kMinBytes = 256 * 1024;
 
+    // What freed buffers are kept for while a scope is open. All: a loop that asks for the same sizes
+    // again (every pass over the batches). UpToPeak: steps whose temporaries mostly differ in size
+    // (pruning one Linear): kept only while the pool maps no more than the most it has had in use
+    // at once since the outermost scope opened; the largest kept ones go first.
+    enum class Keep { All, UpToPeak };
+
     // Pools while open (scopes nest). Freed buffers go back to the system once no scope is open.
     class Scope {
     public:
-        Scope();
+        explicit Scope(Keep keep = Keep::All);
         ~Scope();
         Scope(const Scope&) = delete;
         Scope& operator=(const Scope&) = delete;
+
+    private:
+        Keep keep_;
     };
 
     static void trim();                   // unmaps every kept buffer

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/io/tensor_view.h"
+#include "core/prune/inverse_cholesky.h"
 #include "core/prune/mask.h"
 
 namespace ps {
@@ -51,28 +52,6 @@ void validate(const at::Tensor& weight, const at::Tensor& hessian, double sparsi
     if (!all_finite(hessian)) throw Error("sparsegpt hessian", "contains NaN or infinite values");
 }
 
-// Upper Cholesky factor of the inverse of the (dampened) Hessian, or ps::Error. Takes `h` over and
-// lets each [in, in] step go as soon as the next is made: two such matrices at a time, not four.
-at::Tensor inverse_cholesky_upper(at::Tensor h, double percdamp) {
-    auto fail = [&](const std::string& step) {
-        std::ostringstream os;
-        os << step << " failed: the Hessian is not positive definite after dampening with percdamp " << percdamp
-           << "; increase percdamp (e.g. 0.1) or use more calibration data";
-        return Error("sparsegpt hessian", os.str());
-    };
-    at::Tensor lower, info;
-    std::tie(lower, info) = at::linalg_cholesky_ex(h, /*upper=*/false, /*check_errors=*/false);
-    if (info.item<int64_t>() != 0) throw fail("Cholesky factorization");
-    h.reset();
-    at::Tensor inverse = at::cholesky_inverse(lower);
-    lower.reset();
-    at::Tensor upper;
-    std::tie(upper, info) = at::linalg_cholesky_ex(inverse, /*upper=*/true, /*check_errors=*/false);
-    inverse.reset();
-    if (info.item<int64_t>() != 0 || !all_finite(upper)) throw fail("Cholesky factorization of the inverse");
-    return upper;
-}
-
 // Floating-point contraction (a fused multiply-subtract) would round differently from the
 // separate product and difference the tensor formulation computes; keep them separate.
 #if defined(__clang__)
@@ -86,22 +65,23 @@ at::Tensor inverse_cholesky_upper(at::Tensor h, double percdamp) {
 #define PS_NO_FP_CONTRACT_ATTR
 #endif
 
-// One block's OBS loop for a mask fixed before the loop (unstructured), row by row. Rows are
-// independent: column i of a row is kept (q = w) or pruned (q = 0), its error e = (w - q) / U_ii is
-// spread over the row's later columns, w_j -= e * U_ij (product rounded, then subtracted), in column
-// order. These are the float32 operations of the per-column tensor updates below, element for
-// element, without their per-column temporaries and dispatch. w1, q1, err1: contiguous [rows, count];
-// mask1: [rows, count] with row stride `mask_stride`; u1: contiguous [count, count].
-PS_NO_FP_CONTRACT_ATTR void obs_rows(float* w1, const bool* mask1, int64_t mask_stride, const float* u1, float* q1,
-                                     float* err1, int64_t begin, int64_t end, int64_t count) {
+// One block's OBS loop for a mask fixed before the loop (unstructured), row by row, in the weight's
+// own columns. Rows are independent: column i of a row is kept (q = w) or pruned (q = 0) and takes
+// q's value, its error e = (w - q) / U_ii is spread over the row's later columns, w_j -= e * U_ij
+// (product rounded, then subtracted), in column order. These are the float32 operations of the
+// per-column tensor updates below, element for element, without their per-column temporaries,
+// dispatch and block copies. w1: the block's first column, rows `w_stride` apart; mask1: [rows,
+// count], rows `mask_stride` apart; u1: contiguous [count, count]; err1: contiguous [rows, count].
+PS_NO_FP_CONTRACT_ATTR void obs_rows(float* w1, int64_t w_stride, const bool* mask1, int64_t mask_stride,
+                                     const float* u1, float* err1, int64_t begin, int64_t end, int64_t count) {
     PS_NO_FP_CONTRACT
     for (int64_t r = begin; r < end; ++r) {
-        float* w = w1 + r * count;
+        float* w = w1 + r * w_stride;
         const bool* m = mask1 + r * mask_stride;
         for (int64_t i = 0; i < count; ++i) {
             const float col = w[i], q = m[i] ? 0.0f : col;
             const float e = (col - q) / u1[i * count + i];
-            q1[r * count + i] = q;
+            w[i] = q;
             err1[r * count + i] = e;
             const float* ui = u1 + i * count;
             for (int64_t j = i + 1; j < count; ++j) {
@@ -115,15 +95,17 @@ PS_NO_FP_CONTRACT_ATTR void obs_rows(float* w1, const bool* mask1, int64_t mask_
 }  // namespace
 
 PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian, double sparsity,
-                             const SparsityPattern& pattern, const SparseGptOptions& opt) {
+                             const SparsityPattern& pattern, const SparseGptOptions& opt, bool overwrite_hessian) {
     validate(weight, hessian, sparsity, pattern, opt);
     using at::indexing::Slice;
     const int64_t rows = weight.size(0), cols = weight.size(1);
     const bool nm = pattern.is_nm();
 
-    // Private float32 copies: the caller's tensors are never written.
+    // A private float32 copy of the weight; of the Hessian too, unless it is the caller's to give.
     at::Tensor w = weight.detach().to(at::kFloat).clone(at::MemoryFormat::Contiguous);
-    at::Tensor h = hessian.detach().to(w.device(), at::kFloat).clone(at::MemoryFormat::Contiguous);
+    const bool in_place = overwrite_hessian && hessian.scalar_type() == at::kFloat && hessian.device() == w.device() &&
+                          hessian.is_contiguous();
+    at::Tensor h = in_place ? hessian.detach() : hessian.detach().to(w.device(), at::kFloat).clone(at::MemoryFormat::Contiguous);
 
     // Dead inputs (never non-zero in calibration) cannot be reconstructed: their weights go, and
     // H_ii = 1 keeps H invertible (their rows and columns of H are zero, so they stay decoupled).
@@ -132,14 +114,22 @@ PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian
     w.masked_fill_(dead.unsqueeze(0), 0.0);
     const at::Tensor damp = h.diagonal().mean() * opt.percdamp;
     h.diagonal().add_(damp);
-    const at::Tensor u = inverse_cholesky_upper(std::move(h), opt.percdamp);  // only U is needed from here on
+    InverseCholesky factor = inverse_cholesky_upper(std::move(h));  // only U is needed from here on
+    if (factor.failed != InverseCholesky::Failed::None || !all_finite(factor.upper)) {
+        std::ostringstream os;
+        os << (factor.failed == InverseCholesky::Failed::Factor ? "Cholesky factorization"
+                                                                  : "Cholesky factorization of the inverse")
+           << " failed: the Hessian is not positive definite after dampening with percdamp " << opt.percdamp
+           << "; increase percdamp (e.g. 0.1) or use more calibration data";
+        throw Error("sparsegpt hessian", os.str());
+    }
+    const at::Tensor u = std::move(factor.upper);
 
     at::Tensor mask = at::zeros({rows, cols}, w.options().dtype(at::kBool));
     for (int64_t i1 = 0; i1 < cols; i1 += opt.blocksize) {
         const int64_t i2 = std::min(i1 + opt.blocksize, cols), count = i2 - i1;
-        at::Tensor w1 = w.index({Slice(), Slice(i1, i2)}).clone();
-        at::Tensor q1 = at::zeros_like(w1);
-        at::Tensor err1 = at::zeros_like(w1);
+        at::Tensor block = w.index({Slice(), Slice(i1, i2)});  // a view: the updates land in `w`
+        at::Tensor err1 = at::zeros({rows, count}, w.options());
         const at::Tensor u1 = u.index({Slice(i1, i2), Slice(i1, i2)});
         const at::Tensor d1 = u1.diagonal();
         at::Tensor mask1 = mask.index({Slice(), Slice(i1, i2)});  // a view: selections land in `mask`
@@ -148,41 +138,45 @@ PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian
             // Adaptive mask selection: the lowest scores over the whole rows x block, on the weights
             // as updated by the earlier blocks. Counts are cumulative, floor(s·rows·i2) −
             // floor(s·rows·i1), so the matrix ends with exactly floor(s·rows·cols) pruned entries.
-            const at::Tensor score = w1.pow(2) / d1.reshape({1, -1}).pow(2);
+            const at::Tensor score = block.pow(2) / d1.reshape({1, -1}).pow(2);
             const auto k = static_cast<int64_t>(sparsity * static_cast<double>(rows * i2)) -
                            static_cast<int64_t>(sparsity * static_cast<double>(rows * i1));
             mask1.copy_(lowest_k(score.flatten(), k).view(score.sizes()));
         }
 
-        // On the CPU with the mask already chosen, the row kernel; otherwise column by column.
-        const bool by_rows = !nm && w.device().is_cpu();
-        if (by_rows) {
+        if (!nm && w.device().is_cpu()) {
+            // On the CPU with the mask already chosen, the row kernel in place.
             const at::Tensor uc = u1.contiguous();
             at::parallel_for(0, rows, std::max<int64_t>(1, 65536 / (count * count)), [&](int64_t begin, int64_t end) {
-                obs_rows(w1.data_ptr<float>(), mask1.data_ptr<bool>(), mask1.stride(0), uc.data_ptr<float>(),
-                         q1.data_ptr<float>(), err1.data_ptr<float>(), begin, end, count);
+                obs_rows(block.data_ptr<float>(), cols, mask1.data_ptr<bool>(), mask1.stride(0), uc.data_ptr<float>(),
+                         err1.data_ptr<float>(), begin, end, count);
             });
-        }
-        for (int64_t i = 0; i < count && !by_rows; ++i) {
-            if (nm && i % pattern.m == 0) {
-                // Each row drops the N lowest scores of the M columns starting here.
-                const at::Tensor score =
-                    w1.index({Slice(), Slice(i, i + pattern.m)}).pow(2) / d1.slice(0, i, i + pattern.m).reshape({1, -1}).pow(2);
-                const at::Tensor lowest = std::get<1>(score.topk(pattern.n, 1, /*largest=*/false));
-                mask1.index({Slice(), Slice(i, i + pattern.m)}).scatter_(1, lowest, true);
+        } else {
+            // Column by column on a copy of the block, the pruned values gathered apart (column i's
+            // own update leaves it near, not at, q).
+            at::Tensor w1 = block.clone();
+            at::Tensor q1 = at::zeros_like(w1);
+            for (int64_t i = 0; i < count; ++i) {
+                if (nm && i % pattern.m == 0) {
+                    // Each row drops the N lowest scores of the M columns starting here.
+                    const at::Tensor score = w1.index({Slice(), Slice(i, i + pattern.m)}).pow(2) /
+                                             d1.slice(0, i, i + pattern.m).reshape({1, -1}).pow(2);
+                    const at::Tensor lowest = std::get<1>(score.topk(pattern.n, 1, /*largest=*/false));
+                    mask1.index({Slice(), Slice(i, i + pattern.m)}).scatter_(1, lowest, true);
+                }
+                const at::Tensor col = w1.select(1, i);
+                const at::Tensor q = col.masked_fill(mask1.select(1, i), 0.0);
+                q1.select(1, i).copy_(q);
+                // OBS: spread this column's pruning error over the block's later columns.
+                const at::Tensor err = (col - q) / u1.index({i, i});
+                w1.index({Slice(), Slice(i)}).sub_(at::outer(err, u1.index({i, Slice(i)})));
+                err1.select(1, i).copy_(err);
             }
-            const at::Tensor col = w1.select(1, i);
-            const at::Tensor q = col.masked_fill(mask1.select(1, i), 0.0);
-            q1.select(1, i).copy_(q);
-            // OBS: spread this column's pruning error over the block's later columns.
-            const at::Tensor err = (col - q) / u1.index({i, i});
-            w1.index({Slice(), Slice(i)}).sub_(at::outer(err, u1.index({i, Slice(i)})));
-            err1.select(1, i).copy_(err);
+            block.copy_(q1);
         }
-
-        w.index({Slice(), Slice(i1, i2)}).copy_(q1);
-        // Lazy batched update of every column after the block.
-        if (i2 < cols) w.index({Slice(), Slice(i2)}).sub_(err1.matmul(u.index({Slice(i1, i2), Slice(i2)})));
+        // Lazy batched update of every column after the block, accumulated into them by the GEMM
+        // (the same bits as subtracting the product, without the [rows, cols - i2] product).
+        if (i2 < cols) w.index({Slice(), Slice(i2)}).addmm_(err1, u.index({Slice(i1, i2), Slice(i2)}), 1.0, -1.0);
     }
 
     PruneOutcome out;

@@ -29,7 +29,10 @@ struct PruneOutcome {
 // Computation in float32 on the weight's device. For N:M `sparsity` is ignored. Dead columns are
 // zero in the result but marked in the mask only where the selection picked them. Throws ps::Error
 // for invalid inputs (before any work) and when H is not positive definite after dampening.
+// `hessian` is not written, unless `overwrite_hessian`: then a float32 contiguous one on the weight's
+// device is dampened and factored in its own memory instead of in a copy (an [in, in] matrix less).
 PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian, double sparsity,
-                             const SparsityPattern& pattern, const SparseGptOptions& opt = {});
+                             const SparsityPattern& pattern, const SparseGptOptions& opt = {},
+                             bool overwrite_hessian = false);
 
 }  // namespace ps

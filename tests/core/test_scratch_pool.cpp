@@ -1,7 +1,8 @@
 // The scratch pool: inside a scope, large CPU tensors reuse the mappings freed before them (the
-// same address, no new pages), small ones and those made outside a scope come from the C heap,
-// trim() and the end of the last scope unmap what is kept, tensors outlive their scope intact, and
-// the accounting returns to where it was after many threads allocate and free at once.
+// same address, no new pages), small ones and those made outside a scope come from the C heap, a
+// Keep::UpToPeak scope keeps no more than its peak in use, trim() and the end of the last scope
+// unmap what is kept, tensors outlive their scope intact, and the accounting returns to where it
+// was after many threads allocate and free at once.
 #include <QTest>
 
 #include <vector>
@@ -46,6 +47,26 @@ private Q_SLOTS:
         at::Tensor d = floats(1 * kMiB);
         QVERIFY(d.data_ptr() != first);
         QCOMPARE(ps::ScratchPool::kept_bytes(), std::size_t(4 * kMiB));
+    }
+
+    // Keep::All keeps a buffer a step used once; Keep::UpToPeak maps no more than was in use at
+    // once, unmapping the largest kept buffer before it maps a new one beyond that.
+    void upToPeakKeepsNoMoreThanThePeak() {
+        for (const auto keep : {ps::ScratchPool::Keep::All, ps::ScratchPool::Keep::UpToPeak}) {
+            const bool all = keep == ps::ScratchPool::Keep::All;
+            const ps::ScratchPool::Scope scope(keep);
+            const std::size_t before = ps::ScratchPool::in_use_bytes();
+            floats(8 * kMiB).fill_(0.0f);  // freed at once, kept
+            QCOMPARE(ps::ScratchPool::kept_bytes(), std::size_t(8 * kMiB));
+            at::Tensor b = floats(3 * kMiB);  // too small for the kept one: a new mapping
+            QCOMPARE(ps::ScratchPool::in_use_bytes(), before + 3 * kMiB);
+            QCOMPARE(ps::ScratchPool::kept_bytes(), std::size_t(all ? 8 * kMiB : 0));
+            b.reset();  // 3 MiB more kept: within the 8 MiB peak once the 8 MiB buffer is gone
+            QCOMPARE(ps::ScratchPool::kept_bytes(), std::size_t(all ? 11 * kMiB : 3 * kMiB));
+            at::Tensor c = floats(3 * kMiB);  // reuse is unchanged
+            QCOMPARE(ps::ScratchPool::kept_bytes(), std::size_t(all ? 8 * kMiB : 0));
+        }
+        QCOMPARE(ps::ScratchPool::kept_bytes(), std::size_t(0));
     }
 
     void smallTensorsAndTensorsOutsideAScopeAreNotPooled() {

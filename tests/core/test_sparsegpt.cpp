@@ -180,6 +180,24 @@ private Q_SLOTS:
         QVERIFY(at::equal(h, cpp_hessian_[l.name]));
     }
 
+    // A Hessian handed over to be overwritten gives the same bits, and is dampened and factored in
+    // its own memory (so it changes); one that is not float32 is copied all the same.
+    void overwritten_hessian_same_result() {
+        for (const Case& c : cases_) {
+            ps::SparseGptOptions opt;
+            opt.blocksize = c.blocksize;
+            const at::Tensor given = cpp_hessian_[c.layer].clone();
+            const ps::PruneOutcome got = ps::sparsegpt_prune(layer(c.layer).weight, given, c.sparsity, c.pattern, opt, true);
+            QVERIFY2(at::equal(got.weight, cpp_[c.name].weight), c.name.c_str());
+            QVERIFY2(at::equal(got.mask, cpp_[c.name].mask), c.name.c_str());
+            QVERIFY2(!at::equal(given, cpp_hessian_[c.layer]), c.name.c_str());
+        }
+        const Layer& l = layers_[1];
+        const at::Tensor as_double = cpp_hessian_[l.name].to(at::kDouble), before = as_double.clone();
+        (void)ps::sparsegpt_prune(l.weight, as_double, 0.5, {}, {}, true);
+        QVERIFY(at::equal(as_double, before));
+    }
+
     void keeps_dtype_and_zero_sparsity() {
         const Layer& l = layers_[1];
         const at::Tensor h = cpp_hessian_[l.name];

@@ -1,6 +1,7 @@
 // core/model/weights.cpp: streaming gives bit-identical outputs to resident weights while holding
 // one block at a time: its peak RSS growth (VmHWM from /proc/self/status, reset through
-// clear_refs) stays below the resident one by at least the size of all blocks but two.
+// clear_refs) stays below the resident one by at least the size of all blocks but two; held block
+// tensors are let go one at a time or all together.
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
@@ -87,6 +88,27 @@ private Q_SLOTS:
         QVERIFY2(resident_peak - streamed_peak >= (blocks - 2) * block_bytes,
                  qPrintable(QString("saved %1 MB, needed %2 MB").arg((resident_peak - streamed_peak) / 1e6)
                                 .arg((blocks - 2) * block_bytes / 1e6)));
+    }
+
+    // While block tensors are held, get() gives the same tensor again; release_held() lets one go
+    // (the next get() maps it afresh, with the same values) and leaves the others held.
+    void release_held_lets_one_tensor_go() {
+        const auto ref = ps_test::make_reference(tmp_, "clip", {});
+        QVERIFY(!ref.dir.isEmpty());
+        ps::LoadOptions opt;
+        opt.streaming = true;
+        ps::WeightStore w(ps::Checkpoint::open(ref.dir.toStdString()), opt);
+        const std::string fc1 = "vision_model.encoder.layers.0.mlp.fc1.weight", fc2 = "vision_model.encoder.layers.0.mlp.fc2.weight";
+        w.hold_block_tensors(true);
+        const at::Tensor a = w.get(fc1), other = w.get(fc2);
+        QVERIFY(w.get(fc1).is_same(a));
+        w.release_held(fc1);
+        const at::Tensor again = w.get(fc1);
+        QVERIFY(!again.is_same(a));
+        QVERIFY(at::equal(again, a));
+        QVERIFY(w.get(fc2).is_same(other));
+        w.hold_block_tensors(false);
+        QVERIFY(!w.get(fc2).is_same(other));
     }
 
     void bad_inputs() {
