@@ -289,10 +289,11 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
         // (then those of one shape reuse each other's until the last is done). One at a time, a
         // Linear's temporaries, mostly of sizes it asks for once, are kept no further than its peak.
         const bool linears_side_by_side = side_by_side && !in_order;
-        // Pruned one after another, the last Linear to read an X·Xᵀ is handed it to overwrite (SparseGPT
-        // factors it in place), and it goes with that Linear's step.
+        // Methods that prune from X·Xᵀ run their Linears one after another (in_order): the last
+        // Linear to read one is handed it to overwrite (SparseGPT factors it in place), and it goes
+        // with that Linear's step.
         std::vector<bool> gram_handed_over(ready.size(), false);
-        if (method.needs_gram && !linears_side_by_side) {
+        if (method.needs_gram) {
             std::set<const HessianAccumulator*> read_later;
             for (auto k = largest_first.rbegin(); k != largest_first.rend(); ++k)
                 gram_handed_over[*k] = read_later.insert(ready[*k]->second.gram.get()).second;

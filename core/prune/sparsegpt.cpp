@@ -101,11 +101,11 @@ PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian
     const int64_t rows = weight.size(0), cols = weight.size(1);
     const bool nm = pattern.is_nm();
 
-    // A private float32 copy of the weight; of the Hessian too, unless it is the caller's to give.
-    at::Tensor w = weight.detach().to(at::kFloat).clone(at::MemoryFormat::Contiguous);
-    const bool in_place = overwrite_hessian && hessian.scalar_type() == at::kFloat && hessian.device() == w.device() &&
-                          hessian.is_contiguous();
-    at::Tensor h = in_place ? hessian.detach() : hessian.detach().to(w.device(), at::kFloat).clone(at::MemoryFormat::Contiguous);
+    // A private contiguous float32 copy of the weight (one copy, whatever its dtype); of the Hessian
+    // too, unless it is the caller's to give and already contiguous float32 on the weight's device.
+    at::Tensor w = weight.detach().to(at::kFloat, /*non_blocking=*/false, /*copy=*/true, at::MemoryFormat::Contiguous);
+    at::Tensor h = hessian.detach().to(w.device(), at::kFloat, /*non_blocking=*/false, /*copy=*/!overwrite_hessian,
+                                       at::MemoryFormat::Contiguous);
 
     // Dead inputs (never non-zero in calibration) cannot be reconstructed: their weights go, and
     // H_ii = 1 keeps H invertible (their rows and columns of H are zero, so they stay decoupled).
