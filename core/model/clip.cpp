@@ -45,10 +45,13 @@ void clip_encoder_block(const WeightStore& w, const std::string& p, const ClipTo
     at::Tensor q = split_heads(proj(a + "q_proj", x, d, d), c.heads);
     at::Tensor k = split_heads(proj(a + "k_proj", x, d, d), c.heads);
     at::Tensor v = split_heads(proj(a + "v_proj", x, d, d), c.heads);
-    at::Tensor h = s.hidden + proj(a + "out_proj", merge_heads(attention(q, k, v, s.bias, scale, probs)), d, d);
+    const at::Tensor h = add_into(proj(a + "out_proj", merge_heads(attention(q, k, v, s.bias, scale, probs)), d, d), s.hidden);
+    q.reset();
+    k.reset();
+    v.reset();
     x = layer_norm(h, w.get(p + "layer_norm2.weight", {d}), w.get(p + "layer_norm2.bias", {d}), c.eps);
-    x = activation(proj(p + "mlp.fc1", x, i, d), c.act);
-    s.hidden = h + proj(p + "mlp.fc2", x, d, i);
+    x = activation_into(proj(p + "mlp.fc1", x, i, d), c.act);
+    s.hidden = add_into(proj(p + "mlp.fc2", x, d, i), h);
 }
 
 StageState clip_vision_embed(const WeightStore& w, const std::string& p, const ClipTowerConfig& c,

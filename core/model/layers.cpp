@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include <ATen/core/grad_mode.h>
+
 #include "core/error.h"
 
 namespace ps {
@@ -12,9 +14,8 @@ at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor
 }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
-    at::Tensor h = x.to(at::kFloat);
-    h = h * at::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps);
-    return w * h.to(x.scalar_type());
+    const at::Tensor h = x.to(at::kFloat);
+    return mul_into((h * at::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps)).to(x.scalar_type()), w);  // w * h
 }
 
 at::Tensor activation(const at::Tensor& x, const std::string& name) {
@@ -25,6 +26,31 @@ at::Tensor activation(const at::Tensor& x, const std::string& name) {
     if (name == "relu") return at::relu(x);
     if (name == "tanh") return at::tanh(x);
     throw Error("config.json", "unsupported hidden_act \"" + name + "\"");
+}
+
+namespace {
+
+// Whether `a op b` may be written into a: no gradient recorded, and the result a's shape and dtype.
+bool into_a(const at::Tensor& a, const at::Tensor& b) {
+    return !at::GradMode::is_enabled() && a.device() == b.device() && at::result_type(a, b) == a.scalar_type() &&
+           at::infer_size(a.sizes(), b.sizes()) == a.sizes();
+}
+
+}  // namespace
+
+// Addition and multiplication commute exactly, so a + b and b + a (a * b, b * a) are the same bits.
+at::Tensor add_into(at::Tensor a, const at::Tensor& b) { return into_a(a, b) ? a.add_(b) : a + b; }
+at::Tensor mul_into(at::Tensor a, const at::Tensor& b) { return into_a(a, b) ? a.mul_(b) : a * b; }
+
+at::Tensor activation_into(at::Tensor x, const std::string& name) {
+    if (at::GradMode::is_enabled()) return activation(x, name);
+    if (name == "gelu") return at::gelu_(x);
+    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return at::gelu_(x, "tanh");
+    if (name == "quick_gelu") return x.mul_((1.702 * x).sigmoid_());
+    if (name == "silu" || name == "swish") return at::silu_(x);
+    if (name == "relu") return at::relu_(x);
+    if (name == "tanh") return at::tanh_(x);
+    return activation(x, name);  // names the unsupported activation
 }
 
 namespace {

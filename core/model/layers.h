@@ -13,6 +13,14 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps);
 // hidden_act names as in Hugging Face configs: gelu, gelu_new / gelu_pytorch_tanh, quick_gelu, silu, relu, tanh.
 at::Tensor activation(const at::Tensor& x, const std::string& name);
 
+// A block's temporaries combined into the first one's memory while no gradient is recorded (the
+// same values; a block then holds fewer activation-sized buffers at once, which counts when
+// calibration batches run side by side), and out of place while autograd may need them. `a` must be
+// a temporary of the caller's; it is written only where the result has its shape and dtype.
+at::Tensor add_into(at::Tensor a, const at::Tensor& b);         // a + b
+at::Tensor mul_into(at::Tensor a, const at::Tensor& b);         // a * b
+at::Tensor activation_into(at::Tensor x, const std::string& name);  // activation(x, name)
+
 // Additive mask [B,1,1,K] from a [B,K] 0/1 attention mask (0 -> most negative value of dtype).
 at::Tensor padding_bias(const at::Tensor& attention_mask, at::ScalarType dtype);
 // Additive causal mask [1,1,Q,K] for queries at positions K-Q..K-1.

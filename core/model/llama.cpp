@@ -59,7 +59,7 @@ at::Tensor rotate_half(const at::Tensor& x) {
 }
 
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-    return x * cos.unsqueeze(1) + rotate_half(x) * sin.unsqueeze(1);
+    return add_into(x * cos.unsqueeze(1), mul_into(rotate_half(x), sin.unsqueeze(1)));
 }
 
 at::Tensor proj(const WeightStore& w, const std::string& name, const at::Tensor& x, int64_t out, int64_t in, bool bias) {
@@ -118,6 +118,7 @@ void llama_decoder_block(const WeightStore& w, const std::string& p, const Llama
     at::Tensor q = split_heads(proj(w, a + "q_proj", x, qd, c.hidden, c.attention_bias), heads);
     at::Tensor k = split_heads(proj(w, a + "k_proj", x, kvd, c.hidden, c.attention_bias), kv_heads);
     at::Tensor v = split_heads(proj(w, a + "v_proj", x, kvd, c.hidden, c.attention_bias), kv_heads);
+    x.reset();
     q = apply_rotary(q, s.cos, s.sin);
     k = apply_rotary(k, s.cos, s.sin);
     if (cache) {
@@ -129,17 +130,22 @@ void llama_decoder_block(const WeightStore& w, const std::string& p, const Llama
         cache->v = v;
     }
     at::Tensor o = attention(q, k, v, s.bias, std::pow(static_cast<double>(c.head_dim), -0.5), probs);
+    q.reset();  // the block's temporaries go as soon as they are used
+    k.reset();
+    v.reset();
     if (s.bias.defined()) {
         // Queries with nothing to attend to (left padding) get a zero output, as with SDPA in transformers.
         at::Tensor attends = (s.bias.amax(-1, /*keepdim=*/true) > masked_value(s.bias.scalar_type())).to(o.scalar_type());
-        o = o * attends;
+        o = mul_into(o, attends);
         if (probs) *probs = *probs * attends;
     }
-    at::Tensor h = s.hidden + proj(w, a + "o_proj", merge_heads(o), c.hidden, qd, c.attention_bias);
+    o = merge_heads(o);
+    const at::Tensor h = add_into(proj(w, a + "o_proj", o, c.hidden, qd, c.attention_bias), s.hidden);
+    o.reset();
     x = rms_norm(h, w.get(p + "post_attention_layernorm.weight", {c.hidden}), c.eps);
-    x = activation(proj(w, m + "gate_proj", x, inter, c.hidden, c.mlp_bias), c.act) *
-        proj(w, m + "up_proj", x, inter, c.hidden, c.mlp_bias);
-    s.hidden = h + proj(w, m + "down_proj", x, c.hidden, inter, c.mlp_bias);
+    at::Tensor gate = activation_into(proj(w, m + "gate_proj", x, inter, c.hidden, c.mlp_bias), c.act);
+    x = mul_into(std::move(gate), proj(w, m + "up_proj", x, inter, c.hidden, c.mlp_bias));
+    s.hidden = add_into(proj(w, m + "down_proj", x, c.hidden, inter, c.mlp_bias), h);
 }
 
 at::Tensor llama_embed_tokens(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& ids) {

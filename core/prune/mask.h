@@ -31,6 +31,14 @@ at::Tensor select_pruned(const at::Tensor& scores, double sparsity, const Sparsi
 // time. Bool, shaped like `scores`.
 at::Tensor lowest_k(const at::Tensor& scores, int64_t k);
 
+// `weight` with the entries `mask` marks set to zero, as weight.masked_fill(mask, 0) gives it, in one
+// pass on the CPU for float32 (a new tensor; `weight` is not changed).
+at::Tensor apply_mask(const at::Tensor& weight, const at::Tensor& mask);
+
+// The number of entries that are not zero, as count_nonzero gives it, in one pass on the CPU for
+// float32 (NaN counts, -0 does not).
+int64_t nonzero_count(const at::Tensor& t);
+
 // Achieved sparsity: for a bool mask the fraction of true (pruned) entries, for any other tensor (a
 // weight) the fraction of exact zeros. 0 for an empty tensor.
 double mask_sparsity(const at::Tensor& mask);

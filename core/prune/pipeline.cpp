@@ -330,7 +330,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
             r.block = block;
             r.target = tg.sparsity;
             r.numel = out.weight.numel();
-            r.nnz = out.weight.count_nonzero().item<int64_t>();
+            r.nnz = nonzero_count(out.weight);
             r.achieved = 1.0 - static_cast<double>(r.nnz) / static_cast<double>(r.numel);
             r.relative_error = input.rows.relative_error(weight, out.weight);
             r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -8,6 +8,7 @@
 #include "core/prune/ecoflap.h"
 #include "core/prune/ecoflap_first_order.h"
 #include "core/prune/magnitude.h"
+#include "core/prune/mask.h"
 #include "core/prune/owl.h"
 #include "core/prune/sensitivity_allocation.h"
 #include "core/prune/wanda.h"
@@ -25,7 +26,7 @@ PruneFunction select_by_scores(ScoreFunction scores, std::string id) {
                                      shape_string(in.weight));
         const at::Tensor mask = select_pruned(s, in.sparsity, in.pattern, in.group, in.name).to(in.weight.device());
         s.reset();  // not held beside the pruned copy
-        return PruneOutcome{in.weight.masked_fill(mask, 0), mask};
+        return PruneOutcome{apply_mask(in.weight, mask), mask};
     };
 }
 

@@ -105,6 +105,62 @@ private Q_SLOTS:
         QVERIFY(at::equal(ps::select_pruned(groups, 0.0, pattern(2, 4), ps::CompareGroup::Row, "w"), nm));
     }
 
+    // Slices of 256 entries or more take the histogram route: ties, both zeros, negatives, infinities,
+    // and values only ulps apart (all in one bin), for k from the ends to the middle, per row and
+    // over the whole matrix, against a stable argsort.
+    void long_slices_match_a_stable_sort() {
+        const float inf = std::numeric_limits<float>::infinity();
+        const at::Tensor few = at::tensor({-inf, -2.5f, -1.f, -0.f, 0.f, 1e-30f, 0.5f, 3.f, inf});
+        const std::vector<at::Tensor> cases = {
+            few.index({at::randint(9, {5, 2048}, at::kLong)}),
+            at::randn({4, 256}),
+            1.f + at::randint(64, {3, 4096}).to(at::kFloat) * std::ldexp(1.f, -23),
+            at::randn({2, 1000}).abs_().mul_(1e-3f),
+        };
+        auto stable_lowest = [](const at::Tensor& s, int64_t k) {
+            const at::Tensor order = at::argsort(s, /*stable=*/true, -1);
+            return at::zeros(s.sizes(), at::kBool).scatter_(-1, order.narrow(-1, 0, k), true);
+        };
+        for (const at::Tensor& s : cases) {
+            const int64_t n = s.size(1);
+            for (int64_t k : {int64_t(1), int64_t(2), n / 3, n / 2, n - 1}) {
+                const QString what = QString("%1 x %2, k = %3").arg(s.size(0)).arg(n).arg(k);
+                QVERIFY2(at::equal(ps::lowest_k(s, k), stable_lowest(s, k)), qPrintable(what));
+                const at::Tensor flat = s.reshape({-1});
+                QVERIFY2(at::equal(ps::lowest_k(flat, k * s.size(0)), stable_lowest(flat, k * s.size(0))), qPrintable(what));
+            }
+        }
+    }
+
+    // apply_mask and nonzero_count give masked_fill's and count_nonzero's results bit for bit: -0
+    // and NaN weights, pruned infinities, float32 on the fast path (large enough to run in parallel)
+    // and double or transposed tensors on torch's.
+    void apply_mask_and_nonzero_count_match_torch() {
+        const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+        at::Tensor w = at::randn({600, 1001});
+        w[0][0] = -0.f;
+        w[1][1] = nan;
+        w[2][2] = 0.f;
+        w[3][3] = inf;
+        w[4][4] = -0.f;
+        const at::Tensor mask = at::rand({600, 1001}) < 0.5;
+        mask[1][1] = false;
+        mask[3][3] = true;
+        mask[4][4] = false;
+        const at::Tensor before = w.clone();
+        for (const auto& [weight, m] : std::vector<std::pair<at::Tensor, at::Tensor>>{
+                 {w, mask}, {w.to(at::kDouble), mask}, {w.t(), mask.t()}, {w.slice(1, 0, 37), mask.slice(1, 0, 37)}}) {
+            const at::Tensor got = ps::apply_mask(weight, m), expect = weight.masked_fill(m, 0);
+            QVERIFY(got.scalar_type() == weight.scalar_type() && got.sizes() == weight.sizes());
+            const at::ScalarType bits = weight.scalar_type() == at::kDouble ? at::kLong : at::kInt;
+            QVERIFY(at::equal(got.contiguous().view(bits), expect.contiguous().view(bits)));
+            QCOMPARE(ps::nonzero_count(got), expect.count_nonzero().item<int64_t>());
+            QCOMPARE(ps::nonzero_count(weight), weight.count_nonzero().item<int64_t>());
+        }
+        QVERIFY(at::equal(w.view(at::kInt), before.view(at::kInt)));  // the weight itself is not changed
+        QCOMPARE(ps::nonzero_count(at::zeros({0}, at::kFloat)), int64_t(0));
+    }
+
     void half_precision_scores() {
         const at::Tensor scores = distinct_scores(8, 64);
         const at::Tensor half = scores.to(at::kHalf);  // integers below 2048 are exact in half
