@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include <ATen/core/grad_mode.h>
 
@@ -18,17 +19,19 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
     return mul_into((h * at::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps)).to(x.scalar_type()), w);  // w * h
 }
 
-at::Tensor activation(const at::Tensor& x, const std::string& name) {
-    if (name == "gelu") return at::gelu(x);
-    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return at::gelu(x, "tanh");
-    if (name == "quick_gelu") return x * at::sigmoid(1.702 * x);
-    if (name == "silu" || name == "swish") return at::silu(x);
-    if (name == "relu") return at::relu(x);
-    if (name == "tanh") return at::tanh(x);
+namespace {
+
+// activation(x, name), into x's memory when `in_place`.
+at::Tensor apply_activation(at::Tensor x, const std::string& name, bool in_place) {
+    if (name == "gelu") return in_place ? at::gelu_(x) : at::gelu(x);
+    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast")
+        return in_place ? at::gelu_(x, "tanh") : at::gelu(x, "tanh");
+    if (name == "quick_gelu") return in_place ? x.mul_((1.702 * x).sigmoid_()) : x * at::sigmoid(1.702 * x);
+    if (name == "silu" || name == "swish") return in_place ? at::silu_(x) : at::silu(x);
+    if (name == "relu") return in_place ? at::relu_(x) : at::relu(x);
+    if (name == "tanh") return in_place ? at::tanh_(x) : at::tanh(x);
     throw Error("config.json", "unsupported hidden_act \"" + name + "\"");
 }
-
-namespace {
 
 // Whether `a op b` may be written into a: no gradient recorded, and the result a's shape and dtype.
 bool into_a(const at::Tensor& a, const at::Tensor& b) {
@@ -38,19 +41,14 @@ bool into_a(const at::Tensor& a, const at::Tensor& b) {
 
 }  // namespace
 
+at::Tensor activation(const at::Tensor& x, const std::string& name) { return apply_activation(x, name, false); }
+
 // Addition and multiplication commute exactly, so a + b and b + a (a * b, b * a) are the same bits.
 at::Tensor add_into(at::Tensor a, const at::Tensor& b) { return into_a(a, b) ? a.add_(b) : a + b; }
 at::Tensor mul_into(at::Tensor a, const at::Tensor& b) { return into_a(a, b) ? a.mul_(b) : a * b; }
 
 at::Tensor activation_into(at::Tensor x, const std::string& name) {
-    if (at::GradMode::is_enabled()) return activation(x, name);
-    if (name == "gelu") return at::gelu_(x);
-    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return at::gelu_(x, "tanh");
-    if (name == "quick_gelu") return x.mul_((1.702 * x).sigmoid_());
-    if (name == "silu" || name == "swish") return at::silu_(x);
-    if (name == "relu") return at::relu_(x);
-    if (name == "tanh") return at::tanh_(x);
-    return activation(x, name);  // names the unsupported activation
+    return apply_activation(std::move(x), name, !at::GradMode::is_enabled());
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/eval/zero_shot.h"
 #include "core/model/processor.h"
+#include "core/prune/mask.h"
 #include "core/prune/pruned_checkpoint.h"
 #include "core/runtime.h"
 
@@ -125,8 +126,8 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
         const at::Tensor keep = p->second.keep;
         out.add(linear, weight, keep.logical_not());
         report.numel += keep.numel();
-        report.nnz_pruned += student.pruned_weight(linear, w.get(linear + ".weight")).count_nonzero().item<int64_t>();
-        report.nnz_merged += weight.count_nonzero().item<int64_t>();
+        report.nnz_pruned += nonzero_count(student.pruned_weight(linear, w.get(linear + ".weight")));
+        report.nnz_merged += nonzero_count(weight);
         report.nonzero_in_mask += weight.ne(0).logical_and(keep.logical_not()).sum().item<int64_t>();
     }
     out.commit_json(report.to_json());

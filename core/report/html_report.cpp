@@ -29,6 +29,7 @@
 #include "core/io/json_util.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
+#include "core/prune/mask.h"
 #include "core/report/sweep_curves.h"
 #include "core/report/token_heatmap.h"
 #include "core/runtime.h"
@@ -147,7 +148,7 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
         for (const LinearLayer& l : model->map().linears) {
             if (!l.prunable) continue;
             const at::Tensor w = model->weights().get(l.name + ".weight");
-            const int64_t numel = w.numel(), nnz = w.count_nonzero().item<int64_t>();
+            const int64_t numel = w.numel(), nnz = nonzero_count(w);
             if (nnz == numel) continue;
             const std::string m = modality_name(l.modality);
             tensors.push_back({{"name", l.name}, {"modality", m}, {"nnz", nnz},
