@@ -8,7 +8,7 @@ VENV="$ROOT/.venv"
 log() { printf '[setup] %s\n' "$*"; }
 
 APT_PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git python3-venv
+  build-essential cmake ninja-build ccache lld pkg-config git python3-venv
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libgl1-mesa-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-dev nlohmann-json3-dev libsentencepiece-dev libicu-dev zlib1g-dev libgloo-dev
