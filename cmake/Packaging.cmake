@@ -28,6 +28,7 @@ install(DIRECTORY resources/presets DESTINATION share/prunestudio)
 configure_file(packaging/deb/install-torch.in ${CMAKE_BINARY_DIR}/install-torch @ONLY)
 install(PROGRAMS ${CMAKE_BINARY_DIR}/install-torch DESTINATION ${PS_INSTALL_LIB})
 install(FILES README.md DESTINATION share/doc/prunestudio)
+install(DIRECTORY docs/ DESTINATION share/doc/prunestudio/docs)
 install(FILES packaging/README.md DESTINATION share/doc/prunestudio RENAME packaging.md)
 
 set(CPACK_GENERATOR DEB)

@@ -29,6 +29,7 @@
 #include "core/job/progress.h"
 #include "core/job/prune_run.h"
 #include "core/job/recover_run.h"
+#include "core/job/run_score.h"
 #include "core/model/default_model.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/model/llava.h"
@@ -98,6 +99,11 @@ const char* kUsage =
     "                           one self-contained HTML report of a run (Plan, per-layer table, accuracy\n"
     "                           dense vs pruned on N test images, a sweep's curves, token heatmaps, measured\n"
     "                           latency, timings, machine) and report.json beside it\n"
+    "  score RUN_DIR [--images N] [--kl-samples N]\n"
+    "                           what the app shows after a prune: a dual encoder's zero-shot top-1 on N\n"
+    "                           test images (default 1000), the run's and its dense checkpoint's; a\n"
+    "                           decoder's mean next-token KL to its dense model on up to N calibration\n"
+    "                           prompts (default 16). Kept in RUN_DIR/score.json and read from there\n"
     "  allocate --plan PLAN.json --out PLAN2.json [--model DIR] [--device D] [--dtype T]\n"
     "                           the Plan's allocation step alone: sparsity per block, and PLAN2.json with\n"
     "                           the {tensor: sparsity} result as overrides, to edit and prune with\n"
@@ -447,6 +453,19 @@ int cmd_report(const std::vector<std::string>& argv) {
     return 0;
 }
 
+int cmd_score(const std::vector<std::string>& argv) {
+    const Args a("score", argv, {}, {"--images", "--kl-samples"});
+    const std::string run = a.positional(1, 1, "run folder")[0];
+    ps::ScoreOptions opt;
+    opt.images = a.integer("--images", opt.images, 1);
+    opt.kl_samples = a.integer("--kl-samples", opt.kl_samples, 1);
+    const ps::RunScore s = ps::score_run(run, opt, console_job());
+    end_progress_line();
+    if (!s.unavailable.empty()) throw ps::Error("", s.unavailable);
+    std::printf("%s%s\n", s.to_text().c_str(), s.cached ? " (from score.json)" : "");
+    return 0;
+}
+
 int cmd_tokens(const std::vector<std::string>& argv) {
     const Args a("tokens", argv, {}, {"--image", "--out", "--layer", "--metric", "--keep", "--text", "--colormap", "--device", "--dtype"});
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
@@ -625,6 +644,7 @@ int main(int argc, char** argv) {
         if (cmd == "sweep") return cmd_sweep(args);
         if (cmd == "export") return cmd_export(args);
         if (cmd == "report") return cmd_report(args);
+        if (cmd == "score") return cmd_score(args);
         if (cmd == "prune-depth") return cmd_prune_depth(args);
         if (cmd == "train-default") return cmd_train_default(args);
         if (cmd == "assemble-default") return cmd_assemble_default(args);

@@ -16,6 +16,7 @@
 #include "core/eval/eval_set.h"
 #include "core/eval/zero_shot.h"
 #include "core/io/atomic_file.h"
+#include "core/io/checkpoint_files.h"
 #include "core/io/json_util.h"
 #include "core/model/model_map.h"
 #include "core/model/processor.h"
@@ -40,23 +41,6 @@ std::string fnv1a_hex(const std::string& s) {
     char out[17];
     std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
     return out;
-}
-
-// Names, sizes and modification times of the checkpoint's files: a changed checkpoint is a new key.
-nlohmann::json checkpoint_identity(const std::string& dir) {
-    nlohmann::json files = nlohmann::json::array();
-    std::error_code ec;
-    std::vector<fs::path> paths;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-        if (e.is_regular_file(ec)) paths.push_back(e.path());
-    std::sort(paths.begin(), paths.end());
-    for (const auto& p : paths) {
-        const auto ext = p.extension().string();
-        if (ext != ".safetensors" && ext != ".json") continue;
-        files.push_back({p.filename().string(), fs::file_size(p, ec),
-                         static_cast<int64_t>(fs::last_write_time(p, ec).time_since_epoch().count())});
-    }
-    return files;
 }
 
 std::string percent(double x) {
@@ -127,7 +111,7 @@ nlohmann::json SweepResult::to_json() const {
         for (size_t i : pareto_front(points, cost)) keys.push_back(points[i].key);
         return keys;
     };
-    nlohmann::json j = {{"dense_accuracy", dense_accuracy}, {"dense_flops", dense_flops}, {"points", pts},
+    nlohmann::json j = {{"model", model}, {"dense_accuracy", dense_accuracy}, {"dense_flops", dense_flops}, {"points", pts},
                         {"pareto_front", front(ParetoCost::Params)}, {"ran", ran}, {"cached", cached}, {"seconds", seconds}};
     if (tokens_pruned()) j["pareto_front_flops"] = front(ParetoCost::Flops);
     return j;
@@ -136,6 +120,7 @@ nlohmann::json SweepResult::to_json() const {
 SweepResult SweepResult::from_json(const nlohmann::json& j, const std::string& source) {
     SweepResult r;
     try {
+        r.model = j.value("model", std::string());
         r.dense_accuracy = j.at("dense_accuracy").get<double>();
         r.dense_flops = j.value("dense_flops", 0.0);
         r.ran = j.value("ran", 0);
@@ -225,16 +210,21 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
         const std::vector<double> sparsities = spec.sparsities.empty() ? std::vector<double>{base.sparsity} : spec.sparsities;
         const std::vector<double> keeps = spec.keeps.empty() ? std::vector<double>{-1.0} : spec.keeps;
         for (const auto& m : methods)
-            for (const auto& pattern : patterns)
+            for (const auto& pattern : patterns) {
+                const SparsityPattern nm = SparsityPattern::parse(pattern, "patterns");
+                const std::vector<double> targets =
+                    nm.is_nm() ? std::vector<double>{static_cast<double>(nm.n) / nm.m} : sparsities;
                 for (double k : keeps)
-                    for (double s : sparsities) {
+                    for (double s : targets) {
                         check("sparsity", s);
                         Plan p = base;
                         p.method = m;
                         p.pattern = pattern;
                         p.sparsity = s;
-                        // A per-modality split keeps its proportions: each ratio scaled by s / the base's sparsity.
+                        // A per-modality split keeps its proportions: each ratio scaled by s / the base's
+                        // sparsity (N:M gives N/M wherever a ratio is above zero, so it stays).
                         for (auto& [modality, ratio] : p.allocation.modality) {
+                            if (nm.is_nm()) break;
                             if (base.sparsity <= 0)
                                 throw Error("sparsities", "the base Plan's sparsity is 0, so its per-modality split cannot be scaled");
                             ratio = ratio * s / base.sparsity;
@@ -248,6 +238,7 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
                         }
                         out.push_back(std::move(p));
                     }
+            }
     }
     for (const Plan& p : out) {
         SparsityPattern::parse(p.pattern);  // throws naming the pattern
@@ -287,6 +278,7 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
     std::map<std::string, std::vector<VlmInputs>> calibration;  // by the calibration section
     std::optional<SampleTokens> sample;  // of the first calibration batch: what FLOPs are counted for
     SweepResult r;
+    r.model = base.model;
     for (size_t i = 0; i < plans.size(); ++i) {
         const Plan& p = plans[i];
         const std::string key = sweep_key(p, spec), path = cache_dir + "/" + key + ".json";

@@ -18,7 +18,9 @@ namespace ps {
 struct SweepSpec {
     std::vector<std::string> methods;  // empty: the base Plan's method
     std::vector<std::string> patterns; // empty: the base Plan's pattern (unstructured, N:M)
-    std::vector<double> sparsities;    // empty: the base Plan's sparsity; a per-modality split is scaled along
+    // Empty: the base Plan's sparsity; a per-modality split is scaled along. An N:M pattern has one
+    // point per method, at N/M (its sparsity whatever the target).
+    std::vector<double> sparsities;
     // Run-time token pruning: every keep ratio of the base Plan's tokens section set to each of these
     // in turn (the section must prune tokens). Empty: the section as it is.
     std::vector<double> keeps;
@@ -52,6 +54,7 @@ struct SweepPoint {
 };
 
 struct SweepResult {
+    std::string model;  // the checkpoint swept (the base Plan's model); empty in sweeps written before it was recorded
     std::vector<SweepPoint> points;
     double dense_accuracy = 0, dense_flops = 0;
     int ran = 0, cached = 0;

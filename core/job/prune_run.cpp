@@ -16,6 +16,13 @@
 namespace ps {
 namespace {
 
+// Whether the Plan's method or its allocation reads the calibration batches.
+bool reads_calibration(const Plan& plan) {
+    if (plan.removes_structures()) return true;
+    const PruneMethod& m = method_by_id(plan.method);
+    return m.needs_column_norms || m.needs_gram || allocator_by_id(plan.allocation.kind).uses_calibration;
+}
+
 PruneRunSummary run_depth(Vlm& model, const Plan& plan, const std::map<int, int>& counts,
                           const std::vector<VlmInputs>& batches, const std::string& out, const JobControl& job) {
     const auto bi = block_influence(model, batches, job);
@@ -44,20 +51,34 @@ PruneRunSummary run_prune(const Plan& plan, const std::string& out_dir, const Jo
     if (plan.model.empty()) throw Error("plan", "names no model");
     auto model = load_plan_model(plan);
     const std::map<int, int> counts = plan.method == "depth" ? depth_counts(*model, plan) : std::map<int, int>{};  // checks the Plan
-    const auto batches = calibration_batches(*model, plan.calibration, plan.seed);
+    // Calibration data, which a checkpoint without a tokenizer cannot give: a method that reads no
+    // inputs, allocated without data, then prunes from the weights alone.
     PruneRunSummary s;
+    const std::string unavailable = calibration_unavailable(*model);
+    if (!unavailable.empty()) {
+        if (reads_calibration(plan))
+            throw Error("", unavailable + "; " + (plan.removes_structures() ? plan.method : method_by_id(plan.method).display) +
+                                " needs calibration data (magnitude pruning with a uniform or per-modality allocation needs none)");
+        s.text += "no calibration data (" + unavailable + "): pruned from the weights alone\n";
+    }
+    const auto batches = unavailable.empty() ? calibration_batches(*model, plan.calibration, plan.seed) : std::vector<VlmInputs>{};
+    for (const UnusedBlock& b : unused_blocks(model->map()))
+        s.text += std::string(modality_name(b.modality)) + " block " + std::to_string(b.block) + " (" + std::to_string(b.linears) +
+                  " Linears) is " + b.why + ": left unpruned and out of the target\n";
     if (plan.method == "depth") {
-        s = run_depth(*model, plan, counts, batches, out_dir, job);
+        const PruneRunSummary depth = run_depth(*model, plan, counts, batches, out_dir, job);
+        s.result = depth.result;
+        s.text += depth.text;
     } else if (plan.method == "width") {
         const WidthResult result = prune_width(*model, plan, batches, job);
         write_width_pruned_checkpoint(*model, plan, result, out_dir);
         s.result = result.to_json();
-        s.text = result.to_text();
+        s.text += result.to_text();
     } else if (plan.method == "comp") {
         const JointResult result = prune_joint(*model, plan, batches, job);
         write_joint_pruned_checkpoint(*model, plan, result, out_dir);
         s.result = result.to_json();
-        s.text = result.to_text();
+        s.text += result.to_text();
     } else {
         s.allocation = plan_allocation(*model, plan, batches, job);
         // Written block by block as the run goes: a streaming model is pruned within one block's
@@ -66,7 +87,7 @@ PruneRunSummary run_prune(const Plan& plan, const std::string& out_dir, const Jo
         const PruneResult result = prune_model(*model, plan, s.allocation, batches, job, &writer);
         writer.commit(result);
         s.result = result.to_json();
-        s.text = result.to_text();
+        s.text += result.to_text();
     }
     s.out_dir = out_dir;
     return s;

@@ -24,6 +24,27 @@ RecoverRunSummary run_recover(const Plan& plan, const std::string& out_dir, cons
     const DistEnv env = dist_env_from_environment();
     std::unique_ptr<ProcessGroup> group;
     Plan local = plan;
+    // A pruned run's weights are what its own Plan made: the recovered run records that pruning
+    // (method, pattern, targets, allocation, tokens…) with this Plan's calibration, run settings and
+    // recovery, which are what the recovery reads.
+    const std::string pruned_plan = plan.recovery.pruned + "/plan.json";
+    if (!plan.recovery.pruned.empty() && std::filesystem::exists(pruned_plan)) {
+        const Plan made = Plan::load(pruned_plan);
+        local.name = made.name;
+        local.method = made.method;
+        local.pattern = made.pattern;
+        local.sparsity = made.sparsity;
+        local.compare = made.compare;
+        local.allocation = made.allocation;
+        local.targets = made.targets;
+        local.ignore = made.ignore;
+        local.overrides = made.overrides;
+        local.structured = made.structured;
+        local.tokens = made.tokens;
+        local.joint = made.joint;
+        local.sparsegpt_blocksize = made.sparsegpt_blocksize;
+        local.sparsegpt_percdamp = made.sparsegpt_percdamp;
+    }
     if (env.distributed()) {
         group = std::make_unique<ProcessGroup>(env);
         if (local.device == "cuda") local.device = "cuda:" + std::to_string(env.local_rank);  // one GPU per process

@@ -1,7 +1,7 @@
 // One recovery run as a Plan says — what `prunestudio-cli recover` and the GUI's Recovery tab run:
 // load the dense model, take the pruned Linears from the Plan's recovery.pruned folder (or prune
-// in memory by the Plan first), train, merge and write the recovered checkpoint atomically.
-// Torch-free, so front ends can call it.
+// in memory by the Plan first), train, merge and write the recovered checkpoint atomically; its
+// plan.json names the pruning that made the source folder. Torch-free, so front ends can call it.
 #pragma once
 #include <string>
 

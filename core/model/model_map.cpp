@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/io/checkpoint.h"
+#include "core/model/families.h"
 
 namespace ps {
 namespace {
@@ -168,6 +169,18 @@ ModelMap map_model(const Checkpoint& ckpt) {
         if (l.prunable) tot.prunable_params += l.params();
         map.linears.push_back(std::move(l));
     }
+    if (fam->unused) {  // blocks the checkpoint holds but the model never runs
+        std::array<std::set<int>, kNumModalities> blocks;
+        for (const LinearLayer& l : map.linears)
+            if (l.block >= 0) blocks[static_cast<int>(l.modality)].insert(l.block);
+        for (LinearLayer& l : map.linears) {
+            l.unused = fam->unused(ckpt.config(), l, static_cast<int>(blocks[static_cast<int>(l.modality)].size()));
+            if (l.unused.empty() || !l.prunable) continue;
+            l.prunable = false;
+            map.totals[static_cast<int>(l.modality)].prunable_params -= l.params();
+        }
+    }
+    map.runnable = has_runnable_model(fam->id);
     map.dtypes.assign(dtypes.begin(), dtypes.end());
     std::stable_sort(map.linears.begin(), map.linears.end(),
                      [](const LinearLayer& a, const LinearLayer& b) {
@@ -175,6 +188,16 @@ ModelMap map_model(const Checkpoint& ckpt) {
                          return natural_less(a.name, b.name);
                      });
     return map;
+}
+
+std::vector<UnusedBlock> unused_blocks(const ModelMap& map) {
+    std::vector<UnusedBlock> out;
+    for (const LinearLayer& l : map.linears) {
+        if (l.unused.empty()) continue;
+        if (out.empty() || out.back().group != l.group) out.push_back({l.modality, l.block, l.group, 0, l.unused});
+        out.back().linears += 1;
+    }
+    return out;
 }
 
 ModelMap inspect_checkpoint(const std::string& dir) { return map_model(Checkpoint::open(dir)); }

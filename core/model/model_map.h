@@ -24,7 +24,8 @@ struct LinearLayer {
     int64_t in_features = 0;
     DType dtype = DType::F32;
     bool has_bias = false;
-    bool prunable = false;  // weights inside blocks and projector linears; never heads or poolers
+    bool prunable = false;  // weights inside blocks and projector linears; never heads, poolers or unused ones
+    std::string unused;     // why the model never runs it (LLaVA's vision blocks past vision_feature_layer); empty: it does
     uint64_t params() const { return static_cast<uint64_t>(out_features) * static_cast<uint64_t>(in_features); }
 };
 
@@ -41,6 +42,7 @@ struct ModelMap {
     std::string model_type;
     std::string family;          // FamilySpec::id
     std::string family_display;  // FamilySpec::display
+    bool runnable = false;       // core runs (and so prunes) this family; otherwise it can only be inspected
     int num_shards = 0;
     int num_tensors = 0;
     uint64_t file_bytes = 0;
@@ -51,6 +53,17 @@ struct ModelMap {
 
     const ModalityTotals& of(Modality m) const { return totals[static_cast<int>(m)]; }
 };
+
+// The blocks a checkpoint holds but the model never runs, each once, in map order: they are not
+// pruned and not counted in what a run targets.
+struct UnusedBlock {
+    Modality modality;
+    int block = -1;
+    std::string group;  // block path
+    int linears = 0;
+    std::string why;
+};
+std::vector<UnusedBlock> unused_blocks(const ModelMap& map);
 
 // Classifies an open checkpoint; throws ps::Error naming config.json for an unknown model_type.
 ModelMap map_model(const Checkpoint& ckpt);

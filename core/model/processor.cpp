@@ -8,8 +8,16 @@ namespace ps {
 
 Processor::Processor(const Vlm& model) : family_(model.map().family) {
     const Checkpoint& ckpt = model.weights().checkpoint();
-    tokenizer_ = load_tokenizer(ckpt.dir());
-    image_ = read_image_processor_config(ckpt.dir());
+    try {
+        tokenizer_ = load_tokenizer(ckpt.dir());
+    } catch (const Error&) {
+        tokenizer_error_ = std::current_exception();
+    }
+    try {
+        image_ = std::make_unique<ImageProcessorConfig>(read_image_processor_config(ckpt.dir()));
+    } catch (const Error&) {
+        image_error_ = std::current_exception();
+    }
     const ConfigReader cfg(ckpt.config(), ckpt.config_path());
     const ConfigReader text = cfg.sub("text_config");
     if (family_ == "llava") {
@@ -20,10 +28,27 @@ Processor::Processor(const Vlm& model) : family_(model.map().family) {
     }
 }
 
+const Tokenizer& Processor::tokenizer() const {
+    if (!tokenizer_) std::rethrow_exception(tokenizer_error_);
+    return *tokenizer_;
+}
+
+const ImageProcessorConfig& Processor::image_config() const {
+    if (!image_) std::rethrow_exception(image_error_);
+    return *image_;
+}
+
+VlmInputs Processor::images(const std::vector<cv::Mat>& images) const {
+    if (images.empty()) throw Error("run", "at least one image is needed");
+    VlmInputs in;
+    in.pixel_values = preprocess_batch(images, image_config());
+    return in;
+}
+
 VlmInputs Processor::dual_encoder(const std::vector<cv::Mat>& images, const std::vector<std::string>& texts) const {
     if (images.empty() || texts.empty()) throw Error("run", "at least one image and one text are needed");
     VlmInputs in = this->texts(texts);
-    in.pixel_values = preprocess_batch(images, image_);
+    in.pixel_values = preprocess_batch(images, image_config());
     return in;
 }
 
@@ -34,14 +59,14 @@ VlmInputs Processor::texts(const std::vector<std::string>& texts) const {
     std::vector<std::vector<int64_t>> ids;
     size_t longest = 0;
     for (const std::string& t : texts) {
-        ids.push_back(tokenizer_->encode(t, opt));
+        ids.push_back(tokenizer().encode(t, opt));
         longest = std::max(longest, ids.back().size());
     }
     // SigLIP was trained on texts padded to its full context and reads no mask (its processor
     // pads to max_length); CLIP and BERT pad to the longest text and mask the padding.
     const bool siglip = family_ == "siglip";
     const size_t length = siglip ? static_cast<size_t>(max_text_tokens_) : longest;
-    const int64_t pad = tokenizer_->pad_id().value_or(tokenizer_->eos_id().value_or(0));
+    const int64_t pad = tokenizer().pad_id().value_or(tokenizer().eos_id().value_or(0));
     at::Tensor input_ids = at::full({static_cast<int64_t>(texts.size()), static_cast<int64_t>(length)}, pad, at::kLong);
     at::Tensor mask = at::zeros_like(input_ids);
     for (size_t r = 0; r < ids.size(); ++r)
@@ -59,14 +84,16 @@ VlmInputs Processor::chat(const cv::Mat& image, const std::string& question) con
     if (family_ != "llava") throw Error("run", "chat prompts need a LLaVA checkpoint");
     // The processor splits the prompt at "<image>": the text before carries BOS, the image token
     // is repeated once per image feature, the text after is encoded without special tokens.
-    std::vector<int64_t> ids = tokenizer_->encode("USER: ");
+    const Tokenizer& tokenizer = this->tokenizer();
+    const ImageProcessorConfig& image_config = this->image_config();
+    std::vector<int64_t> ids = tokenizer.encode("USER: ");
     ids.insert(ids.end(), static_cast<size_t>(image_seq_length_), image_token_);
     EncodeOptions plain;
     plain.add_special_tokens = false;
-    const std::vector<int64_t> rest = tokenizer_->encode("\n" + question + " ASSISTANT:", plain);
+    const std::vector<int64_t> rest = tokenizer.encode("\n" + question + " ASSISTANT:", plain);
     ids.insert(ids.end(), rest.begin(), rest.end());
     VlmInputs in;
-    in.pixel_values = preprocess_batch({image}, image_);
+    in.pixel_values = preprocess_batch({image}, image_config);
     in.input_ids = at::tensor(ids, at::kLong).unsqueeze(0);
     in.attention_mask = at::ones_like(in.input_ids);
     return in;

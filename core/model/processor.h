@@ -1,7 +1,9 @@
 // Turns a user's images and text into model inputs the way the family's Hugging Face processor
 // does: the checkpoint's tokenizer and image processor, CLIP/BERT/SigLIP padding conventions, and
-// LLaVA's chat prompt with the image token expanded to the image's feature count.
+// LLaVA's chat prompt with the image token expanded to the image's feature count. A checkpoint may
+// lack either file: what needs it then throws the error that reading it gave.
 #pragma once
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,7 +18,8 @@ namespace ps {
 
 class Processor {
 public:
-    // Reads tokenizer files and preprocessor_config.json from the checkpoint folder of `model`.
+    // Reads tokenizer files and preprocessor_config.json from the checkpoint folder of `model`;
+    // either may be missing or broken (see has_tokenizer, tokenizer, image_config).
     explicit Processor(const Vlm& model);
 
     // Dual encoders: images [N,3,H,W] and texts padded to one length with an attention mask.
@@ -26,13 +29,20 @@ public:
     // LLaVA-1.5: "USER: <image>\n{question} ASSISTANT:" for one image.
     VlmInputs chat(const cv::Mat& image, const std::string& question) const;
 
-    const Tokenizer& tokenizer() const { return *tokenizer_; }
-    const ImageProcessorConfig& image_config() const { return image_; }
+    // Images alone, as the vision tower takes them: pixel_values [N,3,H,W].
+    VlmInputs images(const std::vector<cv::Mat>& images) const;
+
+    bool has_tokenizer() const { return tokenizer_ != nullptr; }
+    // Throw the ps::Error reading the file gave (naming the folder or file) when it is missing or broken.
+    const Tokenizer& tokenizer() const;
+    const ImageProcessorConfig& image_config() const;
 
 private:
     std::string family_;
     std::unique_ptr<Tokenizer> tokenizer_;
-    ImageProcessorConfig image_;
+    std::exception_ptr tokenizer_error_;
+    std::unique_ptr<ImageProcessorConfig> image_;
+    std::exception_ptr image_error_;
     int64_t max_text_tokens_ = 0;  // context of the text tower; 0: unbounded here
     int64_t image_token_ = -1;
     int64_t image_seq_length_ = 0;

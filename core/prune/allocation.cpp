@@ -1,5 +1,6 @@
 #include "core/prune/allocation.h"
 
+#include <map>
 #include <regex>
 
 #include "core/error.h"
@@ -10,6 +11,19 @@ namespace ps {
 double modality_sparsity(const Plan& plan, Modality m) {
     const auto it = plan.allocation.modality.find(modality_name(m));
     return plan.allocation.kind == "modality" && it != plan.allocation.modality.end() ? it->second : plan.sparsity;
+}
+
+double overall_sparsity(const SparsityMap& allocation, const ModelMap& map) {
+    std::map<std::string, double> params_of;
+    for (const LinearLayer& l : map.linears) params_of[l.name] = static_cast<double>(l.params());
+    double weighted = 0, params = 0;
+    for (const auto& [name, s] : allocation) {
+        const auto it = params_of.find(name);
+        if (it == params_of.end()) throw Error(name, "is not a Linear of " + map.dir);
+        weighted += s * it->second;
+        params += it->second;
+    }
+    return params > 0 ? weighted / params : 0.0;
 }
 
 void check_whole_tower_plan(const Plan& plan) {

@@ -57,4 +57,15 @@ std::vector<VlmInputs> calibration_batches(const Vlm& model, const Plan::Calibra
     return batches;
 }
 
+std::string calibration_unavailable(const Vlm& model) {
+    const Processor processor(model);
+    try {
+        processor.tokenizer();
+        processor.image_config();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return {};
+}
+
 }  // namespace ps

@@ -4,6 +4,7 @@
 // batches; LLaVA gets one chat prompt about each image.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/job/plan.h"
@@ -12,5 +13,9 @@
 namespace ps {
 
 std::vector<VlmInputs> calibration_batches(const Vlm& model, const Plan::Calibration& calibration, uint64_t seed);
+
+// Why the checkpoint of `model` cannot make calibration batches (a missing or broken tokenizer or
+// image processor, as reading it said); empty when it can.
+std::string calibration_unavailable(const Vlm& model);
 
 }  // namespace ps

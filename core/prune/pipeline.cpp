@@ -131,7 +131,8 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
     const PruneMethod& method = method_by_id(plan.method);
     const int64_t batches = static_cast<int64_t>(calibration.size());
     const SparsityPattern pattern = SparsityPattern::parse(plan.pattern);
-    if (calibration.empty()) throw Error("calibration", "no calibration batches");
+    if (calibration.empty() && (method.needs_column_norms || method.needs_gram))
+        throw Error("calibration", "no calibration batches (" + method.display + " prunes from each Linear's inputs)");
     for (const auto& [name, s] : allocation) check_sparsity(s, name);
     std::map<std::string, const LinearLayer*> by_name;
     for (const LinearLayer& l : model.map().linears) by_name[l.name] = &l;
@@ -154,6 +155,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
             r.modality = modality_name(l->modality);
             r.block = l->block;
             r.numel = r.nnz = static_cast<int64_t>(l->params());
+            r.relative_error = 0.0;  // left as it was
             result.tensors.push_back(r);
         }
     std::vector<std::pair<std::string, at::Tensor>> changed;  // weight name, its earlier override (if any)
@@ -175,6 +177,28 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
     };
     if (sink) sink->begin(to_prune);
     at::NoGradGuard no_grad;
+    // What a method gets for one Linear besides its input statistics.
+    auto layer_input = [&](const std::string& name, const LinearLayer& l, const at::Tensor& weight, double sparsity) {
+        LayerInput in;
+        in.name = name;
+        in.weight = weight;
+        in.sparsity = sparsity;
+        in.pattern = pattern;
+        in.group = compare_group_for(method, plan.compare, l.modality);
+        in.plan = &plan;
+        return in;
+    };
+    auto result_of = [&](const std::string& name, const LinearLayer& l, int block, double target, const at::Tensor& pruned) {
+        TensorResult r;
+        r.name = name;
+        r.modality = modality_name(l.modality);
+        r.block = block;
+        r.target = target;
+        r.numel = pruned.numel();
+        r.nnz = nonzero_count(pruned);
+        r.achieved = 1.0 - static_cast<double>(r.nnz) / static_cast<double>(r.numel);
+        return r;
+    };
 
     // The targets of one stage: the allocation's Linears for which `pick` holds.
     auto stage_targets = [&](const std::function<bool(const LinearLayer&)>& pick) {
@@ -310,28 +334,16 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
             const at::Tensor weight = std::move(originals[i]);  // released with this step
             const InputStats& input = *inputs.at(name);
             const PruneOutcome out = [&] {  // a Hessian handed over goes with `in`, before the checks below
-                LayerInput in;
-                in.name = name;
-                in.weight = weight;
+                LayerInput in = layer_input(name, *tg.layer, weight, tg.sparsity);
                 if (input.norms) in.column_sq_norms = input.norms->mean_squared_norms();
                 if (method.needs_gram) {
                     in.gram_writable = gram_handed_over[i];
                     in.gram = in.gram_writable ? tg.gram->release() : tg.gram->matrix();
                 }
-                in.sparsity = tg.sparsity;
-                in.pattern = pattern;
-                in.group = compare_group_for(method, plan.compare, tg.layer->modality);
-                in.plan = &plan;
                 return method.prune(in);
             }();
             TensorResult& r = results[i];
-            r.name = name;
-            r.modality = modality_name(tg.layer->modality);
-            r.block = block;
-            r.target = tg.sparsity;
-            r.numel = out.weight.numel();
-            r.nnz = nonzero_count(out.weight);
-            r.achieved = 1.0 - static_cast<double>(r.nnz) / static_cast<double>(r.numel);
+            r = result_of(name, *tg.layer, block, tg.sparsity, out.weight);
             r.relative_error = input.rows.relative_error(weight, out.weight);
             r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
             {
@@ -387,6 +399,34 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
         changed.clear();
         return_free_memory();
     };
+
+    if (calibration.empty()) {  // a method that reads no inputs, given no data: each Linear from its weights alone
+        try {
+            for (size_t i = 0; i < to_prune.size(); ++i) {
+                const std::string& name = to_prune[i];
+                const LinearLayer& l = *by_name.at(name);
+                const auto t0 = Clock::now();
+                const std::string wname = name + ".weight";
+                const at::Tensor weight = w.get(wname);
+                const PruneOutcome out = method.prune(layer_input(name, l, weight, allocation.at(name)));
+                TensorResult r = result_of(name, l, l.block, allocation.at(name), out.weight);
+                r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+                result.tensors.push_back(r);
+                if (sink) {
+                    sink->add(name, out.weight, out.mask);
+                } else {
+                    install({wname, out.weight, had_override.count(wname) ? weight : at::Tensor()});
+                    result.masks[name] = out.mask.to(at::kCPU);
+                }
+                job.report("pruning", static_cast<int64_t>(i + 1), static_cast<int64_t>(to_prune.size()), name);
+            }
+        } catch (...) {
+            for (auto it = changed.rbegin(); it != changed.rend(); ++it) restore(it->first, it->second);
+            throw;
+        }
+        result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        return result;
+    }
 
     try {
         int64_t blocks_total = 0, blocks_done = 0;
@@ -451,23 +491,33 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
 
 nlohmann::json PruneResult::to_json() const {
     nlohmann::json tensors_json = nlohmann::json::array(), modalities = nlohmann::json::object();
-    std::map<std::string, std::pair<int64_t, int64_t>> totals;  // modality -> (zeros, numel)
-    int64_t zeros = 0, numel = 0;
+    struct Total {
+        int64_t zeros = 0, numel = 0;
+        double targeted = 0;  // Σ target · numel
+        nlohmann::json to_json() const {
+            const double n = static_cast<double>(numel);
+            return {{"sparsity", numel ? static_cast<double>(zeros) / n : 0.0}, {"target", numel ? targeted / n : 0.0},
+                    {"pruned", zeros}, {"params", numel}};
+        }
+    };
+    std::map<std::string, Total> totals;  // by modality
+    Total all;
     for (const TensorResult& t : tensors) {
-        tensors_json.push_back({{"name", t.name}, {"modality", t.modality}, {"block", t.block}, {"target", t.target},
-                                {"achieved", t.achieved}, {"nnz", t.nnz}, {"numel", t.numel},
-                                {"relative_error", t.relative_error}, {"seconds", t.seconds}});
-        totals[t.modality].first += t.numel - t.nnz;
-        totals[t.modality].second += t.numel;
-        zeros += t.numel - t.nnz;
-        numel += t.numel;
+        nlohmann::json j = {{"name", t.name}, {"modality", t.modality}, {"block", t.block}, {"target", t.target},
+                            {"achieved", t.achieved}, {"nnz", t.nnz}, {"numel", t.numel}, {"seconds", t.seconds}};
+        if (t.relative_error) j["relative_error"] = *t.relative_error;
+        tensors_json.push_back(j);
+        for (Total* total : {&totals[t.modality], &all}) {
+            total->zeros += t.numel - t.nnz;
+            total->numel += t.numel;
+            total->targeted += t.target * static_cast<double>(t.numel);
+        }
     }
-    for (const auto& [m, zn] : totals)
-        modalities[m] = {{"sparsity", static_cast<double>(zn.first) / zn.second}, {"pruned", zn.first}, {"params", zn.second}};
+    for (const auto& [m, total] : totals) modalities[m] = total.to_json();
     return {{"method", method},
             {"pattern", pattern},
             {"seconds", seconds},
-            {"total", {{"sparsity", numel ? static_cast<double>(zeros) / numel : 0.0}, {"pruned", zeros}, {"params", numel}}},
+            {"total", all.to_json()},
             {"modalities", modalities},
             {"tensors", tensors_json}};
 }
@@ -483,11 +533,18 @@ std::string PruneResult::to_text() const {
                       static_cast<long long>(v["pruned"].get<int64_t>()), static_cast<long long>(v["params"].get<int64_t>()));
         s += buf;
     }
-    std::snprintf(buf, sizeof buf, "  %-10s sparsity %.4f\n", "total", j["total"]["sparsity"].get<double>());
+    std::snprintf(buf, sizeof buf, "  %-10s sparsity %.4f (target %.4f)\n", "total", j["total"]["sparsity"].get<double>(),
+                  j["total"]["target"].get<double>());
     s += buf;
     double err = 0;
-    for (const TensorResult& t : tensors) err += t.relative_error / static_cast<double>(tensors.size());
-    std::snprintf(buf, sizeof buf, "  mean relative reconstruction error %.4f\n", err);
+    int measured = 0;
+    for (const TensorResult& t : tensors)
+        if (t.relative_error) {
+            err += *t.relative_error;
+            ++measured;
+        }
+    if (measured == 0) return s + "  relative reconstruction error not measured (pruned without calibration data)\n";
+    std::snprintf(buf, sizeof buf, "  mean relative reconstruction error %.4f\n", err / measured);
     return s + buf;
 }
 

@@ -4,6 +4,7 @@
 // again with its pruned weights to give the next block its inputs.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,8 @@ struct TensorResult {
     double target = 0, achieved = 0;  // sparsity
     int64_t nnz = 0, numel = 0;
     // ||W X - W' X|| / ||W X|| over the calibration inputs (InputRowSample: every row, or every k-th
-    // row of a calibration set larger than 256 rows)
-    double relative_error = 0;
+    // row of a calibration set larger than 256 rows); unset when pruned without calibration data
+    std::optional<double> relative_error;
     double seconds = 0;
 };
 
@@ -34,7 +35,8 @@ struct PruneResult {
     std::map<std::string, at::Tensor> masks;  // Linear name -> bool mask, true = pruned
     double seconds = 0;
 
-    // Per modality and in total: pruned parameters over the targeted ones.
+    // Per modality and in total: pruned parameters over the targeted ones ("sparsity") and the
+    // parameter-weighted target ("target").
     nlohmann::json to_json() const;
     std::string to_text() const;
 };
@@ -57,7 +59,9 @@ public:
 // goes to the sink as it is made; the mask is then dropped, the weight once its block has run again
 // with it: the model keeps its own weights, result.masks stays empty, and at most one block's pruned
 // weights are held at a time (how a streaming model is pruned within one block's memory). Progress per block; a
-// cancelled or failed run restores every weight it changed, so the model is as before.
+// cancelled or failed run restores every weight it changed, so the model is as before. A method that
+// reads no inputs (magnitude) may be given no calibration: each Linear is then pruned from its
+// weights alone, and no reconstruction error is measured.
 PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocation,
                         const std::vector<VlmInputs>& calibration, const JobControl& job, PrunedSink* sink = nullptr);
 

@@ -112,8 +112,8 @@ std::vector<Allocator> builtin_allocators() {
                                     plan.allocation.sensitivity_lambda);
     };
     return {
-        {"uniform", "Uniform", "the Plan's sparsity for every targeted Linear", keep_start, ""},
-        {"modality", "Per modality", "one sparsity per modality (vision, language) from the Plan's allocation", keep_start, ""},
+        {"uniform", "Uniform", "the Plan's sparsity for every targeted Linear", keep_start, "", false},
+        {"modality", "Per modality", "one sparsity per modality (vision, language) from the Plan's allocation", keep_start, "", false},
         {"ecoflap", "ECoFLaP (zeroth-order)",
          "per-block keep budgets from forward-only loss differences under weight noise (Sung et al., ICLR 2024)", ecoflap, ""},
         {"ecoflap-first-order", "ECoFLaP (first-order)",
@@ -121,7 +121,7 @@ std::vector<Allocator> builtin_allocators() {
         {"owl", "OWL",
          "blocks with more Wanda-score outliers pruned less, within s ± λ (Yin et al., ICML 2024)", owl, ""},
         {"sensitivity", "Sensitivity",
-         "blocks whose pruning alone cost more accuracy (a sensitivity sweep) pruned less, within s ± λ", sensitivity, ""},
+         "blocks whose pruning alone cost more accuracy (a sensitivity sweep) pruned less, within s ± λ", sensitivity, "", false},
     };
 }
 

@@ -68,7 +68,8 @@ struct Allocator {
     std::string display;
     std::string description;  // one line
     AllocateFunction allocate;
-    std::string origin;  // as PruneMethod::origin
+    std::string origin;            // as PruneMethod::origin
+    bool uses_calibration = true;  // reads the calibration batches (uniform and per-modality do not)
 };
 
 // Registers a method / allocator. Throws ps::Error for an empty or already registered id, or a

@@ -23,12 +23,16 @@
 #include "core/data/prompts.h"
 #include "core/error.h"
 #include "core/eval/eval_set.h"
+#include "core/eval/next_token_kl.h"
 #include "core/eval/sweep.h"
 #include "core/eval/zero_shot.h"
 #include "core/io/atomic_file.h"
 #include "core/io/json_util.h"
+#include "core/model/llava.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
+#include "core/job/plan.h"
+#include "core/prune/calibration.h"
 #include "core/prune/mask.h"
 #include "core/report/sweep_curves.h"
 #include "core/report/token_heatmap.h"
@@ -98,6 +102,16 @@ double median_seconds(const std::function<void()>& run, int repeats) {
     return s[s.size() / 2];
 }
 
+// Why a sweep's curves do not belong in the report of a run pruned from `dense_dir`; empty when they do.
+std::string sweep_mismatch(const SweepResult& sweep, const std::string& dense_dir) {
+    if (sweep.model.empty()) return "it does not record which checkpoint it swept (sweep it again to include it)";
+    std::error_code ec;
+    if (dense_dir.empty() || !fs::equivalent(sweep.model, dense_dir, ec))
+        return "it is a sweep of another checkpoint (" + sweep.model + "), not of " +
+               (dense_dir.empty() ? std::string("this run's, which its plan.json does not name") : dense_dir);
+    return {};
+}
+
 const char* kStyle =
     "body{font-family:'DejaVu Sans',sans-serif;margin:24px 40px;color:#222}h1{font-size:22px}h2{font-size:17px;"
     "border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:28px}table{border-collapse:collapse;font-size:12px}"
@@ -131,6 +145,9 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
     h << "<h2 id=\"plan\">Plan</h2><table>";
     for (const char* key : {"name", "method", "pattern", "sparsity", "compare", "device", "dtype", "seed"})
         if (plan.contains(key)) h << "<tr><td class=\"l\">" << key << "</td><td class=\"l\">" << escape(plan[key].dump()) << "</td></tr>";
+    if (result.contains("total") && result["total"].contains("target"))
+        h << "<tr><td class=\"l\">overall target</td><td class=\"l\">" << fmt("%.4f", result["total"]["target"].get<double>())
+          << " (the allocation's parameter-weighted mean over the targeted Linears)</td></tr>";
     for (const char* key : {"allocation", "calibration"})
         if (plan.contains(key))
             h << "<tr><td class=\"l\">" << key << "</td><td class=\"l\"><code>" << escape(plan[key].dump()) << "</code></td></tr>";
@@ -208,8 +225,10 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
     }
     report["layers"] = layers;
 
-    // Accuracy: dense, pruned before recovery (recovery runs) and this run, on the same test images
-    const bool dual = model->towers().size() == 2 && model->weights().has("logit_scale");
+    // Accuracy: dense, pruned before recovery (recovery runs) and this run, on the same test images;
+    // for a decoder, how far its next-token distributions moved from the dense model's
+    const bool decoder = dynamic_cast<const CausalVlm*>(model.get()) != nullptr;
+    const bool dual = !decoder && model->towers().size() == 2 && model->weights().has("logit_scale");
     const ImageProcessorConfig cfg = Processor(*model).image_config();
     const LabelledImages test = dual ? load_fashion_mnist(fashion_mnist_dir(), "test") : LabelledImages{};
     std::unique_ptr<Vlm> dense;
@@ -243,16 +262,41 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
         } else {
             h << "<tr><td class=\"l\">this run</td><td>" << fmt("%.2f %%", after) << "</td></tr></table>";
         }
+    } else if (decoder && dense) {
+        Plan::Calibration c = Plan::from_json(plan, run_dir + "/plan.json").calibration;
+        if (opt.kl_samples >= 0) c.samples = std::min(c.samples, opt.kl_samples);
+        const std::string unavailable = calibration_unavailable(*dense);
+        if (unavailable.empty()) {
+            const EvalResult kl = next_token_kl(*model, *dense, calibration_batches(*dense, c, plan.value("seed", uint64_t{0})), job);
+            report["next_token_kl"] = {{"mean", kl.metric("mean_kl")}, {"max", kl.metric("max_kl")},
+                                       {"positions", static_cast<int64_t>(kl.metric("positions"))},
+                                       {"samples", static_cast<int64_t>(kl.metric("samples"))}};
+            h << "<p class=\"note\">The mean next-token KL to the dense model: KL(dense ‖ this run) of the next-token "
+                 "distributions at every position of the run's calibration prompts, averaged over positions (nats; 0 = the "
+                 "same predictions).</p><table><tr><th class=\"l\">measure</th><th>value</th></tr>"
+              << "<tr><td class=\"l\">mean next-token KL</td><td>" << fmt("%.5f", kl.metric("mean_kl")) << "</td></tr>"
+              << "<tr><td class=\"l\">largest at one position</td><td>" << fmt("%.5f", kl.metric("max_kl")) << "</td></tr>"
+              << "<tr><td class=\"l\">positions / prompts</td><td>" << static_cast<int64_t>(kl.metric("positions")) << " / "
+              << static_cast<int64_t>(kl.metric("samples")) << "</td></tr></table>";
+        } else {
+            h << "<p class=\"note\">No next-token KL: the calibration prompts cannot be built (" << escape(unavailable) << ").</p>";
+        }
+    } else if (decoder) {
+        h << "<p class=\"note\">No next-token KL: the dense checkpoint <code>" << escape(dense_dir)
+          << "</code> this run was pruned from is not there to compare with.</p>";
     } else {
         h << "<p class=\"note\">Zero-shot evaluation needs a dual encoder; this is " << escape(model->map().family) << ".</p>";
     }
 
     // Curves and sensitivity from a sweep
     h << "<h2 id=\"curves\">Accuracy vs sparsity</h2>";
-    if (!opt.sweep_dir.empty()) {
-        const std::string sweep_path = opt.sweep_dir + "/sweep.json";
-        const nlohmann::json sweep = read_json_file(sweep_path);
-        const SweepResult r = SweepResult::from_json(sweep, sweep_path);
+    const std::string sweep_path = opt.sweep_dir + "/sweep.json";
+    const nlohmann::json sweep = opt.sweep_dir.empty() ? nlohmann::json() : read_json_file(sweep_path);
+    const SweepResult r = opt.sweep_dir.empty() ? SweepResult{} : SweepResult::from_json(sweep, sweep_path);
+    const std::string foreign = opt.sweep_dir.empty() ? "" : sweep_mismatch(r, dense_dir);
+    if (!foreign.empty()) {
+        h << "<p class=\"note\">The sweep in <code>" << escape(opt.sweep_dir) << "</code> is left out: " << escape(foreign) << ".</p>";
+    } else if (!opt.sweep_dir.empty()) {
         const bool tokens = r.tokens_pruned();
         h << "<table><tr><th class=\"l\">point</th><th>target</th><th>achieved</th><th>zero-shot</th><th>nonzero params</th>"
           << (tokens ? "<th>MFLOPs / sample</th>" : "") << "</tr>";

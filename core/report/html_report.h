@@ -1,7 +1,9 @@
 // The run report: one self-contained HTML file (plots and token heatmaps embedded as PNG data) and
 // report.json beside it, built from a run folder (plan.json, result.json) and optionally a sweep:
 // the Plan, per-modality totals, the per-layer table (the columns NNCF and Distiller report),
-// zero-shot accuracy of the dense model and the run, accuracy-vs-sparsity curves and sensitivity,
+// zero-shot accuracy of the dense model and the run (for a decoder, the mean next-token KL to the dense
+// model on its calibration prompts), accuracy-vs-sparsity curves and sensitivity of a sweep of the
+// same checkpoint,
 // token heatmaps of test images, timings and the machine, and measured latency — labelled "size
 // only" where the pattern gives no speed-up on this hardware.
 #pragma once
@@ -18,6 +20,7 @@ struct ReportOptions {
     std::string sweep_dir;        // a sweep's output folder (sweep.json); empty: no curves
     int heatmaps = 4;             // test images shown with their token heatmaps
     int64_t eval_limit = 1000;    // test images scored for the accuracy section
+    int64_t kl_samples = -1;      // decoders: calibration prompts of the next-token KL (-1: all of the Plan's)
     int latency_batch = 16, latency_repeats = 5;
 };
 

@@ -1,5 +1,7 @@
 #include "core/token/heatmap_session.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -8,6 +10,7 @@
 #include "core/data/fashion_mnist.h"
 #include "core/data/image.h"
 #include "core/error.h"
+#include "core/model/llava.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
 #include "core/report/token_heatmap.h"
@@ -47,14 +50,42 @@ struct HeatmapSession::Impl {
 
 HeatmapSession::HeatmapSession(const std::string& model_dir, const std::string& device, const std::string& dtype)
     : impl_(std::make_unique<Impl>()) {
+    if (std::filesystem::is_directory(model_dir) && !std::filesystem::exists(model_dir + "/preprocessor_config.json"))
+        throw Error(model_dir, "has no preprocessor_config.json: token heatmaps need the checkpoint's image processor to "
+                               "prepare the image as the model sees it");
     LoadOptions load;
     load.device = device;
     load.dtype = dtype;
     impl_->model = Vlm::load(model_dir, load);
     impl_->processor = std::make_unique<Processor>(*impl_->model);
+    impl_->processor->image_config();  // throws naming preprocessor_config.json
 }
 
 HeatmapSession::~HeatmapSession() = default;
+
+std::vector<std::string> HeatmapSession::metrics() const {
+    std::vector<std::string> out = {"cls", "received", "cim"};
+    if (dynamic_cast<const CausalVlm*>(impl_->model.get()) && impl_->processor->has_tokenizer()) out.push_back("text");
+    return out;
+}
+
+std::string HeatmapSession::limits() const {
+    if (!dynamic_cast<const CausalVlm*>(impl_->model.get()) || impl_->processor->has_tokenizer()) return {};
+    try {
+        impl_->processor->tokenizer();
+    } catch (const Error& e) {
+        return std::string("text-guided scores need the checkpoint's tokenizer: ") + e.what();
+    }
+    return {};
+}
+
+std::vector<std::string> HeatmapSession::test_image_classes(int64_t count) {
+    const LabelledImages test = load_fashion_mnist(fashion_mnist_dir(), "test");
+    std::vector<std::string> out;
+    for (int64_t i = 0; i < std::min<int64_t>(count, test.labels.size(0)); ++i)
+        out.push_back(test.classes[static_cast<size_t>(test.labels[i].item<int64_t>())]);
+    return out;
+}
 
 int HeatmapSession::blocks(const std::string& metric) const {
     return impl_->model->towers()[impl_->tower_of(parse_token_metric(metric))].num_blocks;
@@ -65,6 +96,9 @@ HeatmapImage HeatmapSession::render(const HeatmapRequest& r) const {
     const TokenMetric metric = parse_token_metric(r.metric);
     std::lock_guard<std::mutex> lock(impl_->mu);
     const Vlm& model = *impl_->model;
+    if (metric == TokenMetric::Text && !dynamic_cast<const CausalVlm*>(&model))
+        throw Error("metric", "text-guided importance needs a LLaVA model (a decoder reading the question); " +
+                                  model.map().family_display + " is not one");
     const int tower = impl_->tower_of(metric);
     const int last = model.towers()[tower].num_blocks - 1;
     const int block = r.block < 0 ? last : r.block;
@@ -75,9 +109,10 @@ HeatmapImage HeatmapSession::render(const HeatmapRequest& r) const {
     if (it == impl_->cache.end()) {
         const cv::Mat image = impl_->image_of(r);
         const Processor& processor = *impl_->processor;
-        const bool llava = model.map().family == "llava";
-        const std::string text = !r.text.empty() ? r.text : llava ? "What is shown in this image?" : "a photo";
-        const VlmInputs in = llava ? processor.chat(image, text) : processor.dual_encoder({image}, {text});
+        // The vision tower's metrics need the image alone; the text-guided one a chat prompt about it.
+        const VlmInputs in = metric == TokenMetric::Text
+                                 ? processor.chat(image, r.text.empty() ? "What is shown in this image?" : r.text)
+                                 : processor.images({image});
         Impl::Scored s;
         s.grid = image_token_importance(model, in, block, metric).front();
         s.view = model_view(in.pixel_values[0], processor.image_config());

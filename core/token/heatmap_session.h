@@ -19,7 +19,7 @@ struct HeatmapRequest {
     int block = -1;          // block of the scored tower; -1: its last
     std::string metric = "cls";  // cls | received | cim | text (LLaVA: last prompt token -> image tokens)
     double keep = 1.0;           // marks what run-time pruning at this keep ratio drops
-    std::string text;  // the caption (LLaVA: the question); empty: "a photo" (LLaVA: "What is shown in this image?")
+    std::string text;  // metric text: the question; empty: "What is shown in this image?"
     std::string colormap = "inferno";
 };
 
@@ -33,17 +33,27 @@ struct HeatmapImage {
 
 class HeatmapSession {
 public:
-    // Loads the checkpoint; throws ps::Error naming the file as Vlm::load does.
+    // Loads the checkpoint; throws ps::Error naming the file as Vlm::load does, or the image
+    // processor's (preprocessor_config.json) when it is missing or broken: no image can be shown.
     explicit HeatmapSession(const std::string& model_dir, const std::string& device = "cpu",
                             const std::string& dtype = "float32");
     ~HeatmapSession();
 
+    // The metrics this model is scored by: cls, received and cim over its vision tower's patches,
+    // and for a decoder whose checkpoint has a tokenizer, text.
+    std::vector<std::string> metrics() const;
+    // What keeps a metric of this kind of model from being offered (a decoder without a tokenizer:
+    // why it has none); empty when every one is.
+    std::string limits() const;
     // Blocks of the tower `metric` scores (vision; LLaVA's language model for "text").
     int blocks(const std::string& metric) const;
     // Throws ps::Error naming the file or field: an unreadable image, a block out of range, an
     // unknown metric or colormap, a keep ratio outside (0, 1]. Safe to call from any thread (one
     // render at a time).
     HeatmapImage render(const HeatmapRequest& request) const;
+
+    // The class names of the first `count` Fashion-MNIST test images (what HeatmapRequest::test_image picks).
+    static std::vector<std::string> test_image_classes(int64_t count);
 
 private:
     struct Impl;

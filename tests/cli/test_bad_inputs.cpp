@@ -1,5 +1,5 @@
 // Every case of the bad-input corpus (tests/data/bad/cases.json: checkpoints, configs, Plans,
-// tokenizers, images, IDX files, caption folders) is refused with its one line, by the CLI (exit
+// tokenizers, images, IDX files, caption folders, run scores) is refused with its one line, by the CLI (exit
 // code 1, nothing on stdout, "error: <line>\n" on stderr) and by the core API (ps::Error with the
 // same line); afterwards the case's files are byte-identical and no output folder exists.
 #include <QDir>
@@ -20,6 +20,7 @@
 #include "core/io/tokenizer.h"
 #include "core/job/plan.h"
 #include "core/job/prune_run.h"
+#include "core/job/run_score.h"
 #include "core/model/model_map.h"
 #include "core/prune/plugins.h"
 #include "tests/test_support.h"
@@ -95,7 +96,7 @@ private Q_SLOTS:
                                             << QString::fromStdString(c.at("error").get<std::string>()) << c.value("own_model", false);
         }
         QVERIFY2(doc.at("cases").size() >= 30, "the corpus has fewer than 30 cases");
-        QCOMPARE(kinds.size(), 6);
+        QCOMPARE(kinds.size(), 7);
     }
 
     void refused() {
@@ -122,6 +123,7 @@ private Q_SLOTS:
             env.insert("PRUNESTUDIO_FASHION_MNIST", casePath);
         }
         if (kind == "captions") args = {"eval", PS_DEFAULT_MODEL, "--data", casePath, "--limit", "2"};
+        if (kind == "score") args = {"score", casePath};
         QVERIFY2(!args.isEmpty(), qPrintable("unknown kind " + kind));
         QProcess cli;
         cli.setProcessEnvironment(env);
@@ -144,6 +146,7 @@ private Q_SLOTS:
             if (kind == "image") ps::load_image(p);
             if (kind == "idx") ps::load_fashion_mnist(p, "test");
             if (kind == "captions") ps::load_caption_folder(p);
+            if (kind == "score") ps::score_run(p, {}, {});
         });
         QCOMPARE(core, expected);
 

@@ -3,6 +3,7 @@
 // tests/data/bad is test_bad_inputs').
 #include <QDir>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -309,6 +310,21 @@ private Q_SLOTS:
 
     // `export` writes a Hugging Face folder from a pruned run; an existing folder needs --force; a
     // full disk leaves nothing half-written.
+    void score_a_pruned_run() {
+        const QString run = tmp_.filePath("pruned-24");  // from prune_with_a_preset
+        auto r = ps_test::run_cli({"score", run, "--images", "100"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const QRegularExpression line("^zero-shot top-1 on 100 test images: (\\d+\\.\\d\\d) % \\(dense (\\d+\\.\\d\\d) %\\)\n$");
+        const QRegularExpressionMatch m = line.match(QString::fromUtf8(r.out));
+        QVERIFY2(m.hasMatch(), r.out.constData());
+        const nlohmann::json kept = nlohmann::json::parse(ps_test::read_bytes(run + "/score.json").toStdString());
+        QCOMPARE(m.captured(1), QString::number(kept["run"].get<double>(), 'f', 2));
+        QCOMPARE(m.captured(2), QString::number(kept["dense"].get<double>(), 'f', 2));
+        r = ps_test::run_cli({"score", run, "--images", "100"});  // read back, not scored again
+        QVERIFY2(r.out.endsWith("(from score.json)\n"), r.out.constData());
+        QCOMPARE(ps_test::run_cli({"score", run, "--images", "0"}).exit_code, 2);
+    }
+
     void export_a_pruned_run() {
         const QString run = tmp_.filePath("pruned-24"), out = tmp_.filePath("exported");  // from prune_with_a_preset
         QVERIFY(QFile::exists(run + "/masks.safetensors"));

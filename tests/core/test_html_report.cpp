@@ -4,7 +4,9 @@
 // figures; headless Chromium renders the page (the screenshot is a real picture, not a blank page).
 // A recovery run from that checkpoint reports dense, pruned-before-recovery (the pruned folder
 // scored on the same images: the first report's figure) and recovered accuracy, and its per-layer
-// sparsity counted on the recovered weights. A folder that is not a run is refused.
+// sparsity counted on the recovered weights. A LLaVA run's report leaves out the default model's
+// sweep (another checkpoint) and measures the mean KL of next-token distributions to the dense model
+// on its calibration data, as computed here. A folder that is not a run is refused.
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -118,6 +120,53 @@ private Q_SLOTS:
             const std::string name = l["name"].get<std::string>();
             QVERIFY2(before.count(name) && std::abs(l["sparsity"].get<double>() - before[name]) < 1e-3, name.c_str());
         }
+    }
+
+    void llava_report_has_next_token_kl_and_no_foreign_sweep() {
+        const QString dense_dir = tmp_.filePath("llava");
+        const auto ref = ps_test::run_python("run_reference.py", {dense_dir, "llava"});
+        QVERIFY2(ref.exit_code == 0, ref.err.constData());
+        ps::Plan plan;
+        plan.model = dense_dir.toStdString();
+        plan.calibration.samples = 6;
+        plan.sparsity = 0.6;
+        auto m = ps::Vlm::load(plan.model);
+        const auto calib = ps::calibration_batches(*m, plan.calibration, plan.seed);
+        const ps::PruneResult pruned = ps::prune_model(*m, plan, ps::allocate(plan, m->map()), calib, {});
+        const std::string run = tmp_.filePath("llava-run").toStdString();
+        ps::write_pruned_checkpoint(*m, plan, pruned, run);
+
+        ps::ReportOptions opt;
+        opt.sweep_dir = tmp_.filePath("sweep").toStdString();  // the default model's sweep
+        opt.latency_repeats = 1;
+        const std::string html = tmp_.filePath("llava.html").toStdString();
+        const nlohmann::json r = ps::write_report(run, html, opt, {});
+        const QString page = QString::fromUtf8(ps_test::read_bytes(QString::fromStdString(html)));
+        QVERIFY(!r.contains("sweep"));
+        QVERIFY2(page.contains("another checkpoint"), qPrintable(page));
+
+        // The reference: both models on the same calibration prompts, KL(dense ‖ run) of the softmax over
+        // the vocabulary at every attended position, averaged over positions.
+        auto dense = ps::Vlm::load(plan.model), pruned_model = ps::Vlm::load(run);
+        double sum = 0, worst = 0;
+        int64_t positions = 0;
+        for (const ps::VlmInputs& in : calib) {
+            const at::Tensor p = dense->forward(in).logits.to(at::kDouble).log_softmax(-1);
+            const at::Tensor q = pruned_model->forward(in).logits.to(at::kDouble).log_softmax(-1);
+            const at::Tensor kl = (p.exp() * (p - q)).sum(-1);  // [B,T]
+            const at::Tensor mask = in.attention_mask.to(at::kBool);
+            sum += kl.masked_select(mask).sum().item<double>();
+            worst = std::max(worst, kl.masked_select(mask).max().item<double>());
+            positions += mask.sum().item<int64_t>();
+        }
+        const nlohmann::json& kl = r.at("next_token_kl");
+        QVERIFY(sum > 0);
+        QVERIFY2(std::abs(kl.at("mean").get<double>() - sum / static_cast<double>(positions)) < 1e-9,
+                 qPrintable(QString("%1 vs %2").arg(kl.at("mean").get<double>()).arg(sum / static_cast<double>(positions))));
+        QVERIFY(std::abs(kl.at("max").get<double>() - worst) < 1e-9);
+        QCOMPARE(kl.at("positions").get<int64_t>(), positions);
+        QCOMPARE(kl.at("samples").get<int64_t>(), static_cast<int64_t>(calib.size()));
+        QVERIFY(page.contains("next-token KL"));
     }
 
     void not_a_run_folder_is_refused() {

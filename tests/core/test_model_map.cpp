@@ -82,6 +82,10 @@ private Q_SLOTS:
         const auto& fc2 = find(llava, "model.vision_tower.vision_model.encoder.layers.1.mlp.fc2");
         QCOMPARE(fc2.role, std::string("fc2"));
         QVERIFY(fc2.has_bias);
+        // vision_feature_layer -2 of a 2-block tower: the features are taken before block 1, which
+        // never runs, so it is not prunable and says why.
+        QVERIFY(!fc2.prunable);
+        QVERIFY(find(llava, "model.vision_tower.vision_model.encoder.layers.0.mlp.fc2").prunable);
         const auto& p1 = find(llava, "model.multi_modal_projector.linear_1");
         QCOMPARE(p1.role, std::string("proj_1"));
         QVERIFY(p1.prunable);

@@ -107,7 +107,7 @@ private Q_SLOTS:
         for (const std::string method : {"magnitude", "wanda", "sparsegpt"}) {
             auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
             const ps::PruneResult r = run(*model, plan(method, 0.6));
-            for (const auto& t : r.tensors) mean[method] += t.relative_error / static_cast<double>(r.tensors.size());
+            for (const auto& t : r.tensors) mean[method] += t.relative_error.value() / static_cast<double>(r.tensors.size());
             for (const auto& t : r.tensors) {
                 const int64_t zeros = t.numel - t.nnz, rows = model->weights().get(t.name + ".weight").size(0);
                 if (method == "wanda" && t.modality == "language")  // per row: floor(s * cols) in every row

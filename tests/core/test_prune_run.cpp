@@ -1,14 +1,20 @@
 // One pruning run from a Plan on the default model: a sparse Plan writes the checkpoint and
 // result.json, its allocation names exactly the tensors the result lists at their targets; a
 // depth Plan drops its blocks and says which; an existing output folder or a Plan without a model
-// is refused before any work (a missing model is never read), leaving nothing behind.
+// is refused before any work (a missing model is never read), leaving nothing behind. A LLaVA
+// without a tokenizer is pruned by magnitude from its weights alone (the lowest |w| of each matrix,
+// checked here; the vision block its vision_feature_layer leaves unused untouched and named), while
+// Wanda, which needs calibration data, is refused with one line naming the folder.
 #include <QDir>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <filesystem>
 
+#include "core/io/json_util.h"
 #include "core/job/prune_run.h"
+#include "core/model/demo_checkpoint.h"
+#include "core/model/vlm.h"
 #include "tests/test_support.h"
 
 class TestPruneRun : public QObject {
@@ -50,6 +56,40 @@ private Q_SLOTS:
         QVERIFY(s.allocation.empty());
         QCOMPARE(s.result["method"].get<std::string>(), std::string("depth"));
         QVERIFY2(QString::fromStdString(s.text).contains("depth: dropped"), s.text.c_str());
+    }
+
+    void withoutTokenizer() {
+        const std::string demo = tmp_.filePath("demo").toStdString();
+        ps::write_demo_checkpoint(demo);
+        ps::Plan p = plan("magnitude");
+        p.model = demo;
+        const std::string out = tmp_.filePath("demo-magnitude").toStdString();
+        const ps::PruneRunSummary s = ps::run_prune(p, out, {});
+        const QString text = QString::fromStdString(s.text);
+        QVERIFY2(text.contains("tokenizer") && text.contains("vision block 3") && text.contains("vision_feature_layer"), s.text.c_str());
+        const auto dense = ps::Vlm::load(demo), pruned = ps::Vlm::load(out);
+        int checked = 0;
+        for (const ps::LinearLayer& l : dense->map().linears) {
+            if (l.block < 0 || l.modality == ps::Modality::Other) continue;
+            const at::Tensor w = dense->weights().get(l.name + ".weight"), got = pruned->weights().get(l.name + ".weight");
+            if (l.modality == ps::Modality::Vision && l.block == 3) {  // never run: left as it was
+                QVERIFY(at::equal(w, got));
+                continue;
+            }
+            // Magnitude: the floor(numel / 2) smallest |w| of the matrix are zeroed, the rest kept as they were.
+            const at::Tensor zero = got == 0;
+            QCOMPARE(zero.sum().item<int64_t>(), w.numel() / 2);
+            QVERIFY(w.abs().masked_select(zero).max().item<float>() <= w.abs().masked_select(~zero).min().item<float>());
+            QVERIFY(at::equal(got.masked_select(~zero), w.masked_select(~zero)));
+            ++checked;
+        }
+        QCOMPARE(checked, 3 * 6 + 6 * 7);
+
+        p.method = "wanda";
+        const QString message = ps_test::error_of([&] { ps::run_prune(p, tmp_.filePath("demo-wanda").toStdString(), {}); });
+        QVERIFY2(message.startsWith(QString::fromStdString(demo)) && message.contains("tokenizer") && !message.contains('\n'),
+                 qPrintable(message));
+        QVERIFY(!QDir(tmp_.filePath("demo-wanda")).exists());
     }
 
     void refusedBeforeWork() {

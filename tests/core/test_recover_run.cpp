@@ -2,7 +2,8 @@
 // with the values result.json logs, evaluated steps with their accuracy; a run cancelled from the
 // callback leaves no output folder but its state file, and the same call resumes from the last
 // saved step and repeats the uninterrupted run's losses; an existing output folder, a Plan without
-// a model and a method that removes weights are refused before any work.
+// a model and a method that removes weights are refused before any work. The recovered run's
+// plan.json names the pruning of its source run, not the Plan's own pruning settings.
 #include <QDir>
 #include <QTemporaryDir>
 #include <QTest>
@@ -61,6 +62,11 @@ private Q_SLOTS:
         QCOMPARE(*seen[5].second, evals[1]["zero_shot_top1"].get<double>());
         QVERIFY(s.result["zero_shot_top1"].contains("pruned") && s.result["zero_shot_top1"].contains("recovered"));
         QVERIFY(QString::fromStdString(s.text).startsWith("recovery sparselora:"));
+        // The recovered run records the pruning its source was made by (its targets, not this Plan's
+        // ".*") with this Plan's recovery.
+        const nlohmann::json written = ps::read_json_file(out + "/plan.json"), made = ps::read_json_file(pruned_ + "/plan.json");
+        QVERIFY(written["targets"] == made["targets"]);
+        QVERIFY(written["recovery"] == plan().to_json()["recovery"]);
     }
 
     void cancelledThenResumed() {

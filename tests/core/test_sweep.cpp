@@ -5,7 +5,7 @@
 // keeps the points it finished; token keep ratios: keep 1 costs the dense FLOPs and scores the same,
 // fewer kept tokens cost what a hand count of the vision blocks says, and the FLOPs front is given;
 // a sensitivity sweep feeds the sensitivity allocation; the Pareto fronts against a hand-made set;
-// bad specs are refused.
+// an N:M pattern is one point per method; the sweep records its checkpoint; bad specs are refused.
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -56,6 +56,8 @@ private Q_SLOTS:
         QCOMPARE(r.ran, 5);  // the dense point too
         QCOMPARE(r.cached, 0);
         QCOMPARE(files_in(cache), size_t(5));
+        QCOMPARE(r.model, base_.model);  // what a report checks its run against
+        QCOMPARE(ps::SweepResult::from_json(r.to_json(), "sweep.json").model, base_.model);
         // the dense accuracy is the unpruned model's on the same images
         auto m = ps::Vlm::load(base_.model);
         const ps::EvalSet set = ps::labelled_eval_set("t", ps::load_fashion_mnist(ps::fashion_mnist_dir(), "test"),
@@ -266,6 +268,13 @@ private Q_SLOTS:
         QCOMPARE(mps.size(), size_t(4));
         QCOMPARE(mps[1].pattern, std::string("2:4"));
         QCOMPARE(mps[2].method, std::string("magnitude"));
+        // an N:M pattern prunes N/M whatever the target: one point per method, not one per sparsity
+        grid.sparsities = {0.3, 0.6, 0.9};
+        const auto nm = ps::sweep_plans(base_, grid);
+        QCOMPARE(nm.size(), size_t(2 * (3 + 1)));
+        QCOMPARE(nm[3].pattern, std::string("2:4"));
+        QCOMPARE(nm[3].sparsity, 0.5);
+        QCOMPARE(nm[4].method, std::string("magnitude"));
         grid.patterns = {"4:2"};
         QVERIFY(ps_test::error_of([&] { ps::sweep_plans(base_, grid); }).contains("4:2"));
         s.sparsities.clear();

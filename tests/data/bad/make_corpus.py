@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the bad-input corpus beside this script: one folder or file per case under
-checkpoint/, plan/, tokenizer/, image/, idx/ and captions/. The cases and the one-line error each
+checkpoint/, plan/, tokenizer/, image/, idx/, captions/ and score/. The cases and the one-line error each
 must give are listed in cases.json (kept by hand); `test_bad_inputs` runs them all through the
 CLI and the core API. Re-run after changing a case: python3 make_corpus.py"""
 import gzip
@@ -129,6 +129,15 @@ def main():
     idx_case("labels_missing", images, None)
     write("idx/truncated_gzip/t10k-images-idx3-ubyte.gz", gzip.compress(images, mtime=0)[:200])
     write("idx/truncated_gzip/t10k-labels-idx1-ubyte.gz", gzip.compress(labels, mtime=0))
+
+    # Run scores (score.json of a run folder, as `score` reads it back with its default options)
+    def score(name, body):
+        write(f"score/{name}/result.json", "{}")
+        write(f"score/{name}/score.json", body if isinstance(body, str) else json.dumps(body, indent=1))
+    options = {"images": 1000, "kl_samples": 16}
+    score("not_json", '{"options": {"images": 1000, ')
+    score("run_not_number", {"options": options, "metric": "zero_shot_top1", "run": "high", "samples": 1000})
+    score("unknown_metric", {"options": options, "metric": "bleu", "run": 1.0, "samples": 10})
 
     # Caption folders
     write("captions/image_missing/captions.jsonl", '{"image": "missing.png", "caption": "a bag"}\n')

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the fuzzers' seed corpora beside this script (safetensors/, config/, tokenizer/, image/):
+"""Writes the fuzzers' seed corpora beside this script (safetensors/, config/, tokenizer/, image/, run_score/):
 a few small valid inputs of each kind for libFuzzer to mutate. Needs Pillow (the project .venv
 has it) for the JPEG seed. Re-run after changing a seed: .venv/bin/python make_seeds.py"""
 import base64
@@ -35,12 +35,21 @@ def safetensors(tensors, metadata=None):
 
 
 def main():
-    for sub in ("safetensors", "config", "tokenizer", "image"):
+    for sub in ("safetensors", "config", "tokenizer", "image", "run_score"):
         shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
     write("safetensors/two_f32.safetensors", safetensors({"a.weight": ("F32", [2, 2], bytes(16)), "a.bias": ("F32", [2], bytes(8))}))
     write("safetensors/bf16_metadata.safetensors", safetensors({"w": ("BF16", [3, 1], bytes(6))}, {"format": "pt"}))
     write("safetensors/scalar_and_empty.safetensors", safetensors({"s": ("I64", [], bytes(8)), "e": ("U8", [0, 4], b"")}))
     write("safetensors/empty_header.safetensors", safetensors({}))
+
+    options = {"images": 1000, "kl_samples": 16}
+    write("run_score/zero_shot.json", json.dumps({"options": options, "metric": "zero_shot_top1", "run": 85.2, "dense": 86.3,
+                                              "samples": 1000, "seconds": 2.5}))
+    # found by fuzz_run_score: a sample count of 1e110 was cast to int64 (undefined; now refused)
+    write("run_score/samples_huge_float.json", '{"optio": {"image": 1000, "kl_samplus": 16}, "metric": "zero_shot_top1", '
+          '"run": 85.2, "dense": 886.3, "samples": 1' + "0" * 109 + '.3, "sa": 2.8}')
+    write("run_score/next_token_kl.json", json.dumps({"options": options, "metric": "next_token_kl", "run": 0.0123,
+                                                  "samples": 16, "seconds": 0.4}))
 
     write("config/dual_encoder.json", json.dumps({"model_type": "vision-text-dual-encoder", "projection_dim": 128,
                                                  "vision_config": {"model_type": "vit", "hidden_size": 128, "image_size": 28, "patch_size": 7},
