@@ -8,12 +8,18 @@
 #include <qcustomplot.h>
 
 #include "core/report/model_summary.h"
+#include "ui/chart_style.h"
 #include "ui/modality_colors.h"
 
 namespace ps {
 
 AllocationView::AllocationView(QWidget* parent)
-    : QWidget(parent), plot_(new QCustomPlot(this)), note_(new QLabel(this)), table_(new QTableWidget(this)) {
+    : QWidget(parent),
+      plot_(new QCustomPlot(this)),
+      note_(new QLabel(this)),
+      unused_(new QLabel(this)),
+      score_(new QLabel(this)),
+      table_(new QTableWidget(this)) {
     plot_->setAntialiasedElements(QCP::aeAll);
     plot_->plotLayout()->insertRow(0);
     plot_->plotLayout()->addElement(
@@ -44,24 +50,30 @@ AllocationView::AllocationView(QWidget* parent)
     plot_->yAxis->setLabel(tr("sparsity"));
     plot_->yAxis->setRange(0, 1);
     plot_->yAxis->grid()->setPen(QPen(QColor(0xdd, 0xdd, 0xdd), 0, Qt::SolidLine));
-    plot_->legend->setVisible(true);
-    plot_->legend->setFont(QFont(font().family(), font().pointSize() - 1));
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    legendBelow(plot_);
 
     table_->setColumnCount(ColumnCount);
     table_->setHorizontalHeaderLabels({tr("Linear"), tr("Modality"), tr("Parameters"), tr("Planned"), tr("Achieved")});
-    for (int c = ModalityColumn; c < ColumnCount; ++c) table_->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
-    table_->horizontalHeader()->setSectionResizeMode(NameColumn, QHeaderView::Stretch);
+    // Names in full ("V0 self_attn.q_proj": the block's label and the path inside it), never cut:
+    // the columns are fitted to their text once per fill (fitting them live costs a pass over every
+    // row for each cell set).
+    table_->horizontalHeader()->setStretchLastSection(true);
     table_->verticalHeader()->setVisible(false);
     table_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
     table_->setWordWrap(false);
-    table_->setTextElideMode(Qt::ElideMiddle);
+    table_->setTextElideMode(Qt::ElideNone);
     table_->setAlternatingRowColors(true);
     table_->setToolTip(tr("Double-click a planned sparsity to override it for that Linear"));
     connect(table_, &QTableWidget::itemChanged, this, &AllocationView::cellEdited);
 
-    note_->setWordWrap(true);
-    note_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    for (QLabel* l : {note_, unused_, score_}) {
+        l->setWordWrap(true);
+        l->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    }
+    score_->setStyleSheet("font-weight:bold");
+    unused_->setStyleSheet("color:#8a5a00");
+    score_->hide();
+    unused_->hide();
     auto* split = new QSplitter(Qt::Vertical, this);
     split->addWidget(plot_);
     split->addWidget(table_);
@@ -69,7 +81,9 @@ AllocationView::AllocationView(QWidget* parent)
     split->setStretchFactor(1, 2);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(score_);
     layout->addWidget(note_);
+    layout->addWidget(unused_);
     layout->addWidget(split, 1);
     setModel(ModelMap{});
 }
@@ -79,7 +93,22 @@ void AllocationView::setModel(const ModelMap& map) {
     blocks_ = blockGroups(map_);
     planned_.clear();
     achieved_.clear();
+    QStringList unused;
+    for (const UnusedBlock& b : unused_blocks(map_))
+        unused << tr("%1 block %2 (%3 Linears) is %4: not planned, not counted in the target.")
+                      .arg(modality_name(b.modality))
+                      .arg(b.block)
+                      .arg(b.linears)
+                      .arg(QString::fromStdString(b.why));
+    unused_->setText(unused.join('\n'));
+    unused_->setVisible(!unused.isEmpty());
+    setScore({});
     redraw();
+}
+
+void AllocationView::setScore(const QString& score) {
+    score_->setText(score);
+    score_->setVisible(!score.isEmpty());
 }
 
 void AllocationView::setPlanned(const std::map<std::string, double>& planned, double target, const QString& note) {
@@ -139,6 +168,7 @@ void AllocationView::redrawPlot() {
 
 void AllocationView::fillTable() {
     filling_ = true;
+    table_->setUpdatesEnabled(false);
     int rows = 0;
     for (const BlockGroup& b : blocks_) rows += static_cast<int>(b.linears.size());
     table_->setRowCount(rows);
@@ -153,7 +183,12 @@ void AllocationView::fillTable() {
                 table_->setItem(r, column, item);
                 return item;
             };
-            cell(NameColumn, QString::fromStdString(l->name), false)->setIcon(modalityIcon(l->modality));
+            const QString full = QString::fromStdString(l->name);
+            QTableWidgetItem* name =
+                cell(NameColumn, full.startsWith(b.path + '.') ? b.label + ' ' + full.mid(b.path.size() + 1) : full, false);
+            name->setIcon(modalityIcon(l->modality));
+            name->setToolTip(full);
+            name->setData(Qt::UserRole, full);
             cell(ModalityColumn, modality_name(l->modality), false);
             cell(ParamsColumn, QString::fromStdString(format_count(l->params())), false);
             const auto p = planned_.find(l->name), a = achieved_.find(l->name);
@@ -161,12 +196,14 @@ void AllocationView::fillTable() {
             cell(AchievedColumn, a != achieved_.end() ? QString::number(a->second, 'f', 4) : QString("–"), false);
             ++r;
         }
+    for (int c = NameColumn; c < AchievedColumn; ++c) table_->resizeColumnToContents(c);  // the last one stretches
+    table_->setUpdatesEnabled(true);
     filling_ = false;
 }
 
 void AllocationView::cellEdited(QTableWidgetItem* item) {
     if (filling_ || item->column() != PlannedColumn) return;
-    const QString name = table_->item(item->row(), NameColumn)->text();
+    const QString name = table_->item(item->row(), NameColumn)->data(Qt::UserRole).toString();
     bool ok = false;
     const double v = item->text().toDouble(&ok);
     if (!ok || !(v >= 0 && v < 1)) {

@@ -1,7 +1,8 @@
 // The Allocation tab: per-block sparsity bars grouped and coloured by modality — planned (light)
-// and achieved after a run (solid) — with the target as a dashed line, and below them the
-// per-Linear table whose planned column is editable: an edit becomes a per-tensor override of
-// the Plan (plannedEdited), as ECoFLaP keeps allocation a step of its own.
+// and achieved after a run (solid) — with the overall target as a dashed line, the last run's score,
+// the blocks the model never runs (left out of the plan), and below them the per-Linear table whose
+// planned column is editable: an edit becomes a per-tensor override of the Plan (plannedEdited), as
+// ECoFLaP keeps allocation a step of its own.
 #pragma once
 #include <QWidget>
 #include <map>
@@ -28,15 +29,18 @@ public:
     explicit AllocationView(QWidget* parent = nullptr);
 
     void setModel(const ModelMap& map);
-    // {Linear: sparsity} as allocated, the Plan's target, and a line saying where it comes from.
+    // {Linear: sparsity} as allocated, the overall target it comes to, and a line saying where it comes from.
     void setPlanned(const std::map<std::string, double>& planned, double target, const QString& note);
     // {Linear: sparsity} measured after a run; empty clears the achieved bars.
     void setAchieved(const std::map<std::string, double>& achieved);
+    // A line on how the shown run scored; empty hides it.
+    void setScore(const QString& score);
 
     QCustomPlot* plot() const { return plot_; }
     QTableWidget* table() const { return table_; }
     // Per block (the projector as one), parameter-weighted: planned and achieved, -1 where none.
     int blockCount() const { return static_cast<int>(blocks_.size()); }
+    double target() const { return target_; }  // where the dashed line is
     double plannedOf(int block) const;
     double achievedOf(int block) const;
 
@@ -57,6 +61,8 @@ private:
     bool filling_ = false;
     QCustomPlot* plot_;
     QLabel* note_;
+    QLabel* unused_;
+    QLabel* score_;
     QTableWidget* table_;
     std::array<QCPBars*, kNumModalities> plannedBars_{}, achievedBars_{};
     QCPItemStraightLine* targetLine_;

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "core/io/json_util.h"
+#include "core/job/run_score.h"
 #include "ui/chart_style.h"
 
 namespace ps {
@@ -27,6 +28,7 @@ QString percent(double v) { return QString("%1 %").arg(v, 0, 'f', 2); }
 QTableWidgetItem* cell(const QString& text, bool number) {
     auto* item = new QTableWidgetItem(text);
     item->setFlags(Qt::ItemIsSelectable | Qt::ItemIsEnabled);
+    item->setToolTip(text);
     if (number) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
     return item;
 }
@@ -35,20 +37,32 @@ QTableWidget* makeTable(QWidget* parent, const QStringList& headers) {
     auto* t = new QTableWidget(parent);
     t->setColumnCount(static_cast<int>(headers.size()));
     t->setHorizontalHeaderLabels(headers);
-    t->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
-    for (int c = 1; c < headers.size(); ++c) t->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
     t->verticalHeader()->setVisible(false);
     t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 6);
     t->setWordWrap(false);
-    t->setTextElideMode(Qt::ElideLeft);  // a Linear's name differs at its end
+    t->setTextElideMode(Qt::ElideLeft);  // what is cut (a long folder name) differs at its end; the tooltip has it all
     t->setAlternatingRowColors(true);
     return t;
 }
 
-// Green where run B is sparser or more accurate than A by more than `eps`, red where less.
-void colourDelta(QTableWidgetItem* item, double delta, double eps) {
-    if (delta > eps) item->setBackground(QColor(200, 235, 200));
-    else if (delta < -eps) item->setBackground(QColor(245, 205, 205));
+// B − A as printed with `decimals`, signed; a difference that rounds to zero prints as zero,
+// without a sign and without a colour. `better` is +1 where more is better (sparsity, accuracy),
+// -1 where less is (a divergence), 0 for neither: green where B is better, red where worse.
+QTableWidgetItem* deltaCell(double delta, int decimals, int better) {
+    const double scale = std::pow(10.0, decimals);
+    const double shown = std::round(delta * scale) / scale;
+    auto* item = cell(shown == 0 ? QString::number(0.0, 'f', decimals) : QString("%1%2").arg(shown > 0 ? "+" : "").arg(shown, 0, 'f', decimals),
+                      true);
+    if (shown * better > 0) item->setBackground(QColor(200, 235, 200));
+    else if (shown * better < 0) item->setBackground(QColor(245, 205, 205));
+    return item;
+}
+
+// The checkpoint a run was pruned from, as its plan.json names it.
+QString modelOf(const nlohmann::json& plan) {
+    const QString m = QString::fromStdString(plan.value("model", std::string()));
+    const QString canonical = QFileInfo(m).canonicalFilePath();
+    return canonical.isEmpty() ? QDir::cleanPath(m) : canonical;
 }
 
 }  // namespace
@@ -108,6 +122,11 @@ CompareView::CompareView(QWidget* parent)
     curves_->yAxis->grid()->setPen(QPen(QColor(0xdd, 0xdd, 0xdd), 0, Qt::SolidLine));
     legendBelow(curves_);
 
+    // The summary's A and B share the width left by the measures and the difference; the per-Linear
+    // table shows its names in full ("V0 attention.query": short, never cut) and scrolls instead.
+    for (int c : {1, 2}) summary_->horizontalHeader()->setSectionResizeMode(c, QHeaderView::Stretch);
+    layers_->horizontalHeader()->setStretchLastSection(true);
+    layers_->setTextElideMode(Qt::ElideNone);
     layers_->setToolTip(tr("Green: B is sparser than A; red: B is denser"));
     // Rows the tab's full width: the summary, the per-block bars, then the per-Linear table beside
     // the training curves.
@@ -139,7 +158,10 @@ void CompareView::setRuns(const QStringList& runs) {
     for (int i = 0; i < 2; ++i) {
         const QSignalBlocker block(pick_[i]);
         pick_[i]->clear();
-        for (const QString& r : runs) pick_[i]->addItem(QDir::toNativeSeparators(r), r);
+        for (const QString& r : runs) {
+            pick_[i]->addItem(QFileInfo(r).fileName(), r);
+            pick_[i]->setItemData(pick_[i]->count() - 1, QDir::toNativeSeparators(r), Qt::ToolTipRole);
+        }
         // A: the run before the newest, B: the newest
         pick_[i]->setCurrentIndex(std::max(0, static_cast<int>(runs.size()) - 2 + i));
     }
@@ -161,7 +183,10 @@ CompareView::Run CompareView::read(const QString& dir) {
         } else {
             for (const auto& l : report.value("layers", nlohmann::json::array())) r.sparsity[l.at("name").get<std::string>()] = l.at("sparsity").get<double>();
         }
-        // Accuracy: the report's scoring, else what a recovery run measured on its own test images
+        // Accuracy: the report's scoring, else what a recovery run measured on its own test images,
+        // else the score taken after the run
+        std::optional<RunScore> score;
+        if (QFileInfo::exists(dir + "/score.json")) score = RunScore::from_json(read_json_file(d + "/score.json"), d + "/score.json");
         if (report.contains("accuracy")) {
             const auto& a = report["accuracy"];
             if (a.value("run", -1.0) >= 0) r.accuracy = a["run"].get<double>();
@@ -172,6 +197,18 @@ CompareView::Run CompareView::read(const QString& dir) {
             if (a.contains("recovered")) r.accuracy = a["recovered"].get<double>();
             if (a.contains("dense")) r.dense = a["dense"].get<double>();
             r.images = r.plan.contains("recovery") ? r.plan["recovery"].value("eval_samples", int64_t{0}) : 0;
+        } else if (score && score->metric == kZeroShotTop1) {
+            r.accuracy = score->run;
+            r.dense = score->dense;
+            r.images = score->samples;
+        }
+        // A decoder's next-token KL to its dense model: the report's, else the score's
+        if (report.contains("next_token_kl")) {
+            r.kl = report["next_token_kl"].at("mean").get<double>();
+            r.prompts = report["next_token_kl"].value("samples", int64_t{0});
+        } else if (score && score->metric == kNextTokenKl) {
+            r.kl = score->run;
+            r.prompts = score->samples;
         }
         // Totals: the run's, else the report's
         if (!r.result.contains("total") && report.contains("totals")) {
@@ -184,15 +221,26 @@ CompareView::Run CompareView::read(const QString& dir) {
     return r;
 }
 
+void CompareView::refresh() { compare(runs_[0].dir, runs_[1].dir); }
+
 void CompareView::compare(const QString& a, const QString& b) {
     runs_[0] = read(a);
     runs_[1] = read(b);
     QStringList notes;
     for (const Run& r : runs_)
         if (!r.error.isEmpty()) notes << r.error;
+    const bool bothRead = !a.isEmpty() && !b.isEmpty() && runs_[0].error.isEmpty() && runs_[1].error.isEmpty();
+    if (bothRead && modelOf(runs_[0].plan) != modelOf(runs_[1].plan))
+        notes << tr("A and B were pruned from different checkpoints (%1 and %2): their numbers are not comparable.")
+                     .arg(QDir::toNativeSeparators(modelOf(runs_[0].plan)), QDir::toNativeSeparators(modelOf(runs_[1].plan)));
+    if (runs_[0].accuracy && runs_[1].accuracy && runs_[0].images != runs_[1].images)
+        notes << tr("A and B were scored on different test images (%1 and %2): their accuracies differ by more than pruning; "
+                    "build both reports (the same number of images) to compare them.")
+                     .arg(runs_[0].images)
+                     .arg(runs_[1].images);
     for (int i = 0; i < 2; ++i)
-        if (runs_[i].error.isEmpty() && !runs_[i].dir.isEmpty() && !runs_[i].accuracy)
-            notes << tr("Run %1 has no accuracy yet: build its report in the Report tab.").arg(kRunNames[i]);
+        if (runs_[i].error.isEmpty() && !runs_[i].dir.isEmpty() && !runs_[i].accuracy && !runs_[i].kl)
+            notes << tr("Run %1 has no score yet: it is scored after pruning, or build its report in the Report tab.").arg(kRunNames[i]);
     if (a.isEmpty() && b.isEmpty()) notes << tr("No runs yet: prune (Ctrl+R) twice, or open a project with runs, to compare them here.");
     note_->setText(notes.join(' '));
     note_->setVisible(!notes.isEmpty());
@@ -211,22 +259,25 @@ void CompareView::fillSummary() {
         QString measure;
         std::array<QString, 2> text;
         std::array<std::optional<double>, 2> value;  // numeric rows get a difference
-        double eps = 0;
+        int decimals = 2;                              // as the difference is printed
+        int better = 0;                                // +1: more is better, -1: less, 0: neither
     };
     std::vector<Row> rows;
     const auto textRow = [&](const QString& measure, const auto& of) {
-        Row row{measure, {}, {}, 0};
+        Row row{measure, {}, {}};
         for (int i = 0; i < 2; ++i)
             if (!runs_[i].dir.isEmpty() && runs_[i].error.isEmpty()) row.text[i] = of(runs_[i]);
         rows.push_back(row);
     };
-    const auto numberRow = [&](const QString& measure, double eps, const auto& of, const auto& format) {
-        Row row{measure, {}, {}, eps};
+    // `optional` rows are left out when neither run has a value.
+    const auto numberRow = [&](const QString& measure, int decimals, int better, const auto& of, const auto& format,
+                               bool optional = false) {
+        Row row{measure, {}, {}, decimals, better};
         for (int i = 0; i < 2; ++i) {
             row.value[i] = runs_[i].error.isEmpty() ? of(runs_[i]) : std::nullopt;
             row.text[i] = row.value[i] ? format(*row.value[i]) : QString("–");
         }
-        rows.push_back(row);
+        if (!optional || row.value[0] || row.value[1]) rows.push_back(row);
     };
     const auto planText = [](const char* key) {
         return [key](const Run& r) {
@@ -246,42 +297,50 @@ void CompareView::fillSummary() {
         return tr("%1, %2 steps").arg(QString::fromStdString(t.value("mode", ""))).arg(t.value("steps", int64_t{0}));
     });
     const auto pct = [](double v) { return percent(v); };
-    numberRow(tr("target sparsity"), 1e-9, [](const Run& r) -> std::optional<double> {
+    const auto count = [](double v) { return QString::number(static_cast<qint64>(v)); };
+    // The target the run pruned to: its parameter-weighted overall target, else the Plan's sparsity
+    numberRow(tr("target sparsity"), 2, 0, [](const Run& r) -> std::optional<double> {
+        if (r.result.contains("total") && r.result["total"].contains("target")) return 100 * r.result["total"]["target"].get<double>();
         if (!r.plan.contains("sparsity")) return std::nullopt;
         return 100 * r.plan["sparsity"].get<double>();
     }, pct);
-    numberRow(tr("achieved sparsity"), 1e-9, [](const Run& r) -> std::optional<double> {
+    numberRow(tr("achieved sparsity"), 2, +1, [](const Run& r) -> std::optional<double> {
         if (r.result.contains("total")) return 100 * r.result["total"].value("sparsity", 0.0);
         if (r.result.contains("masked_linears")) return 100 * r.result["masked_linears"].value("sparsity_merged", 0.0);
         return std::nullopt;
     }, pct);
     for (const char* m : {"vision", "projector", "language"})
-        numberRow(tr("  %1").arg(m), 1e-9, [m](const Run& r) -> std::optional<double> {
+        numberRow(tr("  %1").arg(m), 2, +1, [m](const Run& r) -> std::optional<double> {
             const nlohmann::json mods = r.result.value("modalities", nlohmann::json::object());
             if (!mods.contains(m)) return std::nullopt;
             return 100 * mods[m].value("sparsity", 0.0);
         }, pct);
-    numberRow(tr("zero-shot top-1"), 1e-9, [](const Run& r) { return r.accuracy; }, pct);
-    numberRow(tr("dense zero-shot top-1"), 1e-9, [](const Run& r) { return r.dense; }, pct);
-    numberRow(tr("test images scored"), 0.5, [](const Run& r) -> std::optional<double> {
+    // Accuracies on different test images are not a difference pruning made: not coloured.
+    const int accuracyBetter = runs_[0].images == runs_[1].images ? +1 : 0;
+    numberRow(tr("zero-shot top-1"), 2, accuracyBetter, [](const Run& r) { return r.accuracy; }, pct);
+    numberRow(tr("dense zero-shot top-1"), 2, 0, [](const Run& r) { return r.dense; }, pct);
+    numberRow(tr("test images scored"), 0, 0, [](const Run& r) -> std::optional<double> {
         if (r.images <= 0) return std::nullopt;
         return static_cast<double>(r.images);
-    }, [](double v) { return QString::number(static_cast<qint64>(v)); });
+    }, count);
+    numberRow(tr("next-token KL to dense (nats)"), 4, -1, [](const Run& r) { return r.kl; },
+              [](double v) { return QString::number(v, 'f', 4); }, true);
+    numberRow(tr("prompts the KL was measured on"), 0, 0, [](const Run& r) -> std::optional<double> {
+        if (r.prompts <= 0) return std::nullopt;
+        return static_cast<double>(r.prompts);
+    }, count, true);
 
+    summary_->setUpdatesEnabled(false);
     summary_->setRowCount(static_cast<int>(rows.size()));
     for (int i = 0; i < static_cast<int>(rows.size()); ++i) {
         const Row& row = rows[i];
         summary_->setItem(i, 0, cell(row.measure, false));
         for (int k = 0; k < 2; ++k) summary_->setItem(i, 1 + k, cell(row.text[k], row.value[k].has_value()));
-        if (row.value[0] && row.value[1]) {
-            const double d = *row.value[1] - *row.value[0];
-            auto* item = cell(QString("%1%2").arg(d > 0 ? "+" : "").arg(d, 0, 'f', row.eps >= 0.5 ? 0 : 2), true);
-            colourDelta(item, d, row.eps);
-            summary_->setItem(i, 3, item);
-        } else {
-            summary_->setItem(i, 3, cell(QString(), true));
-        }
+        summary_->setItem(i, 3, row.value[0] && row.value[1] ? deltaCell(*row.value[1] - *row.value[0], row.decimals, row.better)
+                                                             : cell(QString(), true));
     }
+    for (int c : {0, 3}) summary_->resizeColumnToContents(c);  // A and B share the rest
+    summary_->setUpdatesEnabled(true);
 }
 
 void CompareView::fillLayers() {
@@ -303,6 +362,7 @@ void CompareView::fillLayers() {
                 names.push_back(name);
                 shown.push_back(QString::fromStdString(name));
             }
+    layers_->setUpdatesEnabled(false);
     layers_->setRowCount(static_cast<int>(names.size()));
     for (int i = 0; i < static_cast<int>(names.size()); ++i) {
         QTableWidgetItem* name = cell(shown[i], false);
@@ -314,14 +374,10 @@ void CompareView::fillLayers() {
             if (it != runs_[k].sparsity.end()) v[k] = it->second;
             layers_->setItem(i, 1 + k, cell(v[k] ? QString::number(*v[k], 'f', 4) : QString("–"), true));
         }
-        QTableWidgetItem* delta = cell(QString(), true);
-        if (v[0] && v[1]) {
-            const double d = *v[1] - *v[0];
-            delta->setText(QString("%1%2").arg(d > 0 ? "+" : "").arg(d, 0, 'f', 4));
-            colourDelta(delta, d, 5e-4);
-        }
-        layers_->setItem(i, 3, delta);
+        layers_->setItem(i, 3, v[0] && v[1] ? deltaCell(*v[1] - *v[0], 4, +1) : cell(QString(), true));
     }
+    for (int c = 0; c < 3; ++c) layers_->resizeColumnToContents(c);  // the last one stretches
+    layers_->setUpdatesEnabled(true);
 }
 
 void CompareView::drawBlocks() {
@@ -362,8 +418,9 @@ void CompareView::drawCurves() {
         if (eval->dataCount() == 0) curves_->removeGraph(eval);
         ++logged;
     }
+    curves_->setVisible(logged > 0);  // the per-Linear table takes the width when neither run trained
     auto* title = qobject_cast<QCPTextElement*>(curves_->plotLayout()->element(0, 0));
-    title->setText(logged > 0 ? tr("Recovery training") : tr("Recovery training (neither run is a recovery run)"));
+    title->setText(tr("Recovery training"));
     curves_->rescaleAxes();
     curves_->yAxis->setRangeLower(0);
     curves_->yAxis2->setRange(0, 100);

@@ -1,7 +1,8 @@
-// The Compare tab: two finished runs side by side — their Plans, sparsity and accuracy in one
-// table with the difference, per-block sparsity as paired bars, the per-Linear sparsities, and
-// the training curves of recovery runs. Read from the run folders (result.json, plan.json, and
-// report.json when the run's report was built), so comparing runs no model code.
+// The Compare tab: two finished runs side by side — their Plans, sparsity and accuracy (or a
+// decoder's next-token KL to its dense model) in one table with the difference, per-block sparsity
+// as paired bars, the per-Linear sparsities, and the training curves of recovery runs. Read from
+// the run folders (result.json, plan.json, score.json once the run is scored, report.json once its
+// report is built), so comparing runs no model code; runs of different checkpoints get a warning.
 #pragma once
 #include <QString>
 #include <QStringList>
@@ -36,6 +37,8 @@ public:
     void setRuns(const QStringList& runs);
     // Compares run folders `a` and `b` (either may be empty: its column stays blank).
     void compare(const QString& a, const QString& b);
+    // Reads the compared folders again (a run gained a score or a report).
+    void refresh();
 
     QTableWidget* summary() const { return summary_; }
     QTableWidget* layers() const { return layers_; }
@@ -53,6 +56,8 @@ private:
         std::map<std::string, double> sparsity;  // {Linear: achieved sparsity}
         std::optional<double> accuracy, dense;   // zero-shot top-1 (%)
         int64_t images = 0;                      // test images those were scored on
+        std::optional<double> kl;                // decoders: mean next-token KL to the dense model (nats)
+        int64_t prompts = 0;                     // calibration prompts that was measured on
         QString error;                           // why the folder could not be read
     };
     static Run read(const QString& dir);

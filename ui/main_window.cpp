@@ -16,15 +16,20 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
+#include <cmath>
 #include <exception>
+#include <optional>
 
 #include "core/error.h"
-#include "core/io/json_util.h"
-#include "core/job/plan.h"
 #include "core/eval/sweep.h"
 #include "core/io/atomic_file.h"
+#include "core/io/json_util.h"
+#include "core/job/plan.h"
 #include "core/job/prune_run.h"
+#include "core/job/run_score.h"
 #include "core/model/model_map.h"
 #include "core/prune/allocation.h"
 #include "core/prune/catalog.h"
@@ -34,6 +39,7 @@
 #include "ui/block_chart.h"
 #include "ui/compare_view.h"
 #include "ui/curves_view.h"
+#include "ui/help_browser.h"
 #include "ui/job_controller.h"
 #include "ui/job_panel.h"
 #include "ui/modality_grid_view.h"
@@ -42,6 +48,7 @@
 #include "ui/project.h"
 #include "ui/recovery_view.h"
 #include "ui/report_view.h"
+#include "ui/sweep_dialog.h"
 #include "ui/token_view.h"
 
 namespace ps {
@@ -79,6 +86,17 @@ std::map<std::string, double> allocationOf(const nlohmann::json& result) {
 }
 
 constexpr int kMaxRecent = 8;
+
+// A sparsity as a percentage for labels and folder names: "50" or "66.4".
+QString percentLabel(double fraction) {
+    const double p = 100 * fraction;
+    return std::abs(p - std::round(p)) < 0.05 ? QString::number(std::lround(p)) : QString::number(p, 'f', 1);
+}
+
+// What a run targets overall: its allocation's parameter-weighted mean, or (structured runs) the Plan's.
+double overallTarget(const Plan& plan, const std::map<std::string, double>& allocation, const ModelMap& map) {
+    return allocation.empty() ? plan.sparsity : overall_sparsity(allocation, map);
+}
 
 }  // namespace
 
@@ -128,7 +146,14 @@ MainWindow::MainWindow(QWidget* parent)
     scroll->setFrameShape(QFrame::NoFrame);
     scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     scroll->setMinimumWidth(planPanel_->minimumSizeHint().width() + 24);
-    QDockWidget* plan = dock(tr("Plan"), "planDock", scroll, Qt::RightDockWidgetArea);
+    auto* planSide = new QWidget(this);
+    auto* planLayout = new QVBoxLayout(planSide);
+    planLayout->setContentsMargins(0, 0, 0, 4);
+    planLayout->addWidget(scroll, 1);
+    auto* actionBar = new QHBoxLayout;  // filled with the Run menu's main actions in buildMenus()
+    actionBar->setContentsMargins(8, 0, 8, 0);
+    planLayout->addLayout(actionBar);
+    QDockWidget* plan = dock(tr("Plan"), "planDock", planSide, Qt::RightDockWidgetArea);
     QDockWidget* log = dock(tr("Jobs"), "jobsDock", jobPanel_, Qt::BottomDockWidgetArea);
     resizeDocks({layers, plan}, {540, 390}, Qt::Horizontal);
     resizeDocks({log}, {170}, Qt::Vertical);
@@ -153,7 +178,6 @@ MainWindow::MainWindow(QWidget* parent)
     connect(allocation_, &AllocationView::editRejected, this, [this](const QString& m) { statusBar()->showMessage(m, 8000); });
     connect(jobs_, &JobController::failed, this, [this](const QString& title, const QString& m) { showError(title, m); });
     connect(grid_, &ModalityGridView::splitChosen, this, &MainWindow::useSplit);
-    connect(tokens_, &TokenView::failed, this, [this](const QString& m) { showError(tr("Token heatmap"), m); });
     connect(curves_, &CurvesView::exportFailed, this, [this](const QString& m) { showError(tr("Export chart"), m); });
     recovery_->currentPlan = [this] {
         Plan p = planPanel_->plan();
@@ -170,7 +194,21 @@ MainWindow::MainWindow(QWidget* parent)
         jobPanel_->appendLog(tr("wrote %1").arg(QDir::toNativeSeparators(out)));
         addRun(out);
     });
+    connect(reports_, &ReportView::reportBuilt, compare_, &CompareView::refresh);
+    connect(jobs_, &JobController::runningChanged, this, [this](bool running) {
+        updateActions();
+        if (!running) QTimer::singleShot(0, this, &MainWindow::scoreNext);  // after the finished job's signals
+    });
     buildMenus();
+    for (QAction* a : {pruneAction_, recoverAction_, sweepAction_}) {
+        auto* button = new QToolButton(planSide);
+        button->setDefaultAction(a);  // its text, enabled state and tooltip follow the action
+        button->setToolButtonStyle(Qt::ToolButtonTextOnly);
+        button->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+        button->setObjectName(a->objectName() + "Button");
+        actionBar->addWidget(button);
+    }
+    updateActions();
     // The layout and tab of the last session
     const QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());
@@ -200,27 +238,26 @@ void MainWindow::buildMenus() {
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* run = menuBar()->addMenu(tr("&Run"));
-    QAction* prune = run->addAction(tr("&Prune into new folder…"), QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::choosePruneFolder);
-    QAction* sweep = run->addAction(tr("&Sweep methods × sparsities…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this,
-                                    [this] { chooseSweepFolder(false); });
-    QAction* grid = run->addAction(tr("Sweep &vision × language grid…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G), this,
-                                   [this] { chooseSweepFolder(true); });
+    run->setToolTipsVisible(true);  // a disabled action says why
+    pruneAction_ = run->addAction(tr("&Prune…"), QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::choosePruneFolder);
+    sweepAction_ = run->addAction(tr("&Sweep…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this, [this] { chooseSweepFolder(false); });
+    gridAction_ = run->addAction(tr("Sweep &vision × language grid…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G), this,
+                                 [this] { chooseSweepFolder(true); });
     run->addSeparator();
-    QAction* recover = run->addAction(tr("&Recover pruned run…"), QKeySequence(Qt::CTRL | Qt::Key_E), this, [this] {
+    recoverAction_ = run->addAction(tr("&Recover"), QKeySequence(Qt::CTRL | Qt::Key_E), this, [this] {
         tabs_->setCurrentWidget(recovery_);
         recovery_->start();
     });
-    QAction* resume = run->addAction(tr("Res&ume recovery"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), this, [this] {
+    resumeAction_ = run->addAction(tr("Res&ume recovery"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), this, [this] {
         tabs_->setCurrentWidget(recovery_);
         recovery_->resume();
     });
     run->addSeparator();
-    QAction* cancel = run->addAction(tr("&Cancel job"), QKeySequence(Qt::Key_Escape), jobs_, &JobController::cancel);
-    cancel->setEnabled(false);
-    connect(jobs_, &JobController::runningChanged, this, [prune, sweep, grid, recover, resume, cancel](bool running) {
-        for (QAction* a : {prune, sweep, grid, recover, resume}) a->setEnabled(!running);
-        cancel->setEnabled(running);
-    });
+    cancelAction_ = run->addAction(tr("&Cancel job"), QKeySequence(Qt::Key_Escape), jobs_, &JobController::cancel);
+    const std::pair<QAction*, const char*> named[] = {{pruneAction_, "pruneAction"},     {sweepAction_, "sweepAction"},
+                                                      {gridAction_, "gridAction"},       {recoverAction_, "recoverAction"},
+                                                      {resumeAction_, "resumeAction"},   {cancelAction_, "cancelAction"}};
+    for (const auto& [a, name] : named) a->setObjectName(name);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (int i = 0; i < tabs_->count(); ++i)
@@ -229,7 +266,43 @@ void MainWindow::buildMenus() {
     for (QDockWidget* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About PruneStudio"), QKeySequence::HelpContents, this, &MainWindow::showAbout);
+    help->addAction(tr("&Quick start"), QKeySequence::HelpContents, this,
+                    [this] { showHelp(tr("Quick start"), HelpBrowser::quickStart()); });
+    help->addAction(tr("&Keyboard shortcuts"), this, [this] {
+        showHelp(tr("Keyboard shortcuts"), HelpBrowser::shortcuts(findChildren<QAction*>()));
+    });
+    QMenu* guides = help->addMenu(tr("&Documentation"));
+    for (const auto& [title, markdown] : HelpBrowser::guides())
+        guides->addAction(title, this, [this, title = title, markdown = markdown] { showHelp(title, markdown); });
+    guides->setEnabled(!guides->isEmpty());
+    help->addSeparator();
+    help->addAction(tr("&About PruneStudio"), this, &MainWindow::showAbout);
+}
+
+void MainWindow::updateActions() {
+    const bool running = jobs_->isRunning();
+    // Why the model cannot be pruned, swept or recovered here; empty when it can.
+    QString reason;
+    if (!map_) reason = tr("Open a checkpoint folder first (Ctrl+O)");
+    else if (!map_->runnable)
+        reason = tr("%1 can be inspected but not yet run, so it cannot be pruned, swept or recovered here")
+                     .arg(QString::fromStdString(map_->family_display));
+    const std::pair<QAction*, QString> tips[] = {
+        {pruneAction_, tr("Prune the open model as the Plan says, into a new folder (Ctrl+R)")},
+        {sweepAction_, tr("Prune and score the open model at several methods, patterns and sparsities (Ctrl+Shift+R)")},
+        {gridAction_, tr("Prune and score a grid of vision × language sparsities (Ctrl+Shift+G)")},
+        {recoverAction_, tr("Recover a pruned run with the Plan's recovery settings (Ctrl+E)")},
+        {resumeAction_, tr("Resume a cancelled recovery from its last saved step (Ctrl+Shift+E)")}};
+    for (const auto& [a, tip] : tips) {
+        a->setEnabled(!running && reason.isEmpty());
+        a->setToolTip(!reason.isEmpty() ? reason : running ? tr("A job is running: wait for it or cancel it (Esc)") : tip);
+    }
+    cancelAction_->setEnabled(running);
+}
+
+void MainWindow::showHelp(const QString& title, const QString& markdown) {
+    auto* help = new HelpBrowser(title, markdown, this);
+    help->show();
 }
 
 void MainWindow::openCheckpoint(const QString& dir) {
@@ -258,48 +331,65 @@ void MainWindow::chooseCheckpoint() {
     if (!dir.isEmpty()) openCheckpoint(dir);
 }
 
-void MainWindow::choosePruneFolder() {
-    if (!map_) {
-        showError(tr("Prune"), tr("Open a checkpoint folder first (Ctrl+O)"));
-        return;
-    }
+QString MainWindow::proposedFolder(const QString& name) const {
+    const QString last = QSettings().value("paths/output").toString();
+    const QDir dir = !last.isEmpty() && QFileInfo(last).isDir() ? QDir(last) : QFileInfo(QDir::cleanPath(currentDir_)).dir();
+    QString proposal = dir.filePath(name);
+    for (int i = 2; QFileInfo::exists(proposal); ++i) proposal = dir.filePath(QString("%1-%2").arg(name).arg(i));
+    return proposal;
+}
+
+void MainWindow::rememberOutputFolder(const QString& chosen) {
+    QSettings().setValue("paths/output", QFileInfo(QDir::cleanPath(chosen)).absolutePath());
+}
+
+QString MainWindow::proposedPruneFolder() const {
     const Plan p = planPanel_->plan();
-    const QFileInfo model(QDir::cleanPath(currentDir_));
-    QString base = QString("%1-%2-%3-%4").arg(model.fileName(), QString::fromStdString(p.method),
-                                              QString::fromStdString(p.pattern).replace(':', '-'))
-                       .arg(static_cast<int>(std::lround(100 * p.sparsity)));
-    QString proposal = model.dir().filePath(base);
-    for (int i = 2; QFileInfo::exists(proposal); ++i) proposal = model.dir().filePath(QString("%1-%2").arg(base).arg(i));
-    const QString out = QFileDialog::getSaveFileName(this, tr("Prune into a new folder"), proposal, QString(), nullptr,
+    return proposedFolder(QString("%1-%2-%3-%4")
+                              .arg(QFileInfo(QDir::cleanPath(currentDir_)).fileName(), QString::fromStdString(p.method),
+                                   QString::fromStdString(p.pattern).replace(':', '-'), percentLabel(p.sparsity)));
+}
+
+void MainWindow::choosePruneFolder() {
+    if (!pruneAction_->isEnabled()) return;
+    const QString out = QFileDialog::getSaveFileName(this, tr("Prune into a new folder"), proposedPruneFolder(), QString(), nullptr,
                                                      QFileDialog::ShowDirsOnly);
-    if (!out.isEmpty()) pruneTo(out);
+    if (out.isEmpty()) return;
+    rememberOutputFolder(out);
+    pruneTo(out);
 }
 
 bool MainWindow::pruneTo(const QString& outDir) {
-    if (jobs_->isRunning() || !map_) return false;
+    if (jobs_->isRunning() || !map_ || !map_->runnable) return false;
     Plan plan = planPanel_->plan();
     plan.model = currentDir_.toStdString();
     const std::string out = outDir.toStdString();
     const QString title = tr("Prune %1 (%2 %3, %4 %)")
                               .arg(QFileInfo(outDir).fileName(), QString::fromStdString(plan.method),
-                                   QString::fromStdString(plan.pattern))
-                              .arg(100 * plan.sparsity, 0, 'f', 0);
-    return jobs_->start(title, [this, plan, out, outDir](const JobControl& job) -> JobController::Deliver {
+                                   QString::fromStdString(plan.pattern), percentLabel(plan.sparsity));
+    return jobs_->start(title, [this, plan, out, outDir, map = map_](const JobControl& job) -> JobController::Deliver {
         const PruneRunSummary s = run_prune(plan, out, job);
         auto allocation = s.allocation;
         auto achieved = achievedOf(s.result);
+        const double target = overallTarget(plan, allocation, *map);
         const QString text = QString::fromStdString(s.text);
-        return [this, outDir, allocation, achieved, text] { showRunResult(outDir, allocation, achieved, text); };
+        return [this, outDir, allocation, target, achieved, text] { showRunResult(outDir, allocation, target, achieved, text); };
     });
 }
 
-bool MainWindow::sweepTo(const QString& dir, const SweepSpec& spec) {
-    if (jobs_->isRunning() || !map_) return false;
-    Plan plan = planPanel_->plan();
+bool MainWindow::sweepTo(const QString& dir, const SweepSpec& spec, const std::optional<Plan>& base) {
+    if (jobs_->isRunning() || !map_ || !map_->runnable) return false;
+    Plan plan = base ? *base : planPanel_->plan();
     plan.model = currentDir_.toStdString();
     const std::string out = dir.toStdString();
-    const QString title = spec.vision.empty() ? tr("Sweep %1 points into %2").arg(spec.methods.size() * spec.sparsities.size())
-                                                    .arg(QFileInfo(dir).fileName())
+    size_t points = 0;
+    try {  // every point's Plan, checked before the job starts
+        points = sweep_plans(plan, spec).size();
+    } catch (const std::exception& e) {
+        showError(tr("Sweep"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    const QString title = spec.vision.empty() ? tr("Sweep %1 points into %2").arg(points).arg(QFileInfo(dir).fileName())
                                               : tr("Sweep the vision × language grid into %1").arg(QFileInfo(dir).fileName());
     return jobs_->start(title, [this, plan, spec, out, dir](const JobControl& job) -> JobController::Deliver {
         const SweepResult r = run_sweep(plan, spec, out + "/cache", job);
@@ -341,28 +431,52 @@ void MainWindow::showSweep(const SweepResult& sweep, const QString& dir) {
 }
 
 void MainWindow::chooseSweepFolder(bool grid) {
-    if (!map_) {
-        showError(tr("Sweep"), tr("Open a checkpoint folder first (Ctrl+O)"));
-        return;
-    }
-    const QFileInfo model(QDir::cleanPath(currentDir_));
-    const QString proposal = model.dir().filePath(model.fileName() + (grid ? "-grid" : "-sweep"));
-    const QString dir = QFileDialog::getSaveFileName(this, tr("Sweep into a folder (an existing sweep folder reuses its cache)"),
-                                                     proposal, QString(), nullptr, QFileDialog::DontConfirmOverwrite);
-    if (dir.isEmpty()) return;
+    if (!sweepAction_->isEnabled()) return;
     SweepSpec spec;
     spec.eval_limit = 1000;
+    std::optional<Plan> sweepBase;  // the dialog's, else the Plan panel's
     if (grid) {
         spec.vision = spec.language = {0.0, 0.2, 0.4, 0.6, 0.8};
     } else {
-        spec.methods = {"magnitude", "wanda", "sparsegpt"};
-        for (int i = 1; i <= 9; ++i) spec.sparsities.push_back(i / 10.0);
+        // What a point costs, from this checkpoint's runs: their pruning time per method, and the
+        // quickest scoring per test image of one model among them (the dense model is scored once).
+        SweepDialog::Timings timings;
+        for (const QString& run : runs_) {
+            try {
+                const nlohmann::json plan = read_json_file(run.toStdString() + "/plan.json");
+                if (QFileInfo(QString::fromStdString(plan.value("model", std::string()))).canonicalFilePath() !=
+                    QFileInfo(currentDir_).canonicalFilePath())
+                    continue;
+                const nlohmann::json result = read_json_file(run.toStdString() + "/result.json");
+                if (result.contains("seconds")) timings.prune_seconds[plan.value("method", std::string())] = result["seconds"].get<double>();
+                const RunScore score = RunScore::from_json(read_json_file(run.toStdString() + "/score.json"), run.toStdString());
+                if (score.metric == kZeroShotTop1 && score.samples > 0) {
+                    const double perImage = score.seconds / static_cast<double>(score.samples);
+                    if (timings.seconds_per_image < 0 || perImage < timings.seconds_per_image) timings.seconds_per_image = perImage;
+                }
+            } catch (const std::exception&) {  // a run without these files: no timing from it
+            }
+        }
+        Plan base = planPanel_->plan();
+        base.model = currentDir_.toStdString();
+        SweepDialog dialog(base, timings, this);
+        if (dialog.exec() != QDialog::Accepted) return;
+        spec = dialog.spec();
+        sweepBase = dialog.base();
     }
-    sweepTo(dir, spec);
+    const QString dir = QFileDialog::getSaveFileName(this, tr("Sweep into a folder (an existing sweep folder reuses its cache)"),
+                                                     proposedFolder(QFileInfo(QDir::cleanPath(currentDir_)).fileName() +
+                                                                    (grid ? "-grid" : "-sweep")),
+                                                     QString(), nullptr, QFileDialog::DontConfirmOverwrite);
+    if (dir.isEmpty()) return;
+    rememberOutputFolder(dir);
+    sweepTo(dir, spec, sweepBase);
 }
 
 void MainWindow::chooseSweepToOpen() {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a sweep folder (with sweep.json)"), QDir::homePath());
+    const QString last = QSettings().value("paths/output").toString();  // where sweeps were last written
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a sweep folder (with sweep.json)"),
+                                                          last.isEmpty() ? QDir::homePath() : last);
     if (!dir.isEmpty()) openSweep(dir);
 }
 
@@ -375,18 +489,41 @@ void MainWindow::useSplit(double vision, double language) {
     statusBar()->showMessage(tr("Plan: vision %1 %, language %2 %").arg(100 * vision).arg(100 * language), 5000);
 }
 
-void MainWindow::showRunResult(const QString& outDir, const std::map<std::string, double>& allocation,
+void MainWindow::showRunResult(const QString& outDir, const std::map<std::string, double>& allocation, double target,
                                const std::map<std::string, double>& achieved, const QString& text) {
-    const Plan p = planPanel_->plan();
     if (!allocation.empty())
-        allocation_->setPlanned(allocation, p.sparsity, tr("Allocation of the run in %1").arg(QDir::toNativeSeparators(outDir)));
+        allocation_->setPlanned(allocation, target, tr("Allocation of the run in %1: %2 % overall")
+                                                        .arg(QDir::toNativeSeparators(outDir), percentLabel(target)));
     allocation_->setAchieved(achieved);
+    allocation_->setScore(tr("%1: scoring…").arg(QFileInfo(outDir).fileName()));
     tree_->setSparsity(achieved);
     for (const QString& line : text.split('\n', Qt::SkipEmptyParts)) jobPanel_->appendLog(line);
     jobPanel_->appendLog(tr("wrote %1").arg(QDir::toNativeSeparators(outDir)));
     addRun(outDir);
     if (!achieved.empty()) tabs_->setCurrentWidget(allocation_);
+    scoreRun(outDir);
     Q_EMIT pruneFinished(outDir);
+}
+
+void MainWindow::scoreRun(const QString& dir) {
+    if (!pendingScores_.contains(dir)) pendingScores_.append(dir);
+    if (!jobs_->isRunning()) QTimer::singleShot(0, this, &MainWindow::scoreNext);
+}
+
+void MainWindow::scoreNext() {
+    if (pendingScores_.isEmpty() || jobs_->isRunning()) return;
+    const QString dir = pendingScores_.takeFirst();
+    const QString name = QFileInfo(dir).fileName();
+    jobs_->start(tr("Score %1").arg(name), [this, dir, name](const JobControl& job) -> JobController::Deliver {
+        const RunScore score = score_run(dir.toStdString(), ScoreOptions{}, job);
+        const QString text = tr("%1: %2%3").arg(name, QString::fromStdString(score.to_text()), score.cached ? tr(" (from score.json)") : QString());
+        return [this, dir, text] {
+            jobPanel_->appendLog(text);
+            if (!runs_.isEmpty() && runs_.last() == dir) allocation_->setScore(text);
+            compare_->refresh();
+            Q_EMIT runScored(dir, text);
+        };
+    });
 }
 
 void MainWindow::addRun(const QString& dir) {
@@ -399,6 +536,7 @@ void MainWindow::showRuns() {
     reports_->setRuns(runs_);
     recovery_->setRuns(runs_);
     compare_->setRuns(runs_);
+    tokens_->setRuns(runs_);
 }
 
 void MainWindow::planChanged() {
@@ -417,10 +555,13 @@ void MainWindow::planChanged() {
     }
     try {
         const auto planned = allocate(p, *map_);
+        const double overall = overall_sparsity(planned, *map_);
         const QString kind = QString::fromStdString(p.allocation.kind);
-        allocation_->setPlanned(planned, p.sparsity,
+        allocation_->setPlanned(planned, overall,
                                 kind == "uniform" || kind == "modality"
-                                    ? tr("Planned by the Plan's %1 allocation; double-click a value to override it.").arg(kind)
+                                    ? tr("Planned by the Plan's %1 allocation: %2 % of the targeted weights overall; "
+                                         "double-click a value to override it.")
+                                          .arg(kind, percentLabel(overall))
                                     : tr("Start map: the %1 allocator redistributes it on calibration data during the run.").arg(kind));
     } catch (const std::exception& e) {
         allocation_->setPlanned({}, p.sparsity, tr("The Plan cannot be allocated: %1").arg(QString::fromUtf8(e.what())));
@@ -436,6 +577,8 @@ void MainWindow::overrideEdited(const QString& linear, double sparsity) {
 void MainWindow::showModel(const QString& dir, std::shared_ptr<const ModelMap> map) {
     map_ = std::move(map);
     currentDir_ = dir;
+    planPanel_->setModel(map_);
+    updateActions();
     tree_->setModel(*map_);
     chart_->setModel(*map_);
     allocation_->setModel(*map_);
@@ -456,11 +599,17 @@ void MainWindow::showModel(const QString& dir, std::shared_ptr<const ModelMap> m
         pendingPlan_.reset();
         if (!runs_.isEmpty()) {
             try {
-                const nlohmann::json result = read_json_file(runs_.last().toStdString() + "/result.json");
-                allocation_->setPlanned(allocationOf(result), planPanel_->plan().sparsity,
-                                        tr("Allocation of the run in %1").arg(QDir::toNativeSeparators(runs_.last())));
+                const QString run = runs_.last();
+                const nlohmann::json result = read_json_file(run.toStdString() + "/result.json");
+                const auto planned = allocationOf(result);
+                const double target = result.contains("total") && result["total"].contains("target")
+                                          ? result["total"]["target"].get<double>()
+                                          : overallTarget(planPanel_->plan(), planned, *map_);
+                allocation_->setPlanned(planned, target, tr("Allocation of the run in %1: %2 % overall")
+                                                             .arg(QDir::toNativeSeparators(run), percentLabel(target)));
                 allocation_->setAchieved(achievedOf(result));
                 tree_->setSparsity(achievedOf(result));
+                if (QFileInfo::exists(run + "/score.json")) scoreRun(run);  // shows the score kept there
             } catch (const std::exception& e) {
                 statusBar()->showMessage(QString::fromUtf8(e.what()), 8000);
             }
@@ -481,6 +630,7 @@ bool MainWindow::saveProject(const QString& path) {
         p.plan = planPanel_->plan();
         p.runs = runs_;
         p.sweeps = sweeps_;
+        p.calibrationFolders = planPanel_->calibrationFolders();
         p.save(path);
     } catch (const std::exception& e) {
         showError(tr("Could not save the project"), QString::fromUtf8(e.what()));
@@ -504,6 +654,7 @@ bool MainWindow::openProject(const QString& path) {
     projectPath_ = path;
     runs_ = p.runs;
     sweeps_ = p.sweeps;
+    planPanel_->setCalibrationFolders(p.calibrationFolders);
     showRuns();
     for (const QString& dir : sweeps_) {  // the tabs show the newest sweep of each kind
         try {

@@ -1,17 +1,23 @@
-// The main window: the layer tree docked on the left, the Plan's settings on the right, the job
-// log with progress and Cancel at the bottom, and tabs in the centre (the model's weights per
-// block, the allocation, the vision × language grid, token heatmaps, the sweep curves, recovery
-// training, the run's report with its export, and two runs compared). Checkpoints are read,
-// pruned and swept on a worker thread, so the GUI never blocks; the open work is a project file
-// (.psproj) that can be saved and reopened.
+// The main window: the layer tree docked on the left, the Plan's settings on the right with the
+// Prune, Recover and Sweep buttons at their foot, the job log with progress and Cancel at the
+// bottom, and tabs in the centre (the model's weights per block, the allocation, the vision ×
+// language grid, token heatmaps, the sweep curves, recovery training, the run's report with its
+// export, and two runs compared). Checkpoints are read, pruned, scored and swept on a worker
+// thread, so the GUI never blocks; every prune is scored on a small test subset right after it is
+// written. Actions a model cannot take are disabled with the reason. The open work is a project
+// file (.psproj) that can be saved and reopened.
 #pragma once
 #include <QMainWindow>
 #include <QString>
 #include <QStringList>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "core/job/plan.h"
+
+class QAction;
 class QLabel;
 class QMenu;
 class QTabWidget;
@@ -31,7 +37,6 @@ class JobPanel;
 class ModelTree;
 class PlanPanel;
 struct ModelMap;
-struct Plan;
 struct SweepResult;
 struct SweepSpec;
 
@@ -72,9 +77,15 @@ public Q_SLOTS:
     // Prunes the open checkpoint as the Plan panel says into `outDir` (which must not exist), on
     // the worker thread. Returns false when a job is already running or no model is open.
     bool pruneTo(const QString& outDir);
-    // Runs (or reads from DIR/cache) a sweep of the current Plan into `dir` (sweep.json), on the
-    // worker thread, then shows it in the Curves and Modalities tabs.
-    bool sweepTo(const QString& dir, const SweepSpec& spec);
+    // Where Prune… proposes to write: "<model>-<method>-<pattern>-<overall target %>" in the last
+    // output folder chosen, else beside the checkpoint.
+    QString proposedPruneFolder() const;
+    // Runs (or reads from DIR/cache) a sweep of `base` (default: the current Plan) into `dir`
+    // (sweep.json), on the worker thread, then shows it in the Curves and Modalities tabs.
+    bool sweepTo(const QString& dir, const SweepSpec& spec, const std::optional<Plan>& base = std::nullopt);
+    // Scores the run in `dir` on a small test subset (or reads its score.json) as a job, once the
+    // worker is free; the score goes to the log, the Allocation tab and Compare (runScored).
+    void scoreRun(const QString& dir);
     // Shows DIR/sweep.json; errors are reported through `failed`.
     bool openSweep(const QString& dir);
     // Project files; errors are reported through `failed` (and a dialog).
@@ -85,6 +96,7 @@ Q_SIGNALS:
     void checkpointLoaded(const QString& dir);
     void loadFailed(const QString& message);
     void pruneFinished(const QString& outDir);
+    void runScored(const QString& dir, const QString& score);
     void sweepShown(const QString& dir);
     void failed(const QString& message);
 
@@ -97,16 +109,21 @@ private:
     void choosePruneFolder();
     void chooseSweepFolder(bool grid);
     void chooseSweepToOpen();
+    void scoreNext();  // the first pending score, when no job runs
+    void updateActions();  // enabled with the open model and no job running; disabled ones say why
+    QString proposedFolder(const QString& name) const;  // in the last output folder, else beside the checkpoint
+    void rememberOutputFolder(const QString& chosen);
     void showSweep(const SweepResult& sweep, const QString& dir);
     void useSplit(double vision, double language);
     void chooseProjectToOpen();
     bool saveProjectInteractive(bool askPath);
     void showAbout();
+    void showHelp(const QString& title, const QString& markdown);
     void showModel(const QString& dir, std::shared_ptr<const ModelMap> map);
     void showError(const QString& title, const QString& message);
     void planChanged();
     void overrideEdited(const QString& linear, double sparsity);
-    void showRunResult(const QString& outDir, const std::map<std::string, double>& allocation,
+    void showRunResult(const QString& outDir, const std::map<std::string, double>& allocation, double target,
                        const std::map<std::string, double>& achieved, const QString& text);
     void addRun(const QString& dir);
     void showRuns();  // the runs into the tabs that list them (Report, Recovery, Compare)
@@ -131,6 +148,13 @@ private:
     QLabel* deviceLabel_;
     QLabel* memoryLabel_;
     QMenu* recentMenu_ = nullptr;
+    QAction* pruneAction_ = nullptr;
+    QAction* sweepAction_ = nullptr;
+    QAction* gridAction_ = nullptr;
+    QAction* recoverAction_ = nullptr;
+    QAction* resumeAction_ = nullptr;
+    QAction* cancelAction_ = nullptr;
+    QStringList pendingScores_;  // runs waiting to be scored
     std::shared_ptr<const ModelMap> map_;
     QString currentDir_, projectPath_;
     QStringList runs_, sweeps_;

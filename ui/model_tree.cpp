@@ -55,7 +55,8 @@ QTreeWidgetItem* makeLinear(const LinearLayer& l) {
     item->setText(ModelTree::ShapeColumn, QString("%1×%2").arg(l.out_features).arg(l.in_features));
     item->setText(ModelTree::ParamsColumn, count(l.params()));
     item->setText(ModelTree::DTypeColumn, dtype_name(l.dtype));
-    item->setText(ModelTree::PrunableColumn, l.prunable ? "yes" : "no");
+    item->setText(ModelTree::PrunableColumn, l.prunable ? "yes" : l.unused.empty() ? "no" : "unused");
+    if (!l.unused.empty()) item->setToolTip(ModelTree::PrunableColumn, QString::fromStdString(l.unused));
     item->setToolTip(ModelTree::NameColumn, QString("%1\nrole: %2%3")
                                                  .arg(full, QString::fromStdString(l.role),
                                                       QString(l.has_bias ? ", with bias" : "")));
@@ -157,8 +158,10 @@ void ModelTree::setModel(const ModelMap& map) {
             QTreeWidgetItem*& block = blocks[group];
             if (!block) {
                 block = new QTreeWidgetItem(parent);
-                block->setText(NameColumn, tr("block %1").arg(l.block));
-                block->setToolTip(NameColumn, group);
+                // A block the model never runs says so: it is not pruned (its Linears say why too).
+                block->setText(NameColumn, l.unused.empty() ? tr("block %1").arg(l.block) : tr("block %1 · unused").arg(l.block));
+                block->setToolTip(NameColumn, l.unused.empty() ? group : group + "\n" + QString::fromStdString(l.unused));
+                if (!l.unused.empty()) block->setForeground(NameColumn, QColor(0x8a, 0x5a, 0x00));
                 block->setData(NameColumn, KindRole, BlockItem);
                 block->setData(NameColumn, ModalityRole, static_cast<int>(l.modality));
                 block->setData(NameColumn, PathRole, group);

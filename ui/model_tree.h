@@ -1,5 +1,6 @@
 // The layer tree: every Linear of a checkpoint grouped by modality and block, with shape,
-// parameter count, dtype and prunability, and a filter box over the full module names.
+// parameter count, dtype and prunability (blocks the model never runs marked unused, with why),
+// and a filter box over the full module names.
 #pragma once
 #include <QWidget>
 #include <map>

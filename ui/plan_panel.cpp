@@ -15,8 +15,10 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <exception>
+#include <utility>
 
 #include "core/error.h"
+#include "core/prune/allocation.h"
 #include "core/prune/catalog.h"
 #include "core/runtime.h"
 
@@ -66,6 +68,7 @@ PlanPanel::PlanPanel(QWidget* parent)
       languageValue_(new QLabel(this)),
       link_(new QCheckBox(tr("Link (equal)"), this)),
       calibrationData_(new QComboBox(this)),
+      browse_(new QPushButton(tr("Browse…"), this)),
       samples_(new QSpinBox(this)),
       device_(new QComboBox(this)),
       dtype_(new QComboBox(this)),
@@ -82,15 +85,22 @@ PlanPanel::PlanPanel(QWidget* parent)
     presetLayout->addWidget(preset_);
     presetLayout->addLayout(presetButtons);
     preset_->addItem(tr("(choose a preset)"));
+    preset_->setToolTip(tr("A saved Plan to start from: the built-in presets and the Plan files you load. Any edit marks "
+                           "it \"(modified)\", and the run's plan.json and report carry that name."));
     for (const auto& [name, plan] : builtInPresets()) addPreset(name, plan);
 
     for (const CatalogEntry& m : method_catalog()) {
         method_->addItem(QString::fromStdString(m.display), QString::fromStdString(m.id));
         method_->setItemData(method_->count() - 1, QString::fromStdString(m.description), Qt::ToolTipRole);
     }
+    method_->setToolTip(tr("How each Linear is pruned: Magnitude (smallest |W|), Wanda (|W|·‖X‖; Sun et al., ICLR 2024), "
+                           "SparseGPT (pruning with OBS weight updates; Frantar & Alistarh, ICML 2023) and plugins; Width, "
+                           "Depth and Joint remove whole heads, channels, blocks and tokens. Hover an entry for its rule."));
     pattern_->setEditable(true);  // any N:M with N < M
     pattern_->addItems({"unstructured", "2:4", "4:8", "structured"});
-    pattern_->setToolTip(tr("unstructured, N:M (N zeros in every M consecutive inputs), or structured (width, depth, joint)"));
+    pattern_->setToolTip(tr("unstructured: any weights; N:M: N zeros in every M consecutive inputs of a row, N < M, M "
+                            "dividing the row (2:4 runs on NVIDIA sparse tensor cores; Mishra et al., 2021); structured: "
+                            "whole heads, channels or blocks (Width, Depth, Joint)"));
     sparsity_->setRange(0.0, 0.99);
     sparsity_->setSingleStep(0.05);
     sparsity_->setDecimals(2);
@@ -98,6 +108,9 @@ PlanPanel::PlanPanel(QWidget* parent)
         allocation_->addItem(QString::fromStdString(a.display), QString::fromStdString(a.id));
         allocation_->setItemData(allocation_->count() - 1, QString::fromStdString(a.description), Qt::ToolTipRole);
     }
+    allocation_->setToolTip(tr("How the target is spread over the Linears: uniform; per modality (the sliders below; "
+                               "RESSA finds an equal vision / language split near-optimal); ECoFLaP (Sung et al., ICLR "
+                               "2024), OWL (Yin et al., ICML 2024) and sensitivity redistribute it per block"));
 
     auto* what = new QGroupBox(tr("Pruning"), this);
     auto* form = new QFormLayout(what);
@@ -108,10 +121,14 @@ PlanPanel::PlanPanel(QWidget* parent)
 
     auto* ratios = new QGroupBox(tr("Per modality (allocation \"Per modality\")"), this);
     auto* grid = new QFormLayout(ratios);
-    for (auto [slider, label, name] : {std::tuple{vision_, visionValue_, tr("Vision")},
-                                       std::tuple{projector_, projectorValue_, tr("Projector")},
-                                       std::tuple{language_, languageValue_, tr("Language")}}) {
+    for (auto [slider, label, name, tip] :
+         {std::tuple{vision_, visionValue_, tr("Vision"), tr("Sparsity of the vision tower's block Linears, 0–99 %")},
+          std::tuple{projector_, projectorValue_, tr("Projector"),
+                     tr("Sparsity of the projector's Linears, 0–99 %; 0 keeps it dense, as RESSA and ECoFLaP do")},
+          std::tuple{language_, languageValue_, tr("Language"),
+                     tr("Sparsity of the language (text) tower's block Linears, 0–99 %")}}) {
         slider->setRange(0, 99);
+        slider->setToolTip(tip);
         label->setMinimumWidth(40);
         auto* row = new QHBoxLayout;
         row->addWidget(slider, 1);
@@ -119,19 +136,31 @@ PlanPanel::PlanPanel(QWidget* parent)
         grid->addRow(name, row);
         connect(slider, &QSlider::valueChanged, this, [this, slider = slider] { ratioMoved(slider); });
     }
+    link_->setToolTip(tr("Move the vision, language (and a non-zero projector) ratio together: an equal split"));
     grid->addRow(QString(), link_);
 
     auto* run = new QGroupBox(tr("Calibration and run"), this);
     auto* runForm = new QFormLayout(run);
     calibrationData_->setEditable(true);
     calibrationData_->addItem("fashion-mnist", "fashion-mnist");
-    calibrationData_->setToolTip(tr("fashion-mnist, or a folder with images and captions.jsonl"));
+    calibrationData_->setToolTip(tr("What the method reads each Linear's inputs from (Wanda, SparseGPT, the adaptive "
+                                    "allocations; magnitude needs none): Fashion-MNIST training images with class "
+                                    "prompts, or a folder of images with captions.jsonl ({\"image\", \"caption\"} per "
+                                    "line) — Browse… adds one"));
+    browse_->setToolTip(tr("Add a caption folder (images and captions.jsonl) as calibration data"));
+    auto* calibration = new QHBoxLayout;
+    calibration->addWidget(calibrationData_, 1);
+    calibration->addWidget(browse_);
     samples_->setRange(1, 100000);
+    samples_->setToolTip(tr("Calibration samples, 1–100 000 (Wanda and SparseGPT use 128)"));
     device_->addItem("cpu", "cpu");
     if (runtime_info().cuda_available) device_->addItem("cuda", "cuda");
+    device_->setToolTip(tr("Where the model runs: cpu, or cuda when a GPU is present"));
     for (const char* d : {"float32", "bfloat16", "float16"}) dtype_->addItem(d, d);
+    dtype_->setToolTip(tr("The precision the model runs and is pruned in; the pruned checkpoint keeps it"));
     seed_->setRange(0, 1 << 30);
-    runForm->addRow(tr("Calibration data"), calibrationData_);
+    seed_->setToolTip(tr("Seeds the calibration subset and every random step, 0–2^30: the same Plan and seed give the same run"));
+    runForm->addRow(tr("Calibration data"), calibration);
     runForm->addRow(tr("Samples"), samples_);
     runForm->addRow(tr("Device"), device_);
     runForm->addRow(tr("Dtype"), dtype_);
@@ -146,13 +175,12 @@ PlanPanel::PlanPanel(QWidget* parent)
 
     setPlan(Plan{});
     const auto changed = [this] {
-        if (updating_) return;
-        updateEnabled();
-        Q_EMIT planChanged();
+        if (!updating_) edited();
     };
     connect(preset_, &QComboBox::activated, this, &PlanPanel::applyPreset);
     connect(load, &QPushButton::clicked, this, &PlanPanel::loadPreset);
     connect(save, &QPushButton::clicked, this, &PlanPanel::savePresetAs);
+    connect(browse_, &QPushButton::clicked, this, &PlanPanel::browseCalibration);
     connect(method_, &QComboBox::currentIndexChanged, this, [this, changed] {
         if (updating_) return;
         const bool structured = method_catalog()[static_cast<size_t>(method_->currentIndex())].structured;
@@ -183,6 +211,16 @@ QSlider* PlanPanel::ratioSlider(const QString& modality) const {
 void PlanPanel::addPreset(const QString& name, const Plan& plan) {
     preset_->addItem(name);
     presets_.append(plan);
+    presetNames_.append(name);
+}
+
+void PlanPanel::setModel(std::shared_ptr<const ModelMap> map) {
+    map_ = std::move(map);
+    const bool wasModified = modified_;
+    showDerivedTarget();
+    // A preset's derived target follows the model: still as applied, it is re-read on this one.
+    if (presetIndex_ > 0 && !wasModified) presetContent_ = content();
+    markPreset();
 }
 
 Plan PlanPanel::plan() const {
@@ -196,18 +234,42 @@ Plan PlanPanel::plan() const {
         p.allocation.modality["vision"] = vision_->value() / 100.0;
         p.allocation.modality["language"] = language_->value() / 100.0;
         if (projector_->value() > 0) p.allocation.modality["projector"] = projector_->value() / 100.0;
+        // The sliders set the target: their split's overall sparsity on the open model.
+        if (map_) {
+            try {
+                p.sparsity = overall_sparsity(allocate(p, *map_), *map_);
+            } catch (const std::exception&) {  // a Plan that cannot be allocated keeps the box's value; the run says why
+            }
+        }
     }
     p.calibration.data = calibrationData_->currentText().trimmed().toStdString();
     p.calibration.samples = samples_->value();
     p.device = device_->currentData().toString().toStdString();
     p.dtype = dtype_->currentData().toString().toStdString();
     p.seed = static_cast<uint64_t>(seed_->value());
+    if (presetIndex_ > 0) p.name = (presetNames_[presetIndex_ - 1] + (modified_ ? tr(" (modified)") : QString())).toStdString();
     return p;
+}
+
+nlohmann::json PlanPanel::content() const {
+    Plan p = plan();
+    p.name.clear();
+    p.model.clear();
+    return p.to_json();
 }
 
 void PlanPanel::setPlan(const Plan& plan) {
     updating_ = true;
     base_ = plan;
+    // A Plan named after neither the preset in use nor its modified form is no longer that preset.
+    if (presetIndex_ > 0) {
+        const QString name = QString::fromStdString(plan.name), preset = presetNames_[presetIndex_ - 1];
+        if (name != preset && name != preset + tr(" (modified)")) {
+            preset_->setItemText(presetIndex_, preset);
+            presetIndex_ = 0;
+            preset_->setCurrentIndex(0);
+        }
+    }
     selectData(method_, QString::fromStdString(plan.method));
     selectText(pattern_, QString::fromStdString(plan.pattern));
     sparsity_->setValue(plan.sparsity);
@@ -227,14 +289,18 @@ void PlanPanel::setPlan(const Plan& plan) {
     seed_->setValue(static_cast<int>(plan.seed));
     showRatios();
     updating_ = false;
-    updateEnabled();
-    Q_EMIT planChanged();
+    edited();
 }
 
 void PlanPanel::applyPreset(int index) {
     if (index <= 0 || index > presets_.size()) return;
     Plan p = presets_[index - 1];
     if (p.model.empty()) p.model = base_.model;  // presets leave the model to the user
+    p.name = presetNames_[index - 1].toStdString();
+    presetIndex_ = index;
+    modified_ = false;
+    preset_->setCurrentIndex(index);
+    snapshot_ = true;  // the preset's own content is what later edits are compared with
     setPlan(p);
 }
 
@@ -247,13 +313,20 @@ void PlanPanel::ratioMoved(QSlider* moved) {
         updating_ = was;
     }
     showRatios();
-    if (!updating_) Q_EMIT planChanged();
+    if (!updating_) edited();
 }
 
 void PlanPanel::showRatios() {
     for (auto [slider, label] : {std::pair{vision_, visionValue_}, std::pair{projector_, projectorValue_},
                                  std::pair{language_, languageValue_}})
         label->setText(QString("%1 %").arg(slider->value()));
+}
+
+void PlanPanel::edited() {
+    updateEnabled();
+    showDerivedTarget();
+    markPreset();
+    Q_EMIT planChanged();
 }
 
 void PlanPanel::updateEnabled() {
@@ -264,15 +337,66 @@ void PlanPanel::updateEnabled() {
     pattern_->setEnabled(!structured);
 }
 
+void PlanPanel::showDerivedTarget() {
+    const bool derived = allocation_->currentData().toString() == "modality";
+    sparsity_->setEnabled(!derived);
+    if (!derived) {
+        sparsity_->setToolTip(tr("The fraction of the targeted weights set to zero, 0–0.99. Width: of the heads and MLP "
+                                 "channels of each block; depth: of each tower's blocks."));
+        return;
+    }
+    if (!map_) {
+        sparsity_->setToolTip(tr("Set by the per-modality sliders: open a model to see their overall target"));
+        return;
+    }
+    const double overall = plan().sparsity;
+    const QSignalBlocker block(sparsity_);
+    sparsity_->setValue(overall);
+    sparsity_->setToolTip(tr("Set by the per-modality sliders: their split's overall target on this model, %1 of the "
+                             "targeted weights (each modality's ratio weighted by its parameters)")
+                              .arg(QString::number(overall, 'f', 4)));
+}
+
+void PlanPanel::markPreset() {
+    if (presetIndex_ <= 0) return;
+    if (snapshot_) {  // just applied: this content is the preset's own
+        presetContent_ = content();
+        snapshot_ = false;
+    }
+    modified_ = content() != presetContent_;
+    preset_->setItemText(presetIndex_, presetNames_[presetIndex_ - 1] + (modified_ ? tr(" (modified)") : QString()));
+}
+
+QStringList PlanPanel::calibrationFolders() const {
+    QStringList out;
+    for (int i = 0; i < calibrationData_->count(); ++i)
+        if (calibrationData_->itemText(i) != "fashion-mnist") out << calibrationData_->itemText(i);
+    return out;
+}
+
+void PlanPanel::setCalibrationFolders(const QStringList& folders) {
+    for (const QString& f : folders) addCalibrationFolder(f);
+}
+
+void PlanPanel::addCalibrationFolder(const QString& folder) {
+    if (calibrationData_->findText(folder) < 0) calibrationData_->addItem(folder, folder);
+}
+
+void PlanPanel::browseCalibration() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Calibration data: a folder with images and captions.jsonl"),
+                                                          QDir::homePath());
+    if (dir.isEmpty()) return;
+    addCalibrationFolder(dir);
+    calibrationData_->setCurrentIndex(calibrationData_->findText(dir));
+}
+
 void PlanPanel::loadPreset() {
     const QString file = QFileDialog::getOpenFileName(this, tr("Load Plan"), QDir::homePath(), tr("Plans (*.json)"));
     if (file.isEmpty()) return;
     try {
-        Plan p = Plan::load(file.toStdString());
-        if (p.model.empty()) p.model = base_.model;
+        const Plan p = Plan::load(file.toStdString());
         addPreset(QString::fromStdString(p.name.empty() ? QFileInfo(file).completeBaseName().toStdString() : p.name), p);
-        preset_->setCurrentIndex(preset_->count() - 1);
-        setPlan(p);
+        applyPreset(preset_->count() - 1);
     } catch (const std::exception& e) {
         Q_EMIT presetError(QString::fromUtf8(e.what()));
     }

@@ -22,6 +22,8 @@ Project Project::load(const QString& path) {
         p.plan = Plan::from_json(j.at("plan"), file + ": plan");
         for (const auto& r : j.value("runs", nlohmann::json::array())) p.runs.append(QString::fromStdString(r.get<std::string>()));
         for (const auto& s : j.value("sweeps", nlohmann::json::array())) p.sweeps.append(QString::fromStdString(s.get<std::string>()));
+        for (const auto& c : j.value("calibration_folders", nlohmann::json::array()))
+            p.calibrationFolders.append(QString::fromStdString(c.get<std::string>()));
     } catch (const nlohmann::json::exception& e) {
         throw Error(file, std::string("bad project field: ") + e.what());
     }
@@ -35,7 +37,7 @@ void Project::save(const QString& path) const {
         return out;
     };
     const nlohmann::json j = {{"format", kFormat}, {"version", 1}, {"model", model.toStdString()}, {"plan", plan.to_json()},
-                              {"runs", list(runs)}, {"sweeps", list(sweeps)}};
+                              {"runs", list(runs)}, {"sweeps", list(sweeps)}, {"calibration_folders", list(calibrationFolders)}};
     write_file_atomic(path.toStdString(), j.dump(2) + "\n");
 }
 

@@ -153,6 +153,7 @@ RecoveryView::RecoveryView(JobController* jobs, QWidget* parent)
     connect(jobs_, &JobController::failed, this, [stopped](const QString&, const QString& m) { stopped(tr("Failed: %1").arg(m)); });
     setPlan(Plan{});
     setRuns({});
+    updateButtons();
     status_->setText(tr("Prune a run (Ctrl+R), choose it as the source, then Start."));
 }
 

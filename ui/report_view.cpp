@@ -14,11 +14,33 @@
 #include <exception>
 
 #include "core/io/json_util.h"
+#include "core/job/run_score.h"
 #include "core/report/export.h"
 #include "core/report/html_report.h"
 #include "ui/job_controller.h"
 
 namespace ps {
+namespace {
+
+// The Plan in one line: its name, the allocation (a per-modality split's ratios), and the overall
+// target the run pruned to.
+QString planLine(const nlohmann::json& plan, const nlohmann::json& totals) {
+    QStringList parts;
+    if (plan.contains("name") && !plan["name"].get<std::string>().empty())
+        parts << QString::fromStdString(plan["name"].get<std::string>()).toHtmlEscaped();
+    const nlohmann::json allocation = plan.value("allocation", nlohmann::json::object());
+    QString kind = QString::fromStdString(allocation.value("kind", std::string("uniform")));
+    QStringList ratios;
+    for (const char* m : {"vision", "projector", "language"})
+        if (allocation.contains(m)) ratios << QObject::tr("%1 %2 %").arg(m).arg(100 * allocation[m].get<double>(), 0, 'f', 0);
+    if (!ratios.isEmpty()) kind += " (" + ratios.join(", ") + ")";
+    parts << QObject::tr("allocation %1").arg(kind);
+    if (totals.contains("total") && totals["total"].contains("target"))
+        parts << QObject::tr("overall target %1 %").arg(100 * totals["total"]["target"].get<double>(), 0, 'f', 2);
+    return QObject::tr("<p>Plan: %1</p>").arg(parts.join(" · "));
+}
+
+}  // namespace
 
 ReportView::ReportView(JobController* jobs, QWidget* parent)
     : QWidget(parent),
@@ -65,7 +87,10 @@ ReportView::ReportView(JobController* jobs, QWidget* parent)
 void ReportView::setRuns(const QStringList& runs) {
     const QSignalBlocker block(runs_);
     runs_->clear();
-    for (const QString& r : runs) runs_->addItem(QDir::toNativeSeparators(r), r);
+    for (const QString& r : runs) {
+        runs_->addItem(QFileInfo(r).fileName(), r);
+        runs_->setItemData(runs_->count() - 1, QDir::toNativeSeparators(r), Qt::ToolTipRole);
+    }
     runs_->setCurrentIndex(runs_->count() - 1);
     for (QWidget* w : std::initializer_list<QWidget*>{build_, export_, dtype_}) w->setEnabled(!runs.isEmpty());
     showSummary();
@@ -121,8 +146,19 @@ void ReportView::showSummary() {
     const QString json = run + "/report.json";
     open_->setEnabled(QFileInfo::exists(run + "/report.html"));
     if (!QFileInfo::exists(json)) {
-        summary_->setHtml(tr("<p>%1 has no report yet: <b>Build report</b> writes report.html and report.json into it.</p>")
-                              .arg(QDir::toNativeSeparators(run).toHtmlEscaped()));
+        QString h = tr("<p>%1 has no report yet: <b>Build report</b> writes report.html and report.json into it.</p>")
+                        .arg(QDir::toNativeSeparators(run).toHtmlEscaped());
+        try {  // what the run was scored on right after it was written
+            if (QFileInfo::exists(run + "/score.json"))
+                h += tr("<p>Scored after pruning: %1.</p>")
+                         .arg(QString::fromStdString(RunScore::from_json(read_json_file(run.toStdString() + "/score.json"),
+                                                                         run.toStdString() + "/score.json")
+                                                         .to_text())
+                                  .toHtmlEscaped());
+        } catch (const std::exception& e) {
+            h += QString("<p>%1</p>").arg(QString::fromUtf8(e.what()).toHtmlEscaped());
+        }
+        summary_->setHtml(h);
         return;
     }
     try {
@@ -130,6 +166,7 @@ void ReportView::showSummary() {
         QString h = tr("<h2>%1 — %2 %3</h2>")
                         .arg(QFileInfo(run).fileName().toHtmlEscaped(), QString::fromStdString(r.value("method", "")),
                              QString::fromStdString(r.value("pattern", "")));
+        h += planLine(r.value("plan", nlohmann::json::object()), r.value("totals", nlohmann::json::object()));
         if (r.contains("accuracy")) {
             const auto& a = r["accuracy"];
             h += tr("<h3>Zero-shot top-1 (%1 test images)</h3><table cellpadding=4>").arg(a.value("images", 0));
@@ -138,6 +175,16 @@ void ReportView::showSummary() {
                 if (a.contains(key) && a[key].get<double>() >= 0)
                     h += QString("<tr><td>%1</td><td align=right>%2 %</td></tr>").arg(label).arg(a[key].get<double>(), 0, 'f', 2);
             h += "</table>";
+        }
+        if (r.contains("next_token_kl")) {
+            const auto& kl = r["next_token_kl"];
+            h += tr("<h3>Next-token KL to the dense model (%1 calibration prompts)</h3><table cellpadding=4>"
+                    "<tr><td>mean over %2 positions</td><td align=right>%3 nats</td></tr>"
+                    "<tr><td>largest at one position</td><td align=right>%4 nats</td></tr></table>")
+                     .arg(kl.value("samples", int64_t{0}))
+                     .arg(kl.value("positions", int64_t{0}))
+                     .arg(kl.value("mean", 0.0), 0, 'f', 5)
+                     .arg(kl.value("max", 0.0), 0, 'f', 5);
         }
         if (r.contains("totals")) {
             h += tr("<h3>Sparsity per modality</h3><table cellpadding=4>");

@@ -1,6 +1,7 @@
 #include "ui/token_view.h"
 
 #include <QComboBox>
+#include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
@@ -15,7 +16,10 @@
 #include <QSlider>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
+#include <algorithm>
 #include <exception>
+#include <utility>
+#include <vector>
 
 #include "core/token/heatmap_session.h"
 
@@ -26,9 +30,21 @@ constexpr int kTestImages = 12;
 constexpr int kPathRole = Qt::UserRole;       // an image file, or empty for a test image
 constexpr int kTestIndexRole = Qt::UserRole + 1;
 
+// The metrics a model may offer, in the order the box lists them, with their labels.
+const std::vector<std::pair<const char*, const char*>>& metricLabels() {
+    static const std::vector<std::pair<const char*, const char*>> labels = {
+        {"cls", QT_TRANSLATE_NOOP("ps::TokenView", "[CLS] attention")},
+        {"received", QT_TRANSLATE_NOOP("ps::TokenView", "attention received")},
+        {"cim", QT_TRANSLATE_NOOP("ps::TokenView", "CoMP CIT (head-masked)")},
+        {"text", QT_TRANSLATE_NOOP("ps::TokenView", "text-guided (question → image tokens)")}};
+    return labels;
+}
+
 struct Loaded {
     std::shared_ptr<const HeatmapSession> session;
-    int blocks = 0;
+    std::vector<std::string> metrics;
+    std::string limits;
+    std::vector<std::string> classes;  // of the test images, once
     QString error;
 };
 
@@ -41,6 +57,7 @@ struct Rendered {
 
 TokenView::TokenView(QWidget* parent)
     : QWidget(parent),
+      model_(new QComboBox(this)),
       images_(new QListWidget(this)),
       metric_(new QComboBox(this)),
       block_(new QSlider(Qt::Horizontal, this)),
@@ -55,11 +72,11 @@ TokenView::TokenView(QWidget* parent)
         item->setData(kTestIndexRole, i);
     }
     images_->setToolTip(tr("Fashion-MNIST test images; drop your own images on the tab or use Add…"));
+    model_->setToolTip(tr("The model whose attention is shown: the dense checkpoint, or one of the pruned runs"));
+    model_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    model_->setMinimumContentsLength(14);
+    metric_->setToolTip(tr("How a token's importance is measured; only the metrics this model supports are listed"));
     auto* add = new QPushButton(tr("Add images…"), this);
-    metric_->addItem(tr("[CLS] attention"), "cls");
-    metric_->addItem(tr("attention received"), "received");
-    metric_->addItem(tr("CoMP CIT (head-masked)"), "cim");
-    metric_->addItem(tr("text-guided (LLaVA)"), "text");
     block_->setRange(0, 0);
     keep_->setRange(5, 100);
     keep_->setValue(100);
@@ -69,10 +86,9 @@ TokenView::TokenView(QWidget* parent)
     picture_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored);
     info_->setWordWrap(true);
     info_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
     auto* side = new QVBoxLayout;
-    side->addWidget(images_, 1);
-    side->addWidget(add);
     auto* controls = new QFormLayout;
     auto slider = [&](QSlider* s, QLabel* value) {
         auto* row = new QHBoxLayout;
@@ -81,13 +97,18 @@ TokenView::TokenView(QWidget* parent)
         row->addWidget(value);
         return row;
     };
-    controls->addRow(tr("Metric"), metric_);
-    controls->addRow(tr("Block"), slider(block_, blockValue_));
-    controls->addRow(tr("Keep"), slider(keep_, keepValue_));
+    controls->addRow(tr("Model"), model_);
     side->addLayout(controls);
+    side->addWidget(images_, 1);
+    side->addWidget(add);
+    auto* scoring = new QFormLayout;
+    scoring->addRow(tr("Metric"), metric_);
+    scoring->addRow(tr("Block"), slider(block_, blockValue_));
+    scoring->addRow(tr("Keep"), slider(keep_, keepValue_));
+    side->addLayout(scoring);
     auto* sideWidget = new QWidget(this);
     sideWidget->setLayout(side);
-    sideWidget->setMaximumWidth(280);
+    sideWidget->setMaximumWidth(300);
     auto* main = new QVBoxLayout;
     main->addWidget(picture_, 1);
     main->addWidget(info_);
@@ -96,16 +117,15 @@ TokenView::TokenView(QWidget* parent)
     layout->addWidget(sideWidget);
     layout->addLayout(main, 1);
 
+    connect(model_, &QComboBox::currentIndexChanged, this, [this] { load(model_->currentData().toString()); });
     connect(images_, &QListWidget::currentRowChanged, this, &TokenView::request);
     connect(metric_, &QComboBox::currentIndexChanged, this, [this] {
-        if (!session_) return;
-        try {
-            const int blocks = session_->blocks(metric_->currentData().toString().toStdString());
+        if (!session_ || metric_->currentIndex() < 0) return;
+        const int blocks = session_->blocks(metric_->currentData().toString().toStdString());
+        {
             const QSignalBlocker b(block_);
             block_->setRange(0, blocks - 1);
             block_->setValue(blocks - 1);
-        } catch (const std::exception& e) {
-            Q_EMIT failed(QString::fromUtf8(e.what()));
         }
         request();
     });
@@ -121,42 +141,95 @@ TokenView::TokenView(QWidget* parent)
 TokenView::~TokenView() = default;
 
 void TokenView::setCheckpoint(const QString& dir) {
+    const QSignalBlocker b(model_);
+    model_->clear();
+    model_->addItem(tr("dense: %1").arg(QFileInfo(QDir::cleanPath(dir)).fileName()), dir);
+    model_->setItemData(0, QDir::toNativeSeparators(dir), Qt::ToolTipRole);
+    load(dir);
+}
+
+void TokenView::setRuns(const QStringList& runs) {
+    if (model_->count() == 0) return;  // no checkpoint: runs are of none
+    const QSignalBlocker b(model_);
+    const QString shown = model_->currentData().toString();
+    while (model_->count() > 1) model_->removeItem(1);
+    for (const QString& r : runs) {
+        model_->addItem(tr("pruned: %1").arg(QFileInfo(r).fileName()), r);
+        model_->setItemData(model_->count() - 1, QDir::toNativeSeparators(r), Qt::ToolTipRole);
+    }
+    model_->setCurrentIndex(std::max(0, model_->findData(shown)));
+    if (model_->currentData().toString() != shown) load(model_->currentData().toString());
+}
+
+QString TokenView::modelName() const {
+    const QString name = QFileInfo(QDir::cleanPath(model_->currentData().toString())).fileName();
+    return model_->currentIndex() == 0 ? tr("the dense model (%1)").arg(name) : tr("the pruned run %1").arg(name);
+}
+
+void TokenView::load(const QString& dir) {
     session_.reset();
     current_.reset();
     picture_->clear();
-    info_->setText(tr("Loading %1 for token scoring…").arg(dir));
+    for (QWidget* w : std::initializer_list<QWidget*>{metric_, block_, keep_}) w->setEnabled(false);  // until scored
+    info_->setStyleSheet(QString());
+    info_->setText(tr("Loading %1 for token scoring…").arg(QDir::toNativeSeparators(dir)));
     const int serial = ++serial_;
+    const bool classes = !classesShown_;
     auto* watcher = new QFutureWatcher<Loaded>(this);
     connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, serial] {
         const Loaded r = watcher->result();
         watcher->deleteLater();
         if (serial != serial_) return;
+        for (size_t i = 0; i < r.classes.size() && static_cast<int>(i) < images_->count(); ++i)
+            images_->item(static_cast<int>(i))->setText(tr("test image %1 — %2").arg(i).arg(QString::fromStdString(r.classes[i])));
+        classesShown_ = classesShown_ || !r.classes.empty();
         if (!r.session) {
-            info_->setText(r.error);
-            Q_EMIT failed(r.error);
+            showProblem(tr("No token heatmaps for %1: %2").arg(modelName(), r.error));
             return;
         }
         session_ = r.session;
+        limits_ = QString::fromStdString(r.limits);
+        for (QWidget* w : std::initializer_list<QWidget*>{metric_, block_, keep_}) w->setEnabled(true);
         {
-            const QSignalBlocker b(block_);
-            block_->setRange(0, r.blocks - 1);
-            block_->setValue(r.blocks - 1);
+            const QSignalBlocker b(metric_);
+            const QString chosen = metric_->currentData().toString();
+            metric_->clear();
+            for (const auto& [id, label] : metricLabels())
+                if (std::find(r.metrics.begin(), r.metrics.end(), id) != r.metrics.end()) metric_->addItem(tr(label), id);
+            metric_->setCurrentIndex(std::max(0, metric_->findData(chosen)));
+            const int blocks = session_->blocks(metric_->currentData().toString().toStdString());
+            const QSignalBlocker bb(block_);
+            block_->setRange(0, blocks - 1);
+            block_->setValue(blocks - 1);
         }
-        Q_EMIT ready(r.blocks);
+        Q_EMIT ready(block_->maximum() + 1);
         if (images_->currentRow() < 0) images_->setCurrentRow(0);  // requests the first heatmap
         else request();
     });
-    watcher->setFuture(QtConcurrent::run([dir] {
+    watcher->setFuture(QtConcurrent::run([dir, classes] {
         Loaded r;
         try {
+            if (classes) r.classes = HeatmapSession::test_image_classes(kTestImages);
+        } catch (const std::exception&) {  // no test images to label: the list keeps its numbers
+        }
+        try {
             auto s = std::make_shared<const HeatmapSession>(dir.toStdString());
-            r.blocks = s->blocks("cls");
+            r.metrics = s->metrics();
+            r.limits = s->limits();
             r.session = std::move(s);
         } catch (const std::exception& e) {
             r.error = QString::fromUtf8(e.what());
         }
         return r;
     }));
+}
+
+void TokenView::showProblem(const QString& message) {
+    current_.reset();
+    picture_->clear();
+    info_->setStyleSheet("color:#a02020");
+    info_->setText(message);
+    Q_EMIT failed(message);
 }
 
 void TokenView::addImage(const QString& path) {
@@ -170,7 +243,7 @@ void TokenView::request() {
     blockValue_->setText(QString::number(block_->value()));
     keepValue_->setText(QString("%1 %").arg(keep_->value()));
     const QListWidgetItem* item = images_->currentItem();
-    if (!session_ || !item) return;
+    if (!session_ || !item || metric_->currentIndex() < 0) return;
     HeatmapRequest r;
     r.image = item->data(kPathRole).toString().toStdString();
     r.test_image = item->data(kTestIndexRole).toInt();
@@ -184,22 +257,24 @@ void TokenView::request() {
         watcher->deleteLater();
         if (serial != serial_) return;  // a newer request is on its way
         if (!out.image) {
-            info_->setText(out.error);
-            Q_EMIT failed(out.error);
+            showProblem(out.error);
             return;
         }
         current_ = std::make_unique<HeatmapImage>(*out.image);
         const auto [lo, hi] = std::minmax_element(current_->grid.scores.begin(), current_->grid.scores.end());
         const auto dropped = std::count(current_->grid.dropped.begin(), current_->grid.dropped.end(), 1);
-        info_->setText(tr("%1 at %2 block %3: %4×%5 tokens, scores %6 … %7; keep %8 % drops %9 (dimmed, hatched)")
-                           .arg(metric_->currentText(), QString::fromStdString(current_->tower))
+        QString text = tr("%1 of %2 at %3 block %4: %5×%6 tokens, scores %7 … %8; keep %9 % drops %10 (dimmed, hatched)")
+                           .arg(metric_->currentText(), modelName(), QString::fromStdString(current_->tower))
                            .arg(current_->block)
                            .arg(current_->grid.rows)
                            .arg(current_->grid.cols)
                            .arg(*lo, 0, 'g', 4)
                            .arg(*hi, 0, 'g', 4)
                            .arg(100 * r.keep, 0, 'f', 0)
-                           .arg(dropped));
+                           .arg(dropped);
+        if (!limits_.isEmpty()) text += "\n" + limits_;
+        info_->setStyleSheet(QString());
+        info_->setText(text);
         showPicture();
         Q_EMIT rendered();
     });

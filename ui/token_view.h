@@ -1,8 +1,11 @@
-// The Tokens tab: the image the model saw with its token-importance heatmap, a block slider, the
-// importance metric, a keep-ratio slider marking the tokens run-time pruning drops, and a list of
-// images — test images of the default data and the user's own, dropped onto the tab or added with
-// a button. Scoring runs on a worker thread; only the newest request is shown.
+// The Tokens tab: the image a model saw with its token-importance heatmap, a block slider, the
+// importance metrics that model supports, a keep-ratio slider marking the tokens run-time pruning
+// drops, and a list of images — test images of the default data, labelled with their class, and
+// the user's own, dropped onto the tab or added with a button. The model is the dense checkpoint or
+// any pruned run, and the tab says which. Scoring runs on a worker thread; only the newest request
+// is shown. What keeps a model from being scored is said in the tab itself, never in a dialog.
 #pragma once
+#include <QStringList>
 #include <QWidget>
 #include <memory>
 
@@ -22,8 +25,10 @@ public:
     explicit TokenView(QWidget* parent = nullptr);
     ~TokenView() override;
 
-    // Loads the checkpoint for scoring in the background; `ready` follows, or `failed`.
+    // The dense checkpoint: shown, and loaded for scoring in the background; `ready` follows, or `failed`.
     void setCheckpoint(const QString& dir);
+    // Pruned runs offered beside the dense checkpoint.
+    void setRuns(const QStringList& runs);
     // Adds an image file to the list and shows it.
     void addImage(const QString& path);
 
@@ -31,12 +36,14 @@ public:
     QSlider* blockSlider() const { return block_; }
     QSlider* keepSlider() const { return keep_; }
     QComboBox* metricBox() const { return metric_; }
+    QComboBox* modelBox() const { return model_; }
     // The heatmap shown last; nullptr before the first.
     const HeatmapImage* current() const { return current_.get(); }
 
 Q_SIGNALS:
     void ready(int blocks);
     void rendered();
+    // What the tab now shows in place of a heatmap (it shows it itself).
     void failed(const QString& message);
 
 protected:
@@ -45,12 +52,18 @@ protected:
     void resizeEvent(QResizeEvent* event) override;
 
 private:
+    void load(const QString& dir);  // the model to score: the dense checkpoint or a run
     void request();
     void showPicture();
+    void showProblem(const QString& message);
+    QString modelName() const;  // "the dense model (name)" or "the pruned run name"
 
     std::shared_ptr<const HeatmapSession> session_;
     std::unique_ptr<HeatmapImage> current_;
     int serial_ = 0;  // the newest request; older results are dropped
+    bool classesShown_ = false;
+    QString limits_;  // what the model's checkpoint lacks for the metrics not offered
+    QComboBox* model_;
     QListWidget* images_;
     QComboBox* metric_;
     QSlider* block_;

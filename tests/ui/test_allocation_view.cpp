@@ -61,7 +61,9 @@ private Q_SLOTS:
         QSignalSpy edited(&view, &ps::AllocationView::plannedEdited);
         QSignalSpy rejected(&view, &ps::AllocationView::editRejected);
         QTableWidgetItem* item = view.table()->item(0, ps::AllocationView::PlannedColumn);
-        const QString name = view.table()->item(0, ps::AllocationView::NameColumn)->text();
+        // Shown as the block's label and the path inside it; the full name in the tooltip.
+        const QString name = view.table()->item(0, ps::AllocationView::NameColumn)->toolTip();
+        QCOMPARE(view.table()->item(0, ps::AllocationView::NameColumn)->text(), "V0 " + name.section('.', 4));
         QVERIFY(item->flags() & Qt::ItemIsEditable);
         item->setText("0.75");
         QCOMPARE(edited.size(), 1);

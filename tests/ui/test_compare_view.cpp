@@ -2,7 +2,8 @@
 // per-tensor results against a recovery run whose report counted its sparsity. The summary shows
 // both Plans, achieved sparsity and accuracy with B − A; per-block bars are the parameter-weighted
 // sparsities of each run; the per-Linear table lists both and their difference; the recovery run's
-// training curve is drawn; an unreadable folder is named in the note.
+// training curve is drawn; an unreadable folder is named in the note. Runs of different checkpoints
+// are compared with a warning, and only differences beyond the printed precision are coloured.
 #include <QDir>
 #include <QLabel>
 #include <QTableWidget>
@@ -14,20 +15,14 @@
 
 #include "core/io/atomic_file.h"
 #include "core/model/model_map.h"
+#include "tests/ui/compare_rows.h"
 #include "ui/compare_view.h"
 
 namespace {
 
 void writeJson(const QString& path, const nlohmann::json& j) { ps::write_file_atomic(path.toStdString(), j.dump(2)); }
 
-// Row `measure` of the summary as "A|B|B−A".
-QString summaryRow(const ps::CompareView& view, const QString& measure) {
-    QTableWidget* t = view.summary();
-    for (int r = 0; r < t->rowCount(); ++r)
-        if (t->item(r, 0)->text().trimmed() == measure)
-            return t->item(r, 1)->text() + "|" + t->item(r, 2)->text() + "|" + t->item(r, 3)->text();
-    return "missing " + measure;
-}
+using ps_test::summaryRow;
 
 }  // namespace
 
@@ -81,6 +76,7 @@ private Q_SLOTS:
         QCOMPARE(summaryRow(view, "vision"), QString("48.00 %|–|"));
         QCOMPARE(summaryRow(view, "zero-shot top-1"), QString("85.50 %|84.00 %|-1.50"));
         QCOMPARE(summaryRow(view, "test images scored"), QString("1000|200|-800"));
+        QVERIFY(view.findChild<QLabel*>()->text().contains("scored on different test images (1000 and 200)"));
 
         // Per block: parameter-weighted sparsity of each run.
         QVERIFY(view.blockCount() > 2);
@@ -115,6 +111,39 @@ private Q_SLOTS:
         const QString note = view.findChild<QLabel*>()->text();
         QVERIFY2(note.contains(tmp.filePath("gone") + "/result.json"), qPrintable(note));
         QCOMPARE(summaryRow(view, "method"), QString("wanda||"));
+    }
+
+    void differentCheckpointsAndPrintedPrecision() {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const ps::ModelMap map = ps::inspect_checkpoint(PS_DEFAULT_MODEL);
+        const QString runA = tmp.filePath("a"), runB = tmp.filePath("b");
+        QVERIFY(QDir().mkpath(runA) && QDir().mkpath(runB));
+        const auto write = [&](const QString& dir, const std::string& model, double achieved, double vision) {
+            writeJson(dir + "/plan.json", {{"model", model}, {"method", "wanda"}, {"pattern", "unstructured"}, {"sparsity", 0.5}});
+            writeJson(dir + "/result.json", {{"method", "wanda"}, {"tensors", nlohmann::json::array()}, {"total", {{"sparsity", achieved}}},
+                                             {"modalities", {{"vision", {{"sparsity", vision}}}}}});
+        };
+        // B − A: −0.00002 (prints as 0.00, so no colour) and +0.01 in percent points
+        write(runA, "/models/one", 0.5000002, 0.30);
+        write(runB, "/models/two", 0.5, 0.3001);
+        ps::CompareView view;
+        view.setModel(map);
+        view.setRuns({runA, runB});
+        const QString note = view.findChild<QLabel*>()->text();
+        QVERIFY2(note.contains("different checkpoints") && note.contains("/models/one") && note.contains("/models/two"), qPrintable(note));
+        QCOMPARE(summaryRow(view, "achieved sparsity"), QString("50.00 %|50.00 %|0.00"));
+        QCOMPARE(summaryRow(view, "vision"), QString("30.00 %|30.01 %|+0.01"));
+        QTableWidget* t = view.summary();
+        for (int r = 0; r < t->rowCount(); ++r) {
+            const QString measure = t->item(r, 0)->text().trimmed();
+            if (measure == "achieved sparsity") QCOMPARE(t->item(r, 3)->background().style(), Qt::NoBrush);
+            if (measure == "vision") QCOMPARE(t->item(r, 3)->background().style(), Qt::SolidPattern);
+        }
+
+        write(runB, "/models/one", 0.5, 0.3001);  // the same checkpoint: no warning
+        view.setRuns({runA, runB});
+        QVERIFY(!view.findChild<QLabel*>()->text().contains("different checkpoints"));
     }
 };
 

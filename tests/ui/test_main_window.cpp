@@ -4,26 +4,43 @@
 // nothing elsewhere; a prune cancelled mid-run leaves no folder, no run and no sparsity shown; the
 // finished prune shows its achieved sparsity in the tree and the Allocation tab; the project saved
 // and opened in a new window brings back the checkpoint, the Plan, the run and its sparsity.
-#include <QFile>
-#include <QLineEdit>
-#include <QSignalSpy>
-#include <QTemporaryDir>
+// What a new user meets: a per-modality split is labelled everywhere by the overall target it really
+// prunes to; every prune is scored in the background and the score shows in the log, the
+// Allocation tab and Compare, which refreshes when a run gains results; a LLaVA without a tokenizer
+// opens without a dialog and prunes by magnitude, its unused last vision block named as such; a
+// family that can only be inspected has its actions disabled with the reason.
+#include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QSlider>
 #include <QTabWidget>
 #include <QTableWidget>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTreeWidget>
 
+#include "core/io/json_util.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/model/model_map.h"
+#include "tests/test_support.h"
+#include "tests/ui/compare_rows.h"
 #include "ui/allocation_view.h"
 #include "ui/block_chart.h"
 #include "ui/compare_view.h"
 #include "ui/job_controller.h"
+#include "ui/job_panel.h"
 #include "ui/main_window.h"
 #include "ui/model_tree.h"
 #include "ui/plan_panel.h"
 #include "ui/recovery_view.h"
+#include "ui/report_view.h"
+#include "ui/token_view.h"
 
 using ps::Modality;
 using ps::ModelTree;
@@ -39,6 +56,10 @@ private Q_SLOTS:
     void badFolderReportsFileAndKeepsModel_data();
     void badFolderReportsFileAndKeepsModel();
     void pruneCancelSaveAndReopen();
+    void perModalityTargetIsTheOverallTarget();
+    void pruneIsScoredAndCompareRefreshes();
+    void llavaWithoutTokenizer();
+    void inspectOnlyFamilyDisablesActions();
 
 private:
     static QTreeWidgetItem* blockItem(const ps::MainWindow& w, const QString& path);
@@ -263,6 +284,187 @@ void TestMainWindow::pruneCancelSaveAndReopen() {
     QSignalSpy failed(&again, &ps::MainWindow::failed);
     QVERIFY(!again.openProject(tmp_.filePath("missing.psproj")));
     QVERIFY(failed.at(0).at(0).toString().contains("missing.psproj"));
+}
+
+namespace {
+
+QAction* actionWithShortcut(const ps::MainWindow& w, const QKeySequence& key) {
+    for (QAction* a : w.findChildren<QAction*>())
+        if (a->shortcut() == key) return a;
+    return nullptr;
+}
+
+using ps_test::summaryRow;
+
+bool openAndWait(ps::MainWindow& w, const QString& dir) {
+    QSignalSpy loaded(&w, &ps::MainWindow::checkpointLoaded);
+    w.openCheckpoint(dir);
+    return loaded.wait(60000);
+}
+
+}  // namespace
+
+// The box and the sliders of a per-modality split agree, and every label shows the
+// parameter-weighted overall target the run prunes to (here 20 % vision / 70 % language: ~69 %).
+void TestMainWindow::perModalityTargetIsTheOverallTarget() {
+    ps::MainWindow w;
+    w.setShowErrorDialogs(false);
+    QVERIFY(openAndWait(w, PS_DEFAULT_MODEL));
+    ps::PlanPanel* panel = w.planPanel();
+    ps::Plan p = panel->plan();
+    p.calibration.samples = 16;
+    panel->setPlan(p);
+    panel->sparsityBox()->setValue(0.6);
+    panel->allocationBox()->setCurrentIndex(panel->allocationBox()->findData("modality"));
+    panel->linkBox()->setChecked(false);
+    panel->ratioSlider("vision")->setValue(20);
+    panel->ratioSlider("language")->setValue(70);
+
+    const ps::ModelMap map = ps::inspect_checkpoint(PS_DEFAULT_MODEL);
+    double weighted = 0, params = 0;
+    for (const ps::LinearLayer& l : map.linears)
+        if (l.prunable && l.block >= 0 && (l.modality == Modality::Vision || l.modality == Modality::Language)) {
+            weighted += (l.modality == Modality::Vision ? 0.2 : 0.7) * static_cast<double>(l.params());
+            params += static_cast<double>(l.params());
+        }
+    const double overall = weighted / params;
+    QVERIFY2(overall > 0.62 && overall < 0.7, qPrintable(QString::number(overall)));
+    QVERIFY(!panel->sparsityBox()->isEnabled());  // the sliders drive it
+    QCOMPARE(panel->sparsityBox()->value(), std::round(100 * overall) / 100);
+    QVERIFY(std::abs(panel->plan().sparsity - overall) < 1e-12);
+    QVERIFY(std::abs(w.allocationView()->target() - overall) < 1e-12);  // the dashed line
+    const QString pct = QString::number(100 * overall, 'f', 1);
+    QVERIFY2(w.proposedPruneFolder().endsWith("/default-model-wanda-unstructured-" + pct), qPrintable(w.proposedPruneFolder()));
+
+    QSignalSpy started(w.jobs(), &ps::JobController::started);
+    QSignalSpy finished(&w, &ps::MainWindow::pruneFinished);
+    const QString out = tmp_.filePath("split");
+    QVERIFY(w.pruneTo(out));
+    QVERIFY(finished.wait(300000));
+    const QString title = started.at(0).at(0).toString();
+    QVERIFY2(title.contains(pct + " %"), qPrintable(title));
+    const nlohmann::json plan = ps::read_json_file(out.toStdString() + "/plan.json");
+    QVERIFY(std::abs(plan.at("sparsity").get<double>() - overall) < 1e-12);
+    const nlohmann::json result = ps::read_json_file(out.toStdString() + "/result.json");
+    QVERIFY(std::abs(result.at("total").at("target").get<double>() - overall) < 1e-12);
+    QVERIFY(std::abs(result.at("total").at("sparsity").get<double>() - overall) < 2e-3);
+    const QString target = QString("%1 %").arg(100 * overall, 0, 'f', 2);
+    QCOMPARE(summaryRow(*w.compareView(), "target sparsity"), target + "|" + target + "|0.00");
+}
+
+// After a prune the run is scored on test images by itself, on the worker thread; the score shows
+// in the log, the Allocation tab and Compare, which also refreshes when the run's report is built.
+void TestMainWindow::pruneIsScoredAndCompareRefreshes() {
+    ps::MainWindow w;
+    w.setShowErrorDialogs(false);
+    QVERIFY(openAndWait(w, PS_DEFAULT_MODEL));
+    ps::Plan p = w.planPanel()->plan();
+    p.calibration.samples = 16;
+    w.planPanel()->setPlan(p);
+    QSignalSpy jobsDone(w.jobs(), &ps::JobController::finished);
+    QSignalSpy finished(&w, &ps::MainWindow::pruneFinished);
+    const QString out = tmp_.filePath("scored");
+    QVERIFY(w.pruneTo(out));
+    QVERIFY(finished.wait(300000));
+    const auto scored = [&] {
+        for (const auto& args : jobsDone)
+            if (args.at(0).toString().startsWith("Score")) return true;
+        return false;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(scored(), 120000);
+    QVERIFY(QFile::exists(out + "/score.json"));
+    const nlohmann::json score = ps::read_json_file(out.toStdString() + "/score.json");
+    const double top1 = score.at("run").get<double>(), dense = score.at("dense").get<double>();
+    const int images = score.at("samples").get<int>();
+    QVERIFY(images > 0 && top1 > 10 && top1 <= 100 && dense > 10);
+    const QString value = QString("%1 %").arg(top1, 0, 'f', 2);
+    QVERIFY2(w.jobPanel()->log()->toPlainText().contains(value), qPrintable(w.jobPanel()->log()->toPlainText()));
+    bool inAllocationTab = false;
+    for (const QLabel* l : w.allocationView()->findChildren<QLabel*>()) inAllocationTab = inAllocationTab || l->text().contains(value);
+    QVERIFY(inAllocationTab);
+    QCOMPARE(summaryRow(*w.compareView(), "zero-shot top-1").section('|', 0, 0), value);
+    QCOMPARE(summaryRow(*w.compareView(), "test images scored").section('|', 0, 0), QString::number(images));
+
+    // The report (on 100 images here) is what Compare shows once it is built, without re-selecting.
+    QSignalSpy built(w.reportView(), &ps::ReportView::reportBuilt);
+    w.reportView()->setEvalImages(100);
+    QVERIFY(w.reportView()->buildReport());
+    QVERIFY(built.wait(300000));
+    QCOMPARE(summaryRow(*w.compareView(), "test images scored").section('|', 0, 0), QString("100"));
+    const nlohmann::json report = ps::read_json_file(out.toStdString() + "/report.json");
+    QCOMPARE(summaryRow(*w.compareView(), "zero-shot top-1").section('|', 0, 0),
+             QString("%1 %").arg(report.at("accuracy").at("run").get<double>(), 0, 'f', 2));
+}
+
+// The LLaVA demo has no tokenizer (and no image processor): it opens without a dialog, the Tokens
+// tab says what is missing, magnitude prunes it, Wanda says it needs the tokenizer; its last vision
+// block is never run (vision_feature_layer -2), which the tree, the Allocation tab and the log say.
+void TestMainWindow::llavaWithoutTokenizer() {
+    ps::MainWindow w;
+    w.setShowErrorDialogs(false);
+    QSignalSpy failed(&w, &ps::MainWindow::failed);
+    QSignalSpy tokensFailed(w.tokenView(), &ps::TokenView::failed);
+    QVERIFY(openAndWait(w, demo_));
+    QTRY_VERIFY_WITH_TIMEOUT(!tokensFailed.isEmpty(), 60000);
+    QCOMPARE(failed.count(), 0);
+    QString tokensSay;
+    for (const QLabel* l : w.tokenView()->findChildren<QLabel*>()) tokensSay += l->text() + "\n";
+    QVERIFY2(tokensSay.contains("preprocessor_config.json") || tokensSay.contains("tokenizer"), qPrintable(tokensSay));
+
+    QTreeWidgetItem* unused = blockItem(w, "vision_tower.vision_model.encoder.layers.3");
+    QVERIFY(unused);
+    QVERIFY2(unused->text(ModelTree::NameColumn).contains("unused"), qPrintable(unused->text(ModelTree::NameColumn)));
+    QVERIFY(unused->toolTip(ModelTree::NameColumn).contains("vision_feature_layer"));
+    ps::AllocationView* allocation = w.allocationView();
+    QCOMPARE(allocation->plannedOf(2), 0.5);
+    QCOMPARE(allocation->plannedOf(3), -1.0);
+
+    ps::Plan p = w.planPanel()->plan();
+    p.method = "magnitude";
+    w.planPanel()->setPlan(p);
+    QSignalSpy finished(&w, &ps::MainWindow::pruneFinished);
+    const QString out = tmp_.filePath("llava-magnitude");
+    QVERIFY(w.pruneTo(out));
+    QVERIFY(finished.wait(300000));
+    const QString log = w.jobPanel()->log()->toPlainText();
+    QVERIFY2(log.contains("vision block 3") && log.contains("vision_feature_layer"), qPrintable(log));
+    const nlohmann::json result = ps::read_json_file(out.toStdString() + "/result.json");
+    for (const auto& t : result.at("tensors"))
+        QVERIFY(t.at("name").get<std::string>().find("vision_model.encoder.layers.3.") == std::string::npos);
+    QVERIFY(std::abs(result.at("total").at("sparsity").get<double>() - 0.5) < 1e-3);
+
+    p.method = "wanda";
+    w.planPanel()->setPlan(p);
+    QSignalSpy jobFailed(w.jobs(), &ps::JobController::failed);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.jobs()->isRunning(), 120000);  // the run's scoring
+    QVERIFY(w.pruneTo(tmp_.filePath("llava-wanda")));
+    QVERIFY(jobFailed.wait(300000));
+    const QString message = jobFailed.at(0).at(1).toString();
+    QVERIFY2(message.contains(demo_) && message.contains("tokenizer") && !message.contains('\n'), qPrintable(message));
+}
+
+// A family that can only be inspected: the tree shows it, and Prune, Sweep and Recover are
+// disabled with the reason, before any folder is asked for.
+void TestMainWindow::inspectOnlyFamilyDisablesActions() {
+    QTemporaryDir qwen;
+    QVERIFY(qwen.isValid());
+    ps_test::write_bytes(qwen.filePath("config.json"), "{\"model_type\": \"qwen2_vl\"}\n");
+    QVERIFY(QFile::copy(demo_ + "/model.safetensors", qwen.filePath("model.safetensors")));
+    ps::MainWindow w;
+    w.setShowErrorDialogs(false);
+    QVERIFY(openAndWait(w, qwen.path()));
+    for (const QKeySequence& key : {QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
+                                    QKeySequence(Qt::CTRL | Qt::Key_E)}) {
+        QAction* a = actionWithShortcut(w, key);
+        QVERIFY2(a, qPrintable(key.toString()));
+        QVERIFY2(!a->isEnabled(), qPrintable(a->text()));
+        QVERIFY2(a->toolTip().contains("Qwen2-VL") && a->toolTip().contains("inspect"), qPrintable(a->toolTip()));
+    }
+    QVERIFY(!w.pruneTo(tmp_.filePath("qwen-pruned")));
+    QVERIFY(!QFile::exists(tmp_.filePath("qwen-pruned")));
+
+    QVERIFY(openAndWait(w, PS_DEFAULT_MODEL));  // a runnable model enables them again
+    QVERIFY(actionWithShortcut(w, QKeySequence(Qt::CTRL | Qt::Key_R))->isEnabled());
 }
 
 QTEST_MAIN(TestMainWindow)

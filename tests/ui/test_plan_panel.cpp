@@ -1,7 +1,11 @@
 // The Plan panel: every built-in preset is listed by name and applying one sets the widgets to it
 // (the model folder kept); the widgets' Plan round-trips through setPlan; linked ratio sliders move
 // together and a per-modality Plan carries their values; a structured method forces the pattern;
-// fields the panel does not show pass through.
+// fields the panel does not show pass through. An edited preset is named "(modified)" in the
+// selector and the Plan, and no longer once the edit is undone; every field has a tooltip; a
+// caption folder added as calibration data is offered from then on.
+#include <QAbstractButton>
+#include <QAbstractSpinBox>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
@@ -84,6 +88,54 @@ private Q_SLOTS:
         QVERIFY(!panel.patternBox()->isEnabled());
         panel.methodBox()->setCurrentIndex(panel.methodBox()->findData("wanda"));
         QCOMPARE(panel.plan().pattern, std::string("unstructured"));
+    }
+
+    void editedPresetSaysModified() {
+        ps::PlanPanel panel;
+        const QString name = "SparseGPT 70% equal";
+        const int index = panel.presetBox()->findText(name);
+        QVERIFY(index > 0);
+        panel.applyPreset(index);
+        QCOMPARE(QString::fromStdString(panel.plan().name), name);
+        QCOMPARE(panel.presetBox()->currentText(), name);
+        QVERIFY(panel.linkBox()->isChecked());
+        panel.ratioSlider("vision")->setValue(40);
+        QCOMPARE(QString::fromStdString(panel.plan().name), name + " (modified)");
+        QCOMPARE(panel.presetBox()->currentText(), name + " (modified)");
+        panel.ratioSlider("vision")->setValue(70);  // back as the preset has it
+        QCOMPARE(QString::fromStdString(panel.plan().name), name);
+        panel.allocationBox()->setCurrentIndex(panel.allocationBox()->findData("uniform"));
+        QCOMPARE(QString::fromStdString(panel.plan().name), name + " (modified)");
+
+        ps::Plan mine;  // a Plan of its own name (a project's) leaves the preset behind
+        mine.name = "my plan";
+        panel.setPlan(mine);
+        QCOMPARE(panel.plan().name, std::string("my plan"));
+        QCOMPARE(panel.presetBox()->currentIndex(), 0);
+        QCOMPARE(panel.presetBox()->itemText(index), name);
+    }
+
+    void everyFieldSaysWhatItDoes() {
+        ps::PlanPanel panel;
+        int fields = 0;
+        for (QWidget* w : panel.findChildren<QWidget*>()) {
+            const bool field = qobject_cast<QComboBox*>(w) || qobject_cast<QAbstractSpinBox*>(w) || qobject_cast<QSlider*>(w) ||
+                               qobject_cast<QAbstractButton*>(w);
+            if (!field) continue;
+            ++fields;
+            QVERIFY2(!w->toolTip().isEmpty(), qPrintable(w->metaObject()->className() + QString(" ") + w->objectName()));
+        }
+        QCOMPARE(fields, 17);  // preset, Load, Save, method, pattern, sparsity, allocation, 3 ratios, link, data, Browse, samples, device, dtype, seed
+    }
+
+    void calibrationFolders() {
+        ps::PlanPanel panel;
+        QVERIFY(panel.calibrationFolders().isEmpty());
+        panel.setCalibrationFolders({"/data/captions"});
+        QCOMPARE(panel.calibrationFolders(), QStringList{"/data/captions"});
+        QCOMPARE(panel.plan().calibration.data, std::string("fashion-mnist"));  // offered, not chosen
+        panel.calibrationBox()->setCurrentIndex(panel.calibrationBox()->findText("/data/captions"));
+        QCOMPARE(panel.plan().calibration.data, std::string("/data/captions"));
     }
 };
 

@@ -1,7 +1,9 @@
-// Project files: a project saved and loaded again has the same checkpoint, Plan, runs and sweeps; a file
+// Project files: a project saved and loaded again has the same checkpoint, Plan, runs, sweeps and
+// calibration folders (a project written before those were kept loads without any); a file
 // that is not a project, a newer version, or one with a bad Plan is refused with an error naming
 // the file; saving over a project replaces it whole (no temporary left).
 #include <QDir>
+#include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -22,6 +24,7 @@ private Q_SLOTS:
         p.plan.overrides["text_model.encoder.layer.0.attention.self.query"] = 0.2;
         p.runs = {"/runs/a", "/runs/b"};
         p.sweeps = {"/sweeps/methods"};
+        p.calibrationFolders = {"/data/captions", "/data/more captions"};
         const QString path = tmp_.filePath("p.psproj");
         p.save(path);
         p.runs.append("/runs/c");
@@ -31,7 +34,14 @@ private Q_SLOTS:
         QVERIFY(q.plan.to_json() == p.plan.to_json());
         QCOMPARE(q.runs, p.runs);
         QCOMPARE(q.sweeps, p.sweeps);
+        QCOMPARE(q.calibrationFolders, p.calibrationFolders);
         QCOMPARE(QDir(tmp_.path()).entryList(QDir::Files | QDir::Hidden), QStringList{"p.psproj"});
+        const QString older = tmp_.filePath("older.psproj");
+        ps_test::write_bytes(older, R"({"format": "prunestudio-project", "version": 1, "model": "/m", "plan": {}, "runs": ["/r"]})");
+        const ps::Project o = ps::Project::load(older);
+        QCOMPARE(o.runs, QStringList{"/r"});
+        QVERIFY(o.calibrationFolders.isEmpty());
+        QFile::remove(older);
     }
 
     void badFilesAreNamed() {

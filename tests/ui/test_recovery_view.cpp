@@ -67,6 +67,7 @@ private Q_SLOTS:
         view.setRuns({run_});
         QSignalSpy recovered(&view, &ps::RecoveryView::recovered);
         QSignalSpy failed(&jobs, &ps::JobController::failed);
+        QVERIFY(!view.resumeButton()->isEnabled());  // nothing to resume before any run
 
         // Live: the curves grow while the job runs.
         int liveMax = 0;

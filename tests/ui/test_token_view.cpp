@@ -1,7 +1,11 @@
 // The Tokens tab on the default model: it gets ready with the vision tower's 4 blocks and shows
 // the first test image at the last block; moving the keep slider marks exactly the tokens
 // run-time pruning drops (all but round(keep · 16)); another block rescores; a dropped image file
-// is added and shown; a file that is not an image is reported with its name.
+// is added and shown; a file that is not an image is reported with its name. Only the metrics the
+// model supports are offered, test images are labelled with their class, and the tab says which
+// model the heatmap is of.
+#include <QComboBox>
+#include <QLabel>
 #include <QListWidget>
 #include <QSignalSpy>
 #include <QSlider>
@@ -57,6 +61,19 @@ private Q_SLOTS:
         view.addImage(notImage);
         QVERIFY(failed.wait(60000));
         QVERIFY2(failed.at(0).at(0).toString().contains(notImage), qPrintable(failed.at(0).at(0).toString()));
+    }
+
+    void offersWhatTheModelSupports() {
+        ps::TokenView view;
+        QSignalSpy rendered(&view, &ps::TokenView::rendered);
+        view.setCheckpoint(PS_DEFAULT_MODEL);
+        QVERIFY(rendered.wait(60000));
+        QCOMPARE(view.metricBox()->findData("text"), -1);  // text-guided scores need a decoder
+        for (const char* m : {"cls", "received", "cim"}) QVERIFY2(view.metricBox()->findData(m) >= 0, m);
+        QVERIFY2(view.imageList()->item(0)->text().contains("ankle boot"), qPrintable(view.imageList()->item(0)->text()));
+        QString says;
+        for (const QLabel* l : view.findChildren<QLabel*>()) says += l->text() + "\n";
+        QVERIFY2(says.contains("dense"), qPrintable(says));
     }
 };
 
