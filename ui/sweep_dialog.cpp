@@ -101,11 +101,11 @@ SweepDialog::SweepDialog(const Plan& base, const Timings& timings, QWidget* pare
     layout->addWidget(buttons_);
     connect(buttons_, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons_, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    for (QCheckBox* b : methods_ + patterns_) connect(b, &QCheckBox::toggled, this, &SweepDialog::update);
-    connect(sparsities_, &QLineEdit::textChanged, this, &SweepDialog::update);
-    connect(images_, &QSpinBox::valueChanged, this, &SweepDialog::update);
-    connect(keepSplit_, &QCheckBox::toggled, this, &SweepDialog::update);
-    update();
+    for (QCheckBox* b : methods_ + patterns_) connect(b, &QCheckBox::toggled, this, &SweepDialog::revalidate);
+    connect(sparsities_, &QLineEdit::textChanged, this, &SweepDialog::revalidate);
+    connect(images_, &QSpinBox::valueChanged, this, &SweepDialog::revalidate);
+    connect(keepSplit_, &QCheckBox::toggled, this, &SweepDialog::revalidate);
+    revalidate();
 }
 
 QCheckBox* SweepDialog::methodBox(const QString& id) const { return byId(methods_, id); }
@@ -126,7 +126,7 @@ Plan SweepDialog::base() const {
     return p;
 }
 
-void SweepDialog::update() {
+void SweepDialog::revalidate() {
     error_.clear();
     const SweepSpec s = spec();
     bool unstructured = false;

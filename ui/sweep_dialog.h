@@ -50,7 +50,7 @@ public:
     QCheckBox* keepSplitBox() const { return keepSplit_; }
 
 private:
-    void update();
+    void revalidate();  // the error or the estimate, and OK, after any edit
 
     Plan base_;
     Timings timings_;
