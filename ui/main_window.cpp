@@ -93,6 +93,11 @@ QString percentLabel(double fraction) {
     return std::abs(p - std::round(p)) < 0.05 ? QString::number(std::lround(p)) : QString::number(p, 'f', 1);
 }
 
+// The Allocation tab's line above a run's bars.
+QString runAllocationNote(const QString& dir, double target) {
+    return QObject::tr("Allocation of the run in %1: %2 % overall").arg(QDir::toNativeSeparators(dir), percentLabel(target));
+}
+
 // What a run targets overall: its allocation's parameter-weighted mean, or (structured runs) the Plan's.
 double overallTarget(const Plan& plan, const std::map<std::string, double>& allocation, const ModelMap& map) {
     return allocation.empty() ? plan.sparsity : overall_sparsity(allocation, map);
@@ -492,8 +497,7 @@ void MainWindow::useSplit(double vision, double language) {
 void MainWindow::showRunResult(const QString& outDir, const std::map<std::string, double>& allocation, double target,
                                const std::map<std::string, double>& achieved, const QString& text) {
     if (!allocation.empty())
-        allocation_->setPlanned(allocation, target, tr("Allocation of the run in %1: %2 % overall")
-                                                        .arg(QDir::toNativeSeparators(outDir), percentLabel(target)));
+        allocation_->setPlanned(allocation, target, runAllocationNote(outDir, target));
     allocation_->setAchieved(achieved);
     allocation_->setScore(tr("%1: scoring…").arg(QFileInfo(outDir).fileName()));
     tree_->setSparsity(achieved);
@@ -605,8 +609,7 @@ void MainWindow::showModel(const QString& dir, std::shared_ptr<const ModelMap> m
                 const double target = result.contains("total") && result["total"].contains("target")
                                           ? result["total"]["target"].get<double>()
                                           : overallTarget(planPanel_->plan(), planned, *map_);
-                allocation_->setPlanned(planned, target, tr("Allocation of the run in %1: %2 % overall")
-                                                             .arg(QDir::toNativeSeparators(run), percentLabel(target)));
+                allocation_->setPlanned(planned, target, runAllocationNote(run, target));
                 allocation_->setAchieved(achievedOf(result));
                 tree_->setSparsity(achievedOf(result));
                 if (QFileInfo::exists(run + "/score.json")) scoreRun(run);  // shows the score kept there

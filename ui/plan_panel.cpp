@@ -375,19 +375,14 @@ QStringList PlanPanel::calibrationFolders() const {
 }
 
 void PlanPanel::setCalibrationFolders(const QStringList& folders) {
-    for (const QString& f : folders) addCalibrationFolder(f);
-}
-
-void PlanPanel::addCalibrationFolder(const QString& folder) {
-    if (calibrationData_->findText(folder) < 0) calibrationData_->addItem(folder, folder);
+    for (const QString& f : folders)
+        if (calibrationData_->findText(f) < 0) calibrationData_->addItem(f, f);
 }
 
 void PlanPanel::browseCalibration() {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Calibration data: a folder with images and captions.jsonl"),
                                                           QDir::homePath());
-    if (dir.isEmpty()) return;
-    addCalibrationFolder(dir);
-    calibrationData_->setCurrentIndex(calibrationData_->findText(dir));
+    if (!dir.isEmpty()) selectText(calibrationData_, dir);
 }
 
 void PlanPanel::loadPreset() {

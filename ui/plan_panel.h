@@ -71,7 +71,6 @@ private:
     void showDerivedTarget();
     void markPreset();
     void addPreset(const QString& name, const Plan& plan);
-    void addCalibrationFolder(const QString& folder);
     // The Plan without its name: what "(modified)" compares.
     nlohmann::json content() const;
 
