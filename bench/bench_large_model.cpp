@@ -30,6 +30,7 @@
 #include "bench/largest_block.h"
 #include "core/error.h"
 #include "core/io/checkpoint.h"
+#include "core/job/plan.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/model/vlm.h"
 #include "core/prune/allocation.h"
@@ -133,7 +134,7 @@ int run(const BenchOptions& o) {
     reset_peak_resident();
 
     const auto t0 = std::chrono::steady_clock::now();
-    PrunedCheckpointWriter writer(model->weights().checkpoint(), plan, out_dir.string());
+    PrunedCheckpointWriter writer(model->weights().checkpoint(), plan.to_json(), out_dir.string());
     const PruneResult result = prune_model(*model, plan, allocation, batches, job, &writer);
     writer.commit(result);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -78,6 +78,7 @@
 #include "core/error.h"
 #include "core/io/checkpoint.h"
 #include "core/io/tensor_view.h"
+#include "core/job/plan.h"
 #include "core/model/vlm.h"
 #include "core/prune/allocation.h"
 #include "core/prune/pipeline.h"
@@ -112,8 +113,7 @@ Plan bench_plan(const std::string& method, const std::string& dir) {
     p.method = method;
     p.sparsity = kSparsity;
     p.pattern = "unstructured";
-    p.sparsegpt_blocksize = 128;
-    p.sparsegpt_percdamp = 0.01;
+    p.sections["sparsegpt"] = {{"blocksize", 128}, {"percdamp", 0.01}};
     return p;
 }
 
@@ -149,7 +149,7 @@ int child(const std::string& method, const std::string& dir, const std::string& 
     // discarded, the heap trimmed after it) does that first, so the peak measures what the model and
     // the calibration data need, not the library's code.
     {
-        PrunedCheckpointWriter warm_up(model->weights().checkpoint(), plan, out + "-warm-up");
+        PrunedCheckpointWriter warm_up(model->weights().checkpoint(), plan.to_json(), out + "-warm-up");
         (void)prune_model(*model, plan, allocation, {batches.front()}, JobControl(), &warm_up);
     }
     malloc_trim(0);
@@ -180,7 +180,7 @@ int child(const std::string& method, const std::string& dir, const std::string& 
     job.on_progress = [&](const Progress& p) { block = static_cast<int>(p.done); };
 
     const auto t0 = std::chrono::steady_clock::now();
-    PrunedCheckpointWriter writer(model->weights().checkpoint(), plan, out);
+    PrunedCheckpointWriter writer(model->weights().checkpoint(), plan.to_json(), out);
     const PruneResult result = prune_model(*model, plan, allocation, batches, job, &writer);
     const auto t1 = std::chrono::steady_clock::now();
     writer.commit(result);

@@ -54,9 +54,9 @@ int child(const std::string& mode, int64_t steps, int threads) {
     PrunedLinears linears = take_pruned_linears(model->weights(), pruned.masks);
     int64_t weights = 0;
     for (const std::string& name : model->weights().checkpoint().names()) weights += model->weights().get(name).nbytes();
-    Student student(*model, std::move(linears), student_options(plan));
-    const RecoveryData data(*model, plan);
-    RecoveryTrainer trainer(*model, student, data, plan);
+    Student student(*model, std::move(linears), student_options(plan.recovery, plan.seed));
+    const RecoveryData data(*model, plan.recovery, plan.calibration, plan.seed);
+    RecoveryTrainer trainer(*model, student, data, plan.recovery, plan.seed);
     const int64_t before = resident_bytes();
     // The teacher a trainer without the adapter switch keeps: the dense model loaded a second
     // time, every page read in; it counts in the growth.

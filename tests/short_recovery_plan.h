@@ -16,7 +16,7 @@ inline ps::Plan short_recovery_plan(const std::string& model, uint64_t seed) {
     p.sparsity = 0.6;
     p.calibration.samples = 16;
     p.seed = seed;
-    ps::Plan::Recovery& r = p.recovery;
+    ps::RecoveryOptions& r = p.recovery;
     r.data_fraction = 0.01;
     r.batch_size = 32;
     r.max_steps = 6;

@@ -7,7 +7,7 @@
 #include <QWidget>
 #include <vector>
 
-#include "core/eval/sweep.h"
+#include "core/job/sweep.h"
 
 class QComboBox;
 class QCustomPlot;

@@ -8,7 +8,7 @@
 #include <functional>
 #include <memory>
 
-#include "core/job/progress.h"
+#include "core/job_control.h"
 
 class QThread;
 

@@ -24,12 +24,12 @@
 #include <optional>
 
 #include "core/error.h"
-#include "core/eval/sweep.h"
 #include "core/io/atomic_file.h"
 #include "core/io/json_util.h"
 #include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "core/job/run_score.h"
+#include "core/job/sweep.h"
 #include "core/model/model_map.h"
 #include "core/prune/allocation.h"
 #include "core/prune/catalog.h"

@@ -5,7 +5,7 @@
 #include <QWidget>
 #include <vector>
 
-#include "core/eval/sweep.h"
+#include "core/job/sweep.h"
 
 class QLabel;
 class QTableWidget;

@@ -189,7 +189,7 @@ void RecoveryView::setSource(const QString& run) {
 QString RecoveryView::source() const { return source_->currentData().toString(); }
 
 void RecoveryView::setPlan(const Plan& plan) {
-    const Plan::Recovery& r = plan.recovery;
+    const RecoveryOptions& r = plan.recovery;
     shown_ = r;
     const QSignalBlocker b0(mode_), b1(dataPercent_), b2(batch_), b3(maxSteps_), b4(lr_), b5(kl_), b6(hidden_), b7(evalEvery_);
     mode_->setCurrentIndex(std::max(0, mode_->findData(QString::fromStdString(r.mode))));
@@ -202,8 +202,8 @@ void RecoveryView::setPlan(const Plan& plan) {
     evalEvery_->setValue(static_cast<int>(r.eval_every));
 }
 
-Plan::Recovery RecoveryView::recovery() const {
-    Plan::Recovery r = shown_;
+RecoveryOptions RecoveryView::recovery() const {
+    RecoveryOptions r = shown_;
     r.mode = mode_->currentData().toString().toStdString();
     r.data_fraction = dataPercent_->value() / 100;
     r.batch_size = batch_->value();

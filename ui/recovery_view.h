@@ -47,7 +47,7 @@ public:
     std::function<QString(const QString& proposal)> chooseOutput;
 
     // The settings as edited, for the Plan's recovery section.
-    Plan::Recovery recovery() const;
+    RecoveryOptions recovery() const;
     // "" (prune by the Plan first) or the pruned run folder chosen as the source.
     QString source() const;
     void setSource(const QString& run);
@@ -96,7 +96,7 @@ private:
     QLabel* status_;
     QCustomPlot* plot_;
     QTableWidget* numbers_;
-    Plan::Recovery shown_;  // the Plan's section, for the fields this tab does not edit
+    RecoveryOptions shown_;  // the Plan's section, for the fields this tab does not edit
     // The run this tab started last: resumable when it stopped early and left its state file.
     std::optional<Plan> lastPlan_;
     QString lastOut_;

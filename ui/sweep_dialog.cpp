@@ -122,7 +122,7 @@ SweepSpec SweepDialog::spec() const {
 
 Plan SweepDialog::base() const {
     Plan p = base_;
-    if (!keepSplit_->isChecked()) p.allocation = Plan::Allocation{};
+    if (!keepSplit_->isChecked()) p.allocation = AllocationOptions{};
     return p;
 }
 

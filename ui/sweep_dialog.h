@@ -11,7 +11,7 @@
 #include <map>
 #include <string>
 
-#include "core/eval/sweep.h"
+#include "core/job/sweep.h"
 
 class QCheckBox;
 class QDialogButtonBox;

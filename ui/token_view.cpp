@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/token/heatmap_session.h"
+#include "core/job/heatmap_session.h"
 
 namespace ps {
 namespace {

@@ -19,17 +19,19 @@
 #include "core/data/image.h"
 #include "core/data/prompts.h"
 #include "core/error.h"
-#include "core/io/atomic_file.h"
 #include "core/eval/linear_probe.h"
 #include "core/eval/logit_kl.h"
 #include "core/eval/retrieval.h"
-#include "core/eval/sweep.h"
 #include "core/eval/zero_shot.h"
+#include "core/io/atomic_file.h"
+#include "core/job/default_training.h"
+#include "core/job/heatmap_session.h"
 #include "core/job/plan_model.h"
-#include "core/job/progress.h"
 #include "core/job/prune_run.h"
 #include "core/job/recover_run.h"
 #include "core/job/run_score.h"
+#include "core/job/sweep.h"
+#include "core/job_control.h"
 #include "core/model/default_model.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/model/llava.h"
@@ -49,9 +51,7 @@
 #include "core/report/sweep_curves.h"
 #include "core/report/token_heatmap.h"
 #include "core/runtime.h"
-#include "core/token/heatmap_session.h"
 #include "core/token/token_pruning.h"
-#include "core/train/default_training.h"
 
 namespace {
 
@@ -333,7 +333,7 @@ int cmd_allocate(const std::vector<std::string>& argv) {
     }
     std::printf("  %-55s %.4f\n", "total", params > 0 ? pruned / params : 0.0);
     ps::Plan fixed = r.plan;  // the result as per-tensor overrides of a uniform Plan: edit it, then prune with it
-    fixed.allocation = ps::Plan::Allocation{};
+    fixed.allocation = ps::AllocationOptions{};
     fixed.overrides = allocation;
     fixed.save(out);
     std::printf("wrote %s\n", out.c_str());
@@ -527,7 +527,7 @@ int cmd_prune_depth(const std::vector<std::string>& argv) {
     if (tower < 0) a.fail("--tower " + name + " is not a tower of this model (vision, text or language)");
     const int64_t blocks = a.integer("--blocks", 0, 1), has = model->towers()[tower].num_blocks;
     if (blocks >= has) a.fail("--blocks " + std::to_string(blocks) + " leaves none of the tower's " + std::to_string(has) + " blocks");
-    ps::Plan::Calibration calibration;
+    ps::CalibrationOptions calibration;
     calibration.samples = a.integer("--samples", 32, 1);
     calibration.data = a.value("--data", calibration.data);
     const auto batches = ps::calibration_batches(*model, calibration, 0);
@@ -602,6 +602,9 @@ int cmd_methods(const std::vector<std::string>& argv) {
             structured = true;
         }
         std::printf("  %-20s %s: %s [%s]\n", m.id.c_str(), m.display.c_str(), m.description.c_str(), origin(m.origin).c_str());
+        if (!m.options.empty()) std::printf("  %-20s options (Plan \"%s\"):\n", "", m.section.c_str());
+        for (const ps::CatalogOption& o : m.options)
+            std::printf("  %-20s   %-16s %s: %s\n", "", o.name.c_str(), o.kind.c_str(), o.help.c_str());
     }
     std::printf("allocations (Plan \"allocation.kind\"):\n");
     for (const ps::CatalogEntry& al : ps::allocation_catalog())

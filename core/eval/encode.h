@@ -7,7 +7,7 @@
 #include <ATen/ATen.h>
 
 #include "core/eval/eval_set.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
 

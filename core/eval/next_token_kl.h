@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/eval/eval_result.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/vlm.h"
 
 namespace ps {

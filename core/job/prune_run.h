@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/job/plan.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 
 namespace ps {
 

@@ -5,12 +5,12 @@
 #include "core/dist/process_group.h"
 #include "core/error.h"
 #include "core/job/plan_model.h"
+#include "core/job/recovery_run.h"
 #include "core/model/vlm.h"
 #include "core/prune/calibration.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
 #include "core/prune/registry.h"
-#include "core/recover/recovery_run.h"
 
 namespace ps {
 
@@ -30,20 +30,11 @@ RecoverRunSummary run_recover(const Plan& plan, const std::string& out_dir, cons
     const std::string pruned_plan = plan.recovery.pruned + "/plan.json";
     if (!plan.recovery.pruned.empty() && std::filesystem::exists(pruned_plan)) {
         const Plan made = Plan::load(pruned_plan);
+        const uint64_t seed = local.seed;  // the recovery's own
+        static_cast<PruneOptions&>(local) = made;
+        local.seed = seed;
         local.name = made.name;
-        local.method = made.method;
-        local.pattern = made.pattern;
-        local.sparsity = made.sparsity;
-        local.compare = made.compare;
-        local.allocation = made.allocation;
-        local.targets = made.targets;
-        local.ignore = made.ignore;
-        local.overrides = made.overrides;
-        local.structured = made.structured;
         local.tokens = made.tokens;
-        local.joint = made.joint;
-        local.sparsegpt_blocksize = made.sparsegpt_blocksize;
-        local.sparsegpt_percdamp = made.sparsegpt_percdamp;
     }
     if (env.distributed()) {
         group = std::make_unique<ProcessGroup>(env);

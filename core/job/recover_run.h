@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/job/plan.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/recover/recovery_step.h"
 
 namespace ps {

@@ -16,7 +16,6 @@
 #include "core/io/checkpoint_files.h"
 #include "core/io/json_util.h"
 #include "core/job/plan.h"
-#include "core/model/llava.h"
 #include "core/model/processor.h"
 #include "core/prune/calibration.h"
 
@@ -67,7 +66,7 @@ RunScore score_run(const std::string& run_dir, const ScoreOptions& opt, const Jo
     RunScore s;
     try {
         const auto model = Vlm::load(run_dir);
-        if (dynamic_cast<const CausalVlm*>(model.get()) == nullptr) {
+        if (!model->capabilities().generative()) {
             s.metric = kZeroShotTop1;
             const LabelledImages test = load_fashion_mnist(fashion_mnist_dir(), "test");
             const EvalSet set = labelled_eval_set("fashion-mnist test", test, Processor(*model).image_config(), zero_shot_templates(),
@@ -79,7 +78,7 @@ RunScore score_run(const std::string& run_dir, const ScoreOptions& opt, const Jo
             if (!has_dense) return unavailable(plan_path + " names no dense checkpoint that still exists to compare with");
             s.metric = kNextTokenKl;
             const auto dense = Vlm::load(plan.model);
-            Plan::Calibration c = plan.calibration;
+            CalibrationOptions c = plan.calibration;
             c.samples = std::min(c.samples, opt.kl_samples);
             const EvalResult kl = next_token_kl(*model, *dense, calibration_batches(*dense, c, plan.seed), job);
             s.run = kl.metric("mean_kl");

@@ -150,10 +150,17 @@ private:
     ClipTowerConfig vision_, text_;
 };
 
-}  // namespace
-
 std::unique_ptr<Vlm> make_clip(ModelMap map, std::unique_ptr<WeightStore> weights) {
     return std::make_unique<Clip>(std::move(map), std::move(weights));
+}
+
+}  // namespace
+
+FamilySpec clip_family() {
+    FamilySpec f{"clip", "CLIP", {"clip"}, dual_encoder_prefixes(true)};
+    f.capabilities = dual_encoder_capabilities();
+    f.factory = make_clip;
+    return f;
 }
 
 }  // namespace ps

@@ -42,6 +42,7 @@ at::Tensor clip_text_pooled(const ClipTowerConfig& c, const at::Tensor& hidden, 
 void dual_encoder_logits(VlmOutputs& out, const at::Tensor& image_embeds, const at::Tensor& text_embeds,
                          const at::Tensor& logit_scale, const at::Tensor& logit_bias = {});
 
-std::unique_ptr<Vlm> make_clip(ModelMap map, std::unique_ptr<WeightStore> weights);
+// CLIP (CLIPModel): name patterns, capabilities and factory.
+FamilySpec clip_family();
 
 }  // namespace ps

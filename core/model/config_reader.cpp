@@ -4,8 +4,6 @@
 
 namespace ps {
 
-const char* tower_config_key(Modality m) { return m == Modality::Vision ? "vision_config" : "text_config"; }
-
 nlohmann::json& tower_config(nlohmann::json& config, const std::string& key, const std::string& config_path) {
     nlohmann::json& sub = config[key];
     if (sub.is_null()) sub = nlohmann::json::object();

@@ -9,10 +9,7 @@
 
 namespace ps {
 
-// The config.json key of a tower's settings in the multimodal families: "vision_config" for the
-// vision tower, "text_config" for the text / language tower.
-const char* tower_config_key(Modality m);
-// The object `key` (a tower_config_key()) of a config.json being rewritten (structured pruning),
+// The object `key` (a tower's TowerCapabilities::config_key) of a config.json being rewritten (structured pruning),
 // created empty where the config leaves the tower to its defaults (LLaVA may omit text_config).
 // Throws ps::Error naming `config_path` when it is not an object.
 nlohmann::json& tower_config(nlohmann::json& config, const std::string& key, const std::string& config_path);

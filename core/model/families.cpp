@@ -1,7 +1,5 @@
 #include "core/model/families.h"
 
-#include <map>
-
 #include "core/error.h"
 #include "core/model/clip.h"
 #include "core/model/llava.h"
@@ -9,28 +7,42 @@
 #include "core/model/vision_text_dual_encoder.h"
 
 namespace ps {
-
 namespace {
 
-using Factory = std::unique_ptr<Vlm> (*)(ModelMap, std::unique_ptr<WeightStore>);
+using M = Modality;
 
-const std::map<std::string, Factory>& factories() {
-    static const std::map<std::string, Factory> f = {{"clip", make_clip},
-                                                     {"llava", make_llava},
-                                                     {"siglip", make_siglip},
-                                                     {"vision-text-dual-encoder", make_vision_text_dual_encoder}};
-    return f;
+// Families whose checkpoints are mapped (inspect, the layer tree, the allocation charts) but not yet run.
+// Name patterns follow the modules transformers builds.
+std::vector<FamilySpec> inspect_only_families() {
+    return {
+        {"blip-2", "BLIP-2", {"blip-2"},
+         {{"(model\\.)?vision_model\\.", M::Vision},
+          {"(model\\.)?(qformer\\.|query_tokens|language_projection\\.)", M::Projector},
+          {"(model\\.)?language_model\\.", M::Language}}},
+        {"idefics3", "Idefics3 / SmolVLM", {"idefics3", "smolvlm"},
+         {{"model\\.vision_model\\.", M::Vision},
+          {"model\\.connector\\.", M::Projector},
+          {"model\\.text_model\\.", M::Language}}},
+        {"qwen2-vl", "Qwen2-VL", {"qwen2_vl", "qwen2_5_vl"},
+         {{"(model\\.)?visual\\.merger\\.", M::Projector},
+          {"(model\\.)?visual\\.", M::Vision},
+          {"model\\.", M::Language}}},
+    };
 }
 
 }  // namespace
 
-std::unique_ptr<Vlm> create_family_model(ModelMap map, std::unique_ptr<WeightStore> weights) {
-    const auto it = factories().find(map.family);
-    if (it == factories().end())
-        throw Error(weights->checkpoint().config_path(), "model family " + map.family_display + " can be inspected but not yet run");
-    return it->second(std::move(map), std::move(weights));
+std::vector<FamilySpec> builtin_families() {
+    std::vector<FamilySpec> out = {clip_family(), siglip_family(), vision_text_dual_encoder_family(), llava_family()};
+    for (FamilySpec& f : inspect_only_families()) out.push_back(std::move(f));
+    return out;
 }
 
-bool has_runnable_model(const std::string& family_id) { return factories().count(family_id) > 0; }
+std::unique_ptr<Vlm> create_family_model(ModelMap map, std::unique_ptr<WeightStore> weights) {
+    const FamilySpec* spec = find_family(map.model_type);
+    if (!spec || !spec->factory)
+        throw Error(weights->checkpoint().config_path(), "model family " + map.family_display + " can be inspected but not yet run");
+    return spec->factory(std::move(map), std::move(weights));
+}
 
 }  // namespace ps

@@ -1,19 +1,28 @@
-// Model families known to core: which config `model_type`s they cover and which tensor-name
-// prefixes belong to which modality. Plugins add families through register_family().
+// Model families known to core: which config `model_type`s they cover, which tensor-name prefixes
+// belong to which modality, what the model can do and how it is built. Each family's file gives its
+// FamilySpec (clip_family(), llava_family(), ...), listed once in families.cpp; plugins add
+// families through register_family().
 #pragma once
 #include <functional>
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include <nlohmann/json.hpp>
+
+#include "core/model/capabilities.h"
+#include "core/model/modality.h"
 
 namespace ps {
 
-enum class Modality { Vision = 0, Projector = 1, Language = 2, Other = 3 };
-constexpr int kNumModalities = 4;
-const char* modality_name(Modality m);
-
 struct LinearLayer;
+struct ModelMap;
+class Vlm;
+class WeightStore;
+
+// Builds the runnable model of a mapped checkpoint.
+using ModelFactory = std::unique_ptr<Vlm> (*)(ModelMap map, std::unique_ptr<WeightStore> weights);
 
 struct FamilySpec {
     struct Prefix {
@@ -28,7 +37,14 @@ struct FamilySpec {
     // blocks of the Linear's tower in the checkpoint (LLaVA: vision blocks past
     // vision_feature_layer); empty when it runs it. Unset: the family runs every Linear.
     std::function<std::string(const nlohmann::json& config, const LinearLayer& linear, int tower_blocks)> unused = nullptr;
+    Capabilities capabilities;
+    ModelFactory factory = nullptr;  // null: the family can be inspected but not run
 };
+
+// What every dual encoder shares: the prefixes of its towers ("vision_model.", "text_model.") and,
+// with `projections`, of its projections into the shared space; its capabilities.
+std::vector<FamilySpec::Prefix> dual_encoder_prefixes(bool projections);
+Capabilities dual_encoder_capabilities();
 
 void register_family(FamilySpec spec);
 // nullptr when no family covers `model_type`.

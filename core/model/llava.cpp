@@ -182,10 +182,46 @@ private:
     std::string vision_prefix_, projector_prefix_, language_prefix_, head_name_;
 };
 
-}  // namespace
+// LLaVA takes the vision features from hidden_states[vision_feature_layer] (-2 by default: before
+// the last block), so the blocks from there on never run. A list of layers (features concatenated
+// from several) runs up to the deepest.
+std::string llava_unused(const nlohmann::json& config, const LinearLayer& l, int blocks) {
+    if (l.modality != Modality::Vision || l.block < 0) return {};
+    const auto it = config.find("vision_feature_layer");
+    std::vector<int64_t> layers;
+    if (it == config.end()) layers = {-2};
+    else if (it->is_number_integer()) layers = {it->get<int64_t>()};
+    else if (it->is_array())
+        for (const auto& v : *it)
+            if (v.is_number_integer()) layers.push_back(v.get<int64_t>());
+    int64_t used = -1;  // blocks run
+    for (int64_t layer : layers) used = std::max(used, layer < 0 ? blocks + 1 + layer : layer);
+    if (used < 0 || l.block < used) return {};
+    return "never run: vision_feature_layer " + (it == config.end() ? std::string("-2") : it->dump()) +
+           " takes the vision features before block " + std::to_string(used);
+}
 
 std::unique_ptr<Vlm> make_llava(ModelMap map, std::unique_ptr<WeightStore> weights) {
     return std::make_unique<Llava>(std::move(map), std::move(weights));
+}
+
+}  // namespace
+
+FamilySpec llava_family() {
+    // Both the older Hub layout (language_model.model.*, vision_tower.*) and the newer one
+    // (model.language_model.*) are covered.
+    FamilySpec f{"llava", "LLaVA-1.5", {"llava"},
+                 {{"(model\\.)?vision_tower\\.", Modality::Vision},
+                  {"(model\\.)?multi_modal_projector\\.", Modality::Projector},
+                  {"(model\\.)?language_model\\.", Modality::Language}},
+                 llava_unused};
+    Capabilities& c = f.capabilities;
+    c.kind = ModelKind::Generative;
+    c.image_tokens_in_language = true;
+    c.chat_template = "USER: {image}\n{question} ASSISTANT:";
+    c.towers = {{Modality::Vision, "vision_config", false}, {Modality::Language, "text_config", true}};
+    f.factory = make_llava;
+    return f;
 }
 
 }  // namespace ps

@@ -26,6 +26,7 @@ public:
     std::vector<int64_t> generate(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos) const;
 };
 
-std::unique_ptr<Vlm> make_llava(ModelMap map, std::unique_ptr<WeightStore> weights);
+// LLaVA-1.5 (LlavaForConditionalGeneration): name patterns, capabilities and factory.
+FamilySpec llava_family();
 
 }  // namespace ps

@@ -6,7 +6,6 @@
 
 #include "core/error.h"
 #include "core/io/checkpoint.h"
-#include "core/model/families.h"
 
 namespace ps {
 namespace {
@@ -180,7 +179,8 @@ ModelMap map_model(const Checkpoint& ckpt) {
             map.totals[static_cast<int>(l.modality)].prunable_params -= l.params();
         }
     }
-    map.runnable = has_runnable_model(fam->id);
+    map.runnable = fam->factory != nullptr;
+    map.capabilities = fam->capabilities;
     map.dtypes.assign(dtypes.begin(), dtypes.end());
     std::stable_sort(map.linears.begin(), map.linears.end(),
                      [](const LinearLayer& a, const LinearLayer& b) {

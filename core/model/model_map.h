@@ -43,6 +43,7 @@ struct ModelMap {
     std::string family;          // FamilySpec::id
     std::string family_display;  // FamilySpec::display
     bool runnable = false;       // core runs (and so prunes) this family; otherwise it can only be inspected
+    Capabilities capabilities;   // what the family's model can do (FamilySpec::capabilities)
     int num_shards = 0;
     int num_tensors = 0;
     uint64_t file_bytes = 0;

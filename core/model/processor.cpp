@@ -6,7 +6,7 @@
 
 namespace ps {
 
-Processor::Processor(const Vlm& model) : family_(model.map().family) {
+Processor::Processor(const Vlm& model) : family_(model.map().family), chat_template_(model.capabilities().chat_template) {
     const Checkpoint& ckpt = model.weights().checkpoint();
     try {
         tokenizer_ = load_tokenizer(ckpt.dir());
@@ -20,7 +20,7 @@ Processor::Processor(const Vlm& model) : family_(model.map().family) {
     }
     const ConfigReader cfg(ckpt.config(), ckpt.config_path());
     const ConfigReader text = cfg.sub("text_config");
-    if (family_ == "llava") {
+    if (model.capabilities().image_tokens_in_language) {
         image_token_ = cfg.integer("image_token_index", cfg.integer("image_token_id", 32000));
         image_seq_length_ = cfg.integer("image_seq_length", 576);
     } else {
@@ -81,16 +81,20 @@ VlmInputs Processor::texts(const std::vector<std::string>& texts) const {
 }
 
 VlmInputs Processor::chat(const cv::Mat& image, const std::string& question) const {
-    if (family_ != "llava") throw Error("run", "chat prompts need a LLaVA checkpoint");
-    // The processor splits the prompt at "<image>": the text before carries BOS, the image token
-    // is repeated once per image feature, the text after is encoded without special tokens.
+    const size_t image_at = chat_template_.find("{image}");
+    if (image_at == std::string::npos) throw Error("run", "chat prompts need a generative model with images in its prompt");
+    // As the Hugging Face processor splits the prompt at its image: the text before carries BOS,
+    // the image token is repeated once per image feature, the text after is encoded without special tokens.
     const Tokenizer& tokenizer = this->tokenizer();
     const ImageProcessorConfig& image_config = this->image_config();
-    std::vector<int64_t> ids = tokenizer.encode("USER: ");
+    std::vector<int64_t> ids = tokenizer.encode(chat_template_.substr(0, image_at));
     ids.insert(ids.end(), static_cast<size_t>(image_seq_length_), image_token_);
     EncodeOptions plain;
     plain.add_special_tokens = false;
-    const std::vector<int64_t> rest = tokenizer.encode("\n" + question + " ASSISTANT:", plain);
+    std::string after = chat_template_.substr(image_at + std::string("{image}").size());
+    const size_t question_at = after.find("{question}");
+    if (question_at != std::string::npos) after.replace(question_at, std::string("{question}").size(), question);
+    const std::vector<int64_t> rest = tokenizer.encode(after, plain);
     ids.insert(ids.end(), rest.begin(), rest.end());
     VlmInputs in;
     in.pixel_values = preprocess_batch({image}, image_config);

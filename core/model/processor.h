@@ -26,7 +26,9 @@ public:
     VlmInputs dual_encoder(const std::vector<cv::Mat>& images, const std::vector<std::string>& texts) const;
     // The text half of dual_encoder(): input_ids and attention_mask only.
     VlmInputs texts(const std::vector<std::string>& texts) const;
-    // LLaVA-1.5: "USER: <image>\n{question} ASSISTANT:" for one image.
+    // Generative models: the family's chat template (Capabilities::chat_template) with one image and
+    // the question; the text before the image carries the tokenizer's special tokens, the image is
+    // as many image tokens as it gives features.
     VlmInputs chat(const cv::Mat& image, const std::string& question) const;
 
     // Images alone, as the vision tower takes them: pixel_values [N,3,H,W].
@@ -39,6 +41,7 @@ public:
 
 private:
     std::string family_;
+    std::string chat_template_;
     std::unique_ptr<Tokenizer> tokenizer_;
     std::exception_ptr tokenizer_error_;
     std::unique_ptr<ImageProcessorConfig> image_;

@@ -111,10 +111,17 @@ private:
     ClipTowerConfig vision_, text_;
 };
 
-}  // namespace
-
 std::unique_ptr<Vlm> make_siglip(ModelMap map, std::unique_ptr<WeightStore> weights) {
     return std::make_unique<Siglip>(std::move(map), std::move(weights));
+}
+
+}  // namespace
+
+FamilySpec siglip_family() {
+    FamilySpec f{"siglip", "SigLIP", {"siglip", "siglip2"}, dual_encoder_prefixes(false)};
+    f.capabilities = dual_encoder_capabilities();
+    f.factory = make_siglip;
+    return f;
 }
 
 }  // namespace ps

@@ -8,6 +8,7 @@
 
 namespace ps {
 
-std::unique_ptr<Vlm> make_siglip(ModelMap map, std::unique_ptr<WeightStore> weights);
+// SigLIP and SigLIP 2 (SiglipModel): name patterns, capabilities and factory.
+FamilySpec siglip_family();
 
 }  // namespace ps

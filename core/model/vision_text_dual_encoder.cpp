@@ -64,10 +64,17 @@ private:
     BertStyleConfig vit_, bert_;
 };
 
-}  // namespace
-
 std::unique_ptr<Vlm> make_vision_text_dual_encoder(ModelMap map, std::unique_ptr<WeightStore> weights) {
     return std::make_unique<VisionTextDualEncoder>(std::move(map), std::move(weights));
+}
+
+}  // namespace
+
+FamilySpec vision_text_dual_encoder_family() {
+    FamilySpec f{"vision-text-dual-encoder", "VisionTextDualEncoder", {"vision-text-dual-encoder"}, dual_encoder_prefixes(true)};
+    f.capabilities = dual_encoder_capabilities();
+    f.factory = make_vision_text_dual_encoder;
+    return f;
 }
 
 }  // namespace ps

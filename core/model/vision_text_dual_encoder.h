@@ -7,6 +7,7 @@
 
 namespace ps {
 
-std::unique_ptr<Vlm> make_vision_text_dual_encoder(ModelMap map, std::unique_ptr<WeightStore> weights);
+// VisionTextDualEncoderModel (a ViT and a BERT): name patterns, capabilities and factory.
+FamilySpec vision_text_dual_encoder_family();
 
 }  // namespace ps

@@ -71,6 +71,7 @@ public:
     static std::unique_ptr<Vlm> load(const std::string& dir, const LoadOptions& opt = {});
 
     const ModelMap& map() const { return map_; }
+    const Capabilities& capabilities() const { return map_.capabilities; }
     WeightStore& weights() { return *weights_; }
     const WeightStore& weights() const { return *weights_; }
     const std::vector<TowerInfo>& towers() const { return towers_; }

@@ -8,7 +8,7 @@
 
 namespace ps {
 
-double modality_sparsity(const Plan& plan, Modality m) {
+double modality_sparsity(const PruneOptions& plan, Modality m) {
     const auto it = plan.allocation.modality.find(modality_name(m));
     return plan.allocation.kind == "modality" && it != plan.allocation.modality.end() ? it->second : plan.sparsity;
 }
@@ -26,7 +26,7 @@ double overall_sparsity(const SparsityMap& allocation, const ModelMap& map) {
     return params > 0 ? weighted / params : 0.0;
 }
 
-void check_whole_tower_plan(const Plan& plan) {
+void check_whole_tower_plan(const PruneOptions& plan) {
     const std::string what = plan.method == "depth" ? "depth pruning drops whole blocks" : "width pruning keeps the blocks of a tower alike";
     if (plan.targets != std::vector<std::string>{".*"} || !plan.ignore.empty() || !plan.overrides.empty())
         throw Error("plan targets", what + "; choose towers by their ratios (allocation vision / language), not by "
@@ -35,7 +35,7 @@ void check_whole_tower_plan(const Plan& plan) {
         throw Error("plan allocation.kind", what + "; \"" + plan.allocation.kind + "\" allocation is for sparse methods (use uniform or modality)");
 }
 
-SparsityMap allocate(const Plan& plan, const ModelMap& map) {
+SparsityMap allocate(const PruneOptions& plan, const ModelMap& map) {
     const SparsityPattern pattern = SparsityPattern::parse(plan.pattern);
     check_sparsity(plan.sparsity, "plan sparsity");
     std::vector<std::regex> targets, ignore;

@@ -4,8 +4,8 @@
 #include <map>
 #include <string>
 
-#include "core/job/plan.h"
 #include "core/model/model_map.h"
+#include "core/prune/prune_options.h"
 
 namespace ps {
 
@@ -18,7 +18,7 @@ using SparsityMap = std::map<std::string, double>;
 // allocators start from this map and redistribute it. N:M Plans give N/M to every target with a
 // non-zero allocation. Throws ps::Error before any work for a regex matching no Linear or an
 // override naming no target.
-SparsityMap allocate(const Plan& plan, const ModelMap& map);
+SparsityMap allocate(const PruneOptions& plan, const ModelMap& map);
 
 // The parameter-weighted mean sparsity of an allocation over its Linears: the one overall figure a
 // run targets (a per-modality split's 20 % vision / 70 % language is ~66 % on a language-heavy
@@ -27,11 +27,11 @@ double overall_sparsity(const SparsityMap& allocation, const ModelMap& map);
 
 // The Plan's ratio for one modality: its entry when the allocation is per modality, else the
 // Plan's sparsity. Structured methods read their per-tower fraction this way.
-double modality_sparsity(const Plan& plan, Modality m);
+double modality_sparsity(const PruneOptions& plan, Modality m);
 
 // Structured (width, depth) Plans act on whole towers: throws ps::Error naming the field when the
 // Plan selects tensors (targets, ignore, overrides) or asks for another allocation than uniform or
 // per modality.
-void check_whole_tower_plan(const Plan& plan);
+void check_whole_tower_plan(const PruneOptions& plan);
 
 }  // namespace ps

@@ -14,7 +14,7 @@
 
 namespace ps {
 
-std::vector<VlmInputs> calibration_batches(const Vlm& model, const Plan::Calibration& c, uint64_t seed) {
+std::vector<VlmInputs> calibration_batches(const Vlm& model, const CalibrationOptions& c, uint64_t seed) {
     const Processor processor(model);
     std::vector<cv::Mat> images;
     std::vector<std::string> captions;
@@ -44,7 +44,7 @@ std::vector<VlmInputs> calibration_batches(const Vlm& model, const Plan::Calibra
         }
     }
     std::vector<VlmInputs> batches;
-    const bool chat = model.map().family == "llava";
+    const bool chat = model.capabilities().generative();
     const size_t step = chat ? 1 : static_cast<size_t>(c.batch_size);
     for (size_t b = 0; b < images.size(); b += step) {
         const size_t e = std::min(images.size(), b + step);

@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "core/job/plan.h"
+#include "core/data/calibration_options.h"
 #include "core/model/vlm.h"
 
 namespace ps {
 
-std::vector<VlmInputs> calibration_batches(const Vlm& model, const Plan::Calibration& calibration, uint64_t seed);
+std::vector<VlmInputs> calibration_batches(const Vlm& model, const CalibrationOptions& calibration, uint64_t seed);
 
 // Why the checkpoint of `model` cannot make calibration batches (a missing or broken tokenizer or
 // image processor, as reading it said); empty when it can.

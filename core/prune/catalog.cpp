@@ -6,18 +6,17 @@ namespace ps {
 
 std::vector<CatalogEntry> method_catalog() {
     std::vector<CatalogEntry> out;
-    for (const PruneMethod& m : registered_methods()) out.push_back({m.id, m.display, m.description, m.origin, false});
-    out.push_back({"width", "Width (LLM-Pruner-style)",
-                   "attention groups and MLP channels removed per block by Taylor or activation scores", kBuiltInOrigin, true});
-    out.push_back({"depth", "Depth (ShortGPT)", "the blocks of least Block Influence dropped", kBuiltInOrigin, true});
-    out.push_back({"comp", "Joint (CoMP-style)", "heads, MLP channels and tokens pruned together to a FLOPs target",
-                   kBuiltInOrigin, true});
+    for (const PruneMethod& m : registered_methods()) {
+        CatalogEntry e{m.id, m.display, m.description, m.origin, static_cast<bool>(m.remove), m.section_key(), {}};
+        for (const MethodOption& o : m.options) e.options.push_back({o.name, o.describe(), o.help});
+        out.push_back(std::move(e));
+    }
     return out;
 }
 
 std::vector<CatalogEntry> allocation_catalog() {
     std::vector<CatalogEntry> out;
-    for (const Allocator& a : registered_allocators()) out.push_back({a.id, a.display, a.description, a.origin, false});
+    for (const Allocator& a : registered_allocators()) out.push_back({a.id, a.display, a.description, a.origin, false, "", {}});
     return out;
 }
 

@@ -126,7 +126,7 @@ std::vector<BlockInfluence> block_influence(const Vlm& model, const std::vector<
     return out;
 }
 
-std::map<int, int> depth_counts(const Vlm& model, const Plan& plan) {
+std::map<int, int> depth_counts(const Vlm& model, const PruneOptions& plan) {
     if (plan.method != "depth") throw Error("plan method", "\"" + plan.method + "\" is not depth");
     check_whole_tower_plan(plan);
     std::map<int, int> counts;
@@ -159,7 +159,7 @@ std::vector<int> least_influential(const std::vector<BlockInfluence>& bi, int to
     return picked;
 }
 
-void write_depth_pruned_checkpoint(const Vlm& model, const BlockDrops& drops, const std::string& dir, const Plan* plan) {
+void write_depth_pruned_checkpoint(const Vlm& model, const BlockDrops& drops, const std::string& dir, const nlohmann::json& plan) {
     const Checkpoint& ckpt = model.weights().checkpoint();
     const nlohmann::json& source_config = ckpt.config();
     nlohmann::json config = source_config;
@@ -189,7 +189,9 @@ void write_depth_pruned_checkpoint(const Vlm& model, const BlockDrops& drops, co
         const std::string prefix = block_prefix(model, tower);
         renumbering.emplace_back(prefix, renumber);
 
-        const std::string key = tower_config_key(info.modality);
+        const TowerCapabilities* caps = model.capabilities().tower(info.modality);
+        if (!caps) throw Error(where, "has no config object its block count could be rewritten in");
+        const std::string key = caps->config_key;
         nlohmann::json& sub = tower_config(config, key, ckpt.config_path());
         if (sub.contains("num_hidden_layers") && sub["num_hidden_layers"] != nlohmann::json(n))
             throw Error(ckpt.config_path(), key + ".num_hidden_layers is " + sub["num_hidden_layers"].dump() + " but the " +
@@ -227,8 +229,35 @@ void write_depth_pruned_checkpoint(const Vlm& model, const BlockDrops& drops, co
         save_safetensors(out.path() + "/masks.safetensors", masks, meta);
     }
     write_file_atomic(out.path() + "/depth.json", history.dump(2) + "\n");
-    if (plan) plan->save(out.path() + "/plan.json");
+    if (!plan.is_null()) write_file_atomic(out.path() + "/plan.json", plan.dump(2) + "\n");
     out.commit();
+}
+
+PruneMethod depth_method() {
+    PruneMethod m;
+    m.id = "depth";
+    m.display = "Depth (ShortGPT)";
+    m.description = "the blocks of least Block Influence dropped";
+    m.remove = [](const StructuralRun& run) {
+        const std::map<int, int> counts = depth_counts(run.model, run.options);
+        const auto bi = block_influence(run.model, run.calibration, run.job);
+        BlockDrops drops;
+        StructuralOutcome out;
+        nlohmann::json dropped = nlohmann::json::object();
+        for (const auto& [tower, count] : counts) {
+            drops[tower] = least_influential(bi, tower, count);
+            const TowerInfo& info = run.model.towers()[tower];
+            std::string list;
+            for (int b : drops[tower]) list += (list.empty() ? "" : ", ") + std::to_string(b);
+            out.text += "depth: dropped " + info.name + " tower blocks " + list + " (" + std::to_string(info.num_blocks) +
+                        " -> " + std::to_string(info.num_blocks - count) + " blocks)\n";
+            dropped[info.name] = drops[tower];
+        }
+        write_depth_pruned_checkpoint(run.model, drops, run.out_dir, run.plan);
+        out.result = {{"method", "depth"}, {"dropped", dropped}};
+        return out;
+    };
+    return m;
 }
 
 }  // namespace ps

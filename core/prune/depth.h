@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "core/job/plan.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/vlm.h"
+#include "core/prune/registry.h"
 
 namespace ps {
 
@@ -33,7 +33,7 @@ using BlockDrops = std::map<int, std::vector<int>>;  // tower -> its blocks to d
 // How many blocks a depth Plan drops per tower: floor(ratio · blocks) in each tower whose ratio
 // (modality_sparsity()) is above 0; checked before any work. Throws ps::Error for a Plan that is
 // not method depth or would drop no block.
-std::map<int, int> depth_counts(const Vlm& model, const Plan& plan);
+std::map<int, int> depth_counts(const Vlm& model, const PruneOptions& plan);
 
 // Writes the checkpoint of `model` to `dir` (which must not exist; atomic: all or nothing) without
 // the blocks `drops` names per tower: the remaining blocks' tensors renumbered contiguously (e.g.
@@ -43,6 +43,10 @@ std::map<int, int> depth_counts(const Vlm& model, const Plan& plan);
 // overrides are not written). Refuses LLaVA's vision tower: vision_feature_layer indexes its hidden
 // states. Throws ps::Error naming the tower, block or folder.
 void write_depth_pruned_checkpoint(const Vlm& model, const BlockDrops& drops, const std::string& dir,
-                                   const Plan* plan = nullptr);
+                                   const nlohmann::json& plan = nullptr);
+
+// Method "depth" for the registry: depth_counts(), the least influential blocks on the calibration
+// data dropped, the checkpoint written.
+PruneMethod depth_method();
 
 }  // namespace ps

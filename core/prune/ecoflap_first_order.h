@@ -4,7 +4,7 @@
 #pragma once
 #include <vector>
 
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/vlm.h"
 #include "core/prune/allocation.h"
 #include "core/prune/ecoflap.h"

@@ -8,7 +8,7 @@
 
 #include <ATen/ATen.h>
 
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/vlm.h"
 
 namespace ps {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/vlm.h"
 #include "core/prune/wanda.h"
 

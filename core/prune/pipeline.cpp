@@ -125,10 +125,12 @@ struct AllInputsSeen {};
 
 }  // namespace
 
-PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocation,
+PruneResult prune_model(Vlm& model, const PruneOptions& plan, const SparsityMap& allocation,
                         const std::vector<VlmInputs>& calibration, const JobControl& job, PrunedSink* sink) {
     const auto start = Clock::now();
     const PruneMethod& method = method_by_id(plan.method);
+    if (method.remove) throw Error("plan method", method.id + " removes whole structures; it is run by its own remove function");
+    const nlohmann::json options = plan.method_options(method.id);
     const int64_t batches = static_cast<int64_t>(calibration.size());
     const SparsityPattern pattern = SparsityPattern::parse(plan.pattern);
     if (calibration.empty() && (method.needs_column_norms || method.needs_gram))
@@ -185,7 +187,7 @@ PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocat
         in.sparsity = sparsity;
         in.pattern = pattern;
         in.group = compare_group_for(method, plan.compare, l.modality);
-        in.plan = &plan;
+        in.options = options;
         return in;
     };
     auto result_of = [&](const std::string& name, const LinearLayer& l, int block, double target, const at::Tensor& pruned) {

@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/job/plan.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/vlm.h"
 #include "core/prune/allocation.h"
+#include "core/prune/prune_options.h"
 
 namespace ps {
 
@@ -62,7 +62,7 @@ public:
 // cancelled or failed run restores every weight it changed, so the model is as before. A method that
 // reads no inputs (magnitude) may be given no calibration: each Linear is then pruned from its
 // weights alone, and no reconstruction error is measured.
-PruneResult prune_model(Vlm& model, const Plan& plan, const SparsityMap& allocation,
+PruneResult prune_model(Vlm& model, const PruneOptions& plan, const SparsityMap& allocation,
                         const std::vector<VlmInputs>& calibration, const JobControl& job, PrunedSink* sink = nullptr);
 
 }  // namespace ps

@@ -13,7 +13,7 @@
 namespace ps {
 
 // Bumped whenever PluginHost, PruneMethod, LayerInput, Allocator or the types they carry change.
-constexpr int kPluginAbi = 3;
+constexpr int kPluginAbi = 4;
 
 // What a plugin registers through; throws ps::Error as register_method / register_allocator do.
 class PluginHost {

@@ -26,8 +26,8 @@ at::Tensor file_bytes(const at::Tensor& t, at::ScalarType type, const TensorInfo
 
 }  // namespace
 
-PrunedCheckpointWriter::PrunedCheckpointWriter(const Checkpoint& source, const Plan& plan, const std::string& dir)
-    : source_(source), plan_(plan), dir_(dir) {
+PrunedCheckpointWriter::PrunedCheckpointWriter(const Checkpoint& source, nlohmann::json plan, const std::string& dir)
+    : source_(source), plan_(std::move(plan)), dir_(dir) {
     copy_checkpoint_side_files(source_.dir(), dir_.path(), {"result.json", "plan.json"});
     std::vector<TensorInfo> tensors;
     for (const std::string& name : source_.names()) tensors.push_back(*source_.at(name).info);
@@ -49,11 +49,12 @@ void PrunedCheckpointWriter::begin(const std::vector<std::string>& linears) {
         m.shape = w->shape;
         masks.push_back(std::move(m));
     }
+    const std::string pattern = plan_.value("pattern", "unstructured");
     masks_ = std::make_unique<SafetensorsWriter>(
         dir_.path() + "/masks.safetensors", masks,
         std::map<std::string, std::string>{
-            {"method", plan_.method},
-            {"pattern", plan_.pattern == "structured" ? plan_.pattern : SparsityPattern::parse(plan_.pattern).name()}});
+            {"method", plan_.value("method", "")},
+            {"pattern", pattern == "structured" ? pattern : SparsityPattern::parse(pattern).name()}});
 }
 
 void PrunedCheckpointWriter::add(const std::string& linear, const at::Tensor& weight, const at::Tensor& mask) {
@@ -85,12 +86,12 @@ void PrunedCheckpointWriter::commit_json(const nlohmann::json& result) {
     }
     masks_->finish();  // throws naming a begun Linear that was never added
     model_->finish();
-    plan_.save(dir_.path() + "/plan.json");
+    write_file_atomic(dir_.path() + "/plan.json", plan_.dump(2) + "\n");
     write_file_atomic(dir_.path() + "/result.json", result.dump(2) + "\n");
     dir_.commit();
 }
 
-void write_pruned_checkpoint(const Vlm& model, const Plan& plan, const PruneResult& result, const std::string& dir) {
+void write_pruned_checkpoint(const Vlm& model, const nlohmann::json& plan, const PruneResult& result, const std::string& dir) {
     PrunedCheckpointWriter out(model.weights().checkpoint(), plan, dir);
     std::vector<std::string> linears;
     for (const auto& [name, mask] : result.masks) linears.push_back(name);

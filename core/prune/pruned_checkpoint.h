@@ -14,7 +14,6 @@
 #include "core/io/atomic_dir.h"
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors_writer.h"
-#include "core/job/plan.h"
 #include "core/model/vlm.h"
 #include "core/prune/pipeline.h"
 
@@ -24,7 +23,8 @@ class PrunedCheckpointWriter : public PrunedSink {
 public:
     // Starts `dir` (it must not exist; it is built under a temporary name beside it) from `source`:
     // copies its side files and lays out model.safetensors. Throws ps::Error naming the folder.
-    PrunedCheckpointWriter(const Checkpoint& source, const Plan& plan, const std::string& dir);
+    // `plan` is the run's whole Plan (its method and pattern label the masks; written as plan.json).
+    PrunedCheckpointWriter(const Checkpoint& source, nlohmann::json plan, const std::string& dir);
     ~PrunedCheckpointWriter() override;  // without commit() nothing is left behind
 
     // Lays out masks.safetensors for these Linears (each needs "<linear>.weight" in the source).
@@ -40,13 +40,13 @@ public:
 
 private:
     Checkpoint source_;
-    Plan plan_;
+    nlohmann::json plan_;
     AtomicDir dir_;  // declared first: removed last, after the writers have closed their files
     std::unique_ptr<SafetensorsWriter> model_, masks_;
 };
 
 // Exports a pruned model that holds its pruned weights as overrides and its masks in `result`
 // (prune_model without a sink).
-void write_pruned_checkpoint(const Vlm& model, const Plan& plan, const PruneResult& result, const std::string& dir);
+void write_pruned_checkpoint(const Vlm& model, const nlohmann::json& plan, const PruneResult& result, const std::string& dir);
 
 }  // namespace ps

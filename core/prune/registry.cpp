@@ -4,14 +4,18 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/io/json_fields.h"
 #include "core/io/tensor_view.h"
+#include "core/prune/depth.h"
 #include "core/prune/ecoflap.h"
 #include "core/prune/ecoflap_first_order.h"
+#include "core/prune/joint_pruning.h"
 #include "core/prune/magnitude.h"
 #include "core/prune/mask.h"
 #include "core/prune/owl.h"
 #include "core/prune/sensitivity_allocation.h"
 #include "core/prune/wanda.h"
+#include "core/prune/width.h"
 
 namespace ps {
 namespace {
@@ -45,13 +49,28 @@ PruneFunction checked(PruneFunction prune, std::string id) {
     };
 }
 
-void require_unstructured(const Plan& plan) {
+// A method's step given every option it declares: a caller's LayerInput may leave some out (the
+// pipeline gives the Plan's whole section).
+PruneFunction with_default_options(PruneFunction prune, nlohmann::json defaults) {
+    return [prune = std::move(prune), defaults = std::move(defaults)](const LayerInput& in) {
+        bool complete = in.options.is_object();
+        for (const auto& [key, value] : defaults.items()) complete = complete && in.options.contains(key);
+        if (complete) return prune(in);
+        LayerInput filled = in;
+        if (!filled.options.is_object()) filled.options = nlohmann::json::object();
+        for (const auto& [key, value] : defaults.items())
+            if (!filled.options.contains(key)) filled.options[key] = value;
+        return prune(filled);
+    };
+}
+
+void require_unstructured(const PruneOptions& plan) {
     if (SparsityPattern::parse(plan.pattern).is_nm())
         throw Error("plan allocation.kind", "\"" + plan.allocation.kind + "\" allocates unstructured sparsities; the " +
                                                 plan.pattern + " pattern fixes every Linear at N/M (use uniform)");
 }
 
-SparsityMap keep_start(Vlm&, const Plan&, const SparsityMap& start, const std::vector<VlmInputs>&, const JobControl&) {
+SparsityMap keep_start(Vlm&, const PruneOptions&, const SparsityMap& start, const std::vector<VlmInputs>&, const JobControl&) {
     return start;
 }
 
@@ -63,23 +82,25 @@ std::vector<PruneMethod> builtin_methods() {
                       "|W_ij|·‖X_j‖ from the calibration inputs, no weight update (Sun et al., ICLR 2024)",
                       true, false, std::nullopt,
                       [](const LayerInput& in) { return wanda_scores(in.weight, in.column_sq_norms, in.name); }, {}, ""};
+    const SparseGptOptions defaults;
     PruneMethod sparsegpt{"sparsegpt", "SparseGPT",
                           "OBS pruning from X·Xᵀ that also updates the kept weights (Frantar & Alistarh, ICML 2023)",
                           false, true, std::nullopt, {},
                           [](const LayerInput& in) {
                               SparseGptOptions o;
-                              if (in.plan) {
-                                  o.blocksize = in.plan->sparsegpt_blocksize;
-                                  o.percdamp = in.plan->sparsegpt_percdamp;
-                              }
+                              o.blocksize = in.options.at("blocksize").get<int64_t>();
+                              o.percdamp = in.options.at("percdamp").get<double>();
                               return sparsegpt_prune(in.weight, in.gram, in.sparsity, in.pattern, o, in.gram_writable);
                           },
-                          ""};
-    return {magnitude, wanda, sparsegpt};
+                          "",
+                          {MethodOption::integer("blocksize", defaults.blocksize, 1, "columns pruned and updated together"),
+                           MethodOption::number("percdamp", defaults.percdamp, 0.0, 1.0,
+                                                "dampening added to the Hessian diagonal, as a fraction of its mean", true, true)}};
+    return {magnitude, wanda, sparsegpt, width_method(), depth_method(), comp_method()};
 }
 
 std::vector<Allocator> builtin_allocators() {
-    const AllocateFunction ecoflap = [](Vlm& model, const Plan& plan, const SparsityMap& start,
+    const AllocateFunction ecoflap = [](Vlm& model, const PruneOptions& plan, const SparsityMap& start,
                                         const std::vector<VlmInputs>& calibration, const JobControl& job) {
         require_unstructured(plan);
         EcoflapOptions eco;
@@ -89,7 +110,7 @@ std::vector<Allocator> builtin_allocators() {
         const EcoflapScores scores = ecoflap_scores(model, start, calibration, eco, job);
         return ecoflap_allocate(model.map(), start, scores, plan.sparsity, eco);
     };
-    const AllocateFunction first_order = [](Vlm& model, const Plan& plan, const SparsityMap& start,
+    const AllocateFunction first_order = [](Vlm& model, const PruneOptions& plan, const SparsityMap& start,
                                             const std::vector<VlmInputs>& calibration, const JobControl& job) {
         require_unstructured(plan);
         EcoflapOptions eco;
@@ -97,13 +118,13 @@ std::vector<Allocator> builtin_allocators() {
         const EcoflapScores scores = ecoflap_first_order_scores(model, start, calibration, job);
         return ecoflap_allocate(model.map(), start, scores, plan.sparsity, eco);
     };
-    const AllocateFunction owl = [](Vlm& model, const Plan& plan, const SparsityMap& start,
+    const AllocateFunction owl = [](Vlm& model, const PruneOptions& plan, const SparsityMap& start,
                                     const std::vector<VlmInputs>& calibration, const JobControl& job) {
         require_unstructured(plan);
         const auto ratios = owl_outlier_ratios(model, start, calibration, plan.allocation.owl_m, job);
         return owl_allocate(model.map(), start, ratios, plan.sparsity, plan.allocation.owl_lambda);
     };
-    const AllocateFunction sensitivity = [](Vlm& model, const Plan& plan, const SparsityMap& start,
+    const AllocateFunction sensitivity = [](Vlm& model, const PruneOptions& plan, const SparsityMap& start,
                                             const std::vector<VlmInputs>&, const JobControl&) {
         require_unstructured(plan);
         if (plan.allocation.sensitivity.empty())
@@ -139,19 +160,48 @@ const T* find_in(const std::deque<T>& list, const std::string& id) {
     return nullptr;
 }
 
-template <typename T>
-std::string ids_of(const std::deque<T>& list) {
+// Methods that mask weights first, then those that remove whole structures, each in registration
+// order (a plugin's masking method is listed before width, depth and comp).
+std::vector<PruneMethod> in_listing_order(const std::deque<PruneMethod>& methods) {
+    std::vector<PruneMethod> out;
+    for (bool removes : {false, true})
+        for (const PruneMethod& m : methods)
+            if (static_cast<bool>(m.remove) == removes) out.push_back(m);
+    return out;
+}
+
+template <typename List>
+std::string ids_of(const List& list) {
     std::string s;
-    for (const T& x : list) s += (s.empty() ? "" : ", ") + x.id;
+    for (const auto& x : list) s += (s.empty() ? "" : ", ") + x.id;
     return s;
+}
+
+const PruneMethod* reading_section(const std::deque<PruneMethod>& methods, const std::string& key) {
+    for (const PruneMethod& m : methods)
+        if (!m.options.empty() && m.section_key() == key) return &m;
+    return nullptr;
 }
 
 void add_method(Registry& r, PruneMethod m) {
     if (m.id.empty()) throw Error("pruning method", "the id is empty");
-    if (find_in(r.methods, m.id)) throw Error("pruning method \"" + m.id + "\"", "already registered");
-    if (static_cast<bool>(m.scores) == static_cast<bool>(m.prune))
-        throw Error("pruning method \"" + m.id + "\"", "give exactly one of a score function and a prune function");
-    m.prune = m.scores ? select_by_scores(m.scores, m.id) : checked(std::move(m.prune), m.id);
+    const std::string where = "pruning method \"" + m.id + "\"";
+    if (find_in(r.methods, m.id)) throw Error(where, "already registered");
+    if (static_cast<int>(static_cast<bool>(m.scores)) + static_cast<bool>(m.prune) + static_cast<bool>(m.remove) != 1)
+        throw Error(where, "give exactly one of a score function and a prune function (or a remove function, for methods removing whole structures)");
+    if (!m.options.empty()) {
+        if (const PruneMethod* other = reading_section(r.methods, m.section_key()))
+            throw Error(where, "its options section \"" + m.section_key() + "\" is method " + other->id + "'s");
+        if (PruneOptions::fixed_keys().count(m.section_key()))
+            throw Error(where, "its options section \"" + m.section_key() + "\" is a key of the Plan itself");
+        // The defaults must pass the method's own checks.
+        const nlohmann::json defaults = default_method_section(m.options);
+        const JsonFields f(defaults, where, m.section_key());
+        const nlohmann::json checked_defaults = read_method_section(m.options, &f);
+        if (m.check_options) m.check_options(checked_defaults, f);
+    }
+    if (!m.remove) m.prune = m.scores ? select_by_scores(m.scores, m.id) : checked(std::move(m.prune), m.id);
+    if (m.prune && !m.options.empty()) m.prune = with_default_options(std::move(m.prune), default_method_section(m.options));
     if (m.origin.empty()) m.origin = kBuiltInOrigin;
     r.methods.push_back(std::move(m));
 }
@@ -191,7 +241,7 @@ void register_allocator(Allocator allocator) {
 std::vector<PruneMethod> registered_methods() {
     Registry& r = registry();
     std::lock_guard<std::mutex> lock(r.mu);
-    return {r.methods.begin(), r.methods.end()};
+    return in_listing_order(r.methods);
 }
 
 std::vector<Allocator> registered_allocators() {
@@ -215,7 +265,7 @@ const Allocator* find_allocator(const std::string& id) {
 std::string method_ids() {
     Registry& r = registry();
     std::lock_guard<std::mutex> lock(r.mu);
-    return ids_of(r.methods);
+    return ids_of(in_listing_order(r.methods));
 }
 
 std::string allocator_ids() {
@@ -234,7 +284,13 @@ const Allocator& allocator_by_id(const std::string& id) {
     throw Error("allocation", "\"" + id + "\" is not registered (known: " + allocator_ids() + ")");
 }
 
-SparsityMap plan_allocation(Vlm& model, const Plan& plan, const std::vector<VlmInputs>& calibration, const JobControl& job) {
+const PruneMethod* method_of_section(const std::string& key) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return reading_section(r.methods, key);
+}
+
+SparsityMap plan_allocation(Vlm& model, const PruneOptions& plan, const std::vector<VlmInputs>& calibration, const JobControl& job) {
     return allocator_by_id(plan.allocation.kind).allocate(model, plan, allocate(plan, model.map()), calibration, job);
 }
 

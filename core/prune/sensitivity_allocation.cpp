@@ -1,17 +1,25 @@
 #include "core/prune/sensitivity_allocation.h"
 
 #include "core/error.h"
-#include "core/eval/sweep.h"
 #include "core/io/json_util.h"
 #include "core/prune/owl.h"
 
 namespace ps {
 
 std::map<std::string, double> read_sensitivity(const std::string& sweep_json) {
-    const SweepResult sweep = SweepResult::from_json(read_json_file(sweep_json), sweep_json);
+    // Only what a sensitivity sweep adds to sweep.json (core/eval/sweep_result.h): the dense accuracy
+    // and each point's block and accuracy.
+    const nlohmann::json j = read_json_file(sweep_json);
     std::map<std::string, double> drops;
-    for (const SweepPoint& p : sweep.points)
-        if (!p.block.empty()) drops[p.block] = sweep.dense_accuracy - p.accuracy;
+    try {
+        const double dense = j.at("dense_accuracy").get<double>();
+        for (const auto& p : j.at("points")) {
+            const std::string block = p.value("block", std::string());
+            if (!block.empty()) drops[block] = dense - p.at("accuracy").get<double>();
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(sweep_json, "not a sweep: " + json_error_text(e));
+    }
     if (drops.empty()) throw Error(sweep_json, "holds no sensitivity points (run prunestudio-cli sweep --sensitivity)");
     return drops;
 }

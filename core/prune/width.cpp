@@ -112,7 +112,7 @@ int64_t linear_params(const WeightStore& w, const std::string& linear) {
 
 }  // namespace
 
-WidthResult prune_width(Vlm& model, const Plan& plan, const std::vector<VlmInputs>& calibration, const JobControl& job) {
+WidthResult prune_width(Vlm& model, const PruneOptions& plan, const std::vector<VlmInputs>& calibration, const JobControl& job) {
     const auto start = Clock::now();
     if (plan.method != "width") throw Error("plan method", "\"" + plan.method + "\" is not width");
     check_whole_tower_plan(plan);
@@ -136,12 +136,13 @@ WidthResult prune_width(Vlm& model, const Plan& plan, const std::vector<VlmInput
         WidthTower& info = tw.info;
         info.tower = tower.name;
         info.modality = modality_name(tower.modality);
-        info.config_key = tower_config_key(tower.modality);
+        const TowerCapabilities* caps = model.capabilities().tower(tower.modality);
+        if (!caps) throw Error(model.map().family_display, "states no config of its " + tower.name + " tower for width pruning");
+        info.config_key = caps->config_key;
         info.ratio = ratio;
         const ConfigReader sub = config.sub(info.config_key);
-        const bool llama = model.map().family == "llava" && tower.modality == Modality::Language;
         const BlockLinears& first = tw.blocks.front();
-        if (llama) {
+        if (caps->removable_heads) {
             info.head_dim = llama_config(sub, ckpt.config_path()).head_dim;
             info.heads_before = w.rows(first.q + ".weight") / info.head_dim;
             info.kv_heads_before = w.rows(first.k + ".weight") / info.head_dim;
@@ -315,7 +316,7 @@ std::string WidthResult::to_text() const {
     return s;
 }
 
-void write_width_pruned_checkpoint(const Vlm& model, const Plan& plan, const WidthResult& result, const std::string& dir) {
+void write_width_pruned_checkpoint(const Vlm& model, const nlohmann::json& plan, const WidthResult& result, const std::string& dir) {
     const WeightStore& w = model.weights();
     const Checkpoint& ckpt = w.checkpoint();
     nlohmann::json config = ckpt.config();
@@ -338,9 +339,28 @@ void write_width_pruned_checkpoint(const Vlm& model, const Plan& plan, const Wid
     copy_checkpoint_side_files(ckpt.dir(), out.path(), {"config.json", "plan.json", "result.json", "width.json"});
     write_file_atomic(out.path() + "/config.json", config.dump(2) + "\n");
     save_safetensors(out.path() + "/model.safetensors", tensors, {{"format", "pt"}});
-    plan.save(out.path() + "/plan.json");
+    write_file_atomic(out.path() + "/plan.json", plan.dump(2) + "\n");
     write_file_atomic(out.path() + "/width.json", result.to_json().dump(2) + "\n");
     out.commit();
+}
+
+PruneMethod width_method() {
+    const StructuredOptions d;
+    PruneMethod m;
+    m.id = "width";
+    m.display = "Width (LLM-Pruner-style)";
+    m.description = "attention groups and MLP channels removed per block by Taylor or activation scores";
+    m.section = "structured";
+    m.options = {MethodOption::text("score", d.score, {"taylor", "activation"},
+                                    "taylor: |W·∂L/∂W| per group; activation: the group's output norm"),
+                 MethodOption::boolean("heads", d.heads, "remove attention heads (GQA groups) where the family allows it"),
+                 MethodOption::boolean("channels", d.channels, "remove MLP channels")};
+    m.remove = [](const StructuralRun& run) {
+        const WidthResult result = prune_width(run.model, run.options, run.calibration, run.job);
+        write_width_pruned_checkpoint(run.model, run.plan, result, run.out_dir);
+        return StructuralOutcome{result.to_json(), result.to_text()};
+    };
+    return m;
 }
 
 }  // namespace ps

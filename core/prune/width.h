@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/job/plan.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/vlm.h"
+#include "core/prune/registry.h"
 
 namespace ps {
 
@@ -52,12 +52,15 @@ struct WidthResult {
 // magnitude, to keep the tower uniform. Throws ps::Error before any change for a Plan that is not
 // method width, selects tensors by regex, or leaves nothing to remove; a cancelled or failed run
 // leaves the model as it was.
-WidthResult prune_width(Vlm& model, const Plan& plan, const std::vector<VlmInputs>& calibration, const JobControl& job);
+WidthResult prune_width(Vlm& model, const PruneOptions& plan, const std::vector<VlmInputs>& calibration, const JobControl& job);
 
 // Writes the width-pruned `model` to `dir` (which must not exist; atomic): every tensor under its
 // name (shrunk where pruned), config.json with the towers' intermediate_size (and for LLaMA
 // num_attention_heads, num_key_value_heads, head_dim) rewritten, the other files copied, plan.json
 // and width.json (the result).
-void write_width_pruned_checkpoint(const Vlm& model, const Plan& plan, const WidthResult& result, const std::string& dir);
+void write_width_pruned_checkpoint(const Vlm& model, const nlohmann::json& plan, const WidthResult& result, const std::string& dir);
+
+// Method "width" for the registry, with its options (the Plan's "structured" section).
+PruneMethod width_method();
 
 }  // namespace ps

@@ -30,7 +30,7 @@ namespace {
 // Random-stream purposes (rng_stream's second argument).
 constexpr uint64_t kOrder = 1, kDropout = 3;
 
-bool is_dual_encoder(const Vlm& model) { return model.map().family != "llava"; }
+bool is_dual_encoder(const Vlm& model) { return model.capabilities().kind == ModelKind::DualEncoder; }
 
 // The towers, head and the hidden states after the `blocks` (tower, block) asked for, in that order,
 // under the caller's grad mode.
@@ -61,8 +61,7 @@ at::Tensor distilled_logits(const VlmOutputs& out) {
 
 }  // namespace
 
-StudentOptions student_options(const Plan& plan) {
-    const Plan::Recovery& r = plan.recovery;
+StudentOptions student_options(const RecoveryOptions& r, uint64_t seed) {
     StudentOptions o;
     o.mode = parse_recovery_mode(r.mode);
     o.rank.clear();
@@ -70,7 +69,7 @@ StudentOptions student_options(const Plan& plan) {
         o.rank[m == "vision" ? Modality::Vision : m == "projector" ? Modality::Projector : Modality::Language] = rank;
     o.alpha = r.alpha;
     o.dropout = r.dropout;
-    o.seed = plan.seed;
+    o.seed = seed;
     return o;
 }
 
@@ -83,15 +82,16 @@ nlohmann::json RecoveryResult::to_json() const {
             {"total_steps", total_steps}, {"examples", examples}, {"seconds", seconds}, {"log", steps_j}, {"evals", evals_j}};
 }
 
-RecoveryData::RecoveryData(const Vlm& model, const Plan& plan) : opt_(plan.recovery), seed_(plan.seed) {
-    const std::string& source = plan.calibration.data;
+RecoveryData::RecoveryData(const Vlm& model, const RecoveryOptions& recovery, const CalibrationOptions& calibration, uint64_t seed)
+    : opt_(recovery), seed_(seed) {
+    const std::string& source = calibration.data;
     if (is_dual_encoder(model) && source == "fashion-mnist") {
         const Processor processor(model);
         images_ = load_fashion_mnist(fashion_mnist_dir(), "train");
         const int64_t n = images_.images.size(0);
         const int64_t wanted = std::max<int64_t>(opt_.batch_size, std::llround(opt_.data_fraction * static_cast<double>(n)));
         // Disjoint from the calibration images the pruning was scored on.
-        picks_ = make_splits(n, seed_, plan.calibration.samples, std::min(wanted, n - plan.calibration.samples)).recovery;
+        picks_ = make_splits(n, seed_, calibration.samples, std::min(wanted, n - calibration.samples)).recovery;
         const std::vector<std::string> prompts = class_prompts(images_.classes, zero_shot_templates());
         prompts_ = processor.texts(prompts);
         const auto per_class = static_cast<int64_t>(prompts.size() / images_.classes.size());
@@ -100,7 +100,7 @@ RecoveryData::RecoveryData(const Vlm& model, const Plan& plan) : opt_(plan.recov
         examples_ = static_cast<int64_t>(picks_.size());
     } else {
         const int64_t n = source == "fashion-mnist" ? 60000 : static_cast<int64_t>(load_caption_folder(source).items.size());
-        Plan::Calibration c;
+        CalibrationOptions c;
         c.data = source;
         c.samples = std::max<int64_t>(1, std::llround(opt_.data_fraction * static_cast<double>(n)));
         c.batch_size = opt_.batch_size;
@@ -112,8 +112,8 @@ RecoveryData::RecoveryData(const Vlm& model, const Plan& plan) : opt_(plan.recov
                                     std::to_string(opt_.batch_size));
 }
 
-RecoveryData::RecoveryData(std::vector<VlmInputs> batches, const Plan& plan)
-    : opt_(plan.recovery), seed_(plan.seed), batches_(std::move(batches)) {
+RecoveryData::RecoveryData(std::vector<VlmInputs> batches, const RecoveryOptions& recovery, uint64_t seed)
+    : opt_(recovery), seed_(seed), batches_(std::move(batches)) {
     if (batches_.empty()) throw Error("recovery", "no training batches");
     for (const VlmInputs& b : batches_) examples_ += b.input_ids.defined() ? b.input_ids.size(0) : b.pixel_values.size(0);
 }
@@ -145,9 +145,10 @@ at::Tensor RecoveryData::task_loss(const VlmOutputs& out, const RecoveryBatch& b
     return class_contrastive_loss(out.logits_per_image.to(at::kFloat), positive);
 }
 
-RecoveryTrainer::RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const Plan& plan, ProcessGroup* group)
-    : model_(model), student_(student), data_(data), plan_(plan), group_(group) {
-    const Plan::Recovery& r = plan.recovery;
+RecoveryTrainer::RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const RecoveryOptions& recovery,
+                                 uint64_t seed, ProcessGroup* group)
+    : model_(model), student_(student), data_(data), opt_(recovery), seed_(seed), group_(group) {
+    const RecoveryOptions& r = opt_;
     if (r.hidden > 0) {
         for (const std::string& spec : r.hidden_layers) {
             const auto dot = spec.find('.');
@@ -165,7 +166,7 @@ RecoveryTrainer::RecoveryTrainer(Vlm& model, Student& student, const RecoveryDat
 }
 
 RecoveryTrainer::Losses RecoveryTrainer::losses(const RecoveryBatch& batch, std::optional<at::Generator> dropout) {
-    const Plan::Recovery& r = plan_.recovery;
+    const RecoveryOptions& r = opt_;
     Losses l;
     {
         at::NoGradGuard no_grad;  // the dense model: the student's adapter is not installed
@@ -209,7 +210,7 @@ RecoveryTrainer::Losses RecoveryTrainer::losses(const RecoveryBatch& batch, std:
 RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet* eval, const JobControl& job,
                                     const RecoveryStepFn& on_step) {
     const auto start = std::chrono::steady_clock::now();
-    const Plan::Recovery& r = plan_.recovery;
+    const RecoveryOptions& r = opt_;
     const int world = group_ ? group_->world_size() : 1, rank = group_ ? group_->rank() : 0;
     const bool lead = rank == 0;
     // The one-process schedule's micro-batches, `world` at a time: a step's k-th micro-batch is
@@ -231,7 +232,7 @@ RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet
     result.total_steps = total;
     result.examples = data_.examples();
 
-    RunIdentity identity = {{"seed", std::to_string(plan_.seed)}, {"mode", result.mode}, {"total_steps", std::to_string(total)},
+    RunIdentity identity = {{"seed", std::to_string(seed_)}, {"mode", result.mode}, {"total_steps", std::to_string(total)},
                             {"batch_size", std::to_string(r.batch_size)}, {"grad_accum", std::to_string(r.grad_accum)},
                             {"examples", std::to_string(result.examples)}};
     if (world > 1) identity["world_size"] = std::to_string(world);
@@ -259,7 +260,7 @@ RecoveryResult RecoveryTrainer::run(const std::string& state_path, const EvalSet
         s.lr = cosine_lr(step, total, r.warmup, r.lr, r.min_lr);
         for (int64_t k = 0; k < r.grad_accum; ++k) {
             const int64_t micro = micro_batch(step * r.grad_accum + k);
-            const Losses l = losses(data_.batch(micro), rng_stream(plan_.seed, kDropout, static_cast<uint64_t>(micro)));
+            const Losses l = losses(data_.batch(micro), rng_stream(seed_, kDropout, static_cast<uint64_t>(micro)));
             // Gradients are averaged over the ranks; a task loss they share is the whole batch's on
             // each, so its part counts `world` times to be summed once.
             const at::Tensor objective = l.shared_task ? l.total + static_cast<double>(world - 1) * r.task * l.task : l.total;

@@ -18,11 +18,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/data/calibration_options.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/image_processor.h"
 #include "core/eval/eval_set.h"
-#include "core/job/plan.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
+#include "core/recover/recovery_options.h"
 #include "core/recover/recovery_step.h"
 #include "core/recover/sparse_lora.h"
 
@@ -30,8 +31,8 @@ namespace ps {
 
 class ProcessGroup;
 
-// The student a Plan's recovery section asks for: mode, ranks per modality, α, dropout, seed.
-StudentOptions student_options(const Plan& plan);
+// The student a Plan's recovery section asks for: mode, ranks per modality, α, dropout; `seed` draws its initial adapters.
+StudentOptions student_options(const RecoveryOptions& recovery, uint64_t seed);
 
 struct RecoveryResult {
     std::string mode;
@@ -51,14 +52,15 @@ struct RecoveryBatch {
 
 // The training examples and the task loss for one model and Plan: for a dual encoder on
 // Fashion-MNIST, batches of training images against every class prompt with the class-contrastive
-// loss; otherwise the Plan's calibration source (caption folder or Fashion-MNIST captions) with
-// the calibration loss (contrastive image-caption pairs, next-token cross-entropy for LLaVA).
+// loss; otherwise the calibration source (caption folder or Fashion-MNIST captions) with the
+// calibration loss (contrastive image-caption pairs, next-token cross-entropy for generative models).
+// `seed` draws the examples (disjoint from the `calibration.samples` the pruning was scored on).
 class RecoveryData {
 public:
-    RecoveryData(const Vlm& model, const Plan& plan);
+    RecoveryData(const Vlm& model, const RecoveryOptions& recovery, const CalibrationOptions& calibration, uint64_t seed);
     // Batches the caller made, with the calibration loss (contrastive image-caption pairs, or
-    // next-token cross-entropy for LLaVA).
-    RecoveryData(std::vector<VlmInputs> batches, const Plan& plan);
+    // next-token cross-entropy for generative models).
+    RecoveryData(std::vector<VlmInputs> batches, const RecoveryOptions& recovery, uint64_t seed);
     int64_t examples() const { return examples_; }
     int64_t steps_per_epoch() const;
     // Batch `index` of the schedule (epoch after epoch), drawn from (seed, epoch) alone.
@@ -66,7 +68,7 @@ public:
     at::Tensor task_loss(const VlmOutputs& out, const RecoveryBatch& batch) const;
 
 private:
-    Plan::Recovery opt_;
+    RecoveryOptions opt_;
     uint64_t seed_;
     int64_t examples_ = 0;
     // class-labelled images (when prompts_ holds the class prompts)
@@ -81,9 +83,10 @@ private:
 
 class RecoveryTrainer {
 public:
-    // `student` adapts `model`; the data's task loss and the Plan's recovery section set the loss.
-    // With `group` (may be null) this process trains as its rank: batch_size is per process.
-    RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const Plan& plan, ProcessGroup* group = nullptr);
+    // `student` adapts `model`; the data's task loss and the recovery options set the loss; `seed`
+    // draws dropout. With `group` (may be null) this process trains as its rank: batch_size is per process.
+    RecoveryTrainer(Vlm& model, Student& student, const RecoveryData& data, const RecoveryOptions& recovery, uint64_t seed,
+                    ProcessGroup* group = nullptr);
 
     struct Losses {
         at::Tensor total, task, kl, hidden;  // scalars; total is differentiable in the student's parameters
@@ -105,7 +108,8 @@ private:
     Vlm& model_;
     Student& student_;
     const RecoveryData& data_;
-    const Plan& plan_;
+    RecoveryOptions opt_;
+    uint64_t seed_;
     ProcessGroup* group_;
     std::vector<std::pair<int, int>> distilled_;  // (tower, block) of the hidden-state MSE
 };

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/job/progress.h"
+#include "core/job_control.h"
 
 namespace ps {
 

@@ -18,18 +18,18 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/data/calibration_options.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/image_processor.h"
 #include "core/data/prompts.h"
 #include "core/error.h"
 #include "core/eval/eval_set.h"
 #include "core/eval/next_token_kl.h"
-#include "core/eval/sweep.h"
+#include "core/eval/sweep_result.h"
 #include "core/eval/zero_shot.h"
 #include "core/io/atomic_file.h"
+#include "core/io/json_fields.h"
 #include "core/io/json_util.h"
-#include "core/job/plan.h"
-#include "core/model/llava.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
 #include "core/prune/calibration.h"
@@ -227,7 +227,7 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
 
     // Accuracy: dense, pruned before recovery (recovery runs) and this run, on the same test images;
     // for a decoder, how far its next-token distributions moved from the dense model's
-    const bool decoder = dynamic_cast<const CausalVlm*>(model.get()) != nullptr;
+    const bool decoder = model->capabilities().generative();
     const bool dual = !decoder && model->towers().size() == 2 && model->weights().has("logit_scale");
     const ImageProcessorConfig cfg = Processor(*model).image_config();
     const LabelledImages test = dual ? load_fashion_mnist(fashion_mnist_dir(), "test") : LabelledImages{};
@@ -263,7 +263,9 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
             h << "<tr><td class=\"l\">this run</td><td>" << fmt("%.2f %%", after) << "</td></tr></table>";
         }
     } else if (decoder && dense) {
-        Plan::Calibration c = Plan::from_json(plan, run_dir + "/plan.json").calibration;
+        CalibrationOptions c = plan.contains("calibration")
+                                   ? CalibrationOptions::read(JsonFields(plan["calibration"], run_dir + "/plan.json", "calibration"))
+                                   : CalibrationOptions{};
         if (opt.kl_samples >= 0) c.samples = std::min(c.samples, opt.kl_samples);
         const std::string unavailable = calibration_unavailable(*dense);
         if (unavailable.empty()) {

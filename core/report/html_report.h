@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/job/progress.h"
+#include "core/job_control.h"
 
 namespace ps {
 

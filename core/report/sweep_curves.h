@@ -7,7 +7,7 @@
 
 #include <opencv2/core/mat.hpp>
 
-#include "core/eval/sweep.h"
+#include "core/eval/sweep_result.h"
 
 namespace ps {
 

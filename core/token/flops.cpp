@@ -85,7 +85,7 @@ SampleTokens sample_tokens(const Vlm& model, const VlmInputs& batch) {
 std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPruning& p, int64_t vision_tokens,
                                                int64_t language_tokens, int64_t image_tokens) {
     std::vector<std::vector<int64_t>> out(model.towers().size());
-    const bool llava = model.map().family == "llava";
+    const bool in_language = model.capabilities().image_tokens_in_language;
     for (size_t t = 0; t < out.size(); ++t) {
         const TowerInfo& tower = model.towers()[t];
         const bool vision = tower.modality == Modality::Vision;
@@ -97,7 +97,7 @@ std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPrun
                 auto it = p.vision.find(i);
                 if (it != p.vision.end() && it->second < 1.0) n = 1 + kept_tokens(n - 1, it->second);
             } else if (i == p.language_after && p.language_keep < 1.0) {
-                if (!llava) {
+                if (!in_language) {
                     n = 1 + kept_tokens(n - 1, p.language_keep);  // every token but [CLS]
                 } else if (images > 0) {
                     const int64_t kept = kept_tokens(images, p.language_keep);

@@ -56,8 +56,7 @@ std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs&
         model.block(vision, block, s, &probs);
         return to_grids(token_scores(model, vision, block, s, probs, metric).slice(1, 1));  // patches, without [CLS]
     }
-    if (model.map().family != "llava")
-        throw Error("tokens.metric", "text-guided importance needs a LLaVA model, not " + model.map().family);
+    if (!model.capabilities().image_tokens_in_language) throw Error("tokens.metric", text_guided_unavailable(model));
     const int language = tower_of(model, Modality::Language, "language tower");
     check_block(model, language, block);
     std::vector<StageState> done;

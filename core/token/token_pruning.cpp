@@ -8,7 +8,7 @@
 
 namespace ps {
 
-TokenPruning TokenPruning::from_plan(const Plan::Tokens& t) {
+TokenPruning TokenPruning::from_plan(const TokenOptions& t) {
     TokenPruning p;
     p.metric = parse_token_metric(t.metric);
     p.vision = t.vision;
@@ -87,21 +87,24 @@ at::Tensor token_scores(const Vlm& model, int tower, int block, const StageState
     return {};
 }
 
+std::string text_guided_unavailable(const Vlm& model) {
+    return "text-guided importance needs a LLaVA model (image tokens in the language sequence), not " + model.map().family_display;
+}
+
 void install_token_pruning(Vlm& model, const TokenPruning& p) {
     if (!p.active()) {
         model.set_token_hook({});
         return;
     }
-    const bool llava = model.map().family == "llava";
+    const bool image_tokens = model.capabilities().image_tokens_in_language;
     const int vision = tower_index(model, Modality::Vision), language = tower_index(model, Modality::Language);
-    if (p.metric == TokenMetric::Text && !llava)
-        throw Error("tokens.metric", "text-guided importance needs a LLaVA model, not " + model.map().family);
+    if (p.metric == TokenMetric::Text && !image_tokens) throw Error("tokens.metric", text_guided_unavailable(model));
     TokenHook hook;
     for (const auto& [block, keep] : p.vision) {
         if (keep >= 1.0) continue;
-        if (llava)
-            throw Error("tokens.vision", "LLaVA's image-token count is fixed by its prompt; drop image tokens in the "
-                                         "decoder with tokens.language_after");
+        if (image_tokens)
+            throw Error("tokens.vision", model.map().family_display + "'s image-token count is fixed by its prompt; drop image "
+                                         "tokens in the decoder with tokens.language_after");
         if (vision < 0 || block < 0 || block >= model.towers()[vision].num_blocks)
             throw Error("tokens.vision", "block " + std::to_string(block) + " is not a block of the vision tower (" +
                                              std::to_string(vision < 0 ? 0 : model.towers()[vision].num_blocks) + ")");

@@ -9,9 +9,9 @@
 
 #include <ATen/ATen.h>
 
-#include "core/job/plan.h"
 #include "core/model/vlm.h"
 #include "core/token/token_importance.h"
+#include "core/token/token_options.h"
 
 namespace ps {
 
@@ -21,7 +21,7 @@ struct TokenPruning {
     int language_after = -1;       // -1: the language tower keeps every token
     double language_keep = 1.0;
 
-    static TokenPruning from_plan(const Plan::Tokens& t);
+    static TokenPruning from_plan(const TokenOptions& t);
     bool active() const;  // anything dropped at all
 };
 
@@ -45,5 +45,9 @@ at::Tensor token_scores(const Vlm& model, int tower, int block, const StageState
 // field when the model cannot prune tokens that way: a block outside the tower, vision-tower
 // pruning in LLaVA (its image-token count is fixed by the prompt), the text metric off LLaVA.
 void install_token_pruning(Vlm& model, const TokenPruning& p);
+
+// Why text-guided importance (last prompt token -> image tokens) does not apply to `model`: it needs
+// image tokens in the language sequence (Capabilities::image_tokens_in_language).
+std::string text_guided_unavailable(const Vlm& model);
 
 }  // namespace ps

@@ -11,7 +11,7 @@
 #include <ATen/ATen.h>
 
 #include "core/data/fashion_mnist.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/vlm.h"
 
 namespace ps {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "core/job/plan.h"
 #include "core/model/demo_checkpoint.h"
 #include "tests/test_support.h"
 
@@ -379,6 +380,11 @@ private Q_SLOTS:
         for (const char* id : {"magnitude", "wanda", "sparsegpt", "uniform", "modality", "ecoflap", "ecoflap-first-order", "owl",
                                "sensitivity"})
             QVERIFY2(line_of(id).endsWith("[built-in]"), id);
+        // Each method's options: type, range, default and help, under the Plan section they are read from.
+        for (const char* option : {"options (Plan \"ria\"):", "exponent         number in [0, 4], default 0.5: ",
+                                   "options (Plan \"sparsegpt\"):", "percdamp         number in (0, 1), default 0.01: ",
+                                   "options (Plan \"joint\"):", "flops_reduction  number in (0, 1), default 0.5: "})
+            QVERIFY2(r.out.contains(option), option);
 
         const QString plan = tmp_.filePath("ria-owl.json");
         const nlohmann::json j = {{"name", "RIA with OWL"}, {"method", "ria"}, {"sparsity", 0.6},

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/io/tensor_view.h"
+#include "core/job/plan.h"
 #include "tests/test_support.h"
 
 namespace {

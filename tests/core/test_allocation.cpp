@@ -3,6 +3,7 @@
 #include <QTest>
 
 #include "core/error.h"
+#include "core/job/plan.h"
 #include "core/model/model_map.h"
 #include "core/prune/allocation.h"
 

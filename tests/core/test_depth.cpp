@@ -62,7 +62,7 @@ private Q_SLOTS:
     void initTestCase() {
         QVERIFY(tmp_.isValid());
         model_ = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Plan::Calibration c;
+        ps::CalibrationOptions c;
         c.samples = 32;
         c.batch_size = 16;
         calib_ = ps::calibration_batches(*model_, c, 0);

@@ -6,6 +6,7 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include "core/job/plan.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/ecoflap.h"

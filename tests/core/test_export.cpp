@@ -13,6 +13,7 @@
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
 #include "core/io/tensor_view.h"
+#include "core/job/plan.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/depth.h"
@@ -38,7 +39,7 @@ private:
     std::string sparse_run(const ps::Plan& plan, const char* name) {
         auto m = ps::Vlm::load(PS_DEFAULT_MODEL);
         const ps::PruneResult r = ps::prune_model(*m, plan, ps::allocate(plan, m->map()), calib_, {});
-        ps::write_pruned_checkpoint(*m, plan, r, path(name));
+        ps::write_pruned_checkpoint(*m, plan.to_json(), r, path(name));
         return path(name);
     }
 
@@ -78,7 +79,7 @@ private Q_SLOTS:
     void initTestCase() {
         QVERIFY(tmp_.isValid());
         auto m = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Plan::Calibration c;
+        ps::CalibrationOptions c;
         c.samples = 16;
         c.batch_size = 16;
         calib_ = ps::calibration_batches(*m, c, 0);
@@ -99,14 +100,14 @@ private Q_SLOTS:
         w.sparsity = 0.25;
         auto m = ps::Vlm::load(PS_DEFAULT_MODEL);
         const ps::WidthResult wr = ps::prune_width(*m, w, calib_, {});
-        ps::write_width_pruned_checkpoint(*m, w, wr, path("width25"));
+        ps::write_width_pruned_checkpoint(*m, w.to_json(), wr, path("width25"));
         export_and_compare(path("width25"), "width", false);
 
         auto d = ps::Vlm::load(PS_DEFAULT_MODEL);
         ps::Plan dp;
         dp.method = "depth";
         dp.pattern = "structured";
-        ps::write_depth_pruned_checkpoint(*d, {{1, {1, 4}}}, path("depth2"), &dp);
+        ps::write_depth_pruned_checkpoint(*d, {{1, {1, 4}}}, path("depth2"), dp.to_json());
         export_and_compare(path("depth2"), "depth", false);
     }
 

@@ -17,10 +17,11 @@
 #include <random>
 #include <sys/resource.h>
 
-#include "core/eval/sweep.h"
 #include "core/io/json_util.h"
+#include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "core/job/recover_run.h"
+#include "core/job/sweep.h"
 #include "core/model/model_map.h"
 #include "core/report/export.h"
 #include "tests/short_recovery_plan.h"

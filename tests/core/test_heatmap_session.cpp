@@ -11,10 +11,10 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/data/fashion_mnist.h"
+#include "core/job/heatmap_session.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
 #include "core/report/token_heatmap.h"
-#include "core/token/heatmap_session.h"
 #include "core/token/image_tokens.h"
 #include "core/token/token_importance.h"
 #include "tests/test_support.h"

@@ -15,14 +15,15 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "core/eval/sweep.h"
 #include "core/io/atomic_file.h"
 #include "core/io/json_util.h"
+#include "core/job/plan.h"
+#include "core/job/recovery_run.h"
+#include "core/job/sweep.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
-#include "core/recover/recovery_run.h"
 #include "core/report/html_report.h"
 #include "tests/test_support.h"
 
@@ -46,7 +47,7 @@ private Q_SLOTS:
         const auto calib = ps::calibration_batches(*m, plan.calibration, 0);
         const ps::PruneResult pruned = ps::prune_model(*m, plan, ps::allocate(plan, m->map()), calib, {});
         const std::string run = tmp_.filePath("run").toStdString(), sweep = tmp_.filePath("sweep").toStdString();
-        ps::write_pruned_checkpoint(*m, plan, pruned, run);
+        ps::write_pruned_checkpoint(*m, plan.to_json(), pruned, run);
         ps::SweepSpec spec;
         spec.sparsities = {0.3, 0.6};
         spec.eval_limit = 100;
@@ -134,7 +135,7 @@ private Q_SLOTS:
         const auto calib = ps::calibration_batches(*m, plan.calibration, plan.seed);
         const ps::PruneResult pruned = ps::prune_model(*m, plan, ps::allocate(plan, m->map()), calib, {});
         const std::string run = tmp_.filePath("llava-run").toStdString();
-        ps::write_pruned_checkpoint(*m, plan, pruned, run);
+        ps::write_pruned_checkpoint(*m, plan.to_json(), pruned, run);
 
         ps::ReportOptions opt;
         opt.sweep_dir = tmp_.filePath("sweep").toStdString();  // the default model's sweep

@@ -9,9 +9,10 @@
 #include <filesystem>
 
 #include "core/io/json_util.h"
+#include "core/job/plan.h"
 #include "core/prune/calibration.h"
+#include "core/prune/joint_pruning.h"
 #include "core/token/flops.h"
-#include "core/token/joint_pruning.h"
 #include "tests/test_support.h"
 
 class TestJointPruning : public QObject {
@@ -41,7 +42,7 @@ private Q_SLOTS:
     void initTestCase() {
         QVERIFY(tmp_.isValid());
         auto m = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Plan::Calibration c;
+        ps::CalibrationOptions c;
         c.samples = 32;
         c.batch_size = 16;
         calib_ = ps::calibration_batches(*m, c, 0);
@@ -75,7 +76,7 @@ private Q_SLOTS:
 
         // export: reloads, and with plan.json's token pruning runs as the model in memory
         const std::string dir = tmp_.filePath("comp").toStdString();
-        ps::write_joint_pruned_checkpoint(*m, p, r, dir);
+        ps::write_joint_pruned_checkpoint(*m, p.to_json(), r, dir);
         const ps::Plan written = ps::Plan::load(dir + "/plan.json");
         QCOMPARE(written.tokens.language_keep, r.tokens.language_keep);
         QVERIFY(written.tokens.vision == r.tokens.vision);
@@ -84,7 +85,7 @@ private Q_SLOTS:
         ps::install_token_pruning(*reloaded, ps::TokenPruning::from_plan(written.tokens));
         const double d = (reloaded->forward(calib_[0]).logits_per_image - m->forward(calib_[0]).logits_per_image).abs().max().item<double>();
         QVERIFY2(d <= 1e-5, qPrintable(QString::number(d)));
-        QVERIFY(!ps_test::error_of([&] { ps::write_joint_pruned_checkpoint(*m, p, r, dir); }).isEmpty());
+        QVERIFY(!ps_test::error_of([&] { ps::write_joint_pruned_checkpoint(*m, p.to_json(), r, dir); }).isEmpty());
     }
 
     void token_modes_alone_touch_no_weight() {

@@ -5,6 +5,7 @@
 #include <QTest>
 
 #include "core/error.h"
+#include "core/job/plan.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/owl.h"

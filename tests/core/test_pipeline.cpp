@@ -13,6 +13,7 @@
 #include "core/data/prompts.h"
 #include "core/error.h"
 #include "core/io/tensor_view.h"
+#include "core/job/plan.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
@@ -143,7 +144,7 @@ private Q_SLOTS:
         for (const auto& [name, mask] : a.masks) QVERIFY2(at::equal(mask, b.masks.at(name)), name.c_str());
 
         const std::string dir = tmp_.filePath("pruned").toStdString();
-        ps::write_pruned_checkpoint(*resident, p, a, dir);
+        ps::write_pruned_checkpoint(*resident, p.to_json(), a, dir);
         auto reloaded = ps::Vlm::load(dir);
         QVERIFY(at::allclose(reloaded->forward(calib_[0]).logits_per_image, resident->forward(calib_[0]).logits_per_image, 0, 0));
         const ps::NamedTensors masks = ps::load_safetensors(dir + "/masks.safetensors");
@@ -151,7 +152,7 @@ private Q_SLOTS:
         for (const auto& [name, m] : masks) QVERIFY(at::equal(m.to(at::kBool), a.masks.at(name.substr(0, name.size() - 7))));
         for (const char* f : {"config.json", "vocab.txt", "preprocessor_config.json", "result.json", "plan.json"})
             QVERIFY2(std::filesystem::exists(dir + "/" + f), f);
-        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::write_pruned_checkpoint(*resident, p, a, dir));  // never overwrites
+        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::write_pruned_checkpoint(*resident, p.to_json(), a, dir));  // never overwrites
     }
 
     // A streaming run writing each block as it is pruned gives the same files, byte for byte, as a
@@ -160,7 +161,7 @@ private Q_SLOTS:
                                                        const std::vector<ps::VlmInputs>& calib, const std::string& out) {
         auto resident = ps::Vlm::load(model_dir);
         const ps::PruneResult a = ps::prune_model(*resident, p, ps::allocate(p, resident->map()), calib, {});
-        ps::write_pruned_checkpoint(*resident, p, a, out + "-resident");
+        ps::write_pruned_checkpoint(*resident, p.to_json(), a, out + "-resident");
 
         ps::LoadOptions opt;
         opt.streaming = true;
@@ -168,7 +169,7 @@ private Q_SLOTS:
         const ps::VlmOutputs before = streamed->forward(calib[0]);
         ps::PruneResult b;
         {
-            ps::PrunedCheckpointWriter writer(streamed->weights().checkpoint(), p, out + "-streamed");
+            ps::PrunedCheckpointWriter writer(streamed->weights().checkpoint(), p.to_json(), out + "-streamed");
             b = ps::prune_model(*streamed, p, ps::allocate(p, streamed->map()), calib, {}, &writer);
             QVERIFY(!std::filesystem::exists(out + "-streamed"));  // under its temporary name until commit
             writer.commit(b);
@@ -283,7 +284,7 @@ private Q_SLOTS:
         };
         bool writing = false, cancelled = false;
         try {
-            ps::PrunedCheckpointWriter writer(model->weights().checkpoint(), p, out);
+            ps::PrunedCheckpointWriter writer(model->weights().checkpoint(), p.to_json(), out);
             writing = QDir(parent).entryList(QDir::Dirs | QDir::NoDotAndDotDot).size() == 1;
             ps::prune_model(*model, p, ps::allocate(p, model->map()), calib_, job, &writer);
             writer.commit({});

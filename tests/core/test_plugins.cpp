@@ -1,11 +1,13 @@
 // Plugins: the RIA plugin the build makes loads and registers "ria" with its file as the origin;
 // its masks equal an RIA reference computed here with plain torch ops, on made-up matrices and
-// through prune_model on the default model; bad plugin files give one warning each, naming them.
+// through prune_model on the default model, at the default activation exponent and at the one a
+// Plan's "ria" section sets; bad plugin files give one warning each, naming them.
 #include <QDir>
 #include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "core/job/plan.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/pipeline.h"
@@ -17,11 +19,11 @@
 
 namespace {
 
-// RIA's score in float64: (|W_ij| / Σ_j' |W_ij'| + |W_ij| / Σ_i' |W_i'j|) · (sqrt(a_j))^0.5.
-at::Tensor ria_reference(const at::Tensor& weight, const at::Tensor& column_sq_norms) {
+// RIA's score in float64: (|W_ij| / Σ_j' |W_ij'| + |W_ij| / Σ_i' |W_i'j|) · (sqrt(a_j))^exponent.
+at::Tensor ria_reference(const at::Tensor& weight, const at::Tensor& column_sq_norms, double exponent = 0.5) {
     const at::Tensor w = weight.to(at::kDouble).abs();
     const at::Tensor relative = w / w.sum(1).unsqueeze(1) + w / w.sum(0).unsqueeze(0);
-    return relative * at::pow(column_sq_norms.to(at::kDouble).sqrt(), 0.5).unsqueeze(0);
+    return relative * at::pow(column_sq_norms.to(at::kDouble).sqrt(), exponent).unsqueeze(0);
 }
 
 }  // namespace
@@ -81,6 +83,39 @@ private Q_SLOTS:
         QVERIFY(ps_test::error_of([&] { ria().prune(in); }).startsWith("w: RIA needs the input column norms"));
     }
 
+    // The exponent is a declared option: the registry lists it, a LayerInput's options set it, a
+    // Plan's "ria" section reaches it, and a value out of range is refused naming the field.
+    void ria_exponent_is_an_option() {
+        const ps::PruneMethod& m = ria();
+        QCOMPARE(m.options.size(), size_t(1));
+        QCOMPARE(m.options[0].name, std::string("exponent"));
+        QCOMPARE(m.options[0].value.get<double>(), 0.5);
+        at::manual_seed(5);
+        const at::Tensor w = at::randn({24, 64});
+        const at::Tensor a = at::rand({64}) * 4 + 0.01;
+        ps::LayerInput in;
+        in.name = "w";
+        in.weight = w;
+        in.column_sq_norms = a;
+        in.sparsity = 0.5;
+        in.group = ps::CompareGroup::Row;
+        const at::Tensor half = ria().prune(in).mask;  // no options given: the default
+        QVERIFY(at::equal(half, ps_test::reference_row(ria_reference(w, a, 0.5), 0.5)));
+        in.options = {{"exponent", 1.0}};
+        const at::Tensor one = ria().prune(in).mask;
+        QVERIFY(at::equal(one, ps_test::reference_row(ria_reference(w, a, 1.0), 0.5)));
+        QVERIFY(!at::equal(one, half));
+
+        QCOMPARE(ps::Plan::from_json({{"method", "ria"}}, "p.json").method_options("ria").at("exponent").get<double>(), 0.5);
+        const ps::Plan p = ps::Plan::from_json({{"method", "ria"}, {"ria", {{"exponent", 1.0}}}}, "p.json");
+        QCOMPARE(p.method_options("ria").at("exponent").get<double>(), 1.0);
+        QCOMPARE(ps::Plan::from_json(p.to_json(), "q.json").method_options("ria").at("exponent").get<double>(), 1.0);
+        const QString out_of_range = ps_test::error_of([] { ps::Plan::from_json({{"ria", {{"exponent", -1}}}}, "p.json"); });
+        QVERIFY2(out_of_range.startsWith("p.json: ria.exponent: must be in [0, 4]"), qPrintable(out_of_range));
+        const QString unknown = ps_test::error_of([] { ps::Plan::from_json({{"ria", {{"power", 1}}}}, "p.json"); });
+        QVERIFY2(unknown.startsWith("p.json: ria.power: unknown field"), qPrintable(unknown));
+    }
+
     // Block 0 of each tower sees the dense model's inputs, so a_j comes from a plain forward pass.
     void ria_through_the_pipeline() {
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
@@ -99,11 +134,22 @@ private Q_SLOTS:
         const ps::PruneResult r = ps::prune_model(*model, p, targets, calib, {});
         QCOMPARE(r.method, std::string("ria"));
         QCOMPARE(r.masks.size(), size_t(12));
+        // A Plan setting the exponent to 1.0: masks of that exponent's reference, unlike the default's.
+        ps::Plan one = ps::Plan::from_json({{"method", "ria"}, {"ria", {{"exponent", 1.0}}}}, "p.json");
+        one.sparsity = p.sparsity;
+        one.targets = p.targets;
+        auto dense_model = ps::Vlm::load(PS_DEFAULT_MODEL);  // the first run left its pruned weights in `model`
+        const ps::PruneResult r1 = ps::prune_model(*dense_model, one, targets, calib, {});
+        int64_t changed = 0;
         for (const auto& [name, mask] : r.masks) {
-            const at::Tensor want = ps_test::reference_row(ria_reference(dense.at(name), norms.at(name)), 0.5);
-            const int64_t differ = (want != mask).sum().item<int64_t>();
-            QVERIFY2(differ == 0, qPrintable(QString("%1: %2 entries differ").arg(name.c_str()).arg(differ)));
+            for (const auto& [exponent, masks] : {std::pair{0.5, &r.masks}, std::pair{1.0, &r1.masks}}) {
+                const at::Tensor want = ps_test::reference_row(ria_reference(dense.at(name), norms.at(name), exponent), 0.5);
+                const int64_t differ = (want != masks->at(name)).sum().item<int64_t>();
+                QVERIFY2(differ == 0, qPrintable(QString("%1 at exponent %2: %3 entries differ").arg(name.c_str()).arg(exponent).arg(differ)));
+            }
+            changed += (r1.masks.at(name) != mask).sum().item<int64_t>();
         }
+        QVERIFY2(changed > 0, "exponent 1.0 gave the masks of the default 0.5");
     }
 
     void bad_plugin_files_warn() {

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "core/io/json_util.h"
+#include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/model/vlm.h"

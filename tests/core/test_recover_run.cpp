@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/io/json_util.h"
+#include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "core/job/recover_run.h"
 #include "tests/short_recovery_plan.h"

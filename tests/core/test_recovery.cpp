@@ -13,12 +13,13 @@
 
 #include "core/error.h"
 #include "core/io/tensor_view.h"
+#include "core/job/plan.h"
+#include "core/job/recovery_run.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/pipeline.h"
 #include "core/recover/recovery.h"
-#include "core/recover/recovery_run.h"
 #include "tests/core/demo_inputs.h"
 
 class TestRecovery : public QObject {
@@ -34,7 +35,7 @@ private:
         p.calibration.samples = 32;
         p.calibration.batch_size = 16;
         p.seed = 11;
-        ps::Plan::Recovery& r = p.recovery;
+        ps::RecoveryOptions& r = p.recovery;
         r.data_fraction = 0.01;  // 600 images
         r.batch_size = 32;
         r.max_steps = 8;
@@ -56,9 +57,9 @@ private:
 
     std::vector<ps::RecoveryStepLog> train(const ps::Plan& p, const std::string& state, const ps::JobControl& job) {
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Student s(*model, prune(*model, p), ps::student_options(p));
-        const ps::RecoveryData data(*model, p);
-        ps::RecoveryTrainer trainer(*model, s, data, p);
+        ps::Student s(*model, prune(*model, p), ps::student_options(p.recovery, p.seed));
+        const ps::RecoveryData data(*model, p.recovery, p.calibration, p.seed);
+        ps::RecoveryTrainer trainer(*model, s, data, p.recovery, p.seed);
         return trainer.run(state, nullptr, job).log;
     }
 
@@ -71,13 +72,13 @@ private Q_SLOTS:
     void teacher_is_the_dense_model() {
         const ps::Plan p = plan();
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Student s(*model, prune(*model, p), ps::student_options(p));
-        const ps::RecoveryData data(*model, p);
+        ps::Student s(*model, prune(*model, p), ps::student_options(p.recovery, p.seed));
+        const ps::RecoveryData data(*model, p.recovery, p.calibration, p.seed);
         QCOMPARE(data.examples(), int64_t(600));
-        ps::RecoveryTrainer trainer(*model, s, data, p);
+        ps::RecoveryTrainer trainer(*model, s, data, p.recovery, p.seed);
         ps::Plan two = p;
         two.recovery.max_steps = 2;
-        ps::RecoveryTrainer(*model, s, data, two).run("", nullptr, {});  // the student has trained
+        ps::RecoveryTrainer(*model, s, data, two.recovery, two.seed).run("", nullptr, {});  // the student has trained
         const ps::RecoveryBatch batch = data.batch(5);
         QCOMPARE(batch.inputs.pixel_values.size(0), int64_t(32));
         const ps::RecoveryTrainer::Losses l = trainer.losses(batch, std::nullopt);
@@ -179,7 +180,7 @@ private Q_SLOTS:
             p.method = "wanda";
             p.sparsity = 0.5;
             p.seed = 3;
-            ps::Plan::Recovery& r = p.recovery;
+            ps::RecoveryOptions& r = p.recovery;
             r.task = 0;
             r.kl = kl;
             r.hidden = hidden;
@@ -190,9 +191,9 @@ private Q_SLOTS:
             r.dropout = 0;
             auto model = ps::Vlm::load(demo);
             const ps::PruneResult pr = ps::prune_model(*model, p, ps::allocate(p, model->map()), calib, {});
-            ps::Student s(*model, ps::take_pruned_linears(model->weights(), pr.masks), ps::student_options(p));
-            const ps::RecoveryData data(calib, p);
-            ps::RecoveryTrainer trainer(*model, s, data, p);
+            ps::Student s(*model, ps::take_pruned_linears(model->weights(), pr.masks), ps::student_options(p.recovery, p.seed));
+            const ps::RecoveryData data(calib, p.recovery, p.seed);
+            ps::RecoveryTrainer trainer(*model, s, data, p.recovery, p.seed);
             const ps::RecoveryTrainer::Losses l = trainer.losses(data.batch(0), std::nullopt);
             run.teacher_gap = (l.teacher.logits - dense).abs().max().item<double>();
             run.task = l.task.item<double>();  // next-token cross-entropy
@@ -240,9 +241,9 @@ private Q_SLOTS:
         ps::Plan p = plan();
         p.recovery.hidden_layers = {"vision.9"};
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Student s(*model, prune(*model, p), ps::student_options(p));
-        const ps::RecoveryData data(*model, p);
-        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::RecoveryTrainer(*model, s, data, p));
+        ps::Student s(*model, prune(*model, p), ps::student_options(p.recovery, p.seed));
+        const ps::RecoveryData data(*model, p.recovery, p.calibration, p.seed);
+        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::RecoveryTrainer(*model, s, data, p.recovery, p.seed));
     }
 };
 

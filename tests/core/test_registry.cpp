@@ -4,6 +4,7 @@
 #include <QTest>
 
 #include "core/error.h"
+#include "core/job/plan.h"
 #include "core/prune/allocation.h"
 #include "core/prune/calibration.h"
 #include "core/prune/pipeline.h"
@@ -39,7 +40,11 @@ private Q_SLOTS:
     }
 
     void builtins_registered() {
-        QCOMPARE(ids_of_methods(), (std::vector<std::string>{"magnitude", "wanda", "sparsegpt"}));
+        QCOMPARE(ids_of_methods(), (std::vector<std::string>{"magnitude", "wanda", "sparsegpt", "width", "depth", "comp"}));
+        for (const char* id : {"width", "depth", "comp"}) {  // they remove whole structures and write their own checkpoint
+            const ps::PruneMethod& m = ps::method_by_id(id);
+            QVERIFY2(m.remove && !m.prune && !m.scores, id);
+        }
         std::vector<std::string> allocators;
         for (const ps::Allocator& a : ps::registered_allocators()) {
             allocators.push_back(a.id);
@@ -58,7 +63,7 @@ private Q_SLOTS:
         QVERIFY(!magnitude.needs_column_norms && !magnitude.needs_gram);
         QVERIFY(wanda.needs_column_norms && !wanda.needs_gram);
         QVERIFY(!sparsegpt.needs_column_norms && sparsegpt.needs_gram);
-        QCOMPARE(ps::method_ids(), std::string("magnitude, wanda, sparsegpt"));
+        QCOMPARE(ps::method_ids(), std::string("magnitude, wanda, sparsegpt, width, depth, comp"));
     }
 
     void compare_groups() {
@@ -102,13 +107,13 @@ private Q_SLOTS:
         QVERIFY(ps_test::error_of([&] { ps::register_method(m); }).contains("exactly one"));
         ps::Allocator a;
         a.id = "owl";
-        a.allocate = [](ps::Vlm&, const ps::Plan&, const ps::SparsityMap& s, const std::vector<ps::VlmInputs>&,
+        a.allocate = [](ps::Vlm&, const ps::PruneOptions&, const ps::SparsityMap& s, const std::vector<ps::VlmInputs>&,
                         const ps::JobControl&) { return s; };
         QCOMPARE(ps_test::error_of([&] { ps::register_allocator(a); }), QString("allocation \"owl\": already registered"));
         a.id = "test-none";
         a.allocate = nullptr;
         QVERIFY(ps_test::error_of([&] { ps::register_allocator(a); }).contains("has no allocate function"));
-        QCOMPARE(ids_of_methods(), (std::vector<std::string>{"magnitude", "wanda", "sparsegpt"}));  // none stuck
+        QCOMPARE(ids_of_methods(), (std::vector<std::string>{"magnitude", "wanda", "sparsegpt", "width", "depth", "comp"}));  // none stuck
         QVERIFY(!ps::find_allocator("test-none"));
     }
 
@@ -161,7 +166,7 @@ private Q_SLOTS:
 
         struct Seen {
             bool norms = false, gram = false;
-            const ps::Plan* plan = nullptr;
+            nlohmann::json options;
             double sparsity = -1;
             int calls = 0;
         };
@@ -172,7 +177,7 @@ private Q_SLOTS:
         recorder.prune = [seen](const ps::LayerInput& in) {
             seen->norms = in.column_sq_norms.defined();
             seen->gram = in.gram.defined() && in.gram.size(0) == in.weight.size(1) && in.gram.size(1) == in.weight.size(1);
-            seen->plan = in.plan;
+            seen->options = in.options;
             seen->sparsity = in.sparsity;
             ++seen->calls;
             at::Tensor mask = at::zeros(in.weight.sizes(), in.weight.options().dtype(at::kBool));
@@ -186,7 +191,7 @@ private Q_SLOTS:
         const ps::PruneResult rr = ps::prune_model(*fresh, q, ps::allocate(q, fresh->map()), calib_, {});
         QCOMPARE(seen->calls, 24);
         QVERIFY(seen->gram && !seen->norms);
-        QVERIFY(seen->plan == &q);
+        QVERIFY(seen->options.is_object() && seen->options.empty());  // the section of a method that declares no options
         QCOMPARE(seen->sparsity, 0.25);
         for (const ps::TensorResult& t : rr.tensors) QCOMPARE(t.achieved, 0.5);  // what the method did, not the target
     }
@@ -194,7 +199,7 @@ private Q_SLOTS:
     void registered_allocator_is_usable_by_a_plan() {
         ps::Allocator half;
         half.id = "test-half";
-        half.allocate = [](ps::Vlm&, const ps::Plan&, const ps::SparsityMap& start, const std::vector<ps::VlmInputs>&,
+        half.allocate = [](ps::Vlm&, const ps::PruneOptions&, const ps::SparsityMap& start, const std::vector<ps::VlmInputs>&,
                            const ps::JobControl&) {
             ps::SparsityMap out = start;
             for (auto& [name, s] : out) s /= 2;

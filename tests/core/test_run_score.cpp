@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "core/io/json_util.h"
+#include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "core/job/run_score.h"
 #include "core/model/demo_checkpoint.h"

@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/eval/sweep.h"
 #include "core/io/atomic_file.h"
 #include "core/job/plan.h"
+#include "core/job/sweep.h"
 #include "core/model/vlm.h"
 #include "core/prune/allocation.h"
 #include "core/prune/owl.h"

@@ -56,7 +56,7 @@ private Q_SLOTS:
     void initTestCase() {
         QVERIFY(tmp_.isValid());
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Plan::Calibration c;
+        ps::CalibrationOptions c;
         c.samples = 8;
         c.batch_size = 8;
         batches_ = ps::calibration_batches(*model, c, 3);

@@ -38,7 +38,7 @@ private Q_SLOTS:
     void initTestCase() {
         QVERIFY(tmp_.isValid());
         model_ = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Plan::Calibration c;
+        ps::CalibrationOptions c;
         c.samples = 16;
         c.batch_size = 16;
         batch_ = ps::calibration_batches(*model_, c, 1).front();

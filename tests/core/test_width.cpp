@@ -15,6 +15,7 @@
 
 #include "core/io/json_util.h"
 #include "core/io/tensor_view.h"
+#include "core/job/plan.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/prune/calibration.h"
 #include "core/prune/width.h"
@@ -103,7 +104,7 @@ private:
                                        const std::string& inputs_file, const std::string& out_dir, bool llava) {
         auto m = ps::Vlm::load(model_dir);
         const ps::WidthResult r = ps::prune_width(*m, plan, {in}, {});
-        ps::write_width_pruned_checkpoint(*m, plan, r, out_dir);
+        ps::write_width_pruned_checkpoint(*m, plan.to_json(), r, out_dir);
         auto reloaded = ps::Vlm::load(out_dir);
         at::NoGradGuard no_grad;
         const at::Tensor mine = llava ? m->forward(in).logits : m->forward(in).logits_per_image;
@@ -126,7 +127,7 @@ private Q_SLOTS:
     void initTestCase() {
         QVERIFY(tmp_.isValid());
         auto m = ps::Vlm::load(PS_DEFAULT_MODEL);
-        ps::Plan::Calibration c;
+        ps::CalibrationOptions c;
         c.samples = 8;
         c.batch_size = 8;
         const auto batches = ps::calibration_batches(*m, c, 0);

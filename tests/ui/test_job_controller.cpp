@@ -14,6 +14,7 @@
 #include <QTimer>
 
 #include "core/error.h"
+#include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "ui/job_controller.h"
 

@@ -26,6 +26,7 @@
 #include <QTreeWidget>
 
 #include "core/io/json_util.h"
+#include "core/job/plan.h"
 #include "core/model/demo_checkpoint.h"
 #include "core/model/model_map.h"
 #include "tests/test_support.h"

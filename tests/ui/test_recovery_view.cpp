@@ -13,6 +13,7 @@
 #include <QTest>
 #include <QTimer>
 
+#include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "tests/short_recovery_plan.h"
 #include "ui/job_controller.h"
@@ -41,7 +42,7 @@ private Q_SLOTS:
         QSignalSpy edited(&view, &ps::RecoveryView::recoveryEdited);
         view.setPlan(plan());
         QCOMPARE(edited.count(), 0);
-        ps::Plan::Recovery r = view.recovery();
+        ps::RecoveryOptions r = view.recovery();
         QCOMPARE(r.max_steps, int64_t(6));
         QCOMPARE(r.batch_size, int64_t(32));
         QCOMPARE(r.checkpoint_every, int64_t(2));  // kept, though the tab does not show it

@@ -9,6 +9,7 @@
 #include <QTest>
 #include <QTextBrowser>
 
+#include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "tests/test_support.h"
 #include "ui/job_controller.h"

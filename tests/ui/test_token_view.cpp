@@ -12,7 +12,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-#include "core/token/heatmap_session.h"
+#include "core/job/heatmap_session.h"
 #include "tests/test_support.h"
 #include "ui/token_view.h"
 

@@ -1,4 +1,4 @@
-#include "core/recover/recovery_run.h"
+#include "core/job/recovery_run.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -72,15 +72,15 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
     for (const std::string& name : model.weights().checkpoint().names())
         report.weights_bytes += static_cast<int64_t>(model.weights().get(name).nbytes());
 
-    const Plan::Recovery& r = plan.recovery;
-    Student student(model, std::move(pruned), student_options(plan));
-    const RecoveryData data(model, plan);
-    RecoveryTrainer trainer(model, student, data, plan, group);
+    const RecoveryOptions& r = plan.recovery;
+    Student student(model, std::move(pruned), student_options(r, plan.seed));
+    const RecoveryData data(model, r, plan.calibration, plan.seed);
+    RecoveryTrainer trainer(model, student, data, r, plan.seed, group);
     const bool lead = !group || group->rank() == 0;
 
     // Zero-shot accuracy on held-out test images, for dual encoders on Fashion-MNIST.
     std::optional<EvalSet> eval;
-    if (lead && model.map().family != "llava" && plan.calibration.data == "fashion-mnist") {
+    if (lead && model.capabilities().kind == ModelKind::DualEncoder && plan.calibration.data == "fashion-mnist") {
         const Processor processor(model);
         eval = labelled_eval_set("fashion-mnist test", load_fashion_mnist(fashion_mnist_dir(), "test"), processor.image_config(),
                                  zero_shot_templates(), r.eval_samples, plan.seed);
@@ -113,7 +113,7 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
             for (const std::string& linear : student.linears()) w.unset(linear + ".weight");
         }
     }
-    PrunedCheckpointWriter out(w.checkpoint(), plan, out_dir);
+    PrunedCheckpointWriter out(w.checkpoint(), plan.to_json(), out_dir);
     std::vector<std::string> masked;
     for (const auto& [linear, p] : student.pruned()) masked.push_back(linear);
     out.begin(masked);

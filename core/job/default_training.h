@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/eval/eval_result.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/train/lit_trainer.h"
 
 namespace ps {

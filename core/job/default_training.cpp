@@ -1,4 +1,4 @@
-#include "core/train/default_training.h"
+#include "core/job/default_training.h"
 
 #include <chrono>
 #include <filesystem>

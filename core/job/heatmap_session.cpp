@@ -1,4 +1,4 @@
-#include "core/token/heatmap_session.h"
+#include "core/job/heatmap_session.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -10,7 +10,6 @@
 #include "core/data/fashion_mnist.h"
 #include "core/data/image.h"
 #include "core/error.h"
-#include "core/model/llava.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
 #include "core/report/token_heatmap.h"
@@ -65,12 +64,12 @@ HeatmapSession::~HeatmapSession() = default;
 
 std::vector<std::string> HeatmapSession::metrics() const {
     std::vector<std::string> out = {"cls", "received", "cim"};
-    if (dynamic_cast<const CausalVlm*>(impl_->model.get()) && impl_->processor->has_tokenizer()) out.push_back("text");
+    if (impl_->model->capabilities().image_tokens_in_language && impl_->processor->has_tokenizer()) out.push_back("text");
     return out;
 }
 
 std::string HeatmapSession::limits() const {
-    if (!dynamic_cast<const CausalVlm*>(impl_->model.get()) || impl_->processor->has_tokenizer()) return {};
+    if (!impl_->model->capabilities().image_tokens_in_language || impl_->processor->has_tokenizer()) return {};
     try {
         impl_->processor->tokenizer();
     } catch (const Error& e) {
@@ -96,7 +95,7 @@ HeatmapImage HeatmapSession::render(const HeatmapRequest& r) const {
     const TokenMetric metric = parse_token_metric(r.metric);
     std::lock_guard<std::mutex> lock(impl_->mu);
     const Vlm& model = *impl_->model;
-    if (metric == TokenMetric::Text && !dynamic_cast<const CausalVlm*>(&model))
+    if (metric == TokenMetric::Text && !model.capabilities().image_tokens_in_language)
         throw Error("metric", "text-guided importance needs a LLaVA model (a decoder reading the question); " +
                                   model.map().family_display + " is not one");
     const int tower = impl_->tower_of(metric);

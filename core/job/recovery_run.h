@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/job/plan.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/recover/recovery.h"
 #include "core/recover/sparse_lora.h"
 

@@ -1,4 +1,4 @@
-#include "core/eval/sweep.h"
+#include "core/job/sweep.h"
 
 #include <algorithm>
 #include <chrono>
@@ -51,120 +51,6 @@ std::string percent(double x) {
 
 }  // namespace
 
-nlohmann::json SweepPoint::to_json() const {
-    return {{"key", key},           {"name", name},         {"method", method},     {"pattern", pattern},
-            {"sparsity", sparsity}, {"vision", vision},     {"language", language}, {"achieved", achieved},
-            {"accuracy", accuracy}, {"params", params},     {"params_nonzero", params_nonzero}, {"seconds", seconds},
-            {"block", block},       {"keep", keep},         {"tokens", tokens},     {"flops", flops}};
-}
-
-SweepPoint SweepPoint::from_json(const nlohmann::json& j, const std::string& source) {
-    try {
-        SweepPoint p;
-        p.key = j.at("key").get<std::string>();
-        p.name = j.at("name").get<std::string>();
-        p.method = j.at("method").get<std::string>();
-        p.pattern = j.at("pattern").get<std::string>();
-        p.sparsity = j.at("sparsity").get<double>();
-        p.vision = j.at("vision").get<double>();
-        p.language = j.at("language").get<double>();
-        p.achieved = j.at("achieved").get<double>();
-        p.accuracy = j.at("accuracy").get<double>();
-        p.params = j.at("params").get<int64_t>();
-        p.params_nonzero = j.at("params_nonzero").get<int64_t>();
-        p.seconds = j.at("seconds").get<double>();
-        p.block = j.at("block").get<std::string>();
-        p.keep = j.at("keep").get<double>();
-        p.tokens = j.at("tokens").get<bool>();
-        p.flops = j.at("flops").get<double>();
-        return p;
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(source, std::string("not a sweep point: ") + e.what());
-    }
-}
-
-bool SweepResult::tokens_pruned() const {
-    return std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return p.tokens; });
-}
-
-bool SweepResult::has_grid() const {
-    return std::any_of(points.begin(), points.end(), [](const SweepPoint& p) { return p.vision >= 0; });
-}
-
-double cost_percent(const SweepResult& sweep, const SweepPoint& p, ParetoCost cost) {
-    if (cost == ParetoCost::Flops) return sweep.dense_flops > 0 ? 100 * p.flops / sweep.dense_flops : 0.0;
-    return p.params > 0 ? 100.0 * static_cast<double>(p.params_nonzero) / static_cast<double>(p.params) : 0.0;
-}
-
-std::string curve_name(const SweepPoint& p) {
-    if (p.vision >= 0 || !p.block.empty()) return {};
-    std::string name = p.method + " " + p.pattern;
-    if (p.keep >= 0) name += " keep " + percent(p.keep);
-    return name;
-}
-
-nlohmann::json SweepResult::to_json() const {
-    nlohmann::json pts = nlohmann::json::array();
-    for (const auto& p : points) pts.push_back(p.to_json());
-    auto front = [&](ParetoCost cost) {
-        nlohmann::json keys = nlohmann::json::array();
-        for (size_t i : pareto_front(points, cost)) keys.push_back(points[i].key);
-        return keys;
-    };
-    nlohmann::json j = {{"model", model}, {"dense_accuracy", dense_accuracy}, {"dense_flops", dense_flops}, {"points", pts},
-                        {"pareto_front", front(ParetoCost::Params)}, {"ran", ran}, {"cached", cached}, {"seconds", seconds}};
-    if (tokens_pruned()) j["pareto_front_flops"] = front(ParetoCost::Flops);
-    return j;
-}
-
-SweepResult SweepResult::from_json(const nlohmann::json& j, const std::string& source) {
-    SweepResult r;
-    try {
-        r.model = j.value("model", std::string());
-        r.dense_accuracy = j.at("dense_accuracy").get<double>();
-        r.dense_flops = j.value("dense_flops", 0.0);
-        r.ran = j.value("ran", 0);
-        r.cached = j.value("cached", 0);
-        r.seconds = j.value("seconds", 0.0);
-        for (const auto& p : j.at("points")) r.points.push_back(SweepPoint::from_json(p, source));
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(source, std::string("not a sweep: ") + e.what());
-    }
-    return r;
-}
-
-std::string SweepResult::to_text() const {
-    std::ostringstream o;
-    char line[256];
-    std::snprintf(line, sizeof line, "sweep: %zu points (%d run, %d from the cache) in %.1f s; dense zero-shot %.2f%%\n",
-                  points.size(), ran, cached, seconds, dense_accuracy);
-    o << line;
-    o << "  method       pattern        target   vision  language  tokens  achieved  zero-shot  nonzero params  MFLOPs/sample\n";
-    for (const auto& p : points) {
-        std::snprintf(line, sizeof line, "  %-12s %-12s %8.3f %8s %9s %7s %9.4f %9.2f%% %15lld %14.1f%s\n", p.method.c_str(),
-                      p.pattern.c_str(), p.sparsity, p.vision < 0 ? "-" : percent(p.vision).c_str(),
-                      p.language < 0 ? "-" : percent(p.language).c_str(),
-                      p.keep >= 0 ? percent(p.keep).c_str() : p.tokens ? "plan" : "all", p.achieved, p.accuracy,
-                      static_cast<long long>(p.params_nonzero), p.flops / 1e6, p.cached ? "  (cached)" : "");
-        o << line;
-    }
-    for (const auto& p : points)
-        if (!p.block.empty()) {
-            std::snprintf(line, sizeof line, "  sensitivity  %-44s accuracy drop %6.2f points\n", p.block.c_str(),
-                          dense_accuracy - p.accuracy);
-            o << line;
-        }
-    o << "  Pareto front (accuracy vs nonzero parameters):";
-    for (size_t i : pareto_front(points)) o << " [" << points[i].name << "]";
-    o << "\n";
-    if (tokens_pruned()) {
-        o << "  Pareto front (accuracy vs FLOPs per sample):";
-        for (size_t i : pareto_front(points, ParetoCost::Flops)) o << " [" << points[i].name << "]";
-        o << "\n";
-    }
-    return o.str();
-}
-
 std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
     auto check = [](const std::string& field, double s) {
         if (!(s >= 0 && s < 1)) throw Error(field, std::to_string(s) + " is outside [0, 1)");
@@ -184,7 +70,7 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
                 groups.push_back(l.group);
         for (const std::string& g : groups) {
             Plan p = base;
-            p.allocation = Plan::Allocation{};
+            p.allocation = AllocationOptions{};
             p.overrides.clear();
             p.targets = {std::regex_replace(g, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + "\\..*"};
             p.name = g;
@@ -198,7 +84,7 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
                 check("vision", v);
                 check("language", l);
                 Plan p = base;
-                p.allocation = Plan::Allocation{};
+                p.allocation = AllocationOptions{};
                 p.allocation.kind = "modality";
                 p.allocation.modality = {{"vision", v}, {"language", l}};
                 p.name = p.method + " " + p.pattern + " V " + percent(v) + " / L " + percent(l);
@@ -242,8 +128,13 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
     }
     for (const Plan& p : out) {
         SparsityPattern::parse(p.pattern);  // throws naming the pattern
-        if (!find_method(p.method))
-            throw Error("methods", "\"" + p.method + "\" is not an unstructured / N:M method (" + method_ids() + ")");
+        const PruneMethod* m = find_method(p.method);
+        if (!m || m->remove) {
+            std::string masking;
+            for (const PruneMethod& r : registered_methods())
+                if (!r.remove) masking += (masking.empty() ? "" : ", ") + r.id;
+            throw Error("methods", "\"" + p.method + "\" is not an unstructured / N:M method (" + masking + ")");
+        }
     }
     return out;
 }
@@ -262,10 +153,10 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
     const auto start = std::chrono::steady_clock::now();
     if (base.model.empty()) throw Error("plan", "names no model");
     Plan dense = base;
-    dense.allocation = Plan::Allocation{};
+    dense.allocation = AllocationOptions{};
     dense.sparsity = 0;
     dense.pattern = "unstructured";
-    dense.tokens = Plan::Tokens{};
+    dense.tokens = TokenOptions{};
     dense.name = "dense";
     std::vector<Plan> plans = sweep_plans(base, spec);
     plans.insert(plans.begin(), dense);
@@ -352,26 +243,6 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
     job.report("sweep", static_cast<int64_t>(plans.size()), static_cast<int64_t>(plans.size()));
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
-}
-
-std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points, ParetoCost cost) {
-    const auto cost_of = [&](size_t i) {
-        return cost == ParetoCost::Flops ? points[i].flops : static_cast<double>(points[i].params_nonzero);
-    };
-    std::vector<size_t> order(points.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        if (cost_of(a) != cost_of(b)) return cost_of(a) < cost_of(b);
-        return points[a].accuracy > points[b].accuracy;
-    });
-    std::vector<size_t> front;
-    double best = -1e300;
-    for (size_t i : order)
-        if (points[i].accuracy > best) {
-            front.push_back(i);
-            best = points[i].accuracy;
-        }
-    return front;
 }
 
 }  // namespace ps

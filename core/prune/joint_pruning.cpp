@@ -1,4 +1,4 @@
-#include "core/token/joint_pruning.h"
+#include "core/prune/joint_pruning.h"
 
 #include <ATen/core/grad_mode.h>
 
@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/io/json_fields.h"
 #include "core/prune/calibration_loss.h"
 #include "core/prune/pruned_checkpoint.h"
 #include "core/token/flops.h"
@@ -49,12 +50,12 @@ struct Pick {
 
 class JointPruner {
 public:
-    JointPruner(Vlm& model, const Plan& plan, const std::vector<VlmInputs>& batches)
+    JointPruner(Vlm& model, const PruneOptions& plan, const std::vector<VlmInputs>& batches)
         : model_(model), plan_(plan), batches_(batches), rng_(plan.seed) {
         if (batches.empty()) throw Error("calibration", "joint pruning needs calibration data");
         vision_ = tower_index(model, Modality::Vision);
         language_ = tower_index(model, Modality::Language);
-        llava_ = model.map().family == "llava";
+        image_tokens_in_language_ = model.capabilities().image_tokens_in_language;
         find_parts();
         measure_sample();
         tokens_.metric = TokenMetric::Cim;
@@ -118,8 +119,8 @@ private:
         vision_tokens_ = n.vision;
         language_tokens_ = n.language;
         image_tokens_ = n.image;
-        candidates_v_ = vision_ >= 0 && !llava_ ? std::max<int64_t>(vision_tokens_ - 1, 0) : 0;
-        candidates_l_ = language_ < 0 ? 0 : llava_ ? image_tokens_ : std::max<int64_t>(language_tokens_ - 1, 0);
+        candidates_v_ = vision_ >= 0 && !image_tokens_in_language_ ? std::max<int64_t>(vision_tokens_ - 1, 0) : 0;
+        candidates_l_ = language_ < 0 ? 0 : image_tokens_in_language_ ? image_tokens_ : std::max<int64_t>(language_tokens_ - 1, 0);
     }
 
     bool mode_allowed(const std::string& m) const {
@@ -166,7 +167,7 @@ private:
                 if (!p.mlp_out.empty()) tapped.insert(p.mlp_out);
             }
         const int blocks = model_.towers()[tower].num_blocks;
-        const bool has_cls = !(llava_ && tower == language_);
+        const bool has_cls = !(image_tokens_in_language_ && tower == language_);
         const TokenHook& hook = model_.token_hook();
         std::map<std::string, at::Tensor> seen;
         model_.weights().set_linear_tap([&](const std::string& name, const at::Tensor& x) {
@@ -483,11 +484,11 @@ private:
     }
 
     Vlm& model_;
-    const Plan& plan_;
+    const PruneOptions& plan_;
     const std::vector<VlmInputs>& batches_;
     std::mt19937_64 rng_;
     int vision_ = -1, language_ = -1;
-    bool llava_ = false;
+    bool image_tokens_in_language_ = false;
     std::vector<BlockParts> parts_;
     std::map<int, at::Tensor> pending_mlp_;
     int64_t vision_tokens_ = 0, language_tokens_ = 0, image_tokens_ = 0;
@@ -557,18 +558,20 @@ std::string JointResult::to_text() const {
     return o.str();
 }
 
-JointResult prune_joint(Vlm& model, const Plan& plan, const std::vector<VlmInputs>& calibration, const JobControl& job) {
+JointResult prune_joint(Vlm& model, const PruneOptions& plan, const std::vector<VlmInputs>& calibration, const JobControl& job) {
     if (plan.method != "comp") throw Error("plan", "joint pruning runs Plans of method comp, not " + plan.method);
     JointPruner pruner(model, plan, calibration);
     return pruner.run(job);
 }
 
-void write_joint_pruned_checkpoint(const Vlm& model, const Plan& plan, const JointResult& result, const std::string& dir) {
-    Plan with_tokens = plan;
-    with_tokens.tokens.metric = token_metric_name(result.tokens.metric);
-    with_tokens.tokens.vision = result.tokens.vision;
-    with_tokens.tokens.language_after = result.tokens.language_after;
-    with_tokens.tokens.language_keep = result.tokens.language_keep;
+void write_joint_pruned_checkpoint(const Vlm& model, const nlohmann::json& plan, const JointResult& result, const std::string& dir) {
+    TokenOptions tokens;
+    tokens.metric = token_metric_name(result.tokens.metric);
+    tokens.vision = result.tokens.vision;
+    tokens.language_after = result.tokens.language_after;
+    tokens.language_keep = result.tokens.language_keep;
+    nlohmann::json with_tokens = plan;
+    with_tokens["tokens"] = tokens.to_json();
     const WeightStore& w = model.weights();
     std::vector<std::string> linears;
     for (const LinearLayer& l : model.map().linears)
@@ -583,6 +586,35 @@ void write_joint_pruned_checkpoint(const Vlm& model, const Plan& plan, const Joi
         if (l.has_bias && w.overridden(l.name + ".bias")) writer.replace(l.name + ".bias", w.get(l.name + ".bias"));
     }
     writer.commit_json(result.to_json());
+}
+
+PruneMethod comp_method() {
+    const JointOptions d;
+    PruneMethod m;
+    m.id = "comp";
+    m.display = "Joint (CoMP-style)";
+    m.description = "heads, MLP channels and tokens pruned together to a FLOPs target";
+    m.section = "joint";
+    m.options = {
+        MethodOption::number("flops_reduction", d.flops_reduction, 0.0, 1.0, "fraction of the block FLOPs to remove", true, true),
+        MethodOption::number("step", d.step, 0.0, 1.0, "fraction of the dense FLOPs one stage removes (at most flops_reduction)",
+                             true, false),
+        MethodOption::number("rho", d.rho, 0.0, 1.0, "probability of exploring a mode instead of the cheapest"),
+        MethodOption::number("tau", d.tau, 0.0, std::nullopt, "softmax temperature of the exploration draw", true),
+        MethodOption::number("lambda0", d.lambda0, 0.0, 1.0, "weight of a mode's earlier cost", false, true),
+        MethodOption::integer("i_max", d.i_max, 1, "stages after which a mode's earlier cost is forgotten"),
+        MethodOption::integer("vision_after", d.vision_after, 0, "vision block after which vision tokens are dropped"),
+        MethodOption::integer("language_after", d.language_after, 0, "language block after which language tokens are dropped"),
+        MethodOption::text_list("modes", d.modes, d.modes, "the modes the scheduler may choose from")};
+    m.check_options = [](const nlohmann::json& v, const JsonFields& where) {
+        if (v.at("step").get<double>() > v.at("flops_reduction").get<double>()) where.fail("must be in (0, flops_reduction]", "step");
+    };
+    m.remove = [](const StructuralRun& run) {
+        const JointResult result = prune_joint(run.model, run.options, run.calibration, run.job);
+        write_joint_pruned_checkpoint(run.model, run.plan, result, run.out_dir);
+        return StructuralOutcome{result.to_json(), result.to_text()};
+    };
+    return m;
 }
 
 }  // namespace ps

@@ -20,9 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/job/plan.h"
-#include "core/job/progress.h"
+#include "core/job_control.h"
 #include "core/model/vlm.h"
+#include "core/prune/registry.h"
 #include "core/token/token_pruning.h"
 
 namespace ps {
@@ -59,12 +59,15 @@ struct JointResult {
 
 // Runs the scheduler on `model` with `calibration` (Plan "joint" section; the seed drives
 // exploration). A cancelled or failed run leaves the model's weights and token hook as they were.
-JointResult prune_joint(Vlm& model, const Plan& plan, const std::vector<VlmInputs>& calibration, const JobControl& job);
+JointResult prune_joint(Vlm& model, const PruneOptions& plan, const std::vector<VlmInputs>& calibration, const JobControl& job);
 
 // Writes the jointly pruned `model` to `dir` (which must not exist; atomic) as a pruned checkpoint:
 // every tensor under its name and shape with the removed heads and channels zeroed, masks of the
 // zeroed Linears, plan.json with the token pruning reached in its "tokens" section (so `eval --plan`
 // runs the model as pruned), and result.json (the JointResult).
-void write_joint_pruned_checkpoint(const Vlm& model, const Plan& plan, const JointResult& result, const std::string& dir);
+void write_joint_pruned_checkpoint(const Vlm& model, const nlohmann::json& plan, const JointResult& result, const std::string& dir);
+
+// Method "comp" for the registry, with its options (the Plan's "joint" section).
+PruneMethod comp_method();
 
 }  // namespace ps

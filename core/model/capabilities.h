@@ -1,0 +1,46 @@
+// What a model can do, filled in by its family's file and asked by everything outside core/model
+// instead of the family's name: its kind (which also decides the calibration and recovery loss:
+// contrastive for dual encoders, next-token for generative models), where image tokens sit, how a
+// question becomes a prompt, and what structured pruning may remove and rewrite.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/model/modality.h"
+
+namespace ps {
+
+enum class ModelKind {
+    DualEncoder,  // image and text towers meet in a shared embedding space (CLIP, SigLIP, ...)
+    Generative,   // a language model reads the image through image tokens and generates text (LLaVA, ...)
+};
+
+// One tower as structured pruning sees it.
+struct TowerCapabilities {
+    Modality modality = Modality::Other;
+    std::string config_key;        // the config.json object its sizes live in, rewritten by width and depth pruning
+    bool removable_heads = false;  // width pruning may remove attention heads (GQA groups): the config states
+                                   // head_dim, so transformers loads fewer heads of the same size
+};
+
+struct Capabilities {
+    ModelKind kind = ModelKind::DualEncoder;
+    // The image's features take the places of image tokens in the language sequence, as many per
+    // image as the vision tower gives patches: their count is fixed by the prompt, so tokens are
+    // dropped in the decoder, and text-guided importance (last prompt token -> image tokens) applies.
+    bool image_tokens_in_language = false;
+    // Generative models: the prompt a question becomes, "{image}" and "{question}" replaced
+    // (LLaVA-1.5: "USER: {image}\n{question} ASSISTANT:"); empty for dual encoders.
+    std::string chat_template;
+    std::vector<TowerCapabilities> towers;
+
+    bool generative() const { return kind == ModelKind::Generative; }
+    // nullptr when the model has no tower of that modality.
+    const TowerCapabilities* tower(Modality m) const {
+        for (const TowerCapabilities& t : towers)
+            if (t.modality == m) return &t;
+        return nullptr;
+    }
+};
+
+}  // namespace ps
