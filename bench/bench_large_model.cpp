@@ -37,6 +37,7 @@
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
 #include "core/runtime.h"
+#include "core/prune/scratch_pool.h"
 
 namespace fs = std::filesystem;
 
@@ -162,6 +163,7 @@ int run(const BenchOptions& o) {
 }  // namespace ps
 
 int main(int argc, char** argv) {
+    ps::ScratchPool::install();  // as the runs in core/job do
     try {
         ps::BenchOptions o = ps::parse_bench_options(argc, argv, "bench_large_model", ps::kUsage, 1, {{"--gib", 0}});
         if (o.dir.empty()) o.dir = ps::bench_temp_root() + "/prunestudio-bench-large";

@@ -83,6 +83,7 @@
 #include "core/prune/allocation.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
+#include "core/prune/scratch_pool.h"
 
 namespace fs = std::filesystem;
 
@@ -450,6 +451,7 @@ int run(const BenchOptions& o) {
 }  // namespace ps
 
 int main(int argc, char** argv) {
+    ps::ScratchPool::install();  // as the runs in core/job do
     try {
         if (argc == 7 && std::string(argv[1]) == "--child")
             return ps::child(argv[2], argv[3], argv[4], argv[5], std::stoi(argv[6]));

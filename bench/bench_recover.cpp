@@ -33,6 +33,7 @@
 #include "core/prune/pipeline.h"
 #include "core/recover/recovery.h"
 #include "core/runtime.h"
+#include "core/prune/scratch_pool.h"
 
 namespace ps {
 namespace {
@@ -104,6 +105,7 @@ int run(const BenchOptions& o, const std::string& self) {
 }  // namespace ps
 
 int main(int argc, char** argv) {
+    ps::ScratchPool::install();  // as the runs in core/job do
     try {
         if (argc == 5 && std::string(argv[1]) == "--child") return ps::child(argv[2], std::stoll(argv[3]), std::stoi(argv[4]));
         const ps::BenchOptions o = ps::parse_bench_options(argc, argv, "bench_recover", ps::kUsage, 1, {{"--steps", 10}});

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Sets up, builds, and runs PruneStudio on the built-in default model (assembled by the build in
-# build/default-model): the GUI when a display is available, otherwise prunestudio-cli inspects
-# the model and evaluates it on the Fashion-MNIST test images (zero-shot and retrieval).
+# Sets up, builds what it runs (the GUI, the CLI, the plugins and the default model, assembled in
+# build/default-model; not the test suites or benchmarks), and runs PruneStudio on the built-in
+# default model: the GUI when a display is available, otherwise prunestudio-cli inspects the model
+# and evaluates it on the Fashion-MNIST test images (zero-shot and retrieval).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 bash "$ROOT/packaging/setup.sh"
-bash "$ROOT/packaging/build.sh"
+BUILD_TARGET=runnable bash "$ROOT/packaging/build.sh"
 MODEL="$BUILD_DIR/default-model"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$BUILD_DIR/app/prunestudio" ]; then
   exec "$BUILD_DIR/app/prunestudio" "$MODEL"

@@ -510,39 +510,39 @@ int cmd_recover(const std::vector<std::string>& argv) {
     return 0;
 }
 
+// The Plan method "depth" for one tower: N of its blocks dropped, the others kept.
 int cmd_prune_depth(const std::vector<std::string>& argv) {
     const Args a("prune-depth", argv, {"--streaming"}, {"--out", "--tower", "--blocks", "--samples", "--data", "--device", "--dtype"});
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
     if (!a.flag("--out") || !a.flag("--tower") || !a.flag("--blocks")) a.fail("needs --out, --tower and --blocks");
     const std::string out = a.value("--out", ""), name = a.value("--tower", "");
-    if (std::filesystem::exists(out)) throw ps::Error(out, "already exists; choose a new output folder");
-    auto model = ps::Vlm::load(dir, load_options(a));
-    int tower = -1;  // by name; "text" and "language" both name the language tower
-    for (size_t t = 0; t < model->towers().size(); ++t) {
-        const ps::TowerInfo& info = model->towers()[t];
-        if (info.name == name || ((name == "text" || name == "language") && info.modality == ps::Modality::Language) ||
-            (name == "vision" && info.modality == ps::Modality::Vision))
-            tower = static_cast<int>(t);
-    }
-    if (tower < 0) a.fail("--tower " + name + " is not a tower of this model (vision, text or language)");
-    const int64_t blocks = a.integer("--blocks", 0, 1), has = model->towers()[tower].num_blocks;
+    const ps::ModelMap map = ps::inspect_checkpoint(dir);
+    const ps::Modality modality = name == "vision" ? ps::Modality::Vision
+                                  : name == "text" || name == "language" ? ps::Modality::Language
+                                                                         : ps::Modality::Other;
+    int has = 0;  // blocks of the tower in the checkpoint
+    for (const ps::LinearLayer& l : map.linears)
+        if (l.modality == modality && l.block >= 0) has = std::max(has, l.block + 1);
+    if (modality == ps::Modality::Other || has == 0) a.fail("--tower " + name + " is not a tower of this model (vision, text or language)");
+    const int64_t blocks = a.integer("--blocks", 0, 1);
     if (blocks >= has) a.fail("--blocks " + std::to_string(blocks) + " leaves none of the tower's " + std::to_string(has) + " blocks");
-    ps::CalibrationOptions calibration;
-    calibration.samples = a.integer("--samples", 32, 1);
-    calibration.data = a.value("--data", calibration.data);
-    const auto batches = ps::calibration_batches(*model, calibration, 0);
-    const ps::JobControl& job = console_job();
-    const auto bi = ps::block_influence(*model, batches, job);
+    ps::Plan plan;
+    plan.name = "prune-depth " + name + " " + std::to_string(blocks);
+    plan.model = dir;
+    plan.method = "depth";
+    plan.pattern = "structured";
+    plan.sparsity = 0;  // the other towers keep every block
+    plan.allocation.kind = "modality";
+    // floor(ratio · blocks of the tower) = N
+    plan.allocation.modality[ps::modality_name(modality)] = (static_cast<double>(blocks) + 0.5) / has;
+    plan.calibration.samples = a.integer("--samples", 32, 1);
+    plan.calibration.data = a.value("--data", plan.calibration.data);
+    plan.device = a.value("--device", plan.device);
+    plan.dtype = a.value("--dtype", plan.dtype);
+    plan.streaming = a.flag("--streaming");
+    const ps::PruneRunSummary s = ps::run_prune(ps::Plan::from_json(plan.to_json(), "prune-depth"), out, console_job());
     end_progress_line();
-    const std::vector<int> drop = ps::least_influential(bi, tower, static_cast<int>(blocks));
-    std::printf("block influence of the %s tower (%lld samples):\n", model->towers()[tower].name.c_str(),
-                static_cast<long long>(calibration.samples));
-    for (const ps::BlockInfluence& b : bi)
-        if (b.tower == tower)
-            std::printf("  block %3d  %14.6f%s\n", b.block, b.score,
-                        std::count(drop.begin(), drop.end(), b.block) ? "  dropped" : "");
-    ps::write_depth_pruned_checkpoint(*model, {{tower, drop}}, out);
-    std::printf("dropped %zu of %d blocks; wrote %s\n", drop.size(), model->towers()[tower].num_blocks, out.c_str());
+    std::printf("%sdropped %lld of %d blocks; wrote %s\n", s.text.c_str(), static_cast<long long>(blocks), has, out.c_str());
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
 #include "core/prune/registry.h"
+#include "core/prune/scratch_pool.h"
 
 namespace ps {
 namespace {
@@ -21,6 +22,7 @@ bool reads_calibration(const PruneMethod& m, const Plan& plan) {
 }  // namespace
 
 PruneRunSummary run_prune(const Plan& plan, const std::string& out_dir, const JobControl& job) {
+    ScratchPool::install();  // the pipeline pools its repeated temporaries (PruneMemory)
     if (out_dir.empty()) throw Error("output folder", "none given");
     if (std::filesystem::exists(out_dir)) throw Error(out_dir, "already exists; choose a new output folder");
     if (plan.model.empty()) throw Error("plan", "names no model");

@@ -11,11 +11,13 @@
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
 #include "core/prune/registry.h"
+#include "core/prune/scratch_pool.h"
 
 namespace ps {
 
 RecoverRunSummary run_recover(const Plan& plan, const std::string& out_dir, const std::string& state_path, const JobControl& job,
                               const RecoveryStepFn& on_step) {
+    ScratchPool::install();  // the pipeline pools its repeated temporaries (PruneMemory)
     if (out_dir.empty()) throw Error("output folder", "none given");
     if (std::filesystem::exists(out_dir)) throw Error(out_dir, "already exists; choose a new output folder");
     if (plan.model.empty()) throw Error("plan", "names no model");

@@ -26,6 +26,7 @@
 #include "core/prune/registry.h"
 #include "core/token/flops.h"
 #include "core/token/token_pruning.h"
+#include "core/prune/scratch_pool.h"
 
 namespace fs = std::filesystem;
 
@@ -150,6 +151,7 @@ std::string sweep_key(const Plan& plan, const SweepSpec& spec) {
 }
 
 SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string& cache_dir, const JobControl& job) {
+    ScratchPool::install();  // the pipeline pools its repeated temporaries (PruneMemory)
     const auto start = std::chrono::steady_clock::now();
     if (base.model.empty()) throw Error("plan", "names no model");
     Plan dense = base;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -247,6 +248,15 @@ PruneMethod depth_method() {
         for (const auto& [tower, count] : counts) {
             drops[tower] = least_influential(bi, tower, count);
             const TowerInfo& info = run.model.towers()[tower];
+            out.text += "block influence of the " + info.name + " tower (" + std::to_string(run.calibration.size()) +
+                        " calibration batches):\n";
+            for (const BlockInfluence& b : bi) {
+                if (b.tower != tower) continue;
+                char line[96];
+                const bool gone = std::count(drops[tower].begin(), drops[tower].end(), b.block) > 0;
+                std::snprintf(line, sizeof line, "  block %3d  %14.6f%s\n", b.block, b.score, gone ? "  dropped" : "");
+                out.text += line;
+            }
             std::string list;
             for (int b : drops[tower]) list += (list.empty() ? "" : ", ") + std::to_string(b);
             out.text += "depth: dropped " + info.name + " tower blocks " + list + " (" + std::to_string(info.num_blocks) +

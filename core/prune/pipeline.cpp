@@ -11,10 +11,6 @@
 #include <optional>
 #include <set>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
@@ -23,7 +19,6 @@
 #include "core/prune/mask.h"
 #include "core/prune/reconstruction_error.h"
 #include "core/prune/registry.h"
-#include "core/prune/scratch_pool.h"
 #include "core/prune/wanda.h"
 
 namespace ps {
@@ -83,13 +78,6 @@ void for_each_parallel(size_t n, bool parallel, const std::function<void(size_t)
     });
 }
 
-// for_each_parallel over the calibration batches, with their large temporaries pooled: each batch
-// is given the buffers the one before it freed.
-void for_each_batch(size_t n, bool parallel, const std::function<void(size_t)>& f) {
-    const ScratchPool::Scope pooled;
-    for_each_parallel(n, parallel, f);
-}
-
 // Keeps a streamed block's tensors materialised while a stage runs it over every batch.
 struct HeldBlock {
     WeightStore& w;
@@ -111,14 +99,6 @@ void share_equal_side_tensors(StageState& s, const StageState& first) {
     share(s.positions, first.positions);
 }
 
-// Gives the pages the C allocator keeps of freed memory back to the system: a stage's passes free
-// many activation-sized temporaries, which would otherwise stay resident next to the pruned block.
-void return_free_memory() {
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
-}
-
 // Thrown by the statistics pass's tap once every target of the block has seen its input: the rest
 // of that block's run (at least the last Linear's product) would be thrown away, so it is skipped.
 struct AllInputsSeen {};
@@ -127,6 +107,21 @@ struct AllInputsSeen {};
 
 PruneResult prune_model(Vlm& model, const PruneOptions& plan, const SparsityMap& allocation,
                         const std::vector<VlmInputs>& calibration, const JobControl& job, PrunedSink* sink) {
+    return Pruner(model, plan, allocation, calibration).run(job, sink);
+}
+
+PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
+    Vlm& model = model_;
+    const PruneOptions& plan = plan_;
+    const SparsityMap& allocation = allocation_;
+    const std::vector<VlmInputs>& calibration = calibration_;
+    const PruneMemory& memory = memory_;
+    // for_each_parallel over the calibration batches, with their large temporaries pooled: each
+    // batch is given the buffers the one before it freed.
+    auto for_each_batch = [&](size_t n, bool parallel, const std::function<void(size_t)>& f) {
+        const auto pooled = memory.scope();
+        for_each_parallel(n, parallel, f);
+    };
     const auto start = Clock::now();
     const PruneMethod& method = method_by_id(plan.method);
     if (method.remove) throw Error("plan method", method.id + " removes whole structures; it is run by its own remove function");
@@ -295,7 +290,7 @@ PruneResult prune_model(Vlm& model, const PruneOptions& plan, const SparsityMap&
             if (first) inputs[name] = first;
         }
         taps.clear();
-        if (sink) return_free_memory();  // before the pruned weights are made
+        if (sink) memory.release_freed();  // before the pruned weights are made
         // The targets that had an input, pruned side by side (each one's kernels on one thread). Their
         // weights are fetched first: get() must not run beside set().
         std::vector<std::map<std::string, Target>::iterator> ready;
@@ -324,10 +319,9 @@ PruneResult prune_model(Vlm& model, const PruneOptions& plan, const SparsityMap&
             for (auto k = largest_first.rbegin(); k != largest_first.rend(); ++k)
                 gram_handed_over[*k] = read_later.insert(ready[*k]->second.gram.get()).second;
         }
-        std::optional<ScratchPool::Scope> pooled;
-        if (linears_side_by_side) pooled.emplace();
+        const auto pooled = linears_side_by_side ? memory.scope() : std::nullopt;
         for_each_parallel(ready.size(), linears_side_by_side, [&](size_t k) {
-            const ScratchPool::Scope pooled_linear(linears_side_by_side ? ScratchPool::Keep::All : ScratchPool::Keep::UpToPeak);
+            const auto pooled_linear = memory.scope(linears_side_by_side ? ScratchPool::Keep::All : ScratchPool::Keep::UpToPeak);
             const size_t i = largest_first[k];
             const std::string& name = ready[i]->first;
             const Target& tg = ready[i]->second;
@@ -399,7 +393,7 @@ PruneResult prune_model(Vlm& model, const PruneOptions& plan, const SparsityMap&
         if (!sink) return;
         for (const auto& [wname, before] : changed) restore(wname, before);
         changed.clear();
-        return_free_memory();
+        memory.release_freed();
     };
 
     if (calibration.empty()) {  // a method that reads no inputs, given no data: each Linear from its weights alone
@@ -443,14 +437,14 @@ PruneResult prune_model(Vlm& model, const PruneOptions& plan, const SparsityMap&
             const bool nothing_after = t + 1 == static_cast<int>(model.towers().size()) && projectors.empty();
             std::vector<StageState> states;
             {
-                const ScratchPool::Scope pooled;  // states in the pool's mappings, which the blocks' passes reuse
+                const auto pooled = memory.scope();  // states in the pool's mappings, which the blocks' passes reuse
                 for (size_t b = 0; b < calibration.size(); ++b) {
                     states.push_back(model.embed(t, calibration[b], done[b]));
                     if (b > 0) share_equal_side_tensors(states.back(), states.front());
                     if (nothing_after) done[b].clear();  // the finished towers fed this embedding; no head runs
                 }
             }
-            return_free_memory();  // what the embedding freed, before the blocks' pooled passes map more
+            memory.release_freed();  // what the embedding freed, before the blocks' pooled passes map more
             for (int i = 0; i < tower.num_blocks; ++i) {
                 auto targets = stage_targets([&](const LinearLayer& l) { return l.block == i && l.modality == tower.modality; });
                 const std::string stage = tower.name + " block " + std::to_string(i);

@@ -13,6 +13,7 @@
 #include "core/job_control.h"
 #include "core/model/vlm.h"
 #include "core/prune/allocation.h"
+#include "core/prune/prune_memory.h"
 #include "core/prune/prune_options.h"
 
 namespace ps {
@@ -53,7 +54,26 @@ public:
     virtual void add(const std::string& linear, const at::Tensor& weight, const at::Tensor& mask) = 0;
 };
 
-// Prunes `model` as `plan` says, with the sparsities of `allocation`. Without a sink the model
+// One pruning run of the layer-by-layer pipeline: the algorithm, with its memory policy given apart
+// (PruneMemory: pooled temporaries and heap trimming, on by default). run() prunes `model` as
+// `plan` says, with the sparsities of `allocation`; see prune_model().
+class Pruner {
+public:
+    Pruner(Vlm& model, const PruneOptions& plan, const SparsityMap& allocation, const std::vector<VlmInputs>& calibration,
+           PruneMemory memory = {})
+        : model_(model), plan_(plan), allocation_(allocation), calibration_(calibration), memory_(memory) {}
+    PruneResult run(const JobControl& job, PrunedSink* sink = nullptr) const;
+
+private:
+    Vlm& model_;
+    const PruneOptions& plan_;
+    const SparsityMap& allocation_;
+    const std::vector<VlmInputs>& calibration_;
+    PruneMemory memory_;
+};
+
+// Prunes `model` as `plan` says, with the sparsities of `allocation` (a Pruner with the default
+// memory policy). Without a sink the model
 // keeps the pruned weights (its WeightStore gets them as overrides) and the result every mask, so
 // the pruned model can be evaluated before it is exported. With a sink, each pruned weight and mask
 // goes to the sink as it is made; the mask is then dropped, the weight once its block has run again

@@ -128,17 +128,15 @@ public:
     void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
 };
 
-// Installs the allocator once for the life of the process: tensors it made may be freed at any
-// time later, during exit included, so it is never taken away or destroyed.
-void install() {
+}  // namespace
+
+// Installed once for the life of the process, never taken away or destroyed.
+void ScratchPool::install() {
     static std::once_flag once;
     std::call_once(once, [] { c10::SetCPUAllocator(new PoolAllocator, /*priority=*/1); });
 }
 
-}  // namespace
-
 ScratchPool::Scope::Scope(Keep keep) : keep_(keep) {
-    install();
     const std::lock_guard<std::mutex> lock(pool().mu);
     if (pool().scopes++ == 0) pool().peak_in_use = pool().in_use_bytes;
     if (keep_ == Keep::UpToPeak) ++pool().bounded_scopes;

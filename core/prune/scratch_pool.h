@@ -20,6 +20,11 @@ public:
     // at once since the outermost scope opened; the largest kept ones go first.
     enum class Keep { All, UpToPeak };
 
+    // Makes the pool torch's CPU allocator for the rest of the process (tensors it made may be freed
+    // at any time later, exit included). Called once by whoever runs the work that pools; before it,
+    // scopes pool nothing. Idempotent and thread-safe.
+    static void install();
+
     // Pools while open (scopes nest). Freed buffers go back to the system once no scope is open.
     class Scope {
     public:

@@ -53,6 +53,24 @@ private Q_SLOTS:
         QCOMPARE(calib_[0].pixel_values.size(0), int64_t(16));
     }
 
+    // The memory policy is apart from the algorithm: pooled and trimmed (with the allocator hook a
+    // run installs) or neither, SparseGPT and Wanda give the same masks and weights.
+    void memory_policy_leaves_the_result_alone() {
+        ps::ScratchPool::install();
+        for (const char* method : {"wanda", "sparsegpt"}) {
+            const ps::Plan p = plan(method, 0.5);
+            auto a = ps::Vlm::load(PS_DEFAULT_MODEL), b = ps::Vlm::load(PS_DEFAULT_MODEL);
+            const ps::PruneResult pooled = ps::Pruner(*a, p, ps::allocate(p, a->map()), calib_).run({});
+            const ps::PruneResult plain =
+                ps::Pruner(*b, p, ps::allocate(p, b->map()), calib_, ps::PruneMemory({false, false})).run({});
+            QCOMPARE(plain.masks.size(), pooled.masks.size());
+            for (const auto& [name, mask] : pooled.masks) {
+                QVERIFY2(at::equal(mask, plain.masks.at(name)), name.c_str());
+                QVERIFY2(at::equal(a->weights().get(name + ".weight"), b->weights().get(name + ".weight")), name.c_str());
+            }
+        }
+    }
+
     void wanda_matches_sequential_reference() {
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
         const ps::Plan p = plan("wanda", 0.5);

@@ -25,6 +25,8 @@ class TestScratchPool : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase() { ps::ScratchPool::install(); }  // as the runs in core/job do
+
     void reusesFreedBuffersOfTheSameSize() {
         const std::size_t before = ps::ScratchPool::in_use_bytes();
         const ps::ScratchPool::Scope scope;
