@@ -118,14 +118,16 @@ const char* kUsage =
     "                           SLURM_NTASKS): batch_size per process, gradients averaged over Gloo\n"
     "  prune-depth DIR --out OUT --tower vision|text|language --blocks N [--samples N] [--data D]\n"
     "              [--device D] [--dtype T] [--streaming]\n"
-    "                           drop the N blocks of a tower with the lowest Block Influence (ShortGPT)\n"
+    "                           the Plan method depth for one tower: drop its N blocks of lowest Block\n"
+    "                           Influence (ShortGPT)\n"
     "  train-default [--epochs N] [--seed N] [--batch N] [--lr X] [--max-steps N] [--out DIR]\n"
     "                [--work DIR] [--data DIR] [--text-tower DIR] [--eval-limit N]\n"
     "                           train the default model's vision tower (resumable: rerun after a stop)\n"
     "  assemble-default DIR [--resources DIR] [--text-tower DIR]\n"
     "                           write the default model as a Hugging Face checkpoint folder\n"
     "  make-demo DIR [--seed N] write the small built-in demo checkpoint (LLaVA layout) to DIR\n"
-    "  methods                  pruning methods and allocations a Plan can name, built in or from plugins\n"
+    "  methods                  pruning methods and allocations a Plan can name, built in or from plugins,\n"
+    "                           with each method's options (its Plan section): type, range, default, help\n"
     "                           (loaded from PRUNESTUDIO_PLUGIN_PATH, else the plugins folder of the build)\n"
     "  version                  versions and compute device\n";
 

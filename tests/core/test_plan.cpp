@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/io/json_util.h"
 #include "core/job/plan.h"
 
 class TestPlan : public QObject {
@@ -81,6 +82,30 @@ private Q_SLOTS:
         expect_error({{"joint", {{"flops_reduction", 0.3}, {"step", 0.5}}}}, "joint.step:");
         expect_error({{"joint", {{"modes", {"params"}}}}}, "joint.modes:");
         expect_error({{"method", "comp"}, {"pattern", "2:4"}}, "pattern:");
+    }
+
+    // A Plan file with every section, as the first release wrote it: every value is read where it
+    // belongs and written back as it was (the format has not changed).
+    void old_plan_file_loads_unchanged() {
+        const std::string path = std::string(PS_SOURCE_DIR) + "/tests/data/projects/plan-every-section.json";
+        const nlohmann::json old = ps::read_json_file(path);
+        const ps::Plan p = ps::Plan::load(path);
+        QCOMPARE(p.seed, uint64_t(7));
+        QCOMPARE(p.calibration.samples, int64_t(16));
+        QCOMPARE(p.allocation.modality.at("vision"), 0.3);
+        QCOMPARE(p.allocation.owl_m, 7.0);
+        QCOMPARE(p.method_options("sparsegpt").at("blocksize").get<int64_t>(), int64_t(64));
+        QCOMPARE(p.method_options("sparsegpt").at("percdamp").get<double>(), 0.02);
+        QCOMPARE(p.structured.score, std::string("activation"));
+        QVERIFY(!p.structured.channels);
+        QCOMPARE(p.joint.modes, (std::vector<std::string>{"vision-params", "language-tokens"}));
+        QCOMPARE(p.joint.i_max, int64_t(3));
+        QCOMPARE(p.recovery.mode, std::string("lora"));
+        QCOMPARE(p.recovery.rank.at("vision"), int64_t(2));
+        QCOMPARE(p.tokens.vision.at(2), 0.5);
+        QCOMPARE(p.overrides.at("text_model.encoder.layer.0.intermediate.dense"), 0.25);
+        const nlohmann::json again = p.to_json();
+        for (const auto& [key, value] : old.items()) QVERIFY2(again.at(key) == value, key.c_str());
     }
 
     void tokens_and_joint_round_trip() {

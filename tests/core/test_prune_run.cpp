@@ -4,8 +4,10 @@
 // is refused before any work (a missing model is never read), leaving nothing behind. A LLaVA
 // without a tokenizer is pruned by magnitude from its weights alone (the lowest |w| of each matrix,
 // checked here; the vision block its vision_feature_layer leaves unused untouched and named), while
-// Wanda, which needs calibration data, is refused with one line naming the folder.
+// Wanda, which needs calibration data, is refused with one line naming the folder. Every preset
+// and a Plan file with every section as the first release wrote it run on the default model.
 #include <QDir>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -32,6 +34,27 @@ private:
     }
 
 private Q_SLOTS:
+    void everyPresetAndAnOldPlanRun() {
+        QVERIFY(tmp_.isValid());
+        const QDir presets(QString(PS_SOURCE_DIR) + "/resources/presets");
+        QStringList files;
+        for (const QString& f : presets.entryList({"*.json"})) files << presets.filePath(f);
+        QCOMPARE(files.size(), 9);
+        files << QString(PS_SOURCE_DIR) + "/tests/data/projects/plan-every-section.json";
+        for (const QString& file : files) {
+            ps::Plan p = ps::Plan::load(file.toStdString());
+            p.model = PS_DEFAULT_MODEL;
+            p.calibration.samples = 8;  // each file as written, but for the calibration set's size
+            p.calibration.batch_size = 8;
+            const std::string out = tmp_.filePath("preset-" + QFileInfo(file).baseName()).toStdString();
+            const ps::PruneRunSummary s = ps::run_prune(p, out, {});
+            QVERIFY2(!s.result.empty() && QFileInfo::exists(QString::fromStdString(out + "/config.json")), qPrintable(file));
+            if (!p.removes_structures())  // width, depth and comp write their own record (width.json, depth.json, result.json)
+                QVERIFY2(ps::read_json_file(out + "/result.json").value("method", std::string()) == p.method, qPrintable(file));
+            QVERIFY2(ps::read_json_file(out + "/plan.json").at("name") == p.name, qPrintable(file));
+        }
+    }
+
     void sparseRun() {
         QVERIFY(tmp_.isValid());
         ps::Plan p = plan("wanda");

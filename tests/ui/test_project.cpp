@@ -1,7 +1,8 @@
 // Project files: a project saved and loaded again has the same checkpoint, Plan, runs, sweeps and
 // calibration folders (a project written before those were kept loads without any); a file
 // that is not a project, a newer version, or one with a bad Plan is refused with an error naming
-// the file; saving over a project replaces it whole (no temporary left).
+// the file; saving over a project replaces it whole (no temporary left); a project the first
+// release wrote opens with its Plan intact.
 #include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
@@ -16,6 +17,16 @@ private:
     QTemporaryDir tmp_;
 
 private Q_SLOTS:
+    // A project the first release wrote, with a Plan of every section: its Plan is the Plan file's.
+    void firstReleaseProjectOpens() {
+        const QString dir = QString(PS_SOURCE_DIR) + "/tests/data/projects/";
+        const ps::Project p = ps::Project::load(dir + "every-section.psproj");
+        const ps::Plan plan = ps::Plan::load((dir + "plan-every-section.json").toStdString());
+        QCOMPARE(QString::fromStdString(p.plan.to_json().dump()), QString::fromStdString(plan.to_json().dump()));
+        QCOMPARE(p.plan.name, std::string("Every section, as the first release wrote it"));
+        QVERIFY(p.model.isEmpty() && p.runs.isEmpty());
+    }
+
     void roundTrip() {
         ps::Project p;
         p.model = "/models/clip";
