@@ -20,7 +20,6 @@ public:
     // Refuses any key outside `keys`.
     void only(const std::set<std::string>& keys) const;
     const nlohmann::json* find(const std::string& key) const;
-    const nlohmann::json& json() const { return j_; }
     const std::string& source() const { return source_; }
     // The field's name in messages: "<path>.<key>".
     std::string where(const std::string& key) const;

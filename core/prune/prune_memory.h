@@ -28,8 +28,6 @@ public:
     // next to the pruned block.
     void release_freed() const;
 
-    const Policy& policy() const { return policy_; }
-
 private:
     Policy policy_;
 };

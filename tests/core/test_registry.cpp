@@ -102,6 +102,21 @@ private Q_SLOTS:
         m.id = "test-both";
         m.prune = [](const ps::LayerInput& in) { return ps::PruneOutcome{in.weight, at::zeros_like(in.weight, at::kBool)}; };
         QVERIFY(ps_test::error_of([&] { ps::register_method(m); }).contains("exactly one of a score function and a prune function"));
+        // Options: a section another method reads, a key of the Plan itself, a default outside its own range.
+        ps::PruneMethod o;
+        o.id = "test-options";
+        o.scores = score;
+        o.options = {ps::MethodOption::number("x", 0.5, 0.0, 1.0, "an option")};
+        o.section = "sparsegpt";
+        QCOMPARE(ps_test::error_of([&] { ps::register_method(o); }),
+                 QString("pruning method \"test-options\": its options section \"sparsegpt\" is method sparsegpt's"));
+        o.section = "sparsity";
+        QVERIFY(ps_test::error_of([&] { ps::register_method(o); }).contains("\"sparsity\" is a key of the Plan itself"));
+        o.section.clear();
+        o.options = {ps::MethodOption::number("x", 2.0, 0.0, 1.0, "an option")};
+        QCOMPARE(ps_test::error_of([&] { ps::register_method(o); }),
+                 QString("pruning method \"test-options\": test-options.x: must be in [0, 1]"));
+        QVERIFY(!ps::find_method("test-options"));
         m.scores = nullptr;
         m.prune = nullptr;
         QVERIFY(ps_test::error_of([&] { ps::register_method(m); }).contains("exactly one"));

@@ -26,8 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const nlohmann::json j = ps::parse_json(std::string(reinterpret_cast<const char*>(data), size), "config.json");
         const ps::ConfigReader config(j, "config.json");
         read_tower(config);
-        read_tower(config.sub(ps::tower_config_key(ps::Modality::Vision)));
-        read_tower(config.sub(ps::tower_config_key(ps::Modality::Language)));
+        read_tower(config.sub("vision_config"));  // the towers' objects of the multimodal families
+        read_tower(config.sub("text_config"));
     } catch (const ps::Error&) {
     }
     return 0;
