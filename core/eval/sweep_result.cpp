@@ -7,15 +7,11 @@
 #include "core/error.h"
 
 namespace ps {
-namespace {
-
-std::string percent(double x) {
+std::string percent_label(double fraction) {
     char b[32];
-    std::snprintf(b, sizeof b, "%g%%", 100 * x);
+    std::snprintf(b, sizeof b, "%g%%", 100 * fraction);
     return b;
 }
-
-}  // namespace
 
 nlohmann::json SweepPoint::to_json() const {
     return {{"key", key},           {"name", name},         {"method", method},     {"pattern", pattern},
@@ -65,7 +61,7 @@ double cost_percent(const SweepResult& sweep, const SweepPoint& p, ParetoCost co
 std::string curve_name(const SweepPoint& p) {
     if (p.vision >= 0 || !p.block.empty()) return {};
     std::string name = p.method + " " + p.pattern;
-    if (p.keep >= 0) name += " keep " + percent(p.keep);
+    if (p.keep >= 0) name += " keep " + percent_label(p.keep);
     return name;
 }
 
@@ -108,9 +104,9 @@ std::string SweepResult::to_text() const {
     o << "  method       pattern        target   vision  language  tokens  achieved  zero-shot  nonzero params  MFLOPs/sample\n";
     for (const auto& p : points) {
         std::snprintf(line, sizeof line, "  %-12s %-12s %8.3f %8s %9s %7s %9.4f %9.2f%% %15lld %14.1f%s\n", p.method.c_str(),
-                      p.pattern.c_str(), p.sparsity, p.vision < 0 ? "-" : percent(p.vision).c_str(),
-                      p.language < 0 ? "-" : percent(p.language).c_str(),
-                      p.keep >= 0 ? percent(p.keep).c_str() : p.tokens ? "plan" : "all", p.achieved, p.accuracy,
+                      p.pattern.c_str(), p.sparsity, p.vision < 0 ? "-" : percent_label(p.vision).c_str(),
+                      p.language < 0 ? "-" : percent_label(p.language).c_str(),
+                      p.keep >= 0 ? percent_label(p.keep).c_str() : p.tokens ? "plan" : "all", p.achieved, p.accuracy,
                       static_cast<long long>(p.params_nonzero), p.flops / 1e6, p.cached ? "  (cached)" : "");
         o << line;
     }

@@ -52,5 +52,7 @@ double cost_percent(const SweepResult& sweep, const SweepPoint& point, ParetoCos
 // The accuracy-vs-sparsity curve a point lies on: "method pattern" (and " keep K%"); empty for
 // grid and sensitivity points, which lie on none.
 std::string curve_name(const SweepPoint& point);
+// A fraction as the sweep's names and tables write it: 0.5 -> "50%".
+std::string percent_label(double fraction);
 
 }  // namespace ps

@@ -44,12 +44,6 @@ std::string fnv1a_hex(const std::string& s) {
     return out;
 }
 
-std::string percent(double x) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%g%%", 100 * x);
-    return b;
-}
-
 }  // namespace
 
 std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
@@ -88,7 +82,7 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
                 p.allocation = AllocationOptions{};
                 p.allocation.kind = "modality";
                 p.allocation.modality = {{"vision", v}, {"language", l}};
-                p.name = p.method + " " + p.pattern + " V " + percent(v) + " / L " + percent(l);
+                p.name = p.method + " " + p.pattern + " V " + percent_label(v) + " / L " + percent_label(l);
                 out.push_back(std::move(p));
             }
     } else {
@@ -115,13 +109,13 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
                             if (base.sparsity <= 0)
                                 throw Error("sparsities", "the base Plan's sparsity is 0, so its per-modality split cannot be scaled");
                             ratio = ratio * s / base.sparsity;
-                            check("allocation." + modality + " (scaled to sparsity " + percent(s) + ")", ratio);
+                            check("allocation." + modality + " (scaled to sparsity " + percent_label(s) + ")", ratio);
                         }
-                        p.name = m + " " + p.pattern + " " + percent(s);
+                        p.name = m + " " + p.pattern + " " + percent_label(s);
                         if (k >= 0) {
                             for (auto& [block, keep] : p.tokens.vision) keep = k;
                             if (p.tokens.language_after >= 0) p.tokens.language_keep = k;
-                            p.name += " keep " + percent(k);
+                            p.name += " keep " + percent_label(k);
                         }
                         out.push_back(std::move(p));
                     }

@@ -5,8 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/model/family.h"
-
 namespace ps {
 
 // The object `key` (a tower's TowerCapabilities::config_key) of a config.json being rewritten (structured pruning),
