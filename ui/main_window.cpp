@@ -2,6 +2,7 @@
 
 #include <QAction>
 #include <QCloseEvent>
+#include <QCoreApplication>
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -53,6 +54,15 @@
 
 namespace ps {
 namespace {
+
+// A built-in model folder beside the executable: build/<name> from build/app/, or
+// share/prunestudio/<name> of an installed package; "" when neither holds one.
+QString builtinModelDir(const QString& name) {
+    const QDir app(QCoreApplication::applicationDirPath());
+    for (const QString& candidate : {app.filePath("../" + name), app.filePath("../share/prunestudio/" + name)})
+        if (QFileInfo::exists(candidate + "/config.json")) return QDir::cleanPath(candidate);
+    return {};
+}
 
 // What the checkpoint reader hands back: the map, or the one-line error that stopped it.
 struct LoadResult {
@@ -231,6 +241,16 @@ void MainWindow::buildMenus() {
     file->addAction(tr("&Open checkpoint folder…"), QKeySequence::Open, this, &MainWindow::chooseCheckpoint);
     file->addAction(tr("Open &project…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this, &MainWindow::chooseProjectToOpen);
     file->addAction(tr("Open s&weep…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_W), this, &MainWindow::chooseSweepToOpen);
+    QMenu* builtin = file->addMenu(tr("Open &built-in model"));
+    const std::pair<QString, QString> models[] = {
+        {tr("&Generative default: LLaVA on SmolLM2-135M (Fashion-MNIST)"), "default-vlm"},
+        {tr("&Dual encoder: ViT + MiniLM (Fashion-MNIST)"), "default-model"}};
+    for (const auto& [label, name] : models) {
+        const QString dir = builtinModelDir(name);
+        QAction* open = builtin->addAction(label, this, [this, dir] { openCheckpoint(dir); });
+        open->setEnabled(!dir.isEmpty());
+        open->setStatusTip(dir.isEmpty() ? tr("not built: packaging/run.sh builds it") : QDir::toNativeSeparators(dir));
+    }
     recentMenu_ = file->addMenu(tr("Recent projects"));
     fillRecentMenu();
     file->addAction(tr("&Save project"), QKeySequence::Save, this, [this] { saveProjectInteractive(false); });

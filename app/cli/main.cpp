@@ -19,12 +19,14 @@
 #include "core/data/image.h"
 #include "core/data/prompts.h"
 #include "core/error.h"
+#include "core/eval/class_question_eval.h"
 #include "core/eval/linear_probe.h"
 #include "core/eval/logit_kl.h"
 #include "core/eval/retrieval.h"
 #include "core/eval/zero_shot.h"
 #include "core/io/atomic_file.h"
 #include "core/job/default_training.h"
+#include "core/job/default_vlm_training.h"
 #include "core/job/heatmap_session.h"
 #include "core/job/plan_model.h"
 #include "core/job/prune_run.h"
@@ -33,8 +35,9 @@
 #include "core/job/sweep.h"
 #include "core/job_control.h"
 #include "core/model/default_model.h"
+#include "core/model/default_vlm.h"
 #include "core/model/demo_checkpoint.h"
-#include "core/model/llava.h"
+#include "core/model/causal_vlm.h"
 #include "core/model/model_map.h"
 #include "core/model/processor.h"
 #include "core/model/vlm.h"
@@ -59,15 +62,20 @@ const char* kUsage =
     "usage: prunestudio-cli <command> [options]\n"
     "\n"
     "commands:\n"
-    "  inspect DIR [--json]     family, parameters per modality and every Linear of a checkpoint\n"
-    "  run DIR --image FILE... --text TEXT... [--device D] [--dtype T] [--streaming] [--max-new-tokens N]\n"
+    "  inspect DIR [--json]     family, parameters per modality and every Linear of a checkpoint (DIR: a\n"
+    "                           checkpoint folder, or a .gguf file, dequantised to float32 on load)\n"
+    "  run DIR --text TEXT... [--image FILE...] [--device D] [--dtype T] [--streaming] [--max-new-tokens N]\n"
     "                           dual encoders: similarity logits of every image with every text;\n"
-    "                           LLaVA: the answer to one question (--text) about one image\n"
+    "                           generative models: the answer to one question (--text), about one image\n"
+    "                           when given, in the checkpoint's chat format\n"
     "  eval DIR [--task T]... [--data fashion-mnist|FOLDER] [--reference DIR] [--limit N] [--batch N]\n"
     "           [--plan PLAN.json] [--device D] [--dtype T] [--json]\n"
     "                           evaluation of a dual encoder; T: zero-shot, retrieval, kl (against the\n"
     "                           dense --reference), linear-probe, all (default: zero-shot, retrieval);\n"
-    "                           FOLDER: images with captions.jsonl; --plan: run with the Plan's token pruning\n"
+    "                           FOLDER: images with captions.jsonl; --plan: run with the Plan's token pruning.\n"
+    "                           Generative models: one question per Fashion-MNIST test image, answered\n"
+    "                           greedily; T: open, yes-no (balanced accuracy), choice, caption (default:\n"
+    "                           open, yes-no, choice)\n"
     "  tokens DIR --image FILE --out HEAT.png [--layer L] [--metric cls|received|cim|text] [--keep R]\n"
     "         [--text QUESTION] [--colormap C] [--device D] [--dtype T]\n"
     "                           token-importance heatmap of one image at block L of the vision tower (text:\n"
@@ -122,9 +130,17 @@ const char* kUsage =
     "                           Influence (ShortGPT)\n"
     "  train-default [--epochs N] [--seed N] [--batch N] [--lr X] [--max-steps N] [--out DIR]\n"
     "                [--work DIR] [--data DIR] [--text-tower DIR] [--eval-limit N]\n"
-    "                           train the default model's vision tower (resumable: rerun after a stop)\n"
+    "                           train the default dual encoder's vision tower (resumable: rerun after a stop)\n"
+    "  train-default --generative [--steps N] [--seed N] [--batch N] [--lr X] [--out DIR] [--work DIR]\n"
+    "                [--data DIR] [--resources DIR] [--gguf FILE] [--eval-limit N]\n"
+    "                           align the generative default's projector LLaVA-style (vision tower and\n"
+    "                           SmolLM2 frozen) and score it with open, yes/no and multiple-choice\n"
+    "                           questions on N test images (-1: all); resumable\n"
     "  assemble-default DIR [--resources DIR] [--text-tower DIR]\n"
-    "                           write the default model as a Hugging Face checkpoint folder\n"
+    "                           write the default dual encoder as a Hugging Face checkpoint folder\n"
+    "  assemble-default DIR --generative [--resources DIR] [--vlm-resources DIR] [--gguf FILE]\n"
+    "                           write the generative default (LLaVA: the ViT, the trained projector,\n"
+    "                           SmolLM2) as a Hugging Face checkpoint folder\n"
     "  make-demo DIR [--seed N] write the small built-in demo checkpoint (LLaVA layout) to DIR\n"
     "  methods                  pruning methods and allocations a Plan can name, built in or from plugins,\n"
     "                           with each method's options (its Plan section): type, range, default, help\n"
@@ -195,7 +211,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
     const std::vector<std::string> images = a.values("--image"), texts = a.values("--text");
     const int64_t max_new_tokens = a.integer("--max-new-tokens", 32, 0);
-    if (images.empty() || texts.empty()) a.fail("needs --image and --text");
+    if (texts.empty()) a.fail("needs --text");
 
     auto model = ps::Vlm::load(dir, load_options(a));
     const ps::Processor processor(*model);
@@ -203,12 +219,13 @@ int cmd_run(const std::vector<std::string>& argv) {
     for (const auto& path : images) pictures.push_back(ps::load_image(path));
 
     if (const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get())) {
-        if (pictures.size() != 1 || texts.size() != 1) a.fail("LLaVA takes one --image and one --text");
-        const auto ids = causal->generate(processor.chat(pictures[0], texts[0]), static_cast<int>(max_new_tokens),
-                                          processor.tokenizer().eos_id());
+        if (pictures.size() > 1 || texts.size() != 1) a.fail("a generative model takes one --text and at most one --image");
+        const auto ids = causal->generate(processor.chat(pictures.empty() ? cv::Mat() : pictures[0], texts[0]),
+                                          static_cast<int>(max_new_tokens), processor.tokenizer().eos_id());
         std::cout << processor.tokenizer().decode(ids) << "\n";
         return 0;
     }
+    if (images.empty()) a.fail("needs --image and --text");
     const ps::VlmOutputs out = model->forward(processor.dual_encoder(pictures, texts));
     const at::Tensor logits = out.logits_per_image.to(at::kCPU, at::kDouble);
     const at::Tensor probs = logits.softmax(1);
@@ -225,11 +242,52 @@ int cmd_run(const std::vector<std::string>& argv) {
     return 0;
 }
 
+// A generative model on the built-in Fashion-MNIST test images: one question of each task's kind
+// per image, answered greedily in the model's chat format.
+int eval_generative(const Args& a, ps::Vlm& model, std::vector<std::string> tasks) {
+    if (tasks.empty() || tasks == std::vector<std::string>{"all"}) tasks = {"open", "yes-no", "choice"};
+    std::vector<ps::QuestionKind> kinds;
+    for (const auto& t : tasks) {
+        bool known = false;
+        for (ps::QuestionKind k : {ps::QuestionKind::Open, ps::QuestionKind::YesNo, ps::QuestionKind::Choice, ps::QuestionKind::Caption})
+            if (t == ps::question_kind_name(k)) {
+                kinds.push_back(k);
+                known = true;
+            }
+        if (!known) a.fail("unknown task " + t + " for a generative model (open, yes-no, choice, caption)");
+    }
+    if (a.value("--data", "fashion-mnist") != "fashion-mnist") a.fail("a generative model is evaluated on the built-in Fashion-MNIST questions");
+    if (a.flag("--reference") || a.flag("--plan")) a.fail("--reference and --plan are for dual encoders");
+    const ps::LabelledImages test = ps::load_fashion_mnist(ps::fashion_mnist_dir(), "test");
+    const ps::JobControl& job = console_job();
+    nlohmann::json all = nlohmann::json::array();
+    for (ps::QuestionKind kind : kinds) {
+        ps::QuestionEvalOptions opt;
+        opt.kind = kind;
+        opt.limit = a.integer("--limit", -1, 1);
+        opt.batch_size = a.integer("--batch", opt.batch_size, 1);
+        const ps::QuestionEvalResult r = ps::evaluate_class_questions(model, test, opt, job);
+        end_progress_line();
+        if (a.flag("--json")) all.push_back(r.to_json());
+        else {
+            std::cout << r.to_text();
+            for (const auto& e : r.examples)
+                std::cout << "  Q: " << e.question.substr(0, e.question.find('\n')) << "  A: " << e.generated
+                          << (e.right ? "  (right)" : "  (wrong)") << "\n";
+        }
+    }
+    if (a.flag("--json")) std::cout << all.dump(2) << "\n";
+    return 0;
+}
+
 int cmd_eval(const std::vector<std::string>& argv) {
     const Args a("eval", argv, {"--json", "--streaming"},
                  {"--task", "--data", "--reference", "--limit", "--batch", "--plan", "--device", "--dtype"});
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
     std::vector<std::string> tasks = a.values("--task");
+    const ps::LoadOptions load = load_options(a);
+    auto model = ps::Vlm::load(dir, load);
+    if (model->capabilities().generative()) return eval_generative(a, *model, tasks);
     if (tasks.empty()) tasks = {"zero-shot", "retrieval"};
     if (tasks == std::vector<std::string>{"all"}) {
         tasks = {"zero-shot", "retrieval", "linear-probe"};
@@ -241,9 +299,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     const int64_t limit = a.integer("--limit", -1, 1);
     ps::EvalOptions opt;
     opt.batch_size = a.integer("--batch", opt.batch_size, 1);
-    const ps::LoadOptions load = load_options(a);
 
-    auto model = ps::Vlm::load(dir, load);
     if (a.flag("--plan")) ps::install_token_pruning(*model, ps::TokenPruning::from_plan(ps::Plan::load(a.value("--plan", "")).tokens));
     const ps::ImageProcessorConfig cfg = ps::Processor(*model).image_config();
     const bool builtin = data == "fashion-mnist";
@@ -548,11 +604,46 @@ int cmd_prune_depth(const std::vector<std::string>& argv) {
     return 0;
 }
 
+int train_default_generative(const Args& a) {
+    ps::DefaultVlmTrainingOptions opt;
+    opt.projector.steps = a.integer("--steps", opt.projector.steps, 1);
+    opt.projector.seed = static_cast<uint64_t>(a.integer("--seed", 0, 0));
+    opt.projector.batch_size = a.integer("--batch", opt.projector.batch_size, 1);
+    opt.projector.lr = a.number("--lr", opt.projector.lr);
+    opt.out_dir = a.value("--out", ps::default_vlm_resources_dir());
+    opt.work_dir = a.value("--work", opt.out_dir + ".work");
+    opt.data_dir = a.value("--data", ps::fashion_mnist_dir());
+    opt.vision_resources_dir = a.value("--resources", ps::default_model_resources_dir());
+    opt.gguf_path = a.value("--gguf", ps::smollm2_gguf_path());
+    opt.eval_limit = a.integer("--eval-limit", opt.eval_limit, -1);
+    if (opt.eval_limit == 0) a.fail("--eval-limit must be -1 (all test images) or positive");
+
+    const ps::JobControl& job = console_job();
+    const ps::DefaultVlmTrainingResult r = ps::train_default_vlm(opt, job);
+    end_progress_line();
+    std::printf("aligned the projector in %lld steps (from step %lld) in %.1f min\n",
+                static_cast<long long>(opt.projector.steps), static_cast<long long>(r.training.resumed_from), r.minutes);
+    for (const auto& e : r.evaluation) {
+        std::printf("%-8s accuracy %.2f%%", ps::question_kind_name(e.kind), 100.0 * e.accuracy);
+        if (e.kind == ps::QuestionKind::YesNo) std::printf(", balanced %.2f%%, yes ratio %.3f", 100.0 * e.balanced_accuracy, e.yes_ratio);
+        std::printf(" (%lld test images)\n", static_cast<long long>(e.n));
+    }
+    std::printf("wrote %s/projector.safetensors and manifest.json\n", opt.out_dir.c_str());
+    return 0;
+}
+
 int cmd_train_default(const std::vector<std::string>& argv) {
-    const Args a("train-default", argv, {},
-                 {"--epochs", "--seed", "--batch", "--lr", "--max-steps", "--out", "--work", "--data", "--text-tower",
-                  "--eval-limit"});
+    const Args a("train-default", argv, {"--generative"},
+                 {"--epochs", "--steps", "--seed", "--batch", "--lr", "--max-steps", "--out", "--work", "--data",
+                  "--text-tower", "--resources", "--gguf", "--eval-limit"});
     a.positional(0, 0, "");
+    if (a.flag("--generative")) {
+        for (const char* o : {"--epochs", "--max-steps", "--text-tower"})
+            if (a.flag(o)) a.fail(std::string(o) + " is for the dual encoder; the generative default takes --steps");
+        return train_default_generative(a);
+    }
+    for (const char* o : {"--steps", "--resources", "--gguf"})
+        if (a.flag(o)) a.fail(std::string(o) + " is for the generative default (--generative)");
     ps::DefaultTrainingOptions opt;
     opt.lit.epochs = a.integer("--epochs", opt.lit.epochs, 1);
     opt.lit.seed = static_cast<uint64_t>(a.integer("--seed", 0, 0));
@@ -576,10 +667,16 @@ int cmd_train_default(const std::vector<std::string>& argv) {
 }
 
 int cmd_assemble_default(const std::vector<std::string>& argv) {
-    const Args a("assemble-default", argv, {}, {"--resources", "--text-tower"});
+    const Args a("assemble-default", argv, {"--generative"}, {"--resources", "--text-tower", "--vlm-resources", "--gguf"});
     const std::string dir = a.positional(1, 1, "output folder")[0];
-    ps::assemble_default_model(a.value("--resources", ps::default_model_resources_dir()),
-                               a.value("--text-tower", ps::default_text_tower_dir()), dir);
+    const std::string resources = a.value("--resources", ps::default_model_resources_dir());
+    if (a.flag("--generative")) {
+        ps::assemble_default_vlm(resources, a.value("--vlm-resources", ps::default_vlm_resources_dir()),
+                                 a.value("--gguf", ps::smollm2_gguf_path()), dir);
+        std::cout << "wrote the generative default model to " << dir << "\n";
+        return 0;
+    }
+    ps::assemble_default_model(resources, a.value("--text-tower", ps::default_text_tower_dir()), dir);
     std::cout << "wrote the default model to " << dir << "\n";
     return 0;
 }

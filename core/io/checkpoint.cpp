@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/io/gguf_checkpoint.h"
 #include "core/io/json_util.h"
 
 namespace fs = std::filesystem;
@@ -29,11 +30,22 @@ Checkpoint Checkpoint::open(const std::string& dir_in) {
     fs::path dir(dir_in);
     std::error_code ec;
     if (!fs::exists(dir, ec)) throw Error(dir_in, "no such folder");
-    if (!fs::is_directory(dir, ec)) throw Error(dir_in, "not a folder (open the checkpoint folder, not a file in it)");
-
     Checkpoint c;
     c.dir_ = fs::absolute(dir).lexically_normal().string();
     if (!c.dir_.empty() && c.dir_.back() == '/' && c.dir_.size() > 1) c.dir_.pop_back();
+    if (is_gguf_path(dir_in)) {
+        GgufCheckpoint g = gguf_checkpoint(*GgufFile::open(dir_in));
+        c.config_path_ = c.dir_;
+        c.config_ = std::make_shared<const nlohmann::json>(std::move(g.config));
+        c.shards_.push_back(g.tensors);
+        for (const auto& t : g.tensors->tensors()) c.entries_.emplace(t.name, Entry{&t, g.tensors});
+        for (const auto& [name, _] : c.entries_) c.names_.push_back(name);
+        return c;
+    }
+    if (!fs::is_directory(dir, ec))
+        throw Error(dir_in, "not a folder (open the checkpoint folder, not a file in it, or a .gguf file)");
+
+    c.config_path_ = c.dir_ + "/config.json";
     const std::string cfg = c.config_path();
     if (!fs::exists(cfg, ec)) throw Error(cfg, "missing (not a Hugging Face checkpoint folder)");
     auto config = read_json_file(cfg);

@@ -21,11 +21,14 @@ public:
     };
 
     // Opens the folder: reads config.json and maps every shard. Throws ps::Error naming the file.
+    // A .gguf file opens as the checkpoint transformers makes of it (core/io/gguf_checkpoint.h):
+    // dir() and config_path() are then the file itself.
     static Checkpoint open(const std::string& dir);
 
     const std::string& dir() const { return dir_; }
     const nlohmann::json& config() const { return *config_; }
-    std::string config_path() const { return dir_ + "/config.json"; }
+    const std::string& config_path() const { return config_path_; }
+    bool is_gguf() const { return config_path_ == dir_; }
     std::string model_type() const;  // "" when config.json has none
     const std::vector<std::shared_ptr<const SafetensorsFile>>& shards() const { return shards_; }
     // All tensors sorted by name.
@@ -35,7 +38,7 @@ public:
     uint64_t total_bytes() const;
 
 private:
-    std::string dir_;
+    std::string dir_, config_path_;
     std::shared_ptr<const nlohmann::json> config_;
     std::vector<std::shared_ptr<const SafetensorsFile>> shards_;
     std::map<std::string, Entry> entries_;

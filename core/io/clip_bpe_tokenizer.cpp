@@ -2,8 +2,6 @@
 
 #include <unicode/uchar.h>
 
-#include <queue>
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -24,8 +22,6 @@ const char* const kEndOfWord = "</w>";
 
 bool is_letter(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_L_MASK) != 0; }
 bool is_number(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
-
-uint64_t pair_key(int64_t a, int64_t b) { return (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b); }
 
 // Python's str.strip(): White_Space plus the information separators U+001C..U+001F.
 bool is_python_space(char32_t c) { return is_white_space(c) || (c >= 0x1C && c <= 0x1F); }
@@ -67,16 +63,7 @@ ClipBpeTokenizer::ClipBpeTokenizer(const tokenizer_detail::TokenizerConfig& cfg)
         if (a == vocab_.end() || b == vocab_.end() || m == vocab_.end())
             throw Error(merges_path, "line " + std::to_string(line_no) + ": \"" + line +
                                          "\" uses a symbol that is not in vocab.json");
-        merges_.emplace(pair_key(a->second, b->second), Merge{static_cast<uint32_t>(merges_.size()), m->second});
-    }
-
-    // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the rest map to 256+.
-    int extra = 0;
-    for (int b = 0; b < 256; ++b) {
-        const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-        const char32_t c = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + extra++);
-        tokenizer_detail::utf8_append(byte_to_char_[b], c);
-        char_to_byte_[c] = static_cast<uint8_t>(b);
+        merges_.add(a->second, b->second, m->second);
     }
 
     // Special tokens: CLIP's are matched in the normalized text unless the config says otherwise.
@@ -136,53 +123,16 @@ std::u32string ClipBpeTokenizer::normalize(const std::u32string& text) const {
 
 void ClipBpeTokenizer::add_word(const std::u32string& word, std::vector<int64_t>& out) const {
     // Symbols: one per byte (as its printable character), "</w>" on the last.
-    std::string bytes = utf8_encode(word);
-    struct Symbol {
-        int64_t id;
-        int prev, next;
-        bool alive;
-    };
-    std::vector<Symbol> sym;
+    const std::string bytes = utf8_encode(word);
+    std::vector<int64_t> symbols;
     for (size_t i = 0; i < bytes.size(); ++i) {
-        std::string s = byte_to_char_[static_cast<uint8_t>(bytes[i])];
+        std::string s = tokenizer_detail::byte_level_chars()[static_cast<uint8_t>(bytes[i])];
         if (i + 1 == bytes.size()) s += kEndOfWord;
         const auto id = token_to_id(s);
-        sym.push_back({id ? *id : word_unk_, static_cast<int>(sym.size()) - 1, static_cast<int>(sym.size()) + 1, true});
+        symbols.push_back(id ? *id : word_unk_);
     }
-    sym.back().next = -1;
-
-    // The tokenizers library's merge loop: the best-ranked pair first, leftmost among equals.
-    struct Candidate {
-        uint32_t rank;
-        int pos;
-        int64_t id;
-        bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
-    };
-    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
-    auto push = [&](int left) {
-        const int right = sym[left].next;
-        if (right < 0) return;
-        auto m = merges_.find(pair_key(sym[left].id, sym[right].id));
-        if (m != merges_.end()) queue.push({m->second.rank, left, m->second.id});
-    };
-    for (size_t i = 0; i + 1 < sym.size(); ++i) push(static_cast<int>(i));
-    while (!queue.empty()) {
-        const Candidate top = queue.top();
-        queue.pop();
-        Symbol& left = sym[top.pos];
-        if (!left.alive || left.next < 0) continue;
-        Symbol& right = sym[left.next];
-        auto m = merges_.find(pair_key(left.id, right.id));
-        if (m == merges_.end() || m->second.id != top.id) continue;  // stale entry
-        left.id = top.id;
-        right.alive = false;
-        left.next = right.next;
-        if (right.next >= 0) sym[right.next].prev = top.pos;
-        if (left.prev >= 0) push(left.prev);
-        push(top.pos);
-    }
-    for (const auto& s : sym)
-        if (s.alive) out.push_back(s.id);
+    merges_.apply(symbols);
+    out.insert(out.end(), symbols.begin(), symbols.end());
 }
 
 std::vector<int64_t> ClipBpeTokenizer::encode_text(const std::string& utf8) const {
@@ -234,12 +184,12 @@ std::string ClipBpeTokenizer::decode(const std::vector<int64_t>& ids, bool skip_
         std::string mapped;
         bool all_bytes = true;
         for (char32_t c : utf8_decode(*tok)) {
-            auto it = char_to_byte_.find(c);
-            if (it == char_to_byte_.end()) {
+            const int byte = tokenizer_detail::byte_level_byte(c);
+            if (byte < 0) {
                 all_bytes = false;
                 break;
             }
-            mapped += static_cast<char>(it->second);
+            mapped += static_cast<char>(byte);
         }
         bytes += all_bytes ? mapped : *tok;
     }

@@ -25,19 +25,13 @@ protected:
     std::vector<int64_t> encode_text(const std::string& utf8) const override;
 
 private:
-    struct Merge {
-        uint32_t rank;
-        int64_t id;  // of the merged symbol
-    };
     std::u32string normalize(const std::u32string& text) const;
     void add_word(const std::u32string& word, std::vector<int64_t>& out) const;
 
     std::unordered_map<std::string, int64_t> vocab_;
     std::vector<std::string> tokens_;                 // by id
-    std::unordered_map<uint64_t, Merge> merges_;      // (left id << 32 | right id) → merge
+    tokenizer_detail::BpeMerges merges_;
     std::vector<tokenizer_detail::AddedToken> added_;
-    std::string byte_to_char_[256];                   // GPT-2's bytes_to_unicode, as UTF-8
-    std::unordered_map<char32_t, uint8_t> char_to_byte_;
     int64_t word_unk_ = -1;                           // the BPE model's unknown token
     bool clean_up_spaces_ = false;                    // transformers' clean_up_tokenization_spaces
 };

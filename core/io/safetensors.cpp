@@ -1,18 +1,16 @@
 #include "core/io/safetensors.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <numeric>
 #include <set>
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/file_map.h"
 #include "core/io/json_util.h"
 
 namespace ps {
@@ -132,36 +130,33 @@ SafetensorsHeader parse_safetensors(const uint8_t* bytes, size_t size, const std
 }
 
 std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(path, std::string("cannot open: ") + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw Error(path, "not a regular file");
-    }
     std::shared_ptr<SafetensorsFile> f(new SafetensorsFile());
     f->path_ = path;
-    f->size_ = static_cast<uint64_t>(st.st_size);
-    if (f->size_ > 0) {
-        void* p = ::mmap(nullptr, f->size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            int e = errno;
-            ::close(fd);
-            throw Error(path, std::string("mmap failed: ") + std::strerror(e));
-        }
-        f->base_ = static_cast<uint8_t*>(p);
-    }
-    ::close(fd);
+    f->base_ = map_file(path, f->size_);
     f->header_ = parse_safetensors(f->base_, f->size_, path);
     for (size_t i = 0; i < f->header_.tensors.size(); ++i) f->index_[f->header_.tensors[i].name] = i;
     return f;
 }
 
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::in_memory(const std::string& path, SafetensorsHeader header,
+                                                                  std::vector<uint8_t> data) {
+    std::shared_ptr<SafetensorsFile> f(new SafetensorsFile());
+    f->path_ = path;
+    f->in_memory_ = true;
+    f->memory_ = std::move(data);
+    f->base_ = f->memory_.data();
+    f->size_ = f->memory_.size();
+    f->header_ = std::move(header);
+    for (size_t i = 0; i < f->header_.tensors.size(); ++i) f->index_[f->header_.tensors[i].name] = i;
+    return f;
+}
+
 SafetensorsFile::~SafetensorsFile() {
-    if (base_) ::munmap(base_, size_);
+    if (base_ && !in_memory_) ::munmap(base_, size_);
 }
 
 void SafetensorsFile::release(const TensorInfo& t) const {
+    if (in_memory_) return;
     const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
     const uintptr_t begin = (reinterpret_cast<uintptr_t>(data(t)) + page - 1) / page * page;
     const uintptr_t end = reinterpret_cast<uintptr_t>(data(t)) + t.nbytes();

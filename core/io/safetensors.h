@@ -34,6 +34,10 @@ SafetensorsHeader parse_safetensors(const uint8_t* bytes, size_t size, const std
 class SafetensorsFile {
 public:
     static std::shared_ptr<const SafetensorsFile> open(const std::string& path);
+    // Tensors made in memory (a dequantised GGUF file): `header` describes `data` (data_offset 0);
+    // `path` labels errors. release() keeps such pages.
+    static std::shared_ptr<const SafetensorsFile> in_memory(const std::string& path, SafetensorsHeader header,
+                                                            std::vector<uint8_t> data);
     ~SafetensorsFile();
     SafetensorsFile(const SafetensorsFile&) = delete;
     SafetensorsFile& operator=(const SafetensorsFile&) = delete;
@@ -56,6 +60,8 @@ private:
     uint64_t size_ = 0;
     SafetensorsHeader header_;
     std::map<std::string, size_t> index_;
+    bool in_memory_ = false;
+    std::vector<uint8_t> memory_;  // in_memory()'s bytes; base_ points into it
 };
 
 // One tensor to write: raw little-endian row-major bytes.

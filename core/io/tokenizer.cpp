@@ -6,10 +6,14 @@
 #include <unicode/unistr.h>
 #include <unicode/ustring.h>
 
+#include <queue>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io/byte_level_bpe_tokenizer.h"
 #include "core/io/clip_bpe_tokenizer.h"
+#include "core/io/gguf.h"
 #include "core/io/json_util.h"
 #include "core/io/sentencepiece_tokenizer.h"
 #include "core/io/wordpiece_tokenizer.h"
@@ -199,6 +203,79 @@ void encode_around_added_tokens(const std::string& utf8, const std::vector<Added
     }
 }
 
+void BpeMerges::add(int64_t left, int64_t right, int64_t merged) {
+    merges_.emplace(key(left, right), Merge{static_cast<uint32_t>(merges_.size()), merged});
+}
+
+void BpeMerges::apply(std::vector<int64_t>& symbols) const {
+    if (symbols.size() < 2) return;
+    struct Symbol {
+        int64_t id;
+        int prev, next;
+        bool alive;
+    };
+    std::vector<Symbol> sym;
+    sym.reserve(symbols.size());
+    for (size_t i = 0; i < symbols.size(); ++i)
+        sym.push_back({symbols[i], static_cast<int>(i) - 1, static_cast<int>(i) + 1, true});
+    sym.back().next = -1;
+    struct Candidate {
+        uint32_t rank;
+        int pos;
+        int64_t id;
+        bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    };
+    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
+    auto push = [&](int left) {
+        const int right = sym[left].next;
+        if (right < 0) return;
+        auto m = merges_.find(key(sym[left].id, sym[right].id));
+        if (m != merges_.end()) queue.push({m->second.rank, left, m->second.id});
+    };
+    for (size_t i = 0; i + 1 < sym.size(); ++i) push(static_cast<int>(i));
+    while (!queue.empty()) {
+        const Candidate top = queue.top();
+        queue.pop();
+        Symbol& left = sym[top.pos];
+        if (!left.alive || left.next < 0) continue;
+        Symbol& right = sym[left.next];
+        auto m = merges_.find(key(left.id, right.id));
+        if (m == merges_.end() || m->second.id != top.id) continue;  // stale entry
+        left.id = top.id;
+        right.alive = false;
+        left.next = right.next;
+        if (right.next >= 0) sym[right.next].prev = top.pos;
+        if (left.prev >= 0) push(left.prev);
+        push(top.pos);
+    }
+    symbols.clear();
+    for (const auto& x : sym)
+        if (x.alive) symbols.push_back(x.id);
+}
+
+const std::array<std::string, 256>& byte_level_chars() {
+    static const std::array<std::string, 256> table = [] {
+        std::array<std::string, 256> t;
+        int extra = 0;
+        for (int b = 0; b < 256; ++b) {
+            const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            utf8_append(t[b], printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + extra++));
+        }
+        return t;
+    }();
+    return table;
+}
+
+int byte_level_byte(char32_t c) {
+    static const std::unordered_map<char32_t, int> inverse = [] {
+        std::unordered_map<char32_t, int> m;
+        for (int b = 0; b < 256; ++b) m[utf8_decode(byte_level_chars()[b])[0]] = b;
+        return m;
+    }();
+    auto it = inverse.find(c);
+    return it == inverse.end() ? -1 : it->second;
+}
+
 std::vector<Segment> split_added_tokens(const std::string& text, const std::vector<AddedToken>& tokens,
                                         bool normalized) {
     std::vector<Segment> out;
@@ -355,12 +432,26 @@ Kind kind_of_class(const std::string& cls, const std::string& config_path) {
                                  "LlamaTokenizer and their Fast variants)");
 }
 
+// A BPE model whose pre-tokenizer or decoder is (or holds) ByteLevel, without CLIP's end-of-word suffix.
+bool is_byte_level_bpe(const nlohmann::json& j) {
+    if (!j.is_object() || !j.contains("model") || !j["model"].is_object() || j["model"].value("type", "") != "BPE")
+        return false;
+    const auto suffix = j["model"].find("end_of_word_suffix");
+    if (suffix != j["model"].end() && suffix->is_string() && !suffix->get<std::string>().empty()) return false;
+    for (const char* part : {"pre_tokenizer", "decoder"}) {
+        auto it = j.find(part);
+        if (it != j.end() && it->dump().find("\"ByteLevel\"") != std::string::npos) return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
     using namespace tokenizer_detail;
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) throw Error(dir, "no such folder");
+    if (is_gguf_path(dir)) return std::make_unique<ByteLevelBpeTokenizer>(*GgufFile::open(dir));
     if (!S_ISDIR(st.st_mode)) throw Error(dir, "not a folder");
     const bool has_json = file_exists(dir + "/tokenizer.json"), has_vocab_txt = file_exists(dir + "/vocab.txt"),
                has_vocab_json = file_exists(dir + "/vocab.json"), has_merges = file_exists(dir + "/merges.txt"),
@@ -369,6 +460,10 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
         throw Error(dir, "no tokenizer files (expected tokenizer.json, vocab.txt, vocab.json + merges.txt or "
                          "tokenizer.model)");
     const TokenizerConfig cfg = read_tokenizer_config(dir);
+    if (has_json) {
+        const nlohmann::json j = read_json_file(dir + "/tokenizer.json");
+        if (is_byte_level_bpe(j)) return std::make_unique<ByteLevelBpeTokenizer>(cfg, j);
+    }
 
     Kind kind;
     if (!cfg.tokenizer_class.empty()) {

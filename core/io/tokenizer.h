@@ -2,11 +2,13 @@
 // SentencePiece), each giving the same ids as its transformers class, so that calibration text and
 // prompts are tokenized in C++ exactly as the model was trained. Torch-free, plain types.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -52,7 +54,8 @@ protected:
     std::optional<int64_t> bos_, eos_, pad_, unk_, cls_, sep_;
 };
 
-// Reads the tokenizer of a Hugging Face checkpoint folder. The kind comes from
+// Reads the tokenizer of a Hugging Face checkpoint folder, or of a .gguf file. A tokenizer.json of a
+// byte-level BPE is read as one whatever class the config names; otherwise the kind comes from
 // tokenizer_config.json's "tokenizer_class" when present, else from the files: tokenizer.model →
 // SentencePiece, vocab.json + merges.txt → CLIP BPE, vocab.txt or a WordPiece tokenizer.json →
 // WordPiece. Missing or malformed files throw a one-line ps::Error naming the folder or file.
@@ -99,6 +102,30 @@ void encode_around_added_tokens(const std::string& utf8, const std::vector<Added
                                 const std::function<std::u32string(const std::u32string&)>& normalize,
                                 const std::function<void(const std::u32string&, std::vector<int64_t>&)>& encode_piece,
                                 std::vector<int64_t>& out);
+// BPE merge rules by pair of symbol ids, ranked in the order they were added (the first of a
+// repeated pair counts).
+class BpeMerges {
+public:
+    void add(int64_t left, int64_t right, int64_t merged);
+    size_t size() const { return merges_.size(); }
+    // The tokenizers library's merge loop: the best-ranked pair first, leftmost among equals.
+    void apply(std::vector<int64_t>& symbols) const;
+
+private:
+    struct Merge {
+        uint32_t rank;
+        int64_t id;  // of the merged symbol
+    };
+    static uint64_t key(int64_t a, int64_t b) { return (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b); }
+    std::unordered_map<uint64_t, Merge> merges_;
+};
+
+// GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the others map to U+0100
+// and up; each byte's character as UTF-8.
+const std::array<std::string, 256>& byte_level_chars();
+// The inverse: the byte a character stands for, or -1.
+int byte_level_byte(char32_t c);
+
 // transformers' clean_up_tokenization: " ." → "." and the like.
 std::string clean_up_tokenization(std::string s);
 

@@ -19,6 +19,7 @@ enum class ModelKind {
 struct TowerCapabilities {
     Modality modality = Modality::Other;
     std::string config_key;        // the config.json object its sizes live in, rewritten by width and depth pruning
+                                   // ("": the top level, for a language model alone)
     bool removable_heads = false;  // width pruning may remove attention heads (GQA groups): the config states
                                    // head_dim, so transformers loads fewer heads of the same size
 };

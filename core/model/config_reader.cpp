@@ -5,6 +5,7 @@
 namespace ps {
 
 nlohmann::json& tower_config(nlohmann::json& config, const std::string& key, const std::string& config_path) {
+    if (key.empty()) return config;
     nlohmann::json& sub = config[key];
     if (sub.is_null()) sub = nlohmann::json::object();
     if (!sub.is_object()) throw Error(config_path, key + " is not an object");
@@ -52,6 +53,7 @@ bool ConfigReader::boolean(const std::string& key, bool fallback) const {
 }
 
 ConfigReader ConfigReader::sub(const std::string& key) const {
+    if (key.empty()) return *this;
     static const nlohmann::json empty = nlohmann::json::object();
     const nlohmann::json* v = find(key);
     if (v && !v->is_object()) bad(key, "an object");

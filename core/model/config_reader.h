@@ -8,7 +8,8 @@
 namespace ps {
 
 // The object `key` (a tower's TowerCapabilities::config_key) of a config.json being rewritten (structured pruning),
-// created empty where the config leaves the tower to its defaults (LLaVA may omit text_config).
+// created empty where the config leaves the tower to its defaults (LLaVA may omit text_config);
+// "" is the config itself (a language model alone).
 // Throws ps::Error naming `config_path` when it is not an object.
 nlohmann::json& tower_config(nlohmann::json& config, const std::string& key, const std::string& config_path);
 
@@ -23,7 +24,8 @@ public:
     bool boolean(const std::string& key, bool fallback) const;
     bool has(const std::string& key) const;
     const std::string& path() const { return path_; }
-    // A nested object such as "vision_config"; an absent one reads as empty (all defaults).
+    // A nested object such as "vision_config"; an absent one reads as empty (all defaults); "" is
+    // this object.
     ConfigReader sub(const std::string& key) const;
 
 private:

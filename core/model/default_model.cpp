@@ -87,6 +87,28 @@ NamedTensors init_default_trainables(const DefaultModelSpec& s, uint64_t seed) {
     return t;
 }
 
+nlohmann::json default_vision_config(const DefaultModelSpec& s) {
+    return {{"model_type", "vit"}, {"hidden_size", s.hidden}, {"intermediate_size", s.intermediate},
+            {"num_hidden_layers", s.layers}, {"num_attention_heads", s.heads}, {"image_size", s.image_size},
+            {"patch_size", s.patch_size}, {"num_channels", 3}, {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-12},
+            {"qkv_bias", true}, {"initializer_range", 0.02}};
+}
+
+nlohmann::json default_preprocessor_config(const DefaultModelSpec& s) {
+    return {
+        {"image_processor_type", "ViTImageProcessor"},
+        {"do_resize", true},
+        {"size", {{"height", s.image_size}, {"width", s.image_size}}},
+        {"resample", 2},
+        {"do_rescale", true},
+        {"rescale_factor", 1.0 / 255},
+        {"do_normalize", true},
+        {"image_mean", s.image_mean},
+        {"image_std", s.image_std},
+        {"do_convert_rgb", true},
+    };
+}
+
 namespace {
 
 const char* kTokenizerFiles[] = {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"};
@@ -119,28 +141,12 @@ void write_default_checkpoint(const std::string& dir, const std::string& text_to
         {"projection_dim", s.projection_dim},
         {"logit_scale_init_value", 2.6592},
         {"torch_dtype", "float32"},
-        {"vision_config",
-         {{"model_type", "vit"}, {"hidden_size", s.hidden}, {"intermediate_size", s.intermediate},
-          {"num_hidden_layers", s.layers}, {"num_attention_heads", s.heads}, {"image_size", s.image_size},
-          {"patch_size", s.patch_size}, {"num_channels", 3}, {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-12},
-          {"qkv_bias", true}, {"initializer_range", 0.02}}},
+        {"vision_config", default_vision_config(s)},
         {"text_config", text_config},
-    };
-    const nlohmann::json preprocessor = {
-        {"image_processor_type", "ViTImageProcessor"},
-        {"do_resize", true},
-        {"size", {{"height", s.image_size}, {"width", s.image_size}}},
-        {"resample", 2},
-        {"do_rescale", true},
-        {"rescale_factor", 1.0 / 255},
-        {"do_normalize", true},
-        {"image_mean", s.image_mean},
-        {"image_std", s.image_std},
-        {"do_convert_rgb", true},
     };
     AtomicDir out(dir);
     write_file_atomic(out.path() + "/config.json", config.dump(2) + "\n");
-    write_file_atomic(out.path() + "/preprocessor_config.json", preprocessor.dump(2) + "\n");
+    write_file_atomic(out.path() + "/preprocessor_config.json", default_preprocessor_config(s).dump(2) + "\n");
     for (const char* f : kTokenizerFiles) {
         const fs::path src = fs::path(text_tower_dir) / f;
         if (!fs::exists(src)) throw Error(src.string(), "tokenizer file missing from the text tower");
@@ -150,7 +156,7 @@ void write_default_checkpoint(const std::string& dir, const std::string& text_to
     out.commit();
 }
 
-void assemble_default_model(const std::string& resources_dir, const std::string& text_tower_dir, const std::string& dir) {
+NamedTensors load_default_trainables(const std::string& resources_dir, DefaultModelSpec* spec_out) {
     const std::string manifest_path = resources_dir + "/manifest.json";
     const nlohmann::json manifest = read_json_file(manifest_path);
     if (!manifest.contains("spec")) throw Error(manifest_path, "no \"spec\" section");
@@ -165,6 +171,13 @@ void assemble_default_model(const std::string& resources_dir, const std::string&
         if (it == trained.end() || it->second.sizes() != expected[i].second.sizes())
             throw Error(resources_dir + "/vision.safetensors", "tensor " + expected[i].first + " missing or of the wrong shape");
     }
+    if (spec_out) *spec_out = spec;
+    return trained;
+}
+
+void assemble_default_model(const std::string& resources_dir, const std::string& text_tower_dir, const std::string& dir) {
+    DefaultModelSpec spec;
+    const NamedTensors trained = load_default_trainables(resources_dir, &spec);
     write_default_checkpoint(dir, text_tower_dir, trained, spec);
 }
 

@@ -35,11 +35,19 @@ std::string default_model_resources_dir();
 // logit_scale = ln(1/0.07)), deterministic in `seed`.
 NamedTensors init_default_trainables(const DefaultModelSpec& spec, uint64_t seed);
 
+// The ViT's config.json object and the image processor's preprocessor_config.json.
+nlohmann::json default_vision_config(const DefaultModelSpec& spec);
+nlohmann::json default_preprocessor_config(const DefaultModelSpec& spec);
+
 // Writes a complete VisionTextDualEncoder checkpoint folder `dir` (which must not exist),
 // atomically: config.json, model.safetensors (`trainables` + the text tower), the text tower's
 // tokenizer files and preprocessor_config.json.
 void write_default_checkpoint(const std::string& dir, const std::string& text_tower_dir,
                               const NamedTensors& trainables, const DefaultModelSpec& spec);
+
+// The trained tensors of `resources_dir` (vision.safetensors, checked against manifest.json's spec,
+// which goes to `spec` when given). Throws ps::Error naming the missing or bad file.
+NamedTensors load_default_trainables(const std::string& resources_dir, DefaultModelSpec* spec = nullptr);
 
 // The trained default from `resources_dir` (vision.safetensors + manifest.json) as a checkpoint
 // folder `dir`. Throws ps::Error naming the missing or bad file.

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/model/clip.h"
+#include "core/model/llama_lm.h"
 #include "core/model/llava.h"
 #include "core/model/siglip.h"
 #include "core/model/vision_text_dual_encoder.h"
@@ -33,7 +34,8 @@ std::vector<FamilySpec> inspect_only_families() {
 }  // namespace
 
 std::vector<FamilySpec> builtin_families() {
-    std::vector<FamilySpec> out = {clip_family(), siglip_family(), vision_text_dual_encoder_family(), llava_family()};
+    std::vector<FamilySpec> out = {clip_family(), siglip_family(), vision_text_dual_encoder_family(), llava_family(),
+                                   llama_lm_family()};
     for (FamilySpec& f : inspect_only_families()) out.push_back(std::move(f));
     return out;
 }

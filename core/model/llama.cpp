@@ -1,5 +1,7 @@
 #include "core/model/llama.h"
 
+#include <ATen/core/grad_mode.h>
+
 #include <cmath>
 #include <limits>
 
@@ -14,9 +16,15 @@ LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path) 
     l.intermediate = c.integer("intermediate_size", 11008);
     l.layers = c.integer("num_hidden_layers", 32);
     l.heads = c.integer("num_attention_heads", 32);
+    for (const auto& [key, v] : {std::pair<const char*, int64_t>{"hidden_size", l.hidden}, {"intermediate_size", l.intermediate},
+                                 {"num_hidden_layers", l.layers}, {"num_attention_heads", l.heads}})
+        if (v <= 0) throw Error(config_path, std::string(key) + " must be positive, not " + std::to_string(v));
     l.kv_heads = c.integer("num_key_value_heads", l.heads);
     l.head_dim = c.integer("head_dim", l.hidden / l.heads);
+    if (l.head_dim <= 0 || l.head_dim % 2)
+        throw Error(config_path, "head_dim " + std::to_string(l.head_dim) + " must be positive and even (rotary pairs)");
     l.vocab = c.integer("vocab_size", 32000);
+    if (l.vocab <= 0) throw Error(config_path, "vocab_size must be positive, not " + std::to_string(l.vocab));
     l.max_positions = c.integer("max_position_embeddings", 2048);
     l.eps = c.number("rms_norm_eps", 1e-6);
     l.rope_theta = c.number("rope_theta", 10000.0);
@@ -160,6 +168,44 @@ at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::s
                         const at::Tensor& hidden) {
     const std::string name = c.tie_word_embeddings && !w.has(head) ? p + "embed_tokens.weight" : head;
     return at::linear(hidden, w.get(name, {c.vocab, c.hidden}));
+}
+
+std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
+                                                 const LlamaConfig& c, const at::Tensor& inputs_embeds,
+                                                 const at::Tensor& attention_mask, int max_new_tokens,
+                                                 std::optional<int64_t> eos) {
+    at::NoGradGuard no_grad;
+    const int64_t batch = inputs_embeds.size(0);
+    const auto longs = at::TensorOptions().dtype(at::kLong).device(inputs_embeds.device());
+    at::Tensor mask = attention_mask.defined() ? attention_mask.to(longs)
+                                               : at::ones({batch, inputs_embeds.size(1)}, longs);
+    // Position ids as GenerationMixin derives them: count of attended tokens so far (1 on padding).
+    at::Tensor positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1);
+    StageState s = llama_start(c, inputs_embeds, mask, positions);
+
+    std::vector<LayerCache> cache(c.layers);
+    std::vector<std::vector<int64_t>> out(batch);
+    std::vector<bool> finished(batch, false);
+    auto layer = [&](int64_t i) { return p + "layers." + std::to_string(i) + "."; };
+    for (int step = 0; step < max_new_tokens; ++step) {
+        for (int64_t i = 0; i < c.layers; ++i) llama_decoder_block(w, layer(i), c, s, nullptr, &cache[i]);
+        at::Tensor last = llama_final_norm(w, p, c, s.hidden.slice(1, -1));
+        at::Tensor next = llama_logits(w, p, head, c, last).squeeze(1).to(at::kFloat).argmax(-1);
+        at::Tensor next_cpu = next.cpu();
+        bool all_finished = true;
+        for (int64_t b = 0; b < batch; ++b) {
+            if (!finished[b]) {
+                out[b].push_back(next_cpu[b].item<int64_t>());
+                finished[b] = eos && out[b].back() == *eos;
+            }
+            all_finished = all_finished && finished[b];
+        }
+        if (all_finished || step + 1 == max_new_tokens) break;
+        mask = at::cat({mask, at::ones({batch, 1}, mask.options())}, 1);
+        s = llama_start(c, llama_embed_tokens(w, p, c, next.unsqueeze(1)), mask, mask.sum(-1, /*keepdim=*/true) - 1,
+                        cache[0].k.size(2));
+    }
+    return out;
 }
 
 }  // namespace ps

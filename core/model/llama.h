@@ -3,7 +3,9 @@
 // rotary tables, the pre-norm GQA/SwiGLU block (with an optional KV cache for generation), final
 // norm and output head. Every piece takes the prefix of its module, e.g. "model.language_model.".
 #pragma once
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/model/config_reader.h"
 #include "core/model/vlm.h"
@@ -53,5 +55,13 @@ at::Tensor llama_embed_tokens(const WeightStore& w, const std::string& p, const 
 at::Tensor llama_final_norm(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& hidden);
 at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::string& head, const LlamaConfig& c,
                         const at::Tensor& hidden);
+
+// Greedy decoding with a KV cache from input embeddings [B,T,D] (left padding marked by the 0/1
+// `attention_mask` [B,T], undefined: none), as transformers' generate(do_sample=False): for each
+// row, the new token ids, ending with `eos` where it was produced. `p` and `head` as in llama_logits.
+std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
+                                                 const LlamaConfig& c, const at::Tensor& inputs_embeds,
+                                                 const at::Tensor& attention_mask, int max_new_tokens,
+                                                 std::optional<int64_t> eos);
 
 }  // namespace ps

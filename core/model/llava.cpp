@@ -9,15 +9,9 @@
 #include "core/model/config_reader.h"
 #include "core/model/layers.h"
 #include "core/model/llama.h"
+#include "core/model/vit.h"
 
 namespace ps {
-
-std::vector<int64_t> CausalVlm::generate(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos) const {
-    if (in.input_ids.size(0) != 1)
-        throw Error("generate", "a batch of " + std::to_string(in.input_ids.size(0)) +
-                                    " prompts; generate takes one (use generate_batch)");
-    return generate_batch(in, max_new_tokens, eos).front();
-}
 
 namespace {
 
@@ -29,10 +23,17 @@ public:
         const ConfigReader cfg(ckpt.config(), path);
 
         const ConfigReader vc = cfg.sub("vision_config");
-        if (vc.string("model_type", "clip_vision_model") != "clip_vision_model")
-            throw Error(path, "vision_config.model_type \"" + vc.string("model_type", "") +
-                                  "\" is not supported (LLaVA runs with a CLIP vision tower)");
+        const std::string vision_type = vc.string("model_type", "clip_vision_model");
+        if (vision_type != "clip_vision_model" && vision_type != "vit")
+            throw Error(path, "vision_config.model_type \"" + vision_type +
+                                  "\" is not supported (LLaVA runs with a CLIP or ViT vision tower)");
+        vit_ = vision_type == "vit";
         vision_ = clip_vision_config(vc);
+        if (vit_) {  // ViTModel (transformers' AutoModel for a "vit" config): sizes as ViTConfig reads them
+            vit_config_ = vit_config(vc);
+            vision_.hidden = vit_config_.hidden;
+            vision_.layers = vit_config_.layers;
+        }
         if (!cfg.has("vision_config")) {  // LlavaConfig's own default: CLIP ViT-L/14 at 336 px
             vision_.hidden = 1024;
             vision_.intermediate = 4096;
@@ -67,7 +68,7 @@ public:
             return n.rfind("model.language_model.", 0) == 0 || n.rfind("model.vision_tower.", 0) == 0;
         });
         const std::string root = modules ? "model." : "";
-        vision_prefix_ = root + "vision_tower.vision_model.";
+        vision_prefix_ = root + (vit_ ? "vision_tower." : "vision_tower.vision_model.");
         projector_prefix_ = root + "multi_modal_projector.";
         language_prefix_ = modules ? "model.language_model." : "language_model.model.";
         head_name_ = modules ? "lm_head.weight" : "language_model.lm_head.weight";
@@ -78,8 +79,11 @@ public:
 
     // Without pixel_values the vision tower is empty and the prompt must hold no image tokens.
     StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const override {
-        if (tower == 0) return in.pixel_values.defined() ? clip_vision_embed(*weights_, vision_prefix_, vision_, in.pixel_values)
-                                                         : StageState{};
+        if (tower == 0) {
+            if (!in.pixel_values.defined()) return StageState{};
+            return vit_ ? vit_embed(*weights_, vision_prefix_, vit_config_, in.pixel_values)
+                        : clip_vision_embed(*weights_, vision_prefix_, vision_, in.pixel_values);
+        }
         at::Tensor ids = in.input_ids.to(weights_->device());
         at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden);
         at::Tensor positions = at::arange(ids.size(1), ids.options()).unsqueeze(0);
@@ -90,8 +94,9 @@ public:
 
     void block(int tower, int i, StageState& s, at::Tensor* probs) const override {
         if (tower == 0) {
-            if (s.hidden.defined())
-                clip_encoder_block(*weights_, vision_prefix_ + "encoder.layers." + std::to_string(i) + ".", vision_, s, probs);
+            if (!s.hidden.defined()) return;
+            if (vit_) vit_block(*weights_, vision_prefix_ + "encoder.layer." + std::to_string(i) + ".", vit_config_, s, probs);
+            else clip_encoder_block(*weights_, vision_prefix_ + "encoder.layers." + std::to_string(i) + ".", vision_, s, probs);
             return;
         }
         llama_decoder_block(*weights_, layer_prefix(i), text_, s, probs);
@@ -103,6 +108,9 @@ public:
             return;
         }
         if (!s.hidden.defined()) return;
+        // transformers' ViTModel reports its last hidden state after its final layernorm, so features
+        // taken from the last block are normalised; CLIP's are not.
+        if (vit_ && towers_[0].num_blocks == vision_.layers) vit_finish(*weights_, vision_prefix_, vit_config_, s);
         const WeightStore& w = *weights_;
         const std::string& p = projector_prefix_;
         at::Tensor x = keep_cls_ ? s.hidden : s.hidden.slice(1, 1);
@@ -124,36 +132,9 @@ public:
         for (int i = 0; i < towers_[0].num_blocks; ++i) block(0, i, vision, nullptr);
         finish(0, vision);
 
-        const WeightStore& w = *weights_;
-        at::Tensor ids = in.input_ids.to(w.device());
-        const int64_t batch = ids.size(0);
-        at::Tensor mask = in.attention_mask.defined() ? in.attention_mask.to(ids.options()) : at::ones_like(ids);
-        // Position ids as GenerationMixin derives them: count of attended tokens so far (1 on padding).
-        at::Tensor positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1);
-        StageState s = llama_start(text_, merged_embeddings(ids, vision.hidden), mask, positions);
-
-        std::vector<LayerCache> cache(text_.layers);
-        std::vector<std::vector<int64_t>> out(batch);
-        std::vector<bool> finished(batch, false);
-        for (int step = 0; step < max_new_tokens; ++step) {
-            for (int i = 0; i < text_.layers; ++i) llama_decoder_block(w, layer_prefix(i), text_, s, nullptr, &cache[i]);
-            at::Tensor last = llama_final_norm(w, language_prefix_, text_, s.hidden.slice(1, -1));
-            at::Tensor next = llama_logits(w, language_prefix_, head_name_, text_, last).squeeze(1).to(at::kFloat).argmax(-1);
-            at::Tensor next_cpu = next.cpu();
-            bool all_finished = true;
-            for (int64_t b = 0; b < batch; ++b) {
-                if (!finished[b]) {
-                    out[b].push_back(next_cpu[b].item<int64_t>());
-                    finished[b] = eos && out[b].back() == *eos;
-                }
-                all_finished = all_finished && finished[b];
-            }
-            if (all_finished || step + 1 == max_new_tokens) break;
-            mask = at::cat({mask, at::ones({batch, 1}, mask.options())}, 1);
-            s = llama_start(text_, llama_embed_tokens(w, language_prefix_, text_, next.unsqueeze(1)), mask,
-                            mask.sum(-1, /*keepdim=*/true) - 1, cache[0].k.size(2));
-        }
-        return out;
+        at::Tensor ids = in.input_ids.to(weights_->device());
+        return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden),
+                              in.attention_mask, max_new_tokens, eos);
     }
 
 private:
@@ -175,6 +156,8 @@ private:
     }
 
     ClipTowerConfig vision_;
+    bool vit_ = false;  // a ViTModel vision tower (vit_config_) instead of CLIP's
+    BertStyleConfig vit_config_;
     LlamaConfig text_;
     int64_t image_token_ = 0;
     std::string projector_act_;

@@ -1,6 +1,7 @@
 #include "core/model/processor.h"
 
 #include "core/error.h"
+#include "core/io/chat_template.h"
 #include "core/io/checkpoint.h"
 #include "core/model/config_reader.h"
 
@@ -19,13 +20,21 @@ Processor::Processor(const Vlm& model) : family_(model.map().family), chat_templ
         image_error_ = std::current_exception();
     }
     const ConfigReader cfg(ckpt.config(), ckpt.config_path());
-    const ConfigReader text = cfg.sub("text_config");
-    if (model.capabilities().image_tokens_in_language) {
+    const Capabilities& caps = model.capabilities();
+    if (caps.image_tokens_in_language) {
         image_token_ = cfg.integer("image_token_index", cfg.integer("image_token_id", 32000));
         image_seq_length_ = cfg.integer("image_seq_length", 576);
+    } else if (const TowerCapabilities* language = caps.tower(Modality::Language); caps.generative() && language) {
+        max_text_tokens_ = cfg.sub(language->config_key).integer("max_position_embeddings", 0);
     } else {
-        max_text_tokens_ = text.integer("max_position_embeddings", family_ == "siglip" ? 64 : 77);
+        max_text_tokens_ = cfg.sub("text_config").integer("max_position_embeddings", family_ == "siglip" ? 64 : 77);
     }
+    // The checkpoint's own chat format when it is one we build (ChatML), else the family's.
+    if (caps.generative()) try {
+            if (auto t = chat_prompt_template(read_chat_template(ckpt.dir()))) chat_template_ = *t;
+        } catch (const Error&) {
+            chat_error_ = std::current_exception();
+        }
 }
 
 const Tokenizer& Processor::tokenizer() const {
@@ -80,25 +89,40 @@ VlmInputs Processor::texts(const std::vector<std::string>& texts) const {
     return in;
 }
 
-VlmInputs Processor::chat(const cv::Mat& image, const std::string& question) const {
-    const size_t image_at = chat_template_.find("{image}");
-    if (image_at == std::string::npos) throw Error("run", "chat prompts need a generative model with images in its prompt");
-    // As the Hugging Face processor splits the prompt at its image: the text before carries BOS,
-    // the image token is repeated once per image feature, the text after is encoded without special tokens.
+std::vector<int64_t> Processor::chat_ids(const std::string& question, bool image) const {
+    if (chat_error_) std::rethrow_exception(chat_error_);
+    const std::string kImage = "{image}", kQuestion = "{question}";
+    const size_t image_at = chat_template_.find(kImage);
+    if (image_at == std::string::npos) throw Error("run", "chat prompts need a generative model");
+    // As the Hugging Face processor splits the prompt at its image: the text before carries the
+    // tokenizer's special tokens (unless it starts with BOS already, as chat templates write it),
+    // the image token is repeated once per image feature, the text after is encoded without them.
+    // Without an image, "{image}" and the line break after it go.
     const Tokenizer& tokenizer = this->tokenizer();
-    const ImageProcessorConfig& image_config = this->image_config();
-    std::vector<int64_t> ids = tokenizer.encode(chat_template_.substr(0, image_at));
-    ids.insert(ids.end(), static_cast<size_t>(image_seq_length_), image_token_);
-    EncodeOptions plain;
+    const std::string before = chat_template_.substr(0, image_at);
+    std::string after = chat_template_.substr(image_at + kImage.size());
+    if (!image && !after.empty() && after[0] == '\n') after.erase(0, 1);
+    const size_t question_at = after.find(kQuestion);
+    if (question_at != std::string::npos) after.replace(question_at, kQuestion.size(), question);
+
+    EncodeOptions first, plain;
     plain.add_special_tokens = false;
-    std::string after = chat_template_.substr(image_at + std::string("{image}").size());
-    const size_t question_at = after.find("{question}");
-    if (question_at != std::string::npos) after.replace(question_at, std::string("{question}").size(), question);
+    const auto bos = tokenizer.bos_id() ? tokenizer.id_to_token(*tokenizer.bos_id()) : std::nullopt;
+    first.add_special_tokens = !(bos && !bos->empty() && before.rfind(*bos, 0) == 0);
+    std::vector<int64_t> ids = tokenizer.encode(before, first);
+    if (image) {
+        if (image_seq_length_ <= 0) throw Error("run", "this model takes no images; ask without one");
+        ids.insert(ids.end(), static_cast<size_t>(image_seq_length_), image_token_);
+    }
     const std::vector<int64_t> rest = tokenizer.encode(after, plain);
     ids.insert(ids.end(), rest.begin(), rest.end());
-    VlmInputs in;
-    in.pixel_values = preprocess_batch({image}, image_config);
-    in.input_ids = at::tensor(ids, at::kLong).unsqueeze(0);
+    return ids;
+}
+
+VlmInputs Processor::chat(const cv::Mat& image, const std::string& question) const {
+    VlmInputs in;  // the tokenizer first: its error is the one a missing pair of files reports
+    in.input_ids = at::tensor(chat_ids(question, !image.empty()), at::kLong).unsqueeze(0);
+    if (!image.empty()) in.pixel_values = preprocess_batch({image}, image_config());
     in.attention_mask = at::ones_like(in.input_ids);
     return in;
 }

@@ -26,10 +26,12 @@ public:
     VlmInputs dual_encoder(const std::vector<cv::Mat>& images, const std::vector<std::string>& texts) const;
     // The text half of dual_encoder(): input_ids and attention_mask only.
     VlmInputs texts(const std::vector<std::string>& texts) const;
-    // Generative models: the family's chat template (Capabilities::chat_template) with one image and
-    // the question; the text before the image carries the tokenizer's special tokens, the image is
-    // as many image tokens as it gives features.
+    // Generative models: the checkpoint's chat format (core/io/chat_template.h) when recognised,
+    // else the family's (Capabilities::chat_template), with one image and the question; the image is
+    // as many image tokens as it gives features. An empty image asks the question alone.
     VlmInputs chat(const cv::Mat& image, const std::string& question) const;
+    // The ids of chat(): with `image`, its image tokens where the template puts the image.
+    std::vector<int64_t> chat_ids(const std::string& question, bool image) const;
 
     // Images alone, as the vision tower takes them: pixel_values [N,3,H,W].
     VlmInputs images(const std::vector<cv::Mat>& images) const;
@@ -42,6 +44,7 @@ public:
 private:
     std::string family_;
     std::string chat_template_;
+    std::exception_ptr chat_error_;  // the checkpoint's chat template could not be read
     std::unique_ptr<Tokenizer> tokenizer_;
     std::exception_ptr tokenizer_error_;
     std::unique_ptr<ImageProcessorConfig> image_;

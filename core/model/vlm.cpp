@@ -57,4 +57,10 @@ void Vlm::run_block(int tower, int index, StageState& s, at::Tensor* probs) cons
     token_hook_.apply(tower, index, s, *p);
 }
 
+int tower_index(const Vlm& model, Modality m) {
+    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t)
+        if (model.towers()[t].modality == m) return t;
+    return -1;
+}
+
 }  // namespace ps

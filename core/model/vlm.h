@@ -102,4 +102,7 @@ protected:
     TokenHook token_hook_;
 };
 
+// The index of the model's tower of modality `m`, -1 when it has none.
+int tower_index(const Vlm& model, Modality m);
+
 }  // namespace ps

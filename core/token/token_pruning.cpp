@@ -23,12 +23,6 @@ bool TokenPruning::active() const {
     return language_after >= 0 && language_keep < 1.0;
 }
 
-int tower_index(const Vlm& model, Modality m) {
-    for (int t = 0; t < static_cast<int>(model.towers().size()); ++t)
-        if (model.towers()[t].modality == m) return t;
-    return -1;
-}
-
 int64_t kept_tokens(int64_t candidates, double keep) {
     return std::max<int64_t>(1, std::min<int64_t>(candidates, std::llround(keep * static_cast<double>(candidates))));
 }

