@@ -7,7 +7,6 @@
 #include "core/error.h"
 #include "core/io/atomic_dir.h"
 #include "core/io/atomic_file.h"
-#include "core/io/byte_level_bpe_tokenizer.h"
 #include "core/io/gguf_checkpoint.h"
 
 namespace ps {
@@ -48,13 +47,14 @@ void write_default_vlm_checkpoint(const std::string& dir, const std::string& ggu
         throw Error(gguf_path, "SmolLM2's GGUF file not found (run packaging/setup.sh, or set PRUNESTUDIO_SMOLLM2)");
     const auto file = GgufFile::open(gguf_path);
     const GgufCheckpoint lm = gguf_checkpoint(*file);
-    const ByteLevelBpeTokenizer tok(*file);
     const int64_t text_hidden = lm.config.at("hidden_size").get<int64_t>();
     for (const auto& [name, t] : projector)
         if (t.dim() < 1 || t.size(0) != text_hidden)
             throw Error(name, "the projector's output width must be the language model's " + std::to_string(text_hidden));
-    const auto image_token = tok.token_to_id(kImageToken);
-    if (!image_token) throw Error(gguf_path, std::string("the vocabulary has no ") + kImageToken + " token");
+    const nlohmann::json vocabulary = file->metadata().value("tokenizer.ggml.tokens", nlohmann::json::array());
+    const auto found = std::find(vocabulary.begin(), vocabulary.end(), kImageToken);
+    if (found == vocabulary.end()) throw Error(gguf_path, std::string("the vocabulary has no ") + kImageToken + " token");
+    const int64_t image_token = found - vocabulary.begin();
     const int64_t patches = (spec.image_size / spec.patch_size) * (spec.image_size / spec.patch_size);
 
     NamedTensors tensors;
@@ -71,7 +71,7 @@ void write_default_vlm_checkpoint(const std::string& dir, const std::string& ggu
     const nlohmann::json config = {
         {"architectures", {"LlavaForConditionalGeneration"}},
         {"model_type", "llava"},
-        {"image_token_index", *image_token},
+        {"image_token_index", image_token},
         {"image_seq_length", patches},
         {"projector_hidden_act", "gelu"},
         {"multimodal_projector_bias", true},

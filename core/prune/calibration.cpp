@@ -45,11 +45,14 @@ std::vector<VlmInputs> calibration_batches(const Vlm& model, const CalibrationOp
     }
     std::vector<VlmInputs> batches;
     const bool chat = model.capabilities().generative();
+    // A language model alone reads the captions as its prompts; a VLM is asked about each image.
+    const bool text_only = !model.capabilities().tower(Modality::Vision);
     const size_t step = chat ? 1 : static_cast<size_t>(c.batch_size);
     for (size_t b = 0; b < images.size(); b += step) {
         const size_t e = std::min(images.size(), b + step);
         if (chat) {
-            batches.push_back(processor.chat(images[b], "What is in this image? " + captions[b]));
+            batches.push_back(text_only ? processor.chat(cv::Mat(), captions[b])
+                                        : processor.chat(images[b], "What is in this image? " + captions[b]));
         } else {
             batches.push_back(processor.dual_encoder({images.begin() + b, images.begin() + e}, {captions.begin() + b, captions.begin() + e}));
         }
@@ -61,7 +64,7 @@ std::string calibration_unavailable(const Vlm& model) {
     const Processor processor(model);
     try {
         processor.tokenizer();
-        processor.image_config();
+        if (model.capabilities().tower(Modality::Vision)) processor.image_config();
     } catch (const Error& e) {
         return e.what();
     }

