@@ -15,6 +15,7 @@
 namespace ps {
 
 using tokenizer_detail::AddedToken;
+using tokenizer_detail::is_numeric;
 using tokenizer_detail::utf8_decode;
 using tokenizer_detail::utf8_encode;
 
@@ -54,7 +55,6 @@ std::shared_ptr<const CompiledRegex> compile(const std::string& pattern, const s
     return r;
 }
 
-bool is_numeric(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
 
 // Field access with errors naming the file and the field.
 struct Reader {
@@ -129,11 +129,9 @@ void ByteLevelBpeTokenizer::read_json(const tokenizer_detail::TokenizerConfig& c
         const auto& m = (*merges)[i];
         const std::string where = "model.merges[" + std::to_string(i) + "]";
         if (m.is_string()) {
-            const std::string s = m.get<std::string>();
-            const size_t space = s.find(' ');
-            if (space == std::string::npos || space == 0 || space + 1 == s.size() || s.find(' ', space + 1) != std::string::npos)
-                r.fail(where, "is not two symbols separated by a space");
-            add_merge(s.substr(0, space), s.substr(space + 1), where);
+            const auto symbols = tokenizer_detail::split_merge(m.get<std::string>());
+            if (!symbols) r.fail(where, "is not two symbols separated by a space");
+            add_merge(symbols->first, symbols->second, where);
         } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
             add_merge(m[0].get<std::string>(), m[1].get<std::string>(), where);
         } else {
@@ -290,11 +288,9 @@ void ByteLevelBpeTokenizer::read_gguf(const GgufFile& f) {
     }
     for (size_t i = 0; i < merges.size(); ++i) {
         const std::string where = "tokenizer.ggml.merges[" + std::to_string(i) + "]";
-        const std::string s = merges[i].is_string() ? merges[i].get<std::string>() : std::string();
-        const size_t space = s.find(' ');
-        if (space == std::string::npos || space == 0 || space + 1 == s.size())
-            throw Error(path_, where + " is not two symbols separated by a space");
-        add_merge(s.substr(0, space), s.substr(space + 1), where);
+        const auto symbols = tokenizer_detail::split_merge(merges[i].is_string() ? merges[i].get<std::string>() : std::string());
+        if (!symbols) throw Error(path_, where + " is not two symbols separated by a space");
+        add_merge(symbols->first, symbols->second, where);
     }
     const std::string pre = m.value("tokenizer.ggml.pre", std::string("default"));
     Split byte_level;
@@ -481,19 +477,7 @@ std::vector<std::string> ByteLevelBpeTokenizer::apply_decoders(std::vector<std::
         switch (d.kind) {
             case Decoder::ByteLevel: {  // each token's characters back to bytes (others: its own UTF-8)
                 std::string bytes;
-                for (const std::string& t : tokens) {
-                    std::string mapped;
-                    bool all = true;
-                    for (char32_t c : utf8_decode(t)) {
-                        const int b = tokenizer_detail::byte_level_byte(c);
-                        if (b < 0) {
-                            all = false;
-                            break;
-                        }
-                        mapped += static_cast<char>(b);
-                    }
-                    bytes += all ? mapped : t;
-                }
+                for (const std::string& t : tokens) bytes += tokenizer_detail::byte_level_bytes(t);
                 next = {tokenizer_detail::utf8_lossy(bytes)};
                 break;
             }

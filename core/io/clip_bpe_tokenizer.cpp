@@ -10,6 +10,7 @@
 namespace ps {
 
 using tokenizer_detail::AddedToken;
+using tokenizer_detail::is_numeric;
 using tokenizer_detail::is_white_space;
 using tokenizer_detail::utf8_decode;
 using tokenizer_detail::utf8_encode;
@@ -21,7 +22,6 @@ constexpr size_t kMaxMerges = 49152 - 256 - 2;
 const char* const kEndOfWord = "</w>";
 
 bool is_letter(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_L_MASK) != 0; }
-bool is_number(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
 
 // Python's str.strip(): White_Space plus the information separators U+001C..U+001F.
 bool is_python_space(char32_t c) { return is_white_space(c) || (c >= 0x1C && c <= 0x1F); }
@@ -55,10 +55,9 @@ ClipBpeTokenizer::ClipBpeTokenizer(const tokenizer_detail::TokenizerConfig& cfg)
         ++line_no;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if ((line_no == 1 && line.rfind("#version", 0) == 0) || line.empty()) continue;
-        const size_t space = line.find(' ');
-        if (space == std::string::npos || space == 0 || line.find(' ', space + 1) != std::string::npos)
-            throw Error(merges_path, "line " + std::to_string(line_no) + ": expected two symbols separated by a space");
-        const std::string left = line.substr(0, space), right = line.substr(space + 1);
+        const auto symbols = tokenizer_detail::split_merge(line);
+        if (!symbols) throw Error(merges_path, "line " + std::to_string(line_no) + ": expected two symbols separated by a space");
+        const auto& [left, right] = *symbols;
         const auto a = vocab_.find(left), b = vocab_.find(right), m = vocab_.find(left + right);
         if (a == vocab_.end() || b == vocab_.end() || m == vocab_.end())
             throw Error(merges_path, "line " + std::to_string(line_no) + ": \"" + line +
@@ -159,8 +158,8 @@ std::vector<int64_t> ClipBpeTokenizer::encode_text(const std::string& utf8) cons
                     }
                     if (is_letter(c)) {
                         while (j < s.size() && is_letter(s[j])) ++j;
-                    } else if (!is_number(c)) {
-                        while (j < s.size() && !is_white_space(s[j]) && !is_letter(s[j]) && !is_number(s[j])) ++j;
+                    } else if (!is_numeric(c)) {
+                        while (j < s.size() && !is_white_space(s[j]) && !is_letter(s[j]) && !is_numeric(s[j])) ++j;
                     }
                 }
                 add_word(s.substr(i, j - i), out);
@@ -181,17 +180,7 @@ std::string ClipBpeTokenizer::decode(const std::vector<int64_t>& ids, bool skip_
         bool special = false;
         for (const auto& a : added_) special = special || (a.special && a.id == id);
         if (skip_special_tokens && special) continue;
-        std::string mapped;
-        bool all_bytes = true;
-        for (char32_t c : utf8_decode(*tok)) {
-            const int byte = tokenizer_detail::byte_level_byte(c);
-            if (byte < 0) {
-                all_bytes = false;
-                break;
-            }
-            mapped += static_cast<char>(byte);
-        }
-        bytes += all_bytes ? mapped : *tok;
+        bytes += tokenizer_detail::byte_level_bytes(*tok);
     }
     std::string text = tokenizer_detail::utf8_lossy(bytes), spaced;
     for (size_t pos = 0;;) {

@@ -177,6 +177,8 @@ bool is_white_space(char32_t c) {
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
+bool is_numeric(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
+
 namespace {
 
 size_t utf8_char_start(const std::string& s, size_t i) {
@@ -274,6 +276,23 @@ int byte_level_byte(char32_t c) {
     }();
     auto it = inverse.find(c);
     return it == inverse.end() ? -1 : it->second;
+}
+
+std::optional<std::pair<std::string, std::string>> split_merge(const std::string& merge) {
+    const size_t space = merge.find(' ');
+    if (space == std::string::npos || space == 0 || space + 1 == merge.size() || merge.find(' ', space + 1) != std::string::npos)
+        return std::nullopt;
+    return std::make_pair(merge.substr(0, space), merge.substr(space + 1));
+}
+
+std::string byte_level_bytes(const std::string& token) {
+    std::string bytes;
+    for (char32_t c : utf8_decode(token)) {
+        const int b = byte_level_byte(c);
+        if (b < 0) return token;
+        bytes += static_cast<char>(b);
+    }
+    return bytes;
 }
 
 std::vector<Segment> split_added_tokens(const std::string& text, const std::vector<AddedToken>& tokens,
@@ -460,9 +479,10 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
         throw Error(dir, "no tokenizer files (expected tokenizer.json, vocab.txt, vocab.json + merges.txt or "
                          "tokenizer.model)");
     const TokenizerConfig cfg = read_tokenizer_config(dir);
+    std::optional<nlohmann::json> tokenizer_json;  // parsed once, handed to the tokenizer that reads it
     if (has_json) {
-        const nlohmann::json j = read_json_file(dir + "/tokenizer.json");
-        if (is_byte_level_bpe(j)) return std::make_unique<ByteLevelBpeTokenizer>(cfg, j);
+        tokenizer_json = read_json_file(dir + "/tokenizer.json");
+        if (is_byte_level_bpe(*tokenizer_json)) return std::make_unique<ByteLevelBpeTokenizer>(cfg, *tokenizer_json);
     }
 
     Kind kind;
@@ -476,7 +496,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
         kind = Kind::WordPiece;
     } else {
         const std::string path = dir + "/tokenizer.json";
-        const nlohmann::json j = read_json_file(path);
+        const nlohmann::json& j = *tokenizer_json;
         const nlohmann::json* type = j.is_object() && j.contains("model") && j["model"].is_object() &&
                                              j["model"].contains("type")
                                          ? &j["model"]["type"]
@@ -489,7 +509,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
         kind = Kind::WordPiece;
     }
     switch (kind) {
-        case Kind::WordPiece: return std::make_unique<WordPieceTokenizer>(cfg);
+        case Kind::WordPiece: return std::make_unique<WordPieceTokenizer>(cfg, tokenizer_json ? &*tokenizer_json : nullptr);
         case Kind::ClipBpe: return std::make_unique<ClipBpeTokenizer>(cfg);
         case Kind::SentencePiece: return std::make_unique<SentencePieceTokenizer>(cfg);
     }

@@ -70,6 +70,8 @@ void utf8_append(std::string& out, char32_t c);
 std::string utf8_encode(const std::u32string& s);
 // Unicode's White_Space property (Rust's char::is_whitespace, the regex class \s).
 bool is_white_space(char32_t c);
+// Unicode general category N (Nd, Nl, No): the tokenizers library's char::is_numeric.
+bool is_numeric(char32_t c);
 // NFD or NFC as the tokenizers library computes them: its tables are Unicode 9.0, so a character
 // assigned later passes through unchanged, as a starter that nothing reorders or composes across.
 std::u32string normalize_unicode9(const std::u32string& s, bool compose);
@@ -125,6 +127,12 @@ private:
 const std::array<std::string, 256>& byte_level_chars();
 // The inverse: the byte a character stands for, or -1.
 int byte_level_byte(char32_t c);
+// A BPE merge written "left right": its two symbols, or nullopt unless it is two non-empty
+// symbols separated by one space.
+std::optional<std::pair<std::string, std::string>> split_merge(const std::string& merge);
+// A byte-level token's bytes: each character's byte, or the token's own UTF-8 unchanged when one
+// of its characters stands for no byte (an added token written as plain text).
+std::string byte_level_bytes(const std::string& token);
 
 // transformers' clean_up_tokenization: " ." → "." and the like.
 std::string clean_up_tokenization(std::string s);

@@ -52,7 +52,7 @@ bool is_chinese_char(char32_t c) {  // the CJK ideograph blocks BERT pads with s
 
 }  // namespace
 
-WordPieceTokenizer::WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& cfg) {
+WordPieceTokenizer::WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& cfg, const nlohmann::json* tokenizer_json) {
     // BertTokenizerFast puts tokenizer_config.json's flags (with its defaults) over tokenizer.json's.
     lowercase_ = cfg.flag("do_lower_case").value_or(true);
     strip_accents_ = cfg.flag("strip_accents");
@@ -61,8 +61,10 @@ WordPieceTokenizer::WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& 
     if (auto unk = cfg.special_token("unk_token")) unk_token_ = *unk;
 
     const std::string json_path = cfg.dir + "/tokenizer.json", txt_path = cfg.dir + "/vocab.txt";
-    if (tokenizer_detail::file_exists(json_path)) {
-        read_tokenizer_json(json_path);
+    if (tokenizer_json) {
+        read_tokenizer_json(*tokenizer_json, json_path);
+    } else if (tokenizer_detail::file_exists(json_path)) {
+        read_tokenizer_json(read_json_file(json_path), json_path);
     } else if (tokenizer_detail::file_exists(txt_path)) {
         read_vocab_txt(txt_path);
     } else {
@@ -134,8 +136,7 @@ void WordPieceTokenizer::read_vocab_txt(const std::string& path) {
     if (vocab_.empty()) throw Error(path, "empty vocabulary");
 }
 
-void WordPieceTokenizer::read_tokenizer_json(const std::string& path) {
-    const nlohmann::json j = read_json_file(path);
+void WordPieceTokenizer::read_tokenizer_json(const nlohmann::json& j, const std::string& path) {
     // A float never converts to an id (a huge one would overflow int64).
     const auto id_of = [&](const nlohmann::json& v) {
         if (!v.is_number_integer()) throw Error(path, "token id " + v.dump() + " is not a whole number");

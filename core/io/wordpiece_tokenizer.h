@@ -4,14 +4,17 @@
 #pragma once
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "core/io/tokenizer.h"
 
 namespace ps {
 
 class WordPieceTokenizer : public Tokenizer {
 public:
-    // Reads tokenizer.json when present (as BertTokenizerFast does), else vocab.txt.
-    explicit WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& cfg);
+    // Reads tokenizer.json when present (as BertTokenizerFast does), else vocab.txt;
+    // `tokenizer_json`: that file's JSON when the caller has parsed it already.
+    explicit WordPieceTokenizer(const tokenizer_detail::TokenizerConfig& cfg, const nlohmann::json* tokenizer_json = nullptr);
 
     std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = true) const override;
     int64_t vocab_size() const override { return static_cast<int64_t>(tokens_.size()); }  // one past the largest id
@@ -23,7 +26,7 @@ protected:
     std::vector<int64_t> encode_text(const std::string& utf8) const override;
 
 private:
-    void read_tokenizer_json(const std::string& path);
+    void read_tokenizer_json(const nlohmann::json& j, const std::string& path);
     void read_vocab_txt(const std::string& path);
     std::u32string normalize(const std::u32string& text) const;
     void add_word(const std::u32string& word, std::vector<int64_t>& out) const;
