@@ -242,6 +242,9 @@ int cmd_run(const std::vector<std::string>& argv) {
     return 0;
 }
 
+const ps::QuestionKind kQuestionKinds[] = {ps::QuestionKind::Open, ps::QuestionKind::YesNo, ps::QuestionKind::Choice,
+                                           ps::QuestionKind::Caption};
+
 // A generative model on the built-in Fashion-MNIST test images: one question of each task's kind
 // per image, answered greedily in the model's chat format.
 int eval_generative(const Args& a, ps::Vlm& model, std::vector<std::string> tasks) {
@@ -249,12 +252,12 @@ int eval_generative(const Args& a, ps::Vlm& model, std::vector<std::string> task
     std::vector<ps::QuestionKind> kinds;
     for (const auto& t : tasks) {
         bool known = false;
-        for (ps::QuestionKind k : {ps::QuestionKind::Open, ps::QuestionKind::YesNo, ps::QuestionKind::Choice, ps::QuestionKind::Caption})
+        for (ps::QuestionKind k : kQuestionKinds)
             if (t == ps::question_kind_name(k)) {
                 kinds.push_back(k);
                 known = true;
             }
-        if (!known) a.fail("unknown task " + t + " for a generative model (open, yes-no, choice, caption)");
+        if (!known) a.fail("task " + t + " is for dual encoders (generative models: open, yes-no, choice, caption)");
     }
     if (a.value("--data", "fashion-mnist") != "fashion-mnist") a.fail("a generative model is evaluated on the built-in Fashion-MNIST questions");
     if (a.flag("--reference") || a.flag("--plan")) a.fail("--reference and --plan are for dual encoders");
@@ -285,6 +288,13 @@ int cmd_eval(const std::vector<std::string>& argv) {
                  {"--task", "--data", "--reference", "--limit", "--batch", "--plan", "--device", "--dtype"});
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
     std::vector<std::string> tasks = a.values("--task");
+    // Names no model has are refused before loading; which apply is checked once the model is known.
+    const std::vector<std::string> dual_tasks = {"zero-shot", "retrieval", "kl", "linear-probe"};
+    for (const auto& t : tasks) {
+        bool known = t == "all" || std::find(dual_tasks.begin(), dual_tasks.end(), t) != dual_tasks.end();
+        for (ps::QuestionKind k : kQuestionKinds) known = known || t == ps::question_kind_name(k);
+        if (!known) a.fail("unknown task " + t);
+    }
     const ps::LoadOptions load = load_options(a);
     auto model = ps::Vlm::load(dir, load);
     if (model->capabilities().generative()) return eval_generative(a, *model, tasks);
@@ -294,7 +304,8 @@ int cmd_eval(const std::vector<std::string>& argv) {
         if (a.flag("--reference")) tasks.push_back("kl");
     }
     for (const auto& t : tasks)
-        if (t != "zero-shot" && t != "retrieval" && t != "kl" && t != "linear-probe") a.fail("unknown task " + t);
+        if (std::find(dual_tasks.begin(), dual_tasks.end(), t) == dual_tasks.end())
+            a.fail("task " + t + " is for generative models (dual encoders: zero-shot, retrieval, kl, linear-probe)");
     const std::string data = a.value("--data", "fashion-mnist");
     const int64_t limit = a.integer("--limit", -1, 1);
     ps::EvalOptions opt;

@@ -41,7 +41,6 @@ QuestionEvalResult evaluate_class_questions(const Vlm& model, const LabelledImag
     if (!causal) throw Error("evaluate", "the model does not generate text");
     const Processor processor(model);
     const Tokenizer& tok = processor.tokenizer();
-    const int64_t pad = tok.pad_id().value_or(tok.eos_id().value_or(0));
     const int64_t total = opt.limit < 0 ? set.images.size(0) : std::min<int64_t>(opt.limit, set.images.size(0));
     const int max_new = opt.kind == QuestionKind::Caption ? 16 : opt.kind == QuestionKind::Open ? 8 : 3;
     const std::string stage = std::string("answering ") + question_kind_name(opt.kind) + " questions";
@@ -54,23 +53,14 @@ QuestionEvalResult evaluate_class_questions(const Vlm& model, const LabelledImag
         const int64_t end = std::min(total, begin + opt.batch_size);
         std::vector<ClassQuestion> qs;
         std::vector<std::vector<int64_t>> ids;
-        size_t longest = 0;
         for (int64_t i = begin; i < end; ++i) {
             // Phrasing 0 for open and caption questions; yes/no alternates the true and a wrong class.
             const int phrasing = opt.kind == QuestionKind::YesNo ? static_cast<int>(i % 2) : 0;
             qs.push_back(class_question(opt.kind, set.labels[i].item<int64_t>(), set.classes, rng, phrasing));
             ids.push_back(processor.chat_ids(qs.back().question, true));
-            longest = std::max(longest, ids.back().size());
         }
         const int64_t b = end - begin;
-        VlmInputs in;  // left-padded, as generation wants
-        in.input_ids = at::full({b, static_cast<int64_t>(longest)}, pad, at::kLong);
-        in.attention_mask = at::zeros_like(in.input_ids);
-        for (int64_t k = 0; k < b; ++k) {
-            const int64_t len = static_cast<int64_t>(ids[k].size()), off = static_cast<int64_t>(longest) - len;
-            in.input_ids[k].slice(0, off).copy_(at::tensor(ids[k], at::kLong));
-            in.attention_mask[k].slice(0, off).fill_(1);
-        }
+        VlmInputs in = processor.batch(ids, /*pad_left=*/true);
         in.pixel_values = preprocess_gray_batch(set.images.slice(0, begin, end), processor.image_config());
         const auto answers = causal->generate_batch(in, max_new, tok.eos_id());
         for (int64_t k = 0; k < b; ++k) {

@@ -162,17 +162,18 @@ NamedTensors load_default_trainables(const std::string& resources_dir, DefaultMo
     if (!manifest.contains("spec")) throw Error(manifest_path, "no \"spec\" section");
     const DefaultModelSpec spec = DefaultModelSpec::from_json(manifest["spec"], manifest_path);
     const NamedTensors trained = load_safetensors(resources_dir + "/vision.safetensors");
-    const NamedTensors expected = init_default_trainables(spec, 0);
-    if (trained.size() != expected.size())
-        throw Error(resources_dir + "/vision.safetensors",
-                    std::to_string(trained.size()) + " tensors, the spec needs " + std::to_string(expected.size()));
-    for (size_t i = 0; i < expected.size(); ++i) {
-        const auto it = std::find_if(trained.begin(), trained.end(), [&](const auto& t) { return t.first == expected[i].first; });
-        if (it == trained.end() || it->second.sizes() != expected[i].second.sizes())
-            throw Error(resources_dir + "/vision.safetensors", "tensor " + expected[i].first + " missing or of the wrong shape");
-    }
+    check_default_tensors(resources_dir + "/vision.safetensors", trained, init_default_trainables(spec, 0), "the spec");
     if (spec_out) *spec_out = spec;
     return trained;
+}
+
+void check_default_tensors(const std::string& path, const NamedTensors& got, const NamedTensors& expected, const std::string& whose) {
+    if (got.size() != expected.size())
+        throw Error(path, std::to_string(got.size()) + " tensors, " + whose + " needs " + std::to_string(expected.size()));
+    for (const auto& [name, t] : expected) {
+        const auto it = std::find_if(got.begin(), got.end(), [&](const auto& g) { return g.first == name; });
+        if (it == got.end() || it->second.sizes() != t.sizes()) throw Error(path, "tensor " + name + " missing or of the wrong shape");
+    }
 }
 
 void assemble_default_model(const std::string& resources_dir, const std::string& text_tower_dir, const std::string& dir) {

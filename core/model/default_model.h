@@ -49,6 +49,11 @@ void write_default_checkpoint(const std::string& dir, const std::string& text_to
 // which goes to `spec` when given). Throws ps::Error naming the missing or bad file.
 NamedTensors load_default_trainables(const std::string& resources_dir, DefaultModelSpec* spec = nullptr);
 
+// Throws ps::Error naming `path` unless `got` has as many tensors as `expected` and each of
+// `expected` by name with its shape ("N tensors, <whose> needs M" / "tensor X missing or of the
+// wrong shape").
+void check_default_tensors(const std::string& path, const NamedTensors& got, const NamedTensors& expected, const std::string& whose);
+
 // The trained default from `resources_dir` (vision.safetensors + manifest.json) as a checkpoint
 // folder `dir`. Throws ps::Error naming the missing or bad file.
 void assemble_default_model(const std::string& resources_dir, const std::string& text_tower_dir, const std::string& dir);

@@ -101,12 +101,7 @@ void assemble_default_vlm(const std::string& vision_resources_dir, const std::st
     const std::string path = vlm_resources_dir + "/projector.safetensors";
     const NamedTensors projector = load_safetensors(path);
     const int64_t width = projector.empty() || projector.front().second.dim() < 1 ? 0 : projector.front().second.size(0);
-    const NamedTensors expected = init_default_projector(spec, width, 0);
-    if (projector.size() != expected.size()) throw Error(path, "expected the projector's " + std::to_string(expected.size()) + " tensors");
-    for (const auto& [name, t] : expected) {
-        const auto it = std::find_if(projector.begin(), projector.end(), [&](const auto& p) { return p.first == name; });
-        if (it == projector.end() || it->second.sizes() != t.sizes()) throw Error(path, "tensor " + name + " missing or of the wrong shape");
-    }
+    check_default_tensors(path, projector, init_default_projector(spec, width, 0), "the projector");
     write_default_vlm_checkpoint(dir, gguf_path, vision, spec, projector);
 }
 

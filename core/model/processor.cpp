@@ -1,5 +1,7 @@
 #include "core/model/processor.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/io/chat_template.h"
 #include "core/io/checkpoint.h"
@@ -66,26 +68,26 @@ VlmInputs Processor::texts(const std::vector<std::string>& texts) const {
     EncodeOptions opt;
     opt.max_length = static_cast<size_t>(max_text_tokens_);
     std::vector<std::vector<int64_t>> ids;
-    size_t longest = 0;
-    for (const std::string& t : texts) {
-        ids.push_back(tokenizer().encode(t, opt));
-        longest = std::max(longest, ids.back().size());
-    }
+    for (const std::string& t : texts) ids.push_back(tokenizer().encode(t, opt));
     // SigLIP was trained on texts padded to its full context and reads no mask (its processor
     // pads to max_length); CLIP and BERT pad to the longest text and mask the padding.
     const bool siglip = family_ == "siglip";
-    const size_t length = siglip ? static_cast<size_t>(max_text_tokens_) : longest;
+    VlmInputs in = batch(ids, false, siglip ? static_cast<size_t>(max_text_tokens_) : 0);
+    if (siglip) in.attention_mask = at::Tensor();
+    return in;
+}
+
+VlmInputs Processor::batch(const std::vector<std::vector<int64_t>>& ids, bool pad_left, size_t length) const {
+    for (const auto& row : ids) length = std::max(length, row.size());
     const int64_t pad = tokenizer().pad_id().value_or(tokenizer().eos_id().value_or(0));
-    at::Tensor input_ids = at::full({static_cast<int64_t>(texts.size()), static_cast<int64_t>(length)}, pad, at::kLong);
-    at::Tensor mask = at::zeros_like(input_ids);
-    for (size_t r = 0; r < ids.size(); ++r)
-        for (size_t c = 0; c < ids[r].size(); ++c) {
-            input_ids[r][c] = ids[r][c];
-            mask[r][c] = 1;
-        }
     VlmInputs in;
-    in.input_ids = input_ids;
-    if (!siglip) in.attention_mask = mask;
+    in.input_ids = at::full({static_cast<int64_t>(ids.size()), static_cast<int64_t>(length)}, pad, at::kLong);
+    in.attention_mask = at::zeros_like(in.input_ids);
+    for (size_t r = 0; r < ids.size(); ++r) {
+        const int64_t n = static_cast<int64_t>(ids[r].size()), start = pad_left ? static_cast<int64_t>(length) - n : 0;
+        in.input_ids[static_cast<int64_t>(r)].slice(0, start, start + n).copy_(at::tensor(ids[r], at::kLong));
+        in.attention_mask[static_cast<int64_t>(r)].slice(0, start, start + n).fill_(1);
+    }
     return in;
 }
 

@@ -35,6 +35,11 @@ public:
 
     // Images alone, as the vision tower takes them: pixel_values [N,3,H,W].
     VlmInputs images(const std::vector<cv::Mat>& images) const;
+    // Rows of token ids as one batch: input_ids [N, L] filled with the tokenizer's pad token (else
+    // its EOS) and attention_mask [N, L], 1 on each row's tokens. L is the longest row, or `length`
+    // when that is longer; the rows sit at the start, or with `pad_left` at the end (as batched
+    // generation wants).
+    VlmInputs batch(const std::vector<std::vector<int64_t>>& ids, bool pad_left, size_t length = 0) const;
 
     bool has_tokenizer() const { return tokenizer_ != nullptr; }
     // Throw the ps::Error reading the file gave (naming the folder or file) when it is missing or broken.

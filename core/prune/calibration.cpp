@@ -16,6 +16,9 @@ namespace ps {
 
 std::vector<VlmInputs> calibration_batches(const Vlm& model, const CalibrationOptions& c, uint64_t seed) {
     const Processor processor(model);
+    // A language model alone reads the captions as its prompts (its images are never loaded); a
+    // VLM is asked about each image.
+    const bool text_only = !model.capabilities().tower(Modality::Vision);
     std::vector<cv::Mat> images;
     std::vector<std::string> captions;
     if (c.data == "fashion-mnist") {
@@ -23,11 +26,13 @@ std::vector<VlmInputs> calibration_batches(const Vlm& model, const CalibrationOp
         const auto picks = make_splits(train.images.size(0), seed, c.samples, 0).calibration;
         const auto& templates = zero_shot_templates();
         for (size_t i = 0; i < picks.size(); ++i) {
-            const at::Tensor gray = train.images[picks[i]].contiguous();
-            cv::Mat rgb;
-            cv::cvtColor(cv::Mat(static_cast<int>(gray.size(0)), static_cast<int>(gray.size(1)), CV_8UC1, gray.data_ptr<uint8_t>()), rgb,
-                         cv::COLOR_GRAY2RGB);
-            images.push_back(rgb);
+            if (!text_only) {
+                const at::Tensor gray = train.images[picks[i]].contiguous();
+                cv::Mat rgb;
+                cv::cvtColor(cv::Mat(static_cast<int>(gray.size(0)), static_cast<int>(gray.size(1)), CV_8UC1, gray.data_ptr<uint8_t>()),
+                             rgb, cv::COLOR_GRAY2RGB);
+                images.push_back(rgb);
+            }
             const int64_t label = train.labels[picks[i]].item<int64_t>();
             captions.push_back(class_prompts({train.classes[label]}, {templates[i % templates.size()]})[0]);
         }
@@ -39,17 +44,15 @@ std::vector<VlmInputs> calibration_batches(const Vlm& model, const CalibrationOp
         if (c.samples > n)
             throw Error(c.data, "calibration asks for " + std::to_string(c.samples) + " samples, the folder has " + std::to_string(n));
         for (int64_t i : make_splits(n, seed, c.samples, 0).calibration) {
-            images.push_back(load_image(data.items[i].image));
+            if (!text_only) images.push_back(load_image(data.items[i].image));
             captions.push_back(data.items[i].caption);
         }
     }
     std::vector<VlmInputs> batches;
     const bool chat = model.capabilities().generative();
-    // A language model alone reads the captions as its prompts; a VLM is asked about each image.
-    const bool text_only = !model.capabilities().tower(Modality::Vision);
     const size_t step = chat ? 1 : static_cast<size_t>(c.batch_size);
-    for (size_t b = 0; b < images.size(); b += step) {
-        const size_t e = std::min(images.size(), b + step);
+    for (size_t b = 0; b < captions.size(); b += step) {
+        const size_t e = std::min(captions.size(), b + step);
         if (chat) {
             batches.push_back(text_only ? processor.chat(cv::Mat(), captions[b])
                                         : processor.chat(images[b], "What is in this image? " + captions[b]));

@@ -62,7 +62,7 @@ ProjectorTrainingResult train_projector(Vlm& model, const LabelledImages& train,
 
     const Processor processor(model);
     const Tokenizer& tok = processor.tokenizer();
-    const int64_t eos = tok.eos_id().value_or(0), pad = tok.pad_id().value_or(eos);
+    const int64_t eos = tok.eos_id().value_or(0);
     const ImageProcessorConfig& image_config = processor.image_config();
     const std::vector<std::string>& classes = train.classes;
     std::vector<double> weights;
@@ -76,7 +76,6 @@ ProjectorTrainingResult train_projector(Vlm& model, const LabelledImages& train,
         std::vector<int64_t> index(opt.batch_size);
         std::vector<std::vector<int64_t>> ids(opt.batch_size);
         std::vector<std::pair<int64_t, int64_t>> answers;  // (row, first answer position)
-        size_t longest = 0;
         for (int64_t b = 0; b < opt.batch_size; ++b) {
             index[b] = std::uniform_int_distribution<int64_t>(0, n_images - 1)(rng);
             const int64_t label = train.labels[index[b]].item<int64_t>();
@@ -87,22 +86,16 @@ ProjectorTrainingResult train_projector(Vlm& model, const LabelledImages& train,
             plain.add_special_tokens = false;
             for (int64_t t : tok.encode(q.answer, plain)) ids[b].push_back(t);
             ids[b].push_back(eos);
-            longest = std::max(longest, ids[b].size());
         }
-        VlmInputs in;
-        in.input_ids = at::full({opt.batch_size, static_cast<int64_t>(longest)}, pad, at::kLong);
-        in.attention_mask = at::zeros_like(in.input_ids);
+        VlmInputs in = processor.batch(ids, /*pad_left=*/false);
+        const int64_t longest = in.input_ids.size(1);
         std::vector<int64_t> rows, positions, targets;  // logits at position p-1 predict the token at p
-        for (int64_t b = 0; b < opt.batch_size; ++b) {
-            const int64_t len = static_cast<int64_t>(ids[b].size());
-            in.input_ids[b].slice(0, 0, len).copy_(at::tensor(ids[b], at::kLong));
-            in.attention_mask[b].slice(0, 0, len).fill_(1);
-            for (int64_t p = answers[b].second; p < len; ++p) {
+        for (int64_t b = 0; b < opt.batch_size; ++b)
+            for (int64_t p = answers[b].second; p < static_cast<int64_t>(ids[b].size()); ++p) {
                 rows.push_back(b);
                 positions.push_back(p - 1);
                 targets.push_back(ids[b][p]);
             }
-        }
         in.pixel_values = preprocess_gray_batch(train.images.index_select(0, at::tensor(index, at::kLong)), image_config);
 
         StageState v;
@@ -112,9 +105,7 @@ ProjectorTrainingResult train_projector(Vlm& model, const LabelledImages& train,
             for (int i = 0; i < model.towers()[vision].num_blocks; ++i) model.block(vision, i, v);
         }
         model.finish(vision, v);  // the projector, with gradients
-        StageState s = model.embed(language, in, {v});
-        for (int i = 0; i < model.towers()[language].num_blocks; ++i) model.block(language, i, s);
-        model.finish(language, s);
+        const StageState s = model.run_tower(language, in, {v});
         const at::Tensor flat = s.hidden.reshape({-1, s.hidden.size(-1)});
         const at::Tensor at_answers =
             flat.index_select(0, at::tensor(rows, at::kLong).mul(static_cast<int64_t>(longest)).add(at::tensor(positions, at::kLong)).to(flat.device()));
