@@ -6,7 +6,8 @@ it is told the item in words, and how much of the item the projected image token
       kind (default 400) in the default's phrasing and chat format, the image replaced by the
       sentence "The image shows a <class>." (setting oracle) or by nothing (blind). Scores, greedy
       as `eval` decodes:
-        open    the answer names the true class and no other (class_questions.cpp's rule);
+        open    the answer names the true class and no other (the rule the default's first
+                figures were measured with; `eval` now scores VQAv2 exact match);
         yes-no  half the questions ask about the true class; balanced accuracy of the first
                 token's "Yes" against "No" logit, and the area under the ROC curve of that margin,
                 which no answer bias can move (0.5: the margin does not tell true from false);

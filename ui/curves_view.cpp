@@ -22,9 +22,9 @@ namespace ps {
 
 CurvesView::CurvesView(QWidget* parent)
     : QWidget(parent), source_(new QLabel(this)), modeBox_(new QComboBox(this)), plot_(new QCustomPlot(this)) {
-    modeBox_->addItem(tr("Accuracy vs sparsity"), Sparsity);
-    modeBox_->addItem(tr("Pareto: accuracy vs nonzero parameters"), ParetoParams);
-    modeBox_->addItem(tr("Pareto: accuracy vs FLOPs per sample"), ParetoFlops);
+    modeBox_->addItem(tr("Score vs sparsity"), Sparsity);
+    modeBox_->addItem(tr("Pareto: score vs nonzero parameters"), ParetoParams);
+    modeBox_->addItem(tr("Pareto: score vs FLOPs per sample"), ParetoFlops);
     modeBox_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     modeBox_->setMinimumContentsLength(24);
     source_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);  // a long folder name never widens the tab
@@ -38,7 +38,7 @@ CurvesView::CurvesView(QWidget* parent)
     plot_->legend->setVisible(true);
     plot_->legend->setFont(QFont(font().family(), font().pointSize() - 1));
     plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
-    plot_->yAxis->setLabel(tr("zero-shot top-1 (%)"));
+    plot_->yAxis->setLabel(tr("score"));
     plot_->yAxis->grid()->setPen(QPen(QColor(0xdd, 0xdd, 0xdd), 0, Qt::SolidLine));
     plot_->xAxis->grid()->setPen(QPen(QColor(0xdd, 0xdd, 0xdd), 0, Qt::SolidLine));
     auto* layout = new QVBoxLayout(this);
@@ -54,7 +54,12 @@ CurvesView::CurvesView(QWidget* parent)
 
 void CurvesView::setSweep(const SweepResult& sweep, const QString& source) {
     sweep_ = sweep;
-    source_->setText(tr("%1 — %2 points, dense %3 %").arg(source).arg(sweep.points.size()).arg(sweep.dense_accuracy, 0, 'f', 2));
+    source_->setText(tr("%1 — %2 points scored by %3, dense %4")
+                         .arg(source)
+                         .arg(sweep.points.size())
+                         .arg(QString::fromStdString(sweep.metric_label()))
+                         .arg(sweep.dense_accuracy, 0, 'f', 4));
+    plot_->yAxis->setLabel(QString::fromStdString(sweep.metric_label()));
     const auto item = qobject_cast<QStandardItemModel*>(modeBox_->model())->item(ParetoFlops);
     item->setEnabled(sweep.tokens_pruned());
     if (mode_ == ParetoFlops && !sweep.tokens_pruned()) setMode(Sparsity);
@@ -104,7 +109,7 @@ void CurvesView::redraw() {
             markers_.push_back({x_of(points[i]), points[i].accuracy, i});
         }
         QCPGraph* front = line(tr("Pareto front"), chartColor(1), true);
-        for (size_t i : pareto_front(points, cost)) front->addData(x_of(points[i]), points[i].accuracy);
+        for (size_t i : pareto_front(points, cost, sweep_.lower_is_better)) front->addData(x_of(points[i]), points[i].accuracy);
         plot_->xAxis->setLabel(cost == ParetoCost::Flops ? tr("block FLOPs per sample (% of dense)") : tr("nonzero parameters (% of dense)"));
     }
     if (!points.empty()) {
@@ -122,7 +127,13 @@ void CurvesView::redraw() {
         xmin = std::max(0.0, std::floor(xmin / 10) * 10 - 5);
     }
     plot_->xAxis->setRange(xmin, xmax + (mode_ == Sparsity ? 0 : 2));
-    plot_->yAxis->setRange(0, 100);
+    if (sweep_.metric_unit() == "%") {
+        plot_->yAxis->setRange(0, 100);
+    } else {  // a loss: from zero to a little above the largest score
+        double top = sweep_.dense_accuracy;
+        for (const Marker& m : markers_) top = std::max(top, m.y);
+        plot_->yAxis->setRange(0, top > 0 ? 1.1 * top : 1.0);
+    }
     plot_->replot();
 }
 
@@ -146,9 +157,10 @@ QString CurvesView::tipAt(const QPoint& pixel) const {
     }
     if (!hit) return {};
     const SweepPoint& p = sweep_.points[hit->point];
-    QString tip = QString("<b>%1</b><br>zero-shot %2 %<br>achieved sparsity %3<br>nonzero parameters %4")
+    QString tip = QString("<b>%1</b><br>%2: %3<br>achieved sparsity %4<br>nonzero parameters %5")
                       .arg(QString::fromStdString(p.name).toHtmlEscaped())
-                      .arg(p.accuracy, 0, 'f', 2)
+                      .arg(QString::fromStdString(sweep_.metric_label()).toHtmlEscaped())
+                      .arg(p.accuracy, 0, 'f', 4)
                       .arg(p.achieved, 0, 'f', 4)
                       .arg(QLocale().toString(static_cast<qlonglong>(p.params_nonzero)));
     if (p.flops > 0) tip += QString("<br>%1 MFLOPs per sample").arg(p.flops / 1e6, 0, 'f', 1);

@@ -37,6 +37,7 @@
 #include "core/report/model_summary.h"
 #include "core/runtime.h"
 #include "ui/allocation_view.h"
+#include "ui/ask_panel.h"
 #include "ui/block_chart.h"
 #include "ui/compare_view.h"
 #include "ui/curves_view.h"
@@ -123,6 +124,7 @@ MainWindow::MainWindow(QWidget* parent)
       grid_(new ModalityGridView(this)),
       curves_(new CurvesView(this)),
       tokens_(new TokenView(this)),
+      ask_(new AskPanel(this)),
       planPanel_(new PlanPanel(this)),
       jobs_(new JobController(this)),
       jobPanel_(new JobPanel(jobs_, this)),
@@ -139,6 +141,7 @@ MainWindow::MainWindow(QWidget* parent)
     tabs_->addTab(allocation_, tr("Allocation"));
     tabs_->addTab(grid_, tr("Modalities"));
     tabs_->addTab(tokens_, tr("Tokens"));
+    tabs_->addTab(ask_, tr("Ask"));
     tabs_->addTab(curves_, tr("Curves"));
     tabs_->addTab(recovery_, tr("Recovery"));
     tabs_->addTab(reports_, tr("Report"));
@@ -561,6 +564,7 @@ void MainWindow::showRuns() {
     recovery_->setRuns(runs_);
     compare_->setRuns(runs_);
     tokens_->setRuns(runs_);
+    ask_->setRuns(runs_);
 }
 
 void MainWindow::planChanged() {
@@ -608,6 +612,7 @@ void MainWindow::showModel(const QString& dir, std::shared_ptr<const ModelMap> m
     allocation_->setModel(*map_);
     compare_->setModel(*map_);
     tokens_->setCheckpoint(dir);
+    ask_->setCheckpoint(dir, map_->capabilities.generative());
     const QString name = QFileInfo(QDir::cleanPath(dir)).fileName();
     setWindowTitle(QString("PruneStudio — %1[*]").arg(name));
     modelLabel_->setText(tr("%1 · %2 parameters")

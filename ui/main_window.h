@@ -32,6 +32,7 @@ class ModalityGridView;
 class RecoveryView;
 class ReportView;
 class TokenView;
+class AskPanel;
 class JobController;
 class JobPanel;
 class ModelTree;
@@ -53,6 +54,7 @@ public:
     ModalityGridView* modalityGrid() const { return grid_; }
     CurvesView* curvesView() const { return curves_; }
     TokenView* tokenView() const { return tokens_; }
+    AskPanel* askPanel() const { return ask_; }
     ReportView* reportView() const { return reports_; }
     RecoveryView* recoveryView() const { return recovery_; }
     CompareView* compareView() const { return compare_; }
@@ -137,6 +139,7 @@ private:
     ModalityGridView* grid_;
     CurvesView* curves_;
     TokenView* tokens_;
+    AskPanel* ask_;
     PlanPanel* planPanel_;
     JobController* jobs_;
     JobPanel* jobPanel_;

@@ -45,29 +45,33 @@ void ModalityGridView::setSweep(const SweepResult& sweep, const QString& source)
     for (double l : language_) columns << tr("L %1 %").arg(100 * l);
     table_->setVerticalHeaderLabels(rows);
     table_->setHorizontalHeaderLabels(columns);
-    double low = sweep.dense_accuracy;
+    double worst = 0;  // the grid's largest drop from the dense score
     for (const SweepPoint& p : sweep.points)
-        if (p.vision >= 0) low = std::min(low, p.accuracy);
+        if (p.vision >= 0) worst = std::max(worst, sweep.drop(p.accuracy));
+    const QString metric = QString::fromStdString(sweep.metric_label());
     for (const SweepPoint& p : sweep.points) {
         if (p.vision < 0) continue;
         const int r = static_cast<int>(std::find(vision_.begin(), vision_.end(), p.vision) - vision_.begin());
         const int c = static_cast<int>(std::find(language_.begin(), language_.end(), p.language) - language_.begin());
-        auto* item = new QTableWidgetItem(QString("%1 %").arg(p.accuracy, 0, 'f', 2));
-        // red at the grid's lowest accuracy, green at the dense accuracy
-        const double t = sweep.dense_accuracy > low ? std::clamp((p.accuracy - low) / (sweep.dense_accuracy - low), 0.0, 1.0) : 1.0;
+        const bool percent = sweep.metric_unit() == "%";
+        auto* item = new QTableWidgetItem(percent ? QString("%1 %").arg(p.accuracy, 0, 'f', 2) : QString::number(p.accuracy, 'f', 4));
+        // red at the grid's largest drop, green at the dense score
+        const double t = worst > 0 ? std::clamp(1.0 - sweep.drop(p.accuracy) / worst, 0.0, 1.0) : 1.0;
         item->setBackground(QColor::fromHsvF(static_cast<float>(t / 3.0), 0.45f, 0.95f));
         item->setTextAlignment(Qt::AlignCenter);
-        item->setToolTip(tr("vision %1 %, language %2 %: zero-shot %3 %, %4 nonzero parameters\nclick to use this split in the Plan")
+        item->setToolTip(tr("vision %1 %, language %2 %: %3 %4, %5 nonzero parameters\nclick to use this split in the Plan")
                              .arg(100 * p.vision)
                              .arg(100 * p.language)
-                             .arg(p.accuracy, 0, 'f', 2)
+                             .arg(metric)
+                             .arg(p.accuracy, 0, 'f', 4)
                              .arg(QLocale().toString(static_cast<qlonglong>(p.params_nonzero))));
         table_->setItem(r, c, item);
     }
     note_->setText(vision_.empty() ? tr("%1 has no vision × language grid points").arg(source)
-                                   : tr("%1 — rows: vision sparsity (V), columns: language sparsity (L); dense %2 %. Click a cell to load that split into the Plan.")
+                                   : tr("%1 — rows: vision sparsity (V), columns: language sparsity (L); %2, dense %3. Click a cell to load that split into the Plan.")
                                          .arg(source)
-                                         .arg(sweep.dense_accuracy, 0, 'f', 2));
+                                         .arg(metric)
+                                         .arg(sweep.dense_accuracy, 0, 'f', 4));
 }
 
 }  // namespace ps

@@ -10,14 +10,17 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QSlider>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QVBoxLayout>
 #include <exception>
 #include <utility>
 
 #include "core/error.h"
+#include "core/eval/evaluation_options.h"
 #include "core/prune/allocation.h"
 #include "core/prune/catalog.h"
 #include "core/runtime.h"
@@ -72,7 +75,9 @@ PlanPanel::PlanPanel(QWidget* parent)
       samples_(new QSpinBox(this)),
       device_(new QComboBox(this)),
       dtype_(new QComboBox(this)),
-      seed_(new QSpinBox(this)) {
+      seed_(new QSpinBox(this)),
+      task_(new QComboBox(this)),
+      metric_(new QComboBox(this)) {
     auto* presets = new QGroupBox(tr("Preset"), this);
     auto* presetButtons = new QHBoxLayout;
     auto* load = new QPushButton(tr("Load…"), this);
@@ -166,11 +171,30 @@ PlanPanel::PlanPanel(QWidget* parent)
     runForm->addRow(tr("Dtype"), dtype_);
     runForm->addRow(tr("Seed"), seed_);
 
+    auto* scoring = new QGroupBox(tr("Score by"), this);
+    auto* scoringForm = new QFormLayout(scoring);
+    task_->addItem(tr("the model's default"), QString());
+    task_->addItem(tr("zero-shot top-1 (dual encoders)"), "zero-shot");
+    task_->addItem(tr("open-ended questions"), "open");
+    task_->addItem(tr("yes/no questions (POPE)"), "yes-no");
+    task_->addItem(tr("multiple choice"), "choice");
+    task_->setToolTip(tr("What sweeps, curves, Pareto fronts and the sensitivity table score a model by: a dual encoder "
+                         "zero-shot top-1; a generative model questions about the Fashion-MNIST test images (open-ended, "
+                         "yes/no with POPE's negatives, multiple choice), answered greedily. Default: zero-shot or "
+                         "open-ended by the model's kind."));
+    metric_->setEditable(true);
+    metric_->lineEdit()->setPlaceholderText(tr("the task's headline"));
+    metric_->setToolTip(tr("The task's metric: empty for its headline (exact match, F1, letter accuracy); answer_nll, the "
+                           "reference answer's negative log-likelihood per token, is smooth and lower-is-better"));
+    scoringForm->addRow(tr("Task"), task_);
+    scoringForm->addRow(tr("Metric"), metric_);
+
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(presets);
     layout->addWidget(what);
     layout->addWidget(ratios);
     layout->addWidget(run);
+    layout->addWidget(scoring);
     layout->addStretch(1);
 
     setPlan(Plan{});
@@ -199,6 +223,22 @@ PlanPanel::PlanPanel(QWidget* parent)
     connect(device_, &QComboBox::currentIndexChanged, this, changed);
     connect(dtype_, &QComboBox::currentIndexChanged, this, changed);
     connect(seed_, &QSpinBox::valueChanged, this, changed);
+    connect(task_, &QComboBox::currentIndexChanged, this, [this, changed] {
+        fillMetrics();
+        changed();
+    });
+    connect(metric_, &QComboBox::currentTextChanged, this, changed);
+}
+
+void PlanPanel::fillMetrics() {
+    const QSignalBlocker b(metric_);
+    const QString chosen = metric_->currentText();
+    std::string task = task_->currentData().toString().toStdString();
+    if (task.empty()) task = map_ && map_->capabilities.generative() ? "open" : "zero-shot";
+    metric_->clear();
+    metric_->addItem(QString());  // the task's headline
+    for (const std::string& m : EvaluationOptions::metrics_of(task)) metric_->addItem(QString::fromStdString(m));
+    metric_->setCurrentText(chosen);
 }
 
 QSlider* PlanPanel::ratioSlider(const QString& modality) const {
@@ -216,6 +256,14 @@ void PlanPanel::addPreset(const QString& name, const Plan& plan) {
 
 void PlanPanel::setModel(std::shared_ptr<const ModelMap> map) {
     map_ = std::move(map);
+    {  // only the tasks of the model's kind
+        const bool generative = map_ && map_->capabilities.generative();
+        auto* items = qobject_cast<QStandardItemModel*>(task_->model());
+        for (int i = 1; i < task_->count(); ++i)
+            items->item(i)->setEnabled((task_->itemData(i).toString() == "zero-shot") != generative);
+        if (!items->item(task_->currentIndex())->isEnabled()) task_->setCurrentIndex(0);
+        fillMetrics();
+    }
     const bool wasModified = modified_;
     showDerivedTarget();
     // A preset's derived target follows the model: still as applied, it is re-read on this one.
@@ -247,6 +295,8 @@ Plan PlanPanel::plan() const {
     p.device = device_->currentData().toString().toStdString();
     p.dtype = dtype_->currentData().toString().toStdString();
     p.seed = static_cast<uint64_t>(seed_->value());
+    p.evaluation.task = task_->currentData().toString().toStdString();
+    p.evaluation.metric = metric_->currentText().trimmed().toStdString();
     if (presetIndex_ > 0) p.name = (presetNames_[presetIndex_ - 1] + (modified_ ? tr(" (modified)") : QString())).toStdString();
     return p;
 }
@@ -287,6 +337,9 @@ void PlanPanel::setPlan(const Plan& plan) {
     selectData(device_, QString::fromStdString(plan.device));
     selectData(dtype_, QString::fromStdString(plan.dtype));
     seed_->setValue(static_cast<int>(plan.seed));
+    selectData(task_, QString::fromStdString(plan.evaluation.task));
+    fillMetrics();
+    metric_->setCurrentText(QString::fromStdString(plan.evaluation.metric));
     showRatios();
     updating_ = false;
     edited();

@@ -50,6 +50,8 @@ public:
     QSlider* ratioSlider(const QString& modality) const;  // "vision", "projector", "language"
     QCheckBox* linkBox() const { return link_; }
     QComboBox* calibrationBox() const { return calibrationData_; }
+    QComboBox* taskBox() const { return task_; }
+    QComboBox* metricBox() const { return metric_; }
 
 public Q_SLOTS:
     void applyPreset(int index);
@@ -66,6 +68,7 @@ Q_SIGNALS:
 private:
     void ratioMoved(QSlider* moved);
     void showRatios();  // the value labels beside the ratio sliders
+    void fillMetrics();  // the metric box's suggestions for the chosen task
     void edited();      // after any change: enabled states, the derived target, the preset's "(modified)"
     void updateEnabled();
     void showDerivedTarget();
@@ -101,6 +104,8 @@ private:
     QComboBox* device_;
     QComboBox* dtype_;
     QSpinBox* seed_;
+    QComboBox* task_;    // the evaluation section: what a sweep scores by
+    QComboBox* metric_;
 };
 
 }  // namespace ps

@@ -19,7 +19,10 @@
 #include "core/data/image.h"
 #include "core/data/prompts.h"
 #include "core/error.h"
-#include "core/eval/class_question_eval.h"
+#include "core/data/fashion_mnist_vqa.h"
+#include "core/data/vqa_file.h"
+#include "core/eval/llava_answers.h"
+#include "core/eval/vqa_eval.h"
 #include "core/eval/linear_probe.h"
 #include "core/eval/logit_kl.h"
 #include "core/eval/retrieval.h"
@@ -68,14 +71,23 @@ const char* kUsage =
     "                           dual encoders: similarity logits of every image with every text;\n"
     "                           generative models: the answer to one question (--text), about one image\n"
     "                           when given, in the checkpoint's chat format\n"
-    "  eval DIR [--task T]... [--data fashion-mnist|FOLDER] [--reference DIR] [--limit N] [--batch N]\n"
-    "           [--plan PLAN.json] [--device D] [--dtype T] [--json]\n"
-    "                           evaluation of a dual encoder; T: zero-shot, retrieval, kl (against the\n"
-    "                           dense --reference), linear-probe, all (default: zero-shot, retrieval);\n"
-    "                           FOLDER: images with captions.jsonl; --plan: run with the Plan's token pruning.\n"
-    "                           Generative models: one question per Fashion-MNIST test image, answered\n"
-    "                           greedily; T: open, yes-no (balanced accuracy), choice, caption (default:\n"
-    "                           open, yes-no, choice)\n"
+    "  eval DIR [--task T]... [--data fashion-mnist|FOLDER|QUESTIONS.jsonl] [--reference DIR] [--limit N]\n"
+    "           [--batch N] [--plan PLAN.json] [--device D] [--dtype T] [--json]\n"
+    "                           dual encoders: T: zero-shot, retrieval, kl (against the dense --reference),\n"
+    "                           linear-probe, all (default: zero-shot, retrieval); FOLDER: images with\n"
+    "                           captions.jsonl; --plan: run with the Plan's token pruning.\n"
+    "           generative models: [--images DIR] [--annotations FILE] [--answers OUT.jsonl]\n"
+    "           [--max-new-tokens N] [--likelihood-only] [--prompt-suffix TEXT]\n"
+    "                           VQA-style questions answered greedily in the model's chat format with LLaVA's\n"
+    "                           prompt suffix (open and yes-no: TEXT, \"\" for none); T: open (VQA accuracy with ten answers, else exact match),\n"
+    "                           yes-no (POPE's F1, accuracy, precision, recall, yes-ratio; MME's acc and acc+\n"
+    "                           for pairs per image), choice (letter and option likelihood), all; every task\n"
+    "                           also the reference answer's NLL, and with --reference the KL to the dense\n"
+    "                           model on it. Built in: Fashion-MNIST questions on N test images (yes-no with\n"
+    "                           POPE's random, popular and adversarial negatives); else a LLaVA question\n"
+    "                           jsonl (answers inline or in --annotations) or a vqa.jsonl (docs/vqa_format.md),\n"
+    "                           images relative to --images (default: its folder), N its first questions.\n"
+    "                           --answers writes LLaVA's answer jsonl for the official scorers\n"
     "  tokens DIR --image FILE --out HEAT.png [--layer L] [--metric cls|received|cim|text] [--keep R]\n"
     "         [--text QUESTION] [--colormap C] [--device D] [--dtype T]\n"
     "                           token-importance heatmap of one image at block L of the vision tower (text:\n"
@@ -90,8 +102,12 @@ const char* kUsage =
     "                           target (the token pruning reached goes into the written plan.json)\n"
     "  sweep --plan PLAN.json --out DIR [--methods M,M...] [--patterns P,P...] [--sparsities A:B:STEP|S,S...]\n"
     "        [--vision S..] [--language S..] [--sensitivity] [--keeps K,K...] [--limit N] [--model DIR]\n"
-    "        [--device D] [--dtype T]\n"
-    "                           prune and score (zero-shot top-1) every point of a grid of Plans: methods x\n"
+    "        [--task T] [--metric M] [--device D] [--dtype T]\n"
+    "                           prune and score every point of a grid of Plans (dual encoders: zero-shot\n"
+    "                           top-1; generative models: task T of eval on the built-in questions, open,\n"
+    "                           yes-no or choice, scored by its metric M, e.g. exact_match, f1,\n"
+    "                           letter_accuracy, answer_nll; default: the Plan's \"evaluation\" section,\n"
+    "                           else open and its headline): methods x\n"
     "                           patterns x sparsities (x token keep ratios, for a Plan that prunes tokens), or\n"
     "                           --vision x --language sparsities, or (--sensitivity) each block alone at the\n"
     "                           Plan's sparsity (the table allocation kind \"sensitivity\" reads); each point is\n"
@@ -103,10 +119,12 @@ const char* kUsage =
     "                           a pruned / recovered run folder as a Hugging Face checkpoint: one\n"
     "                           model.safetensors (metadata: method, pattern), config and tokenizer files,\n"
     "                           prunestudio_masks.safetensors, plan.json and result.json; atomic\n"
-    "  report RUN_DIR --out REPORT.html [--sweep DIR] [--limit N] [--heatmaps N]\n"
+    "  report RUN_DIR --out REPORT.html [--sweep DIR] [--limit N] [--heatmaps N] [--questions N]\n"
     "                           one self-contained HTML report of a run (Plan, per-layer table, accuracy\n"
-    "                           dense vs pruned on N test images, a sweep's curves, token heatmaps, measured\n"
-    "                           latency, timings, machine) and report.json beside it\n"
+    "                           dense vs pruned on N test images; a generative model's Plan evaluation task\n"
+    "                           on --questions test images (default 100), both models' metrics and answers\n"
+    "                           side by side; a sweep's curves, token heatmaps, measured latency, timings,\n"
+    "                           machine) and report.json beside it\n"
     "  score RUN_DIR [--images N] [--kl-samples N]\n"
     "                           what the app shows after a prune: a dual encoder's zero-shot top-1 on N\n"
     "                           test images (default 1000), the run's and its dense checkpoint's; a\n"
@@ -242,41 +260,69 @@ int cmd_run(const std::vector<std::string>& argv) {
     return 0;
 }
 
-const ps::QuestionKind kQuestionKinds[] = {ps::QuestionKind::Open, ps::QuestionKind::YesNo, ps::QuestionKind::Choice,
-                                           ps::QuestionKind::Caption};
+const char* const kGenerativeTasks[] = {"open", "yes-no", "choice"};
 
-// A generative model on the built-in Fashion-MNIST test images: one question of each task's kind
-// per image, answered greedily in the model's chat format.
-int eval_generative(const Args& a, ps::Vlm& model, std::vector<std::string> tasks) {
-    if (tasks.empty() || tasks == std::vector<std::string>{"all"}) tasks = {"open", "yes-no", "choice"};
-    std::vector<ps::QuestionKind> kinds;
-    for (const auto& t : tasks) {
-        bool known = false;
-        for (ps::QuestionKind k : kQuestionKinds)
-            if (t == ps::question_kind_name(k)) {
-                kinds.push_back(k);
-                known = true;
-            }
-        if (!known) a.fail("task " + t + " is for dual encoders (generative models: open, yes-no, choice, caption)");
+// A generative model: VQA-style questions (the built-in Fashion-MNIST set, or a user's question
+// file) answered greedily in the model's chat format, with the reference answers' likelihoods.
+int eval_generative(const Args& a, ps::Vlm& model, std::vector<std::string> tasks, const ps::LoadOptions& load) {
+    const std::string data = a.value("--data", "fashion-mnist");
+    const bool builtin = data == "fashion-mnist";
+    if (tasks == std::vector<std::string>{"all"} || (builtin && tasks.empty())) tasks = {"open", "yes-no", "choice"};
+    for (const auto& t : tasks)
+        if (std::find(std::begin(kGenerativeTasks), std::end(kGenerativeTasks), t) == std::end(kGenerativeTasks))
+            a.fail("task " + t + " is for dual encoders (generative models: open, yes-no, choice)");
+    if (!builtin && tasks.size() > 1) a.fail("a question file is one task; give at most one --task (else it is read from the file)");
+    if (builtin && (a.flag("--images") || a.flag("--annotations"))) a.fail("--images and --annotations go with a question file (--data FILE)");
+    if (a.flag("--plan")) a.fail("--plan is for dual encoders");
+    if (a.flag("--answers") && tasks.size() > 1) a.fail("--answers writes one task's answers; give one --task");
+    ps::VqaEvalOptions opt;
+    opt.batch_size = a.integer("--batch", opt.batch_size, 1);
+    opt.max_new_tokens = static_cast<int>(a.integer("--max-new-tokens", 0, 0));
+    opt.generate = !a.flag("--likelihood-only");
+    opt.open_suffix = a.value("--prompt-suffix", opt.open_suffix);
+    std::unique_ptr<ps::Vlm> dense;
+    if (a.flag("--reference")) {
+        dense = ps::Vlm::load(a.value("--reference", ""), load);
+        opt.dense = dense.get();
     }
-    if (a.value("--data", "fashion-mnist") != "fashion-mnist") a.fail("a generative model is evaluated on the built-in Fashion-MNIST questions");
-    if (a.flag("--reference") || a.flag("--plan")) a.fail("--reference and --plan are for dual encoders");
-    const ps::LabelledImages test = ps::load_fashion_mnist(ps::fashion_mnist_dir(), "test");
+    const int64_t limit = a.integer("--limit", -1, 1);
+    std::vector<ps::VqaSet> sets;
+    if (builtin) {
+        const ps::LabelledImages test = ps::load_fashion_mnist(ps::fashion_mnist_dir(), "test");
+        for (const auto& t : tasks) sets.push_back(ps::fashion_mnist_vqa(test, *ps::vqa_kind_from_name(t), limit));
+    } else {
+        ps::VqaFileOptions file;
+        file.image_folder = a.value("--images", "");
+        file.annotations = a.value("--annotations", "");
+        if (!tasks.empty()) file.kind = ps::vqa_kind_from_name(tasks[0]);
+        sets.push_back(ps::load_vqa_file(data, file));
+        if (limit > 0 && static_cast<int64_t>(sets[0].items.size()) > limit) sets[0].items.resize(static_cast<size_t>(limit));
+    }
     const ps::JobControl& job = console_job();
     nlohmann::json all = nlohmann::json::array();
-    for (ps::QuestionKind kind : kinds) {
-        ps::QuestionEvalOptions opt;
-        opt.kind = kind;
-        opt.limit = a.integer("--limit", -1, 1);
-        opt.batch_size = a.integer("--batch", opt.batch_size, 1);
-        const ps::QuestionEvalResult r = ps::evaluate_class_questions(model, test, opt, job);
+    for (const ps::VqaSet& set : sets) {
+        const ps::VqaEvalResult r = ps::evaluate_vqa(model, set, opt, job);
         end_progress_line();
-        if (a.flag("--json")) all.push_back(r.to_json());
-        else {
-            std::cout << r.to_text();
-            for (const auto& e : r.examples)
-                std::cout << "  Q: " << e.question.substr(0, e.question.find('\n')) << "  A: " << e.generated
-                          << (e.right ? "  (right)" : "  (wrong)") << "\n";
+        if (a.flag("--answers"))
+            ps::write_file_atomic(a.value("--answers", ""), ps::llava_answers_jsonl(set, r.records, std::filesystem::path(model.map().dir).filename().string()));
+        const std::string headline = r.metrics.metrics.empty() ? "" : r.metrics.metrics.front().first;
+        if (a.flag("--json")) {
+            nlohmann::json j = r.metrics.to_json();
+            j["headline"] = headline;
+            j["data"] = set.name;
+            j["prompt"] = r.records.empty() ? "" : r.records[0].prompt;
+            nlohmann::json examples = nlohmann::json::array();
+            for (size_t i = 0; i < std::min<size_t>(5, r.records.size()); ++i)
+                examples.push_back({{"question_id", set.items[i].question_id}, {"prompt", r.records[i].prompt},
+                                    {"reference", set.items[i].answers}, {"answer", r.records[i].answer}, {"score", r.records[i].score}});
+            j["examples"] = examples;
+            all.push_back(j);
+        } else {
+            std::cout << r.metrics.to_text() << "  on " << set.items.size() << " questions of " << set.name
+                      << "; the first asked as:\n    " << (r.records.empty() ? "" : r.records[0].prompt) << "\n";
+            for (size_t i = 0; i < std::min<size_t>(3, r.records.size()); ++i)
+                std::cout << "  Q: " << set.items[i].question.substr(0, set.items[i].question.find('\n')) << "  A: " << r.records[i].answer
+                          << "  (reference " << set.items[i].answers[0] << ")\n";
         }
     }
     if (a.flag("--json")) std::cout << all.dump(2) << "\n";
@@ -284,20 +330,23 @@ int eval_generative(const Args& a, ps::Vlm& model, std::vector<std::string> task
 }
 
 int cmd_eval(const std::vector<std::string>& argv) {
-    const Args a("eval", argv, {"--json", "--streaming"},
-                 {"--task", "--data", "--reference", "--limit", "--batch", "--plan", "--device", "--dtype"});
+    const Args a("eval", argv, {"--json", "--streaming", "--likelihood-only"},
+                 {"--task", "--data", "--reference", "--limit", "--batch", "--plan", "--device", "--dtype", "--images",
+                  "--annotations", "--answers", "--max-new-tokens", "--prompt-suffix"});
     const std::string dir = a.positional(1, 1, "checkpoint folder")[0];
     std::vector<std::string> tasks = a.values("--task");
     // Names no model has are refused before loading; which apply is checked once the model is known.
     const std::vector<std::string> dual_tasks = {"zero-shot", "retrieval", "kl", "linear-probe"};
     for (const auto& t : tasks) {
         bool known = t == "all" || std::find(dual_tasks.begin(), dual_tasks.end(), t) != dual_tasks.end();
-        for (ps::QuestionKind k : kQuestionKinds) known = known || t == ps::question_kind_name(k);
+        for (const char* g : kGenerativeTasks) known = known || t == g;
         if (!known) a.fail("unknown task " + t);
     }
     const ps::LoadOptions load = load_options(a);
     auto model = ps::Vlm::load(dir, load);
-    if (model->capabilities().generative()) return eval_generative(a, *model, tasks);
+    if (model->capabilities().generative()) return eval_generative(a, *model, tasks, load);
+    for (const char* o : {"--images", "--annotations", "--answers", "--max-new-tokens", "--likelihood-only", "--prompt-suffix"})
+        if (a.flag(o)) a.fail(std::string(o) + " is for generative models");
     if (tasks.empty()) tasks = {"zero-shot", "retrieval"};
     if (tasks == std::vector<std::string>{"all"}) {
         tasks = {"zero-shot", "retrieval", "linear-probe"};
@@ -448,7 +497,7 @@ std::vector<double> parse_values(const Args& a, const std::string& flag) {
 int cmd_sweep(const std::vector<std::string>& argv) {
     const Args a("sweep", argv, {"--sensitivity"},
                  {"--plan", "--out", "--methods", "--patterns", "--sparsities", "--vision", "--language", "--keeps", "--limit",
-                  "--model", "--device", "--dtype"});
+                  "--model", "--device", "--dtype", "--task", "--metric"});
     a.positional(0, 0, "");
     if (!a.flag("--plan") || !a.flag("--out")) a.fail("needs --plan and --out");
     ps::Plan plan = ps::Plan::load(a.value("--plan", ""));
@@ -471,6 +520,8 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     if (a.flag("--keeps")) spec.keeps = parse_values(a, "--keeps");
     spec.sensitivity = a.flag("--sensitivity");
     spec.eval_limit = a.integer("--limit", -1, 1);
+    plan.evaluation.task = a.value("--task", plan.evaluation.task);
+    plan.evaluation.metric = a.value("--metric", plan.evaluation.metric);
     const std::string out = a.value("--out", "");
     const ps::SweepResult r = ps::run_sweep(plan, spec, out + "/cache", console_job());
     end_progress_line();
@@ -483,10 +534,10 @@ int cmd_sweep(const std::vector<std::string>& argv) {
         ps::write_png(out + "/" + file, img);
         wrote += ", " + out + "/" + file;
     };
-    chart(ps::render_sweep_curves(r.points, r.dense_accuracy, "Zero-shot accuracy vs sparsity: " + model_name), "curves.png");
-    chart(ps::render_pareto(r, ps::ParetoCost::Params, "Accuracy vs nonzero parameters: " + model_name), "pareto.png");
+    chart(ps::render_sweep_curves(r, r.metric_label() + " vs sparsity: " + model_name), "curves.png");
+    chart(ps::render_pareto(r, ps::ParetoCost::Params, r.metric_label() + " vs nonzero parameters: " + model_name), "pareto.png");
     if (r.tokens_pruned())
-        chart(ps::render_pareto(r, ps::ParetoCost::Flops, "Accuracy vs FLOPs per sample: " + model_name), "pareto_flops.png");
+        chart(ps::render_pareto(r, ps::ParetoCost::Flops, r.metric_label() + " vs FLOPs per sample: " + model_name), "pareto_flops.png");
     std::cout << "wrote " << wrote << "\n";
     return 0;
 }
@@ -508,13 +559,14 @@ int cmd_export(const std::vector<std::string>& argv) {
 }
 
 int cmd_report(const std::vector<std::string>& argv) {
-    const Args a("report", argv, {}, {"--out", "--sweep", "--limit", "--heatmaps"});
+    const Args a("report", argv, {}, {"--out", "--sweep", "--limit", "--heatmaps", "--questions"});
     const std::string run = a.positional(1, 1, "run folder")[0];
     if (!a.flag("--out")) a.fail("needs --out");
     ps::ReportOptions opt;
     opt.sweep_dir = a.value("--sweep", "");
     opt.eval_limit = a.integer("--limit", opt.eval_limit, 1);
     opt.heatmaps = static_cast<int>(a.integer("--heatmaps", opt.heatmaps, 0));
+    opt.questions = a.integer("--questions", opt.questions, 1);
     const std::string out = a.value("--out", "");
     ps::write_report(run, out, opt, console_job());
     end_progress_line();
@@ -634,11 +686,7 @@ int train_default_generative(const Args& a) {
     end_progress_line();
     std::printf("aligned the projector in %lld steps (from step %lld) in %.1f min\n",
                 static_cast<long long>(opt.projector.steps), static_cast<long long>(r.training.resumed_from), r.minutes);
-    for (const auto& e : r.evaluation) {
-        std::printf("%-8s accuracy %.2f%%", ps::question_kind_name(e.kind), 100.0 * e.accuracy);
-        if (e.kind == ps::QuestionKind::YesNo) std::printf(", balanced %.2f%%, yes ratio %.3f", 100.0 * e.balanced_accuracy, e.yes_ratio);
-        std::printf(" (%lld test images)\n", static_cast<long long>(e.n));
-    }
+    for (const auto& e : r.evaluation) std::cout << e.to_text();
     std::printf("wrote %s/projector.safetensors and manifest.json\n", opt.out_dir.c_str());
     return 0;
 }

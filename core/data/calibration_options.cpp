@@ -15,4 +15,8 @@ CalibrationOptions CalibrationOptions::read(const JsonFields& c) {
 
 nlohmann::json CalibrationOptions::to_json() const { return {{"data", data}, {"samples", samples}, {"batch_size", batch_size}}; }
 
+bool is_conversation_file(const std::string& data) {
+    return data.size() > 5 && data.compare(data.size() - 5, 5, ".json") == 0;
+}
+
 }  // namespace ps

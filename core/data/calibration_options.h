@@ -10,7 +10,7 @@ namespace ps {
 class JsonFields;
 
 struct CalibrationOptions {
-    std::string data = "fashion-mnist";  // or a folder with captions.jsonl
+    std::string data = "fashion-mnist";  // or a folder with captions.jsonl, or a LLaVA conversation .json file
     int64_t samples = 128;
     int64_t batch_size = 32;
 
@@ -18,5 +18,8 @@ struct CalibrationOptions {
     static CalibrationOptions read(const JsonFields& f);
     nlohmann::json to_json() const;
 };
+
+// Whether `data` names a LLaVA conversation file (core/data/llava_conversations.h): a path ending in .json.
+bool is_conversation_file(const std::string& data);
 
 }  // namespace ps

@@ -9,26 +9,9 @@
 namespace ps {
 namespace {
 
-std::string article(const std::string& noun) {
-    return std::string(std::strchr("aeiou", noun[0]) ? "an " : "a ") + noun;
-}
-
-std::string capitalised(std::string s) {
-    if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
-    return s;
-}
-
 template <size_t N>
 const std::string& pick(const std::string (&options)[N], std::mt19937_64& rng, int phrasing) {
     return options[phrasing >= 0 ? static_cast<size_t>(phrasing) % N : std::uniform_int_distribution<size_t>(0, N - 1)(rng)];
-}
-
-// Whether `words` holds `phrase` (normalised words) as consecutive words.
-bool contains_phrase(const std::vector<std::string>& words, const std::vector<std::string>& phrase) {
-    if (phrase.empty() || words.size() < phrase.size()) return false;
-    for (size_t i = 0; i + phrase.size() <= words.size(); ++i)
-        if (std::equal(phrase.begin(), phrase.end(), words.begin() + static_cast<std::ptrdiff_t>(i))) return true;
-    return false;
 }
 
 const std::string kOpen[] = {"What is the item in this image?", "What is shown in the image?",
@@ -38,6 +21,15 @@ const std::string kCaption[] = {"Describe the image briefly.", "Write a short ca
 const std::string kLetters = "ABCD";
 
 }  // namespace
+
+std::string with_article(const std::string& noun) {
+    return std::string(!noun.empty() && std::strchr("aeiou", noun[0]) ? "an " : "a ") + noun;
+}
+
+std::string capitalised(std::string s) {
+    if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+    return s;
+}
 
 const char* question_kind_name(QuestionKind k) {
     switch (k) {
@@ -49,20 +41,15 @@ const char* question_kind_name(QuestionKind k) {
     return "?";
 }
 
-std::vector<std::string> answer_words(const std::string& text) {
-    std::vector<std::string> words;
-    std::string w;
-    for (char ch : text) {
-        const unsigned char c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c == '-' || c >= 0x80) {
-            w += static_cast<char>(std::tolower(c));
-        } else if (!w.empty()) {
-            words.push_back(w);
-            w.clear();
-        }
-    }
-    if (!w.empty()) words.push_back(w);
-    return words;
+std::vector<int64_t> choice_options(int64_t label, int64_t classes, std::mt19937_64& rng, size_t& right) {
+    std::vector<int64_t> others;
+    for (int64_t c = 0; c < classes; ++c)
+        if (c != label) others.push_back(c);
+    std::shuffle(others.begin(), others.end(), rng);
+    std::vector<int64_t> options(others.begin(), others.begin() + 3);
+    right = std::uniform_int_distribution<size_t>(0, 3)(rng);
+    options.insert(options.begin() + static_cast<std::ptrdiff_t>(right), label);
+    return options;
 }
 
 ClassQuestion class_question(QuestionKind kind, int64_t label, const std::vector<std::string>& classes, std::mt19937_64& rng,
@@ -81,25 +68,20 @@ ClassQuestion class_question(QuestionKind kind, int64_t label, const std::vector
             // Half the drawn questions ask for the short form, as LLaVA's evaluation prompts do.
             const bool short_form = phrasing < 0 && std::uniform_int_distribution<int>(0, 1)(rng) == 1;
             if (short_form) q.question += kShort;
-            q.answer = short_form ? capitalised(name) : capitalised(article(name)) + ".";
+            q.answer = short_form ? capitalised(name) : capitalised(with_article(name)) + ".";
             break;
         }
         case QuestionKind::YesNo: {
             q.yes = phrasing >= 0 ? phrasing % 2 == 0 : std::uniform_int_distribution<int>(0, 1)(rng) == 1;
             int64_t asked = label;
             if (!q.yes) asked = (label + std::uniform_int_distribution<int64_t>(1, n - 1)(rng)) % n;
-            q.question = "Is there " + article(classes[asked]) + " in the image?";
+            q.question = "Is there " + with_article(classes[asked]) + " in the image?";
             q.answer = q.yes ? "Yes." : "No.";
             break;
         }
         case QuestionKind::Choice: {
-            std::vector<int64_t> others;
-            for (int64_t c = 0; c < n; ++c)
-                if (c != label) others.push_back(c);
-            std::shuffle(others.begin(), others.end(), rng);
-            std::vector<int64_t> options(others.begin(), others.begin() + 3);
-            const size_t right = std::uniform_int_distribution<size_t>(0, 3)(rng);
-            options.insert(options.begin() + static_cast<std::ptrdiff_t>(right), label);
+            size_t right = 0;
+            const std::vector<int64_t> options = choice_options(label, n, rng, right);
             q.question = "Which item is in the image?";
             for (size_t i = 0; i < 4; ++i) q.question += "\n" + std::string(1, kLetters[i]) + ". " + capitalised(classes[options[i]]);
             q.question += "\nAnswer with the option's letter from the given choices directly.";
@@ -109,26 +91,10 @@ ClassQuestion class_question(QuestionKind kind, int64_t label, const std::vector
         }
         case QuestionKind::Caption:
             q.question = pick(kCaption, rng, phrasing);
-            q.answer = "A black and white photo of " + article(name) + ".";
+            q.answer = "A black and white photo of " + with_article(name) + ".";
             break;
     }
     return q;
-}
-
-bool answer_is_right(const ClassQuestion& q, const std::string& generated, const std::vector<std::string>& classes) {
-    const std::vector<std::string> words = answer_words(generated);
-    switch (q.kind) {
-        case QuestionKind::YesNo:
-            return !words.empty() && words[0] == (q.yes ? "yes" : "no");
-        case QuestionKind::Choice:
-            return !words.empty() && words[0] == answer_words(q.letter)[0];
-        case QuestionKind::Open:
-        case QuestionKind::Caption:
-            for (size_t c = 0; c < classes.size(); ++c)
-                if (contains_phrase(words, answer_words(classes[c])) != (static_cast<int64_t>(c) == q.label)) return false;
-            return true;
-    }
-    return false;
 }
 
 }  // namespace ps

@@ -1,7 +1,7 @@
-// Questions about a labelled image and their reference answers, the kinds a generative VLM is
-// trained and scored on: open-ended ("What is the item in this image?"), yes/no ("Is there a
+// Questions about a labelled image and the answers a generative VLM is trained to give (the
+// projector's training data): open-ended ("What is the item in this image?"), yes/no ("Is there a
 // {class} in the image?", asked of the true class or another), lettered multiple choice and a
-// caption request; and whether a generated answer is right.
+// caption request. Evaluation asks core/data/fashion_mnist_vqa.h's questions.
 #pragma once
 #include <cstdint>
 #include <random>
@@ -23,17 +23,18 @@ struct ClassQuestion {
 };
 
 // One question of `kind` about an image of class `label`; `rng` picks the phrasing, the class asked
-// (yes/no: the true one half of the time) and the options (choice: four, one right). For
-// evaluation, `phrasing` 0 is the fixed first phrasing; -1 draws one.
+// (yes/no: the true one half of the time) and the options (choice: four, one right); `phrasing`
+// >= 0 fixes the phrasing (yes/no: even asks the true class), -1 draws one.
+// "a sneaker", "an ankle boot": a class name with its indefinite article.
+std::string with_article(const std::string& noun);
+// The text with its first letter in upper case, as answers are given ("Sneaker").
+std::string capitalised(std::string s);
+
+// Four options for a multiple-choice question about class `label` of `classes`: three other classes
+// in an order drawn by `rng`, and the label at a place drawn after them, returned in `right`.
+std::vector<int64_t> choice_options(int64_t label, int64_t classes, std::mt19937_64& rng, size_t& right);
+
 ClassQuestion class_question(QuestionKind kind, int64_t label, const std::vector<std::string>& classes, std::mt19937_64& rng,
                              int phrasing = -1);
-
-// Whether `generated` answers `q` rightly. Open-ended and caption: it names the image's class and no
-// other (whole words, case and punctuation ignored); yes/no: its first word is yes or no as it should
-// be; choice: its first letter-or-word is the right option's letter.
-bool answer_is_right(const ClassQuestion& q, const std::string& generated, const std::vector<std::string>& classes);
-
-// The normalised words of a text: lower case, letters, digits and hyphens kept, the rest a space.
-std::vector<std::string> answer_words(const std::string& text);
 
 }  // namespace ps

@@ -1,5 +1,7 @@
 #include "core/data/fashion_mnist.h"
 
+#include <opencv2/imgproc.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -54,6 +56,16 @@ LabelledImages load_fashion_mnist(const std::string& dir, const std::string& spl
     }
     out.labels = labels.to(at::kLong);
     return out;
+}
+
+cv::Mat labelled_image_rgb(const LabelledImages& set, int64_t i) {
+    if (i < 0 || i >= set.images.size(0))
+        throw Error("test image", std::to_string(i) + " is outside 0.." + std::to_string(set.images.size(0) - 1));
+    const at::Tensor img = set.images[i].contiguous();
+    const cv::Mat gray(static_cast<int>(img.size(0)), static_cast<int>(img.size(1)), CV_8UC1, img.data_ptr<uint8_t>());
+    cv::Mat rgb;
+    cv::cvtColor(gray, rgb, cv::COLOR_GRAY2RGB);
+    return rgb;
 }
 
 }  // namespace ps

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <opencv2/core/mat.hpp>
 
 namespace ps {
 
@@ -24,5 +25,9 @@ std::string fashion_mnist_dir();
 // Throws ps::Error for an unknown split, a missing folder or file, a malformed IDX file, images
 // that are not 3-d, labels that are not 1-d or not one per image, or a label outside 0..9.
 LabelledImages load_fashion_mnist(const std::string& dir, const std::string& split);
+
+// Image i as the 8-bit RGB a user's image file decodes to (grey replicated on three channels);
+// throws ps::Error for an index outside the set.
+cv::Mat labelled_image_rgb(const LabelledImages& set, int64_t i);
 
 }  // namespace ps

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -50,6 +51,21 @@ cv::Mat load_image(const std::string& path) {
     std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) throw undecodable(path, "read failed");
     return decode_image(bytes, path);
+}
+
+std::string image_in_folder(const std::string& folder, const std::string& rel, const std::string& where) {
+    namespace fs = std::filesystem;
+    if (rel.empty()) throw Error(where, "\"image\" is empty");
+    const fs::path rel_path(rel);
+    if (rel_path.is_absolute())
+        throw Error(where, "image '" + rel + "' is an absolute path; paths must be relative to the folder");
+    for (const fs::path& part : rel_path)
+        if (part == "..") throw Error(where, "image '" + rel + "' leaves the folder (\"..\" is refused)");
+    const fs::path path = (fs::path(folder) / rel_path).lexically_normal();
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw Error(where, "image '" + rel + "' not found");
+    if (!fs::is_regular_file(path, ec)) throw Error(where, "image '" + rel + "' is not a file");
+    return path.string();
 }
 
 }  // namespace ps

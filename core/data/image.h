@@ -20,4 +20,9 @@ cv::Mat load_image(const std::string& path);
 // The same for encoded bytes in memory; `label` names them in errors.
 cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& label);
 
+// The path of image `rel`, named by a user's file relative to `folder`. Throws ps::Error naming
+// `where` (the file and line that named it) for an empty, absolute or folder-leaving ("..") path
+// and for one that is not an existing file; the image is not decoded.
+std::string image_in_folder(const std::string& folder, const std::string& rel, const std::string& where);
+
 }  // namespace ps

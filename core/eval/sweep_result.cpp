@@ -17,7 +17,8 @@ nlohmann::json SweepPoint::to_json() const {
     return {{"key", key},           {"name", name},         {"method", method},     {"pattern", pattern},
             {"sparsity", sparsity}, {"vision", vision},     {"language", language}, {"achieved", achieved},
             {"accuracy", accuracy}, {"params", params},     {"params_nonzero", params_nonzero}, {"seconds", seconds},
-            {"block", block},       {"keep", keep},         {"tokens", tokens},     {"flops", flops}};
+            {"block", block},       {"keep", keep},         {"tokens", tokens},     {"flops", flops},
+            {"task", task},         {"metrics", metrics}};
 }
 
 SweepPoint SweepPoint::from_json(const nlohmann::json& j, const std::string& source) {
@@ -39,6 +40,8 @@ SweepPoint SweepPoint::from_json(const nlohmann::json& j, const std::string& sou
         p.keep = j.at("keep").get<double>();
         p.tokens = j.at("tokens").get<bool>();
         p.flops = j.at("flops").get<double>();
+        p.task = j.value("task", std::string());
+        if (j.contains("metrics")) p.metrics = j.at("metrics").get<std::vector<std::pair<std::string, double>>>();
         return p;
     } catch (const nlohmann::json::exception& e) {
         throw Error(source, std::string("not a sweep point: ") + e.what());
@@ -58,6 +61,18 @@ double cost_percent(const SweepResult& sweep, const SweepPoint& p, ParetoCost co
     return p.params > 0 ? 100.0 * static_cast<double>(p.params_nonzero) / static_cast<double>(p.params) : 0.0;
 }
 
+std::string SweepResult::metric_unit() const {
+    const std::string last = metric.substr(metric.find_last_of('/') + 1);  // "random/f1" is in %
+    if (last == "answer_nll" || last == "answer_kl") return "nats";
+    if (last == "yes_ratio" || last == "questions" || last == "images" || last == "mme_score") return "";
+    return "%";
+}
+
+std::string SweepResult::metric_label() const {
+    const std::string unit = metric_unit();
+    return task + " " + metric + (unit.empty() ? "" : " (" + unit + ")");
+}
+
 std::string curve_name(const SweepPoint& p) {
     if (p.vision >= 0 || !p.block.empty()) return {};
     std::string name = p.method + " " + p.pattern;
@@ -70,10 +85,11 @@ nlohmann::json SweepResult::to_json() const {
     for (const auto& p : points) pts.push_back(p.to_json());
     auto front = [&](ParetoCost cost) {
         nlohmann::json keys = nlohmann::json::array();
-        for (size_t i : pareto_front(points, cost)) keys.push_back(points[i].key);
+        for (size_t i : pareto_front(points, cost, lower_is_better)) keys.push_back(points[i].key);
         return keys;
     };
-    nlohmann::json j = {{"model", model}, {"dense_accuracy", dense_accuracy}, {"dense_flops", dense_flops}, {"points", pts},
+    nlohmann::json j = {{"model", model}, {"task", task}, {"metric", metric}, {"lower_is_better", lower_is_better},
+                        {"dense_accuracy", dense_accuracy}, {"dense_flops", dense_flops}, {"points", pts},
                         {"pareto_front", front(ParetoCost::Params)}, {"ran", ran}, {"cached", cached}, {"seconds", seconds}};
     if (tokens_pruned()) j["pareto_front_flops"] = front(ParetoCost::Flops);
     return j;
@@ -83,6 +99,9 @@ SweepResult SweepResult::from_json(const nlohmann::json& j, const std::string& s
     SweepResult r;
     try {
         r.model = j.value("model", std::string());
+        r.task = j.value("task", r.task);  // sweeps written before the task was chosen scored zero-shot top-1
+        r.metric = j.value("metric", r.metric);
+        r.lower_is_better = j.value("lower_is_better", false);
         r.dense_accuracy = j.at("dense_accuracy").get<double>();
         r.dense_flops = j.value("dense_flops", 0.0);
         r.ran = j.value("ran", 0);
@@ -98,12 +117,12 @@ SweepResult SweepResult::from_json(const nlohmann::json& j, const std::string& s
 std::string SweepResult::to_text() const {
     std::ostringstream o;
     char line[256];
-    std::snprintf(line, sizeof line, "sweep: %zu points (%d run, %d from the cache) in %.1f s; dense zero-shot %.2f%%\n",
-                  points.size(), ran, cached, seconds, dense_accuracy);
+    std::snprintf(line, sizeof line, "sweep: %zu points (%d run, %d from the cache) in %.1f s; score: %s, dense %.4f\n",
+                  points.size(), ran, cached, seconds, metric_label().c_str(), dense_accuracy);
     o << line;
-    o << "  method       pattern        target   vision  language  tokens  achieved  zero-shot  nonzero params  MFLOPs/sample\n";
+    o << "  method       pattern        target   vision  language  tokens  achieved      score  nonzero params  MFLOPs/sample\n";
     for (const auto& p : points) {
-        std::snprintf(line, sizeof line, "  %-12s %-12s %8.3f %8s %9s %7s %9.4f %9.2f%% %15lld %14.1f%s\n", p.method.c_str(),
+        std::snprintf(line, sizeof line, "  %-12s %-12s %8.3f %8s %9s %7s %9.4f %10.4f %15lld %14.1f%s\n", p.method.c_str(),
                       p.pattern.c_str(), p.sparsity, p.vision < 0 ? "-" : percent_label(p.vision).c_str(),
                       p.language < 0 ? "-" : percent_label(p.language).c_str(),
                       p.keep >= 0 ? percent_label(p.keep).c_str() : p.tokens ? "plan" : "all", p.achieved, p.accuracy,
@@ -112,37 +131,37 @@ std::string SweepResult::to_text() const {
     }
     for (const auto& p : points)
         if (!p.block.empty()) {
-            std::snprintf(line, sizeof line, "  sensitivity  %-44s accuracy drop %6.2f points\n", p.block.c_str(),
-                          dense_accuracy - p.accuracy);
+            std::snprintf(line, sizeof line, "  sensitivity  %-44s drop %8.4f\n", p.block.c_str(), drop(p.accuracy));
             o << line;
         }
-    o << "  Pareto front (accuracy vs nonzero parameters):";
-    for (size_t i : pareto_front(points)) o << " [" << points[i].name << "]";
+    o << "  Pareto front (score vs nonzero parameters):";
+    for (size_t i : pareto_front(points, ParetoCost::Params, lower_is_better)) o << " [" << points[i].name << "]";
     o << "\n";
     if (tokens_pruned()) {
-        o << "  Pareto front (accuracy vs FLOPs per sample):";
-        for (size_t i : pareto_front(points, ParetoCost::Flops)) o << " [" << points[i].name << "]";
+        o << "  Pareto front (score vs FLOPs per sample):";
+        for (size_t i : pareto_front(points, ParetoCost::Flops, lower_is_better)) o << " [" << points[i].name << "]";
         o << "\n";
     }
     return o.str();
 }
 
-std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points, ParetoCost cost) {
+std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points, ParetoCost cost, bool lower_is_better) {
     const auto cost_of = [&](size_t i) {
         return cost == ParetoCost::Flops ? points[i].flops : static_cast<double>(points[i].params_nonzero);
     };
+    const auto score = [&](size_t i) { return lower_is_better ? -points[i].accuracy : points[i].accuracy; };
     std::vector<size_t> order(points.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
         if (cost_of(a) != cost_of(b)) return cost_of(a) < cost_of(b);
-        return points[a].accuracy > points[b].accuracy;
+        return score(a) > score(b);
     });
     std::vector<size_t> front;
     double best = -1e300;
     for (size_t i : order)
-        if (points[i].accuracy > best) {
+        if (score(i) > best) {
             front.push_back(i);
-            best = points[i].accuracy;
+            best = score(i);
         }
     return front;
 }

@@ -1,5 +1,7 @@
-// A sweep's record: its points (method, pattern, sparsity or grid cell, accuracy, cost) and dense
-// baseline, as sweep.json holds them, and the Pareto fronts and curves drawn from them.
+// A sweep's record: its points (method, pattern, sparsity or grid cell, score, cost) and dense
+// baseline, as sweep.json holds them, and the Pareto fronts and curves drawn from them. A point's
+// score is the sweep's metric of its task (zero-shot top-1 for a dual encoder; a generative task's
+// metric, e.g. open-ended exact match or answer NLL, for a generative model).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -18,7 +20,9 @@ struct SweepPoint {
     double vision = -1, language = -1;         // grid points; -1 otherwise
     std::string block;                         // sensitivity points: the block pruned alone
     double achieved = 0;                       // pruned / targeted weights
-    double accuracy = 0;                       // zero-shot top-1, %
+    double accuracy = 0;                       // the score: the sweep's metric (zero-shot top-1, %, by default)
+    std::string task;                          // what scored it (zero-shot, open, yes-no, choice)
+    std::vector<std::pair<std::string, double>> metrics;  // every metric of the task's evaluation, headline first
     int64_t params = 0, params_nonzero = 0;    // all parameters of the model, and those left nonzero
     double flops = 0;                          // block FLOPs per sample (core/token/flops), tokens pruned as evaluated
     double seconds = 0;                        // pruning + evaluation when it ran
@@ -30,6 +34,8 @@ struct SweepPoint {
 
 struct SweepResult {
     std::string model;  // the checkpoint swept (the base Plan's model); empty in sweeps written before it was recorded
+    std::string task = "zero-shot", metric = "top1";  // what scored the points
+    bool lower_is_better = false;                      // the metric is a loss (answer NLL)
     std::vector<SweepPoint> points;
     double dense_accuracy = 0, dense_flops = 0;
     int ran = 0, cached = 0;
@@ -37,16 +43,24 @@ struct SweepResult {
 
     bool tokens_pruned() const;  // any point evaluated with token pruning: then the FLOPs front counts
     bool has_grid() const;       // any vision × language grid point
+    // "%", "nats" or "" (a ratio or a count): the unit of the score.
+    std::string metric_unit() const;
+    // "zero-shot top1 (%)", "open answer_nll (nats)": the score's name and unit, for axes and tables.
+    std::string metric_label() const;
+    // How much worse a score is than the dense model's (the sensitivity of a block): dense − score,
+    // or score − dense for a loss.
+    double drop(double score) const { return lower_is_better ? score - dense_accuracy : dense_accuracy - score; }
     nlohmann::json to_json() const;
     std::string to_text() const;
     // What to_json() wrote (sweep.json); throws ps::Error naming `source` for anything else.
     static SweepResult from_json(const nlohmann::json& j, const std::string& source);
 };
 
-// Indices of the points on the Pareto front of accuracy (higher) against nonzero parameters or
-// FLOPs per sample (fewer), by increasing cost.
+// Indices of the points on the Pareto front of the score (higher, or lower for a loss) against
+// nonzero parameters or FLOPs per sample (fewer), by increasing cost.
 enum class ParetoCost { Params, Flops };
-std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points, ParetoCost cost = ParetoCost::Params);
+std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points, ParetoCost cost = ParetoCost::Params,
+                                 bool lower_is_better = false);
 // A point's cost in % of the dense model: nonzero parameters, or FLOPs per sample.
 double cost_percent(const SweepResult& sweep, const SweepPoint& point, ParetoCost cost);
 // The accuracy-vs-sparsity curve a point lies on: "method pattern" (and " keep K%"); empty for

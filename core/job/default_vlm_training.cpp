@@ -5,6 +5,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "core/data/fashion_mnist_vqa.h"
+#include "core/eval/vqa_eval.h"
 #include "core/io/atomic_file.h"
 #include "core/io/gguf_checkpoint.h"
 #include "core/model/default_vlm.h"
@@ -32,12 +34,8 @@ DefaultVlmTrainingResult train_default_vlm(const DefaultVlmTrainingOptions& opt,
     ProjectorTrainingOptions p = opt.projector;
     p.state_path = state;
     r.training = train_projector(*model, train, p, job);
-    for (QuestionKind kind : {QuestionKind::Open, QuestionKind::YesNo, QuestionKind::Choice}) {
-        QuestionEvalOptions e;
-        e.kind = kind;
-        e.limit = opt.eval_limit;
-        r.evaluation.push_back(evaluate_class_questions(*model, test, e, job));
-    }
+    for (VqaKind kind : {VqaKind::Open, VqaKind::YesNo, VqaKind::Choice})
+        r.evaluation.push_back(evaluate_vqa(*model, fashion_mnist_vqa(test, kind, opt.eval_limit), VqaEvalOptions{}, job).metrics);
     r.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60.0;
 
     double tail = 0;

@@ -6,7 +6,7 @@
 #pragma once
 #include <string>
 
-#include "core/eval/class_question_eval.h"
+#include "core/eval/eval_result.h"
 #include "core/job_control.h"
 #include "core/train/projector_trainer.h"
 
@@ -24,7 +24,7 @@ struct DefaultVlmTrainingOptions {
 
 struct DefaultVlmTrainingResult {
     ProjectorTrainingResult training;
-    std::vector<QuestionEvalResult> evaluation;  // open, yes/no, choice
+    std::vector<EvalResult> evaluation;  // open, yes/no, choice (core/eval/vqa_eval.h)
     double minutes = 0;
 };
 

@@ -37,13 +37,7 @@ struct HeatmapSession::Impl {
     cv::Mat image_of(const HeatmapRequest& r) {
         if (!r.image.empty()) return load_image(r.image);
         if (!test) test = std::make_unique<LabelledImages>(load_fashion_mnist(fashion_mnist_dir(), "test"));
-        if (r.test_image < 0 || r.test_image >= test->images.size(0))
-            throw Error("test image", std::to_string(r.test_image) + " is outside 0.." + std::to_string(test->images.size(0) - 1));
-        const at::Tensor img = test->images[r.test_image].contiguous();
-        const cv::Mat gray(static_cast<int>(img.size(0)), static_cast<int>(img.size(1)), CV_8UC1, img.data_ptr<uint8_t>());
-        cv::Mat rgb;
-        cv::cvtColor(gray, rgb, cv::COLOR_GRAY2RGB);
-        return rgb;
+        return labelled_image_rgb(*test, r.test_image);
     }
 };
 

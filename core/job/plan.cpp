@@ -9,7 +9,8 @@ namespace ps {
 namespace {
 
 // The Plan's own keys and the sections of modules other than pruning.
-const std::set<std::string> kRunKeys = {"name", "model", "device", "dtype", "streaming", "calibration", "recovery", "tokens"};
+const std::set<std::string> kRunKeys = {"name",        "model",    "device", "dtype",     "streaming",
+                                        "calibration", "recovery", "tokens", "evaluation"};
 
 }  // namespace
 
@@ -32,6 +33,7 @@ Plan Plan::from_json(const nlohmann::json& j, const std::string& source) {
     if (f.find("calibration")) p.calibration = CalibrationOptions::read(f.sub("calibration"));
     if (f.find("recovery")) p.recovery = RecoveryOptions::read(f.sub("recovery"));
     if (f.find("tokens")) p.tokens = TokenOptions::read(f.sub("tokens"));
+    if (f.find("evaluation")) p.evaluation = EvaluationOptions::read(f.sub("evaluation"));
     return p;
 }
 
@@ -41,6 +43,7 @@ nlohmann::json Plan::to_json() const {
     write(j);
     j["recovery"] = recovery.to_json();
     j["tokens"] = tokens.to_json();
+    j["evaluation"] = evaluation.to_json();
     return j;
 }
 

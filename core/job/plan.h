@@ -1,7 +1,7 @@
 // A Plan is the recipe of a pruning run, as JSON: which model on which device, and each module's
 // section — the calibration data (core/data), the pruning method, pattern, sparsity, allocation,
 // targets and the methods' own options (core/prune; top-level keys of the file), run-time token
-// pruning (core/token) and recovery (core/recover). Each module reads and validates its own
+// pruning (core/token), recovery (core/recover) and what scores a run (core/eval). Each module reads and validates its own
 // section; the Plan composes them into one file. The same Plan gives the same result from the GUI,
 // the CLI and a test.
 #pragma once
@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/calibration_options.h"
+#include "core/eval/evaluation_options.h"
 #include "core/prune/prune_options.h"
 #include "core/recover/recovery_options.h"
 #include "core/token/token_options.h"
@@ -24,6 +25,7 @@ struct Plan : PruneOptions {
     CalibrationOptions calibration;
     TokenOptions tokens;        // in effect whenever the pruned model is evaluated
     RecoveryOptions recovery;   // `prunestudio-cli recover`
+    EvaluationOptions evaluation;  // the task and metric sweeps score by
 
     nlohmann::json to_json() const;
     // Checks every field: an unknown key, a wrong type or a value out of range throws ps::Error

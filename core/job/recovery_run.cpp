@@ -7,10 +7,13 @@
 #include <ATen/core/grad_mode.h>
 
 #include "core/data/fashion_mnist.h"
+#include "core/data/fashion_mnist_vqa.h"
 #include "core/data/prompts.h"
 #include "core/dist/process_group.h"
 #include "core/error.h"
+#include "core/eval/vqa_eval.h"
 #include "core/eval/zero_shot.h"
+#include "core/prune/calibration.h"
 #include "core/model/processor.h"
 #include "core/prune/mask.h"
 #include "core/prune/pruned_checkpoint.h"
@@ -28,12 +31,19 @@ nlohmann::json RecoveryReport::to_json() const {
     put("recovered", top1_recovered);
     put("repruned", top1_repruned);
     const auto sparsity = [&](int64_t nnz) { return numel > 0 ? 1.0 - static_cast<double>(nnz) / static_cast<double>(numel) : 0.0; };
-    return {{"recovery", training.to_json()},
-            {"zero_shot_top1", acc},
+    nlohmann::json j = {{"recovery", training.to_json()},
             {"masked_linears", {{"numel", numel}, {"nnz_pruned", nnz_pruned}, {"nnz_merged", nnz_merged},
                                 {"sparsity_pruned", sparsity(nnz_pruned)}, {"sparsity_merged", sparsity(nnz_merged)},
                                 {"nonzero_in_mask", nonzero_in_mask}}},
             {"memory", {{"weights_bytes", weights_bytes}, {"peak_growth_bytes", peak_growth_bytes}}}};
+    if (task == "zero-shot") {
+        j["zero_shot_top1"] = acc;
+    } else {
+        acc["task"] = task;
+        acc["metric"] = metric;
+        j["task_metric"] = acc;
+    }
+    return j;
 }
 
 std::string RecoveryReport::to_text() const {
@@ -46,7 +56,7 @@ std::string RecoveryReport::to_text() const {
     o << line;
     auto acc = [&](const char* what, const std::optional<double>& v) {
         if (!v) return;
-        std::snprintf(line, sizeof line, "  zero-shot top-1 %-10s %.2f %%\n", what, *v);
+        std::snprintf(line, sizeof line, "  %s %s %-10s %.4f\n", task.c_str(), metric.c_str(), what, *v);
         o << line;
     };
     acc("dense", top1_dense);
@@ -78,18 +88,27 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
     RecoveryTrainer trainer(model, student, data, r, plan.seed, group);
     const bool lead = !group || group->rank() == 0;
 
-    // Zero-shot accuracy on held-out test images, for dual encoders on Fashion-MNIST.
+    // Zero-shot accuracy on held-out test images, for dual encoders on Fashion-MNIST; the Plan's
+    // evaluation task on questions about test images, for a generative model that can be asked.
     std::optional<EvalSet> eval;
+    std::optional<VqaSet> questions;
     if (lead && model.capabilities().kind == ModelKind::DualEncoder && plan.calibration.data == "fashion-mnist") {
         const Processor processor(model);
         eval = labelled_eval_set("fashion-mnist test", load_fashion_mnist(fashion_mnist_dir(), "test"), processor.image_config(),
                                  zero_shot_templates(), r.eval_samples, plan.seed);
+    } else if (lead && model.capabilities().generative() && calibration_unavailable(model).empty()) {
+        report.task = plan.evaluation.task_for(true);
+        report.metric = plan.evaluation.metric;
+        questions = fashion_mnist_vqa(load_fashion_mnist(fashion_mnist_dir(), "test"), *vqa_kind_from_name(report.task), r.eval_samples);
     }
     auto top1 = [&](const Student* s) -> std::optional<double> {
-        if (!eval) return std::nullopt;
+        if (!eval && !questions) return std::nullopt;
         std::optional<StudentScope> scope;
         if (s) scope.emplace(model, *s);
-        return zero_shot(model, *eval, EvalOptions{}, job).value();
+        if (eval) return zero_shot(model, *eval, EvalOptions{}, job).value();
+        const EvalResult e = evaluate_vqa(model, *questions, VqaEvalOptions{}, job).metrics;
+        if (report.metric.empty()) report.metric = e.metrics.front().first;
+        return e.metric(report.metric);
     };
     report.top1_dense = top1(nullptr);
     report.top1_pruned = top1(&student);
@@ -107,7 +126,7 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
     {
         at::NoGradGuard no_grad;
         for (const std::string& linear : student.linears()) merged[linear] = student.merged(linear, w.get(linear + ".weight"));
-        if (student.mode() == RecoveryMode::Lora && eval) {
+        if (student.mode() == RecoveryMode::Lora && (eval || questions)) {
             for (const std::string& linear : student.linears()) w.set(linear + ".weight", student.merged(linear, w.get(linear + ".weight"), true));
             report.top1_repruned = top1(nullptr);
             for (const std::string& linear : student.linears()) w.unset(linear + ".weight");

@@ -17,7 +17,10 @@ namespace ps {
 
 struct RecoveryReport {
     RecoveryResult training;
-    // Zero-shot top-1 on the Plan's eval_samples test images (dual encoders on Fashion-MNIST).
+    // The score before and after: zero-shot top-1 (%) on the Plan's eval_samples test images for a
+    // dual encoder on Fashion-MNIST; for a generative model the metric of the Plan's evaluation task
+    // on the questions about its first eval_samples test images (`task`, `metric` name it).
+    std::string task = "zero-shot", metric = "top1";
     std::optional<double> top1_dense, top1_pruned, top1_recovered;
     std::optional<double> top1_repruned;  // plain LoRA: the merged weights pruned with the mask again
     // Over the masked Linears: elements, nonzeros of the pruned and of the exported (merged) weights,

@@ -11,9 +11,11 @@
 #include <sstream>
 
 #include "core/data/fashion_mnist.h"
+#include "core/data/fashion_mnist_vqa.h"
 #include "core/data/prompts.h"
 #include "core/error.h"
 #include "core/eval/eval_set.h"
+#include "core/eval/vqa_eval.h"
 #include "core/eval/zero_shot.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint_files.h"
@@ -136,18 +138,34 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
 
 std::string sweep_key(const Plan& plan, const SweepSpec& spec) {
     Plan p = plan;
-    p.name.clear();  // a label only
+    p.name.clear();               // a label only
+    p.evaluation.metric.clear();  // a point keeps every metric of its task
     const nlohmann::json j = {{"plan", p.to_json()},
-                              {"eval", {{"task", "zero-shot"}, {"data", "fashion-mnist test"}, {"limit", spec.eval_limit}}},
+                              {"eval", {{"data", "fashion-mnist test"}, {"limit", spec.eval_limit}}},
                               {"checkpoint", checkpoint_identity(plan.model)},
-                              {"format", 3}};
+                              {"format", 4}};
     return fnv1a_hex(j.dump());
 }
 
-SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string& cache_dir, const JobControl& job) {
+SweepResult run_sweep(const Plan& asked, const SweepSpec& spec, const std::string& cache_dir, const JobControl& job) {
     ScratchPool::install();  // the pipeline pools its repeated temporaries (PruneMemory)
     const auto start = std::chrono::steady_clock::now();
-    if (base.model.empty()) throw Error("plan", "names no model");
+    if (asked.model.empty()) throw Error("plan", "names no model");
+    // The task as the Plan gives it is part of every point's key (empty: the model's default, fixed by
+    // the checkpoint, which is in the key too); it is resolved once the model is loaded.
+    const Plan& base = asked;
+    const std::string metric = base.evaluation.metric;
+    if (metric == "answer_kl") throw Error("evaluation.metric", "answer_kl needs the dense model beside the pruned one; score by answer_nll");
+    std::string task;  // resolved: from the loaded model's kind, or from a cached point
+    std::optional<VqaKind> kind;
+    // The point's score: the asked metric, else the task's headline; nullopt when the point lacks it.
+    auto score_of = [&](const SweepPoint& pt) -> std::optional<double> {
+        if (pt.metrics.empty()) return std::nullopt;
+        const std::string& name = metric.empty() ? pt.metrics.front().first : metric;
+        for (const auto& [k, v] : pt.metrics)
+            if (k == name) return v;
+        return std::nullopt;
+    };
     Plan dense = base;
     dense.allocation = AllocationOptions{};
     dense.sparsity = 0;
@@ -161,7 +179,8 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
     if (ec) throw Error(cache_dir, "cannot create the sweep cache: " + ec.message());
 
     std::unique_ptr<Vlm> model;
-    std::unique_ptr<EvalSet> test;
+    std::unique_ptr<EvalSet> test;         // zero-shot
+    std::unique_ptr<VqaSet> questions;     // a generative task
     std::map<std::string, std::vector<VlmInputs>> calibration;  // by the calibration section
     std::optional<SampleTokens> sample;  // of the first calibration batch: what FLOPs are counted for
     SweepResult r;
@@ -171,24 +190,33 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
         const std::string key = sweep_key(p, spec), path = cache_dir + "/" + key + ".json";
         job.report("sweep", static_cast<int64_t>(i), static_cast<int64_t>(plans.size()), p.name);
         SweepPoint pt;
-        if (fs::exists(path)) {
-            pt = SweepPoint::from_json(read_json_file(path), path);
+        if (fs::exists(path)) pt = SweepPoint::from_json(read_json_file(path), path);
+        if (score_of(pt)) {
             pt.cached = true;
             ++r.cached;
+            if (task.empty()) task = pt.task;
         } else {
+            pt = SweepPoint{};
             const auto t0 = std::chrono::steady_clock::now();
             if (!model) {
                 LoadOptions load;
                 load.device = base.device;
                 load.dtype = base.dtype;
                 model = Vlm::load(base.model, load);
-                const ImageProcessorConfig cfg = Processor(*model).image_config();
-                test = std::make_unique<EvalSet>(labelled_eval_set("fashion-mnist test",
-                                                                   load_fashion_mnist(fashion_mnist_dir(), "test"), cfg,
-                                                                   zero_shot_templates(), spec.eval_limit));
+                task = base.evaluation.task_for(model->capabilities().generative());
+                kind = vqa_kind_from_name(task);
+                if (kind) {
+                    questions = std::make_unique<VqaSet>(fashion_mnist_vqa(load_fashion_mnist(fashion_mnist_dir(), "test"), *kind, spec.eval_limit));
+                } else {
+                    const ImageProcessorConfig cfg = Processor(*model).image_config();
+                    test = std::make_unique<EvalSet>(labelled_eval_set("fashion-mnist test",
+                                                                       load_fashion_mnist(fashion_mnist_dir(), "test"), cfg,
+                                                                       zero_shot_templates(), spec.eval_limit));
+                }
             }
             model->weights().clear_overrides();
             pt.key = key;
+            pt.task = task;
             pt.name = p.name;
             pt.method = p.method;
             pt.pattern = p.pattern;
@@ -218,20 +246,37 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
                 pt.achieved = targeted > 0 ? static_cast<double>(zeros) / static_cast<double>(targeted) : 0.0;
             }
             const TokenPruning tokens = TokenPruning::from_plan(p.tokens);
+            if (questions && tokens.active())
+                throw Error("tokens", "greedy generation does not prune tokens at run time yet; sweep a generative model without a tokens section");
             pt.tokens = tokens.active();
             if (!spec.keeps.empty()) pt.keep = p.tokens.vision.empty() ? p.tokens.language_keep : p.tokens.vision.begin()->second;
             pt.flops = block_flops(*model, token_counts(*model, tokens, sample->vision, sample->language, sample->image)).total();
             install_token_pruning(*model, tokens);
-            EvalOptions opt;
-            opt.batch_size = spec.eval_batch;
-            pt.accuracy = zero_shot(*model, *test, opt, job).value();
+            if (questions) {
+                VqaEvalOptions opt;
+                opt.batch_size = std::min<int64_t>(spec.eval_batch, 32);  // generation's KV cache and likelihood logits
+                pt.metrics = evaluate_vqa(*model, *questions, opt, job).metrics.metrics;
+            } else {
+                EvalOptions opt;
+                opt.batch_size = spec.eval_batch;
+                pt.metrics = zero_shot(*model, *test, opt, job).metrics;
+            }
+            if (!score_of(pt)) {
+                std::string names;
+                for (const auto& m : pt.metrics) names += (names.empty() ? "" : ", ") + m.first;
+                throw Error("evaluation.metric", "task " + task + " gives no \"" + metric + "\" (" + names + ")");
+            }
             install_token_pruning(*model, TokenPruning{});
             model->weights().clear_overrides();
             pt.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             write_file_atomic(path, pt.to_json().dump(2) + "\n");
             ++r.ran;
         }
+        pt.accuracy = *score_of(pt);
         if (i == 0) {
+            r.task = task;
+            r.metric = metric.empty() ? pt.metrics.front().first : metric;
+            r.lower_is_better = metric_lower_is_better(r.metric);
             r.dense_accuracy = pt.accuracy;
             r.dense_flops = pt.flops;
         } else r.points.push_back(pt);

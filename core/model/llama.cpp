@@ -173,7 +173,7 @@ at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::s
 std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
                                                  const LlamaConfig& c, const at::Tensor& inputs_embeds,
                                                  const at::Tensor& attention_mask, int max_new_tokens,
-                                                 std::optional<int64_t> eos) {
+                                                 std::optional<int64_t> eos, const TokenStep& on_step) {
     at::NoGradGuard no_grad;
     const int64_t batch = inputs_embeds.size(0);
     const auto longs = at::TensorOptions().dtype(at::kLong).device(inputs_embeds.device());
@@ -200,6 +200,7 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
             }
             all_finished = all_finished && finished[b];
         }
+        if (on_step) on_step(out);
         if (all_finished || step + 1 == max_new_tokens) break;
         mask = at::cat({mask, at::ones({batch, 1}, mask.options())}, 1);
         s = llama_start(c, llama_embed_tokens(w, p, c, next.unsqueeze(1)), mask, mask.sum(-1, /*keepdim=*/true) - 1,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/causal_vlm.h"
 #include "core/model/config_reader.h"
 #include "core/model/vlm.h"
 
@@ -58,10 +59,11 @@ at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::s
 
 // Greedy decoding with a KV cache from input embeddings [B,T,D] (left padding marked by the 0/1
 // `attention_mask` [B,T], undefined: none), as transformers' generate(do_sample=False): for each
-// row, the new token ids, ending with `eos` where it was produced. `p` and `head` as in llama_logits.
+// row, the new token ids, ending with `eos` where it was produced. `p` and `head` as in llama_logits;
+// `on_step` (may be empty) sees the tokens after every step.
 std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
                                                  const LlamaConfig& c, const at::Tensor& inputs_embeds,
                                                  const at::Tensor& attention_mask, int max_new_tokens,
-                                                 std::optional<int64_t> eos);
+                                                 std::optional<int64_t> eos, const TokenStep& on_step);
 
 }  // namespace ps

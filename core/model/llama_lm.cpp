@@ -34,11 +34,11 @@ public:
         return out;
     }
 
-    std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens,
-                                                     std::optional<int64_t> eos) const override {
+    std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
+                                                     const TokenStep& step) const override {
         const at::Tensor ids = in.input_ids.to(weights_->device());
         return llama_generate(*weights_, kModel, kHead, config_, llama_embed_tokens(*weights_, kModel, config_, ids),
-                              in.attention_mask, max_new_tokens, eos);
+                              in.attention_mask, max_new_tokens, eos, step);
     }
 
 private:

@@ -125,8 +125,8 @@ public:
         return out;
     }
 
-    std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens,
-                                                     std::optional<int64_t> eos) const override {
+    std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
+                                                     const TokenStep& step) const override {
         at::NoGradGuard no_grad;
         StageState vision = embed(0, in, {});
         for (int i = 0; i < towers_[0].num_blocks; ++i) block(0, i, vision, nullptr);
@@ -134,7 +134,7 @@ public:
 
         at::Tensor ids = in.input_ids.to(weights_->device());
         return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden),
-                              in.attention_mask, max_new_tokens, eos);
+                              in.attention_mask, max_new_tokens, eos, step);
     }
 
 private:

@@ -22,6 +22,10 @@ struct VlmInputs {
     at::Tensor pixel_values;    // [B,3,H,W] float, preprocessed as the family's image processor does
     at::Tensor input_ids;       // [B,T] int64
     at::Tensor attention_mask;  // [B,T] 0/1, optional (all ones when undefined)
+    // [B,T] int64, optional, as transformers' `labels`: the token at t is what position t-1's
+    // next-token loss targets, -100 where no loss is taken (a conversation's prompt); undefined:
+    // every next token counts.
+    at::Tensor labels;
 };
 
 struct TowerInfo {

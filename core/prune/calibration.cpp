@@ -1,12 +1,12 @@
 #include "core/prune/calibration.h"
 
-#include <opencv2/imgproc.hpp>
-
 #include <filesystem>
 
 #include "core/data/caption_folder.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/image.h"
+#include "core/data/image_processor.h"
+#include "core/data/llava_conversations.h"
 #include "core/data/prompts.h"
 #include "core/data/splits.h"
 #include "core/error.h"
@@ -14,8 +14,47 @@
 
 namespace ps {
 
+namespace {
+
+// A LLaVA conversation file: each sampled record's first question (about its image, when it has one
+// and the model takes images) followed by its answer and the tokenizer's EOS, as LLaVA trains on
+// them; the labels keep the answer's tokens only, so the next-token loss is the answer's.
+std::vector<VlmInputs> conversation_batches(const Vlm& model, const Processor& processor, const CalibrationOptions& c, uint64_t seed) {
+    if (!model.capabilities().generative())
+        throw Error(c.data, "conversations calibrate generative models; a dual encoder takes fashion-mnist or a caption folder");
+    const std::vector<Conversation> all = load_llava_conversations(c.data);
+    const int64_t n = static_cast<int64_t>(all.size());
+    if (c.samples > n)
+        throw Error(c.data, "calibration asks for " + std::to_string(c.samples) + " samples, the file has " + std::to_string(n) + " conversations");
+    const bool images = model.capabilities().tower(Modality::Vision) != nullptr;
+    const Tokenizer& tok = processor.tokenizer();
+    EncodeOptions plain;
+    plain.add_special_tokens = false;
+    std::vector<VlmInputs> batches;
+    for (int64_t i : make_splits(n, seed, c.samples, 0).calibration) {
+        const Conversation& conv = all[static_cast<size_t>(i)];
+        const bool image = images && !conv.image.empty();
+        std::vector<int64_t> ids = processor.chat_ids(conv.turns.front().question, image);
+        const int64_t prompt = static_cast<int64_t>(ids.size());
+        const std::vector<int64_t> answer = tok.encode(conv.turns.front().answer, plain);
+        ids.insert(ids.end(), answer.begin(), answer.end());
+        if (tok.eos_id()) ids.push_back(*tok.eos_id());
+        VlmInputs in;
+        in.input_ids = at::tensor(ids, at::kLong).unsqueeze(0);
+        in.attention_mask = at::ones_like(in.input_ids);
+        in.labels = in.input_ids.clone();
+        in.labels.slice(1, 0, prompt).fill_(-100);
+        if (image) in.pixel_values = preprocess_batch({load_image(conv.image)}, processor.image_config());
+        batches.push_back(std::move(in));
+    }
+    return batches;
+}
+
+}  // namespace
+
 std::vector<VlmInputs> calibration_batches(const Vlm& model, const CalibrationOptions& c, uint64_t seed) {
     const Processor processor(model);
+    if (is_conversation_file(c.data)) return conversation_batches(model, processor, c, seed);
     // A language model alone reads the captions as its prompts (its images are never loaded); a
     // VLM is asked about each image.
     const bool text_only = !model.capabilities().tower(Modality::Vision);
@@ -26,19 +65,13 @@ std::vector<VlmInputs> calibration_batches(const Vlm& model, const CalibrationOp
         const auto picks = make_splits(train.images.size(0), seed, c.samples, 0).calibration;
         const auto& templates = zero_shot_templates();
         for (size_t i = 0; i < picks.size(); ++i) {
-            if (!text_only) {
-                const at::Tensor gray = train.images[picks[i]].contiguous();
-                cv::Mat rgb;
-                cv::cvtColor(cv::Mat(static_cast<int>(gray.size(0)), static_cast<int>(gray.size(1)), CV_8UC1, gray.data_ptr<uint8_t>()),
-                             rgb, cv::COLOR_GRAY2RGB);
-                images.push_back(rgb);
-            }
+            if (!text_only) images.push_back(labelled_image_rgb(train, picks[i]));
             const int64_t label = train.labels[picks[i]].item<int64_t>();
             captions.push_back(class_prompts({train.classes[label]}, {templates[i % templates.size()]})[0]);
         }
     } else {
         if (!std::filesystem::is_directory(c.data))
-            throw Error("calibration.data", "\"" + c.data + "\" is neither fashion-mnist nor an existing caption folder");
+            throw Error("calibration.data", "\"" + c.data + "\" is neither fashion-mnist, an existing caption folder nor a conversation .json file");
         const CaptionDataset data = load_caption_folder(c.data);
         const int64_t n = static_cast<int64_t>(data.items.size());
         if (c.samples > n)

@@ -1,8 +1,9 @@
 // The calibration batches a pruning run feeds through the model, built from a Plan's calibration
 // section: a seeded subset of the Fashion-MNIST training images with one class prompt each, or the
-// first items of a seeded shuffle of a captions.jsonl folder. Dual encoders get image + caption
-// batches; a generative VLM one chat prompt about each image; a language model alone (a GGUF
-// file) the captions themselves as chat prompts, without images.
+// first items of a seeded shuffle of a captions.jsonl folder, or of a LLaVA conversation file. Dual
+// encoders get image + caption batches; a generative VLM one chat prompt about each image (a
+// conversation: its first question and answer, labelled for the answer's next-token loss); a
+// language model alone (a GGUF file) the captions themselves as chat prompts, without images.
 #pragma once
 #include <cstdint>
 #include <string>

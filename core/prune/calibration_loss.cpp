@@ -14,7 +14,8 @@ at::Tensor calibration_loss(const Vlm& model, const VlmInputs& batch) {
     const at::Tensor ids = batch.input_ids.to(out.logits.device());
     const at::Tensor pos = kept.to(ids.device()).expand({ids.size(0), kept.size(1)});
     const at::Tensor has_next = (pos + 1) < ids.size(1);
-    const at::Tensor next = ids.gather(1, (pos + 1).clamp_max(ids.size(1) - 1)).masked_fill(has_next.logical_not(), -100);
+    const at::Tensor targets = batch.labels.defined() ? batch.labels.to(ids.device()) : ids;
+    const at::Tensor next = targets.gather(1, (pos + 1).clamp_max(ids.size(1) - 1)).masked_fill(has_next.logical_not(), -100);
     const at::Tensor logits = out.logits.to(at::kFloat);
     return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), next.reshape({-1}), {}, at::Reduction::Mean, -100);
 }
@@ -26,8 +27,8 @@ at::Tensor calibration_loss(const VlmOutputs& out, const VlmInputs& batch) {
         return 0.5 * (at::cross_entropy_loss(logits, target) + at::cross_entropy_loss(logits.t(), target));
     }
     const at::Tensor logits = out.logits.to(at::kFloat);
-    const at::Tensor next = batch.input_ids.to(logits.device()).slice(1, 1);
-    return at::cross_entropy_loss(logits.slice(1, 0, -1).reshape({-1, logits.size(-1)}), next.reshape({-1}));
+    const at::Tensor next = (batch.labels.defined() ? batch.labels : batch.input_ids).to(logits.device()).slice(1, 1);
+    return at::cross_entropy_loss(logits.slice(1, 0, -1).reshape({-1, logits.size(-1)}), next.reshape({-1}), {}, at::Reduction::Mean, -100);
 }
 
 }  // namespace ps

@@ -1,7 +1,7 @@
 // The loss a model's own calibration data is scored with, for the importance estimates that need
 // one (ECoFLaP's zeroth- and first-order scores, Taylor scores of structured pruning): CLIP's
 // symmetric contrastive loss for dual encoders (image i matches caption i), next-token
-// cross-entropy for LLaVA.
+// cross-entropy for LLaVA (on the batch's labels where it has them: a conversation's answer).
 #pragma once
 #include <ATen/ATen.h>
 

@@ -7,15 +7,16 @@
 namespace ps {
 
 std::map<std::string, double> read_sensitivity(const std::string& sweep_json) {
-    // Only what a sensitivity sweep adds to sweep.json (core/eval/sweep_result.h): the dense accuracy
-    // and each point's block and accuracy.
+    // Only what a sensitivity sweep adds to sweep.json (core/eval/sweep_result.h): the dense score,
+    // each point's block and score, and whether the score is a loss.
     const nlohmann::json j = read_json_file(sweep_json);
     std::map<std::string, double> drops;
     try {
         const double dense = j.at("dense_accuracy").get<double>();
+        const double sign = j.value("lower_is_better", false) ? -1.0 : 1.0;
         for (const auto& p : j.at("points")) {
             const std::string block = p.value("block", std::string());
-            if (!block.empty()) drops[block] = dense - p.at("accuracy").get<double>();
+            if (!block.empty()) drops[block] = sign * (dense - p.at("accuracy").get<double>());
         }
     } catch (const nlohmann::json::exception& e) {
         throw Error(sweep_json, "not a sweep: " + json_error_text(e));

@@ -10,6 +10,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "core/data/caption_folder.h"
+#include "core/data/llava_conversations.h"
 #include "core/data/prompts.h"
 #include "core/data/splits.h"
 #include "core/dist/process_group.h"
@@ -53,9 +54,14 @@ VlmOutputs forward_capturing(const Vlm& model, const VlmInputs& in, const std::v
 }
 
 // The logits distillation matches, one distribution per row: image-to-text logits of a dual
-// encoder, next-token logits of a decoder.
-at::Tensor distilled_logits(const VlmOutputs& out) {
+// encoder, next-token logits of a decoder — of a labelled batch (a conversation) only those that
+// predict a labelled token, the answer's.
+at::Tensor distilled_logits(const VlmOutputs& out, const VlmInputs& in) {
     const at::Tensor l = out.logits_per_image.defined() ? out.logits_per_image : out.logits;
+    if (!out.logits_per_image.defined() && in.labels.defined() && l.dim() == 3 && l.size(1) == in.labels.size(1)) {
+        const at::Tensor predicts = in.labels.slice(1, 1).to(l.device()) != -100;  // [B,T-1]
+        return l.slice(1, 0, -1).to(at::kFloat).index({predicts});
+    }
     return l.to(at::kFloat).reshape({-1, l.size(-1)});
 }
 
@@ -99,7 +105,9 @@ RecoveryData::RecoveryData(const Vlm& model, const RecoveryOptions& recovery, co
         image_cfg_ = processor.image_config();
         examples_ = static_cast<int64_t>(picks_.size());
     } else {
-        const int64_t n = source == "fashion-mnist" ? 60000 : static_cast<int64_t>(load_caption_folder(source).items.size());
+        const int64_t n = source == "fashion-mnist"           ? 60000
+                          : is_conversation_file(source) ? static_cast<int64_t>(load_llava_conversations(source).size())
+                                                         : static_cast<int64_t>(load_caption_folder(source).items.size());
         CalibrationOptions c;
         c.data = source;
         c.samples = std::max<int64_t>(1, std::llround(opt_.data_fraction * static_cast<double>(n)));
@@ -196,8 +204,8 @@ RecoveryTrainer::Losses RecoveryTrainer::losses(const RecoveryBatch& batch, std:
         l.task = data_.task_loss(l.student, batch);
     }
     const double t = r.temperature;
-    const at::Tensor log_p = at::log_softmax(distilled_logits(l.teacher) / t, -1);
-    const at::Tensor log_q = at::log_softmax(distilled_logits(l.student) / t, -1);
+    const at::Tensor log_p = at::log_softmax(distilled_logits(l.teacher, batch.inputs) / t, -1);
+    const at::Tensor log_q = at::log_softmax(distilled_logits(l.student, batch.inputs) / t, -1);
     l.kl = (log_p.exp() * (log_p - log_q)).sum(-1).mean() * (r.t2 ? t * t : 1.0);
     l.hidden = at::zeros({}, l.kl.options());
     for (size_t k = 0; k < distilled_.size(); ++k)

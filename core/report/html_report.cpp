@@ -23,9 +23,12 @@
 #include "core/data/image_processor.h"
 #include "core/data/prompts.h"
 #include "core/error.h"
+#include "core/data/fashion_mnist_vqa.h"
 #include "core/eval/eval_set.h"
+#include "core/eval/evaluation_options.h"
 #include "core/eval/next_token_kl.h"
 #include "core/eval/sweep_result.h"
+#include "core/eval/vqa_eval.h"
 #include "core/eval/zero_shot.h"
 #include "core/io/atomic_file.h"
 #include "core/io/json_fields.h"
@@ -283,15 +286,58 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
         } else {
             h << "<p class=\"note\">No next-token KL: the calibration prompts cannot be built (" << escape(unavailable) << ").</p>";
         }
+    }
+    if (decoder && dense && calibration_unavailable(*dense).empty()) {
+        // The Plan's evaluation task on the built-in questions, both models on the same ones (what
+        // keeps the calibration prompts from being built, a tokenizer, keeps questions too).
+        const EvaluationOptions e = plan.contains("evaluation")
+                                        ? EvaluationOptions::read(JsonFields(plan["evaluation"], run_dir + "/plan.json", "evaluation"))
+                                        : EvaluationOptions{};
+        const VqaKind kind = *vqa_kind_from_name(e.task_for(true));
+        const LabelledImages questions_test = load_fashion_mnist(fashion_mnist_dir(), "test");
+        const VqaSet qs = fashion_mnist_vqa(questions_test, kind, opt.questions);
+        VqaEvalOptions run_opt;
+        run_opt.dense = dense.get();
+        const VqaEvalResult d = evaluate_vqa(*dense, qs, {}, job), m = evaluate_vqa(*model, qs, run_opt, job);
+        h << "<h2 id=\"questions\">Questions</h2><p class=\"note\">" << qs.items.size() << " " << vqa_kind_name(kind)
+          << " questions about the first " << opt.questions << " Fashion-MNIST test images, answered greedily; asked as <code>"
+          << escape(d.records.front().prompt) << "</code>.</p><table><tr><th class=\"l\">metric</th><th>dense</th><th>this run</th></tr>";
+        nlohmann::json dense_metrics = nlohmann::json::object(), run_metrics = nlohmann::json::object();
+        for (const auto& [name, value] : m.metrics.metrics) {
+            run_metrics[name] = value;
+            double dv = 0;
+            bool has = false;
+            for (const auto& [dn, v] : d.metrics.metrics)
+                if (dn == name) dv = v, has = true;
+            if (has) dense_metrics[name] = dv;
+            h << "<tr><td class=\"l\">" << escape(name) << "</td><td>" << (has ? fmt("%.4f", dv) : std::string("–")) << "</td><td>"
+              << fmt("%.4f", value) << "</td></tr>";
+        }
+        h << "</table><table><tr><th>image</th><th class=\"l\">question</th><th class=\"l\">reference</th>"
+             "<th class=\"l\">dense</th><th class=\"l\">this run</th></tr>";
+        nlohmann::json examples = nlohmann::json::array();
+        for (size_t i = 0; i < qs.items.size() && static_cast<int>(i) < opt.answers_shown; ++i) {
+            const VqaItem& q = qs.items[i];
+            h << "<tr><td>" << png_img(labelled_image_rgb(questions_test, q.image_index), "test image " + std::to_string(q.image_index), 84)
+              << "</td><td class=\"l\">" << escape(q.question) << "</td><td class=\"l\">" << escape(q.answers.front())
+              << "</td><td class=\"l\">" << escape(d.records[i].answer) << "</td><td class=\"l\">" << escape(m.records[i].answer)
+              << "</td></tr>";
+            examples.push_back({{"image", q.image_index}, {"question", q.question}, {"reference", q.answers.front()},
+                                {"dense", d.records[i].answer}, {"run", m.records[i].answer}});
+        }
+        h << "</table>";
+        report["questions"] = {{"task", vqa_kind_name(kind)}, {"images", opt.questions}, {"questions", qs.items.size()},
+                               {"prompt", d.records.front().prompt}, {"metrics", {{"dense", dense_metrics}, {"run", run_metrics}}},
+                               {"examples", examples}};
     } else if (decoder) {
         h << "<p class=\"note\">No next-token KL: the dense checkpoint <code>" << escape(dense_dir)
-          << "</code> this run was pruned from is not there to compare with.</p>";
-    } else {
+          << "</code> this run was pruned from is not there to compare with (no next-token KL, no questions).</p>";
+    } else if (!dual) {
         h << "<p class=\"note\">Zero-shot evaluation needs a dual encoder; this is " << escape(model->map().family) << ".</p>";
     }
 
     // Curves and sensitivity from a sweep
-    h << "<h2 id=\"curves\">Accuracy vs sparsity</h2>";
+    h << "<h2 id=\"curves\">Score vs sparsity</h2>";
     const std::string sweep_path = opt.sweep_dir + "/sweep.json";
     const nlohmann::json sweep = opt.sweep_dir.empty() ? nlohmann::json() : read_json_file(sweep_path);
     const SweepResult r = opt.sweep_dir.empty() ? SweepResult{} : SweepResult::from_json(sweep, sweep_path);
@@ -300,32 +346,32 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
         h << "<p class=\"note\">The sweep in <code>" << escape(opt.sweep_dir) << "</code> is left out: " << escape(foreign) << ".</p>";
     } else if (!opt.sweep_dir.empty()) {
         const bool tokens = r.tokens_pruned();
-        h << "<table><tr><th class=\"l\">point</th><th>target</th><th>achieved</th><th>zero-shot</th><th>nonzero params</th>"
+        h << "<table><tr><th class=\"l\">point</th><th>target</th><th>achieved</th><th>" << escape(r.metric_label()) << "</th><th>nonzero params</th>"
           << (tokens ? "<th>MFLOPs / sample</th>" : "") << "</tr>";
         bool sensitivity = false;
         for (const SweepPoint& p : r.points) {
             h << "<tr><td class=\"l\">" << escape(p.name) << "</td><td>" << fmt("%.3f", p.sparsity) << "</td><td>"
-              << fmt("%.4f", p.achieved) << "</td><td>" << fmt("%.2f %%", p.accuracy) << "</td><td>" << p.params_nonzero
+              << fmt("%.4f", p.achieved) << "</td><td>" << fmt("%.4f", p.accuracy) << "</td><td>" << p.params_nonzero
               << "</td>" << (tokens ? "<td>" + fmt("%.1f", p.flops / 1e6) + "</td>" : "") << "</tr>";
             sensitivity = sensitivity || !p.block.empty();
         }
         h << "</table>";
         if (sensitivity) {
             h << "<h2 id=\"sensitivity\">Sensitivity</h2><table><tr><th class=\"l\">block pruned alone</th>"
-                 "<th>accuracy drop (points)</th></tr>";
+                 "<th>drop in " << escape(r.metric_label()) << "</th></tr>";
             for (const SweepPoint& p : r.points)
                 if (!p.block.empty())
-                    h << "<tr><td class=\"l\">" << escape(p.block) << "</td><td>" << fmt("%.2f", r.dense_accuracy - p.accuracy)
+                    h << "<tr><td class=\"l\">" << escape(p.block) << "</td><td>" << fmt("%.4f", r.drop(p.accuracy))
                       << "</td></tr>";
             h << "</table>";
         }
-        const cv::Mat curves = render_sweep_curves(r.points, r.dense_accuracy, "Zero-shot accuracy vs sparsity");
-        if (!curves.empty()) h << "<p>" << png_img(curves, "accuracy vs sparsity", 800) << "</p>";
+        const cv::Mat curves = render_sweep_curves(r, r.metric_label() + " vs sparsity");
+        if (!curves.empty()) h << "<p>" << png_img(curves, "score vs sparsity", 800) << "</p>";
         if (!r.points.empty()) {
             h << "<h2 id=\"pareto\">Pareto front</h2><p>"
-              << png_img(render_pareto(r, ParetoCost::Params, "Accuracy vs nonzero parameters"), "Pareto front vs parameters", 800);
+              << png_img(render_pareto(r, ParetoCost::Params, r.metric_label() + " vs nonzero parameters"), "Pareto front vs parameters", 800);
             if (tokens)
-                h << png_img(render_pareto(r, ParetoCost::Flops, "Accuracy vs FLOPs per sample"), "Pareto front vs FLOPs", 800);
+                h << png_img(render_pareto(r, ParetoCost::Flops, r.metric_label() + " vs FLOPs per sample"), "Pareto front vs FLOPs", 800);
             h << "</p>";
         }
         report["sweep"] = sweep;

@@ -6,9 +6,22 @@
 
 namespace ps {
 
-cv::Mat render_sweep_curves(const std::vector<SweepPoint>& points, double dense_accuracy, const std::string& title) {
+namespace {
+
+// The y axis: the sweep's metric, 0-100 for a percentage, else the data's range.
+void score_axis(const SweepResult& sweep, PlotOptions& opt) {
+    opt.y_label = sweep.metric_label();
+    opt.y_min = 0;
+    opt.y_max = sweep.metric_unit() == "%" ? 100 : 0;
+    opt.reference = sweep.dense_accuracy;
+    opt.reference_label = "dense";
+}
+
+}  // namespace
+
+cv::Mat render_sweep_curves(const SweepResult& sweep, const std::string& title) {
     std::map<std::string, PlotSeries> curves;  // per method, pattern (and keep ratio), over the swept sparsities
-    for (const SweepPoint& p : points) {
+    for (const SweepPoint& p : sweep.points) {
         const std::string name = curve_name(p);
         if (name.empty()) continue;
         PlotSeries& c = curves[name];
@@ -22,11 +35,7 @@ cv::Mat render_sweep_curves(const std::vector<SweepPoint>& points, double dense_
     PlotOptions opt;
     opt.title = title;
     opt.x_label = "target sparsity (%)";
-    opt.y_label = "zero-shot top-1 (%)";
-    opt.y_min = 0;
-    opt.y_max = 100;
-    opt.reference = dense_accuracy;
-    opt.reference_label = "dense";
+    score_axis(sweep, opt);
     return render_line_plot(series, opt);
 }
 
@@ -39,18 +48,14 @@ cv::Mat render_pareto(const SweepResult& sweep, ParetoCost cost, const std::stri
         all.x.push_back(x_of(p));
         all.y.push_back(p.accuracy);
     }
-    for (size_t i : pareto_front(points, cost)) {
+    for (size_t i : pareto_front(points, cost, sweep.lower_is_better)) {
         front.x.push_back(x_of(points[i]));
         front.y.push_back(points[i].accuracy);
     }
     PlotOptions opt;
     opt.title = title;
     opt.x_label = cost == ParetoCost::Flops ? "block FLOPs per sample (% of dense)" : "nonzero parameters (% of dense)";
-    opt.y_label = "zero-shot top-1 (%)";
-    opt.y_min = 0;
-    opt.y_max = 100;
-    opt.reference = sweep.dense_accuracy;
-    opt.reference_label = "dense";
+    score_axis(sweep, opt);
     return render_line_plot({all, front}, opt);
 }
 

@@ -1,6 +1,7 @@
-// The charts of a sweep that `prunestudio-cli sweep` writes and the report embeds: accuracy vs
-// sparsity, one line per method and pattern with the dense accuracy dashed (curves.png), and the
-// Pareto view of accuracy vs what is left of the parameters or FLOPs (pareto.png).
+// The charts of a sweep that `prunestudio-cli sweep` writes and the report embeds: its score (the
+// sweep's task metric) vs sparsity, one line per method and pattern with the dense score dashed
+// (curves.png), and the Pareto view of the score vs what is left of the parameters or FLOPs
+// (pareto.png). Percentages span 0-100; other scores (NLL) the data's range.
 #pragma once
 #include <string>
 #include <vector>
@@ -12,9 +13,9 @@
 namespace ps {
 
 // RGB CV_8UC3; an empty Mat when no point lies on a curve (grid and sensitivity points do not).
-cv::Mat render_sweep_curves(const std::vector<SweepPoint>& points, double dense_accuracy, const std::string& title);
+cv::Mat render_sweep_curves(const SweepResult& sweep, const std::string& title);
 
-// Every point as a marker at (nonzero parameters or FLOPs per sample, % of dense; accuracy) with
+// Every point as a marker at (nonzero parameters or FLOPs per sample, % of dense; score) with
 // the Pareto front joined. An empty Mat when there are no points.
 cv::Mat render_pareto(const SweepResult& sweep, ParetoCost cost, const std::string& title);
 

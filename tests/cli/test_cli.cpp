@@ -161,6 +161,39 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("no captions.jsonl"), r.err.constData());
     }
 
+    void eval_generative_question_files() {
+        // A tiny LLaVA (half its language weights zeroed) on a user's multiple-choice file, with the
+        // dense model as reference: the answers file holds transformers' greedy answers.
+        const QString dir = tmp_.filePath("vqa");
+        auto ref = ps_test::run_python("vqa_eval_reference.py", {dir});
+        QVERIFY2(ref.exit_code == 0, ref.err.constData());
+        const auto want = nlohmann::json::parse(ref.out.toStdString())["choice"];
+        const QString answers = dir + "/answers.jsonl";
+        auto r = ps_test::run_cli({"eval", dir + "/pruned", "--data", dir + "/choice.jsonl", "--images", dir + "/images",
+                                   "--reference", dir + "/dense", "--answers", answers, "--batch", "2", "--json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j[0]["task"].get<std::string>(), std::string("choice"));
+        QCOMPARE(j[0]["headline"].get<std::string>(), std::string("letter_accuracy"));
+        for (const char* m : {"letter_accuracy", "likelihood_accuracy", "answer_nll", "answer_kl"}) QVERIFY2(j[0]["metrics"].contains(m), m);
+        QCOMPARE(j[0]["prompt"].get<std::string>(), want[0]["prompt"].get<std::string>());
+        const QList<QByteArray> lines = ps_test::read_bytes(answers).trimmed().split('\n');
+        QCOMPARE(lines.size(), static_cast<qsizetype>(want.size()));
+        for (qsizetype i = 0; i < lines.size(); ++i)
+            QCOMPARE(nlohmann::json::parse(lines[i].toStdString())["text"].get<std::string>(), want[i]["answer"].get<std::string>());
+
+        // A malformed line: one error line naming the file and line, and the answers file as it was.
+        ps_test::write_bytes(dir + "/bad.jsonl", "{\"image\": \"0.png\", \"question\": \"Q?\", \"answers\": \"x\"}\n{\"image\": \n");
+        r = ps_test::run_cli({"eval", dir + "/pruned", "--data", dir + "/bad.jsonl", "--images", dir + "/images", "--answers", answers});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.startsWith("error: " + dir.toUtf8() + "/bad.jsonl:2: not valid JSON"), r.err.constData());
+        QCOMPARE(r.err.count('\n'), 1);
+        QCOMPARE(ps_test::read_bytes(answers).trimmed().split('\n').size(), lines.size());
+        // Options that belong to question files, and more than one task on a file, are refused.
+        QCOMPARE(ps_test::run_cli({"eval", dir + "/pruned", "--annotations", answers}).exit_code, 2);
+        QCOMPARE(ps_test::run_cli({"eval", dir + "/pruned", "--data", dir + "/choice.jsonl", "--task", "open", "--task", "choice"}).exit_code, 2);
+    }
+
     void prune_with_a_preset() {
         const QString preset = QString(PS_SOURCE_DIR) + "/resources/presets/wanda-2-4-language-only.json";
         const QString plan = tmp_.filePath("plan.json");
@@ -302,7 +335,7 @@ private Q_SLOTS:
         r = ps_test::run_cli({"sweep", "--plan", token_plan, "--model", PS_DEFAULT_MODEL, "--out", token_out, "--sparsities",
                               "0.3", "--keeps", "1,0.5", "--limit", "100"});
         QVERIFY2(r.exit_code == 0, r.err.constData());
-        QVERIFY2(r.out.contains("Pareto front (accuracy vs FLOPs per sample)"), r.out.constData());
+        QVERIFY2(r.out.contains("Pareto front (score vs FLOPs per sample)"), r.out.constData());
         QVERIFY(!cv::imread((token_out + "/pareto_flops.png").toStdString()).empty());
         r = ps_test::run_cli({"sweep", "--plan", plan, "--model", PS_DEFAULT_MODEL, "--out", token_out, "--keeps", "0.5"});
         QCOMPARE(r.exit_code, 1);

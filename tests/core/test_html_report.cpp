@@ -140,6 +140,8 @@ private Q_SLOTS:
         ps::ReportOptions opt;
         opt.sweep_dir = tmp_.filePath("sweep").toStdString();  // the default model's sweep
         opt.latency_repeats = 1;
+        opt.questions = 10;
+        opt.answers_shown = 3;
         const std::string html = tmp_.filePath("llava.html").toStdString();
         const nlohmann::json r = ps::write_report(run, html, opt, {});
         const QString page = QString::fromUtf8(ps_test::read_bytes(QString::fromStdString(html)));
@@ -168,6 +170,21 @@ private Q_SLOTS:
         QCOMPARE(kl.at("positions").get<int64_t>(), positions);
         QCOMPARE(kl.at("samples").get<int64_t>(), static_cast<int64_t>(calib.size()));
         QVERIFY(page.contains("next-token KL"));
+
+        // The Plan's evaluation task (open-ended by default) on 10 test images, both models: the run
+        // also has the KL to the dense model on the reference answers; three questions shown with
+        // their image and both answers.
+        const nlohmann::json& q = r.at("questions");
+        QCOMPARE(q.at("task").get<std::string>(), std::string("open"));
+        QCOMPARE(q.at("questions").get<int64_t>(), int64_t{10});
+        for (const char* side : {"dense", "run"})
+            for (const char* metric : {"exact_match", "answer_nll"}) QVERIFY2(q["metrics"][side].contains(metric), metric);
+        QVERIFY(q["metrics"]["run"]["answer_kl"].get<double>() > 0);
+        QVERIFY(!q["metrics"]["dense"].contains("answer_kl"));
+        QCOMPARE(q.at("examples").size(), size_t{3});
+        QCOMPARE(q["examples"][0]["question"].get<std::string>(), std::string("What is the item in this image?"));
+        QCOMPARE(page.count("What is the item in this image?</td>"), 3);  // each shown question's row
+        QVERIFY(page.contains("Questions"));
     }
 
     void not_a_run_folder_is_refused() {

@@ -35,6 +35,8 @@ private Q_SLOTS:
         p.ignore = {".*fc2"};
         p.overrides = {{"a.b", 0.1}};
         p.calibration.samples = 7;
+        p.evaluation.task = "yes-no";
+        p.evaluation.metric = "adversarial/f1";
         QTemporaryDir tmp;
         const std::string path = tmp.filePath("plan.json").toStdString();
         p.save(path);
@@ -42,6 +44,13 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(q.to_json().dump()), QString::fromStdString(p.to_json().dump()));
         QCOMPARE(q.allocation.modality.at("language"), 0.6);
         QCOMPARE(q.calibration.samples, int64_t(7));
+        QCOMPARE(q.evaluation.metric, std::string("adversarial/f1"));
+        // the task by the model's kind: empty means zero-shot or open; another kind's task is refused
+        ps::EvaluationOptions e;
+        QCOMPARE(e.task_for(false), std::string("zero-shot"));
+        QCOMPARE(e.task_for(true), std::string("open"));
+        QCOMPARE(q.evaluation.task_for(true), std::string("yes-no"));
+        QVERIFY_THROWS_EXCEPTION(ps::Error, q.evaluation.task_for(false));
     }
 
     void presets_load() {
@@ -82,6 +91,9 @@ private Q_SLOTS:
         expect_error({{"joint", {{"flops_reduction", 0.3}, {"step", 0.5}}}}, "joint.step:");
         expect_error({{"joint", {{"modes", {"params"}}}}}, "joint.modes:");
         expect_error({{"method", "comp"}, {"pattern", "2:4"}}, "pattern:");
+        expect_error({{"evaluation", {{"task", "captioning"}}}}, "evaluation.task: \"captioning\" is not a task");
+        expect_error({{"evaluation", {{"metric", 3}}}}, "evaluation.metric:");
+        expect_error({{"evaluation", {{"images", 10}}}}, "evaluation.images: unknown field");
     }
 
     // A Plan file with every section, as the first release wrote it: every value is read where it

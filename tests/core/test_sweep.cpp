@@ -6,14 +6,18 @@
 // fewer kept tokens cost what a hand count of the vision blocks says, and the FLOPs front is given;
 // a sensitivity sweep feeds the sensitivity allocation; the Pareto fronts against a hand-made set;
 // an N:M pattern is one point per method; the sweep records its checkpoint; bad specs are refused.
+// The generative default swept by a question task: its headline metric scores the points, another
+// metric of the task comes from the cache, a loss (answer NLL) turns the Pareto order around.
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <filesystem>
 
 #include "core/data/fashion_mnist.h"
+#include "core/data/fashion_mnist_vqa.h"
 #include "core/data/prompts.h"
 #include "core/eval/eval_set.h"
+#include "core/eval/vqa_eval.h"
 #include "core/eval/zero_shot.h"
 #include "core/io/atomic_file.h"
 #include "core/job/plan.h"
@@ -240,6 +244,61 @@ private Q_SLOTS:
         QCOMPARE(ps::pareto_front(pts, ps::ParetoCost::Flops), (std::vector<size_t>{0}));
         pts[0].accuracy = 50;
         QCOMPARE(ps::pareto_front(pts, ps::ParetoCost::Flops), (std::vector<size_t>{0, 2, 3}));
+        // a loss (answer NLL): lower is better
+        const double loss[] = {1.0, 1.2, 1.5, 1.3, 2.0};
+        for (int i = 0; i < 5; ++i) pts[i].accuracy = loss[i];
+        QCOMPARE(ps::pareto_front(pts, ps::ParetoCost::Params, true), (std::vector<size_t>{4, 3, 1, 0}));
+        pts[1].accuracy = 1.4;  // worse than the 60-parameter point at 1.3
+        QCOMPARE(ps::pareto_front(pts, ps::ParetoCost::Params, true), (std::vector<size_t>{4, 3, 0}));
+    }
+
+    void generative_task_and_metric() {
+        // The generative default scored by POPE-style yes/no questions on 8 test images (32 questions).
+        ps::Plan base;
+        base.model = PS_DEFAULT_VLM;
+        base.calibration.samples = 4;
+        base.calibration.batch_size = 4;
+        ps::SweepSpec spec;
+        spec.methods = {"magnitude"};
+        spec.sparsities = {0.5};
+        spec.eval_limit = 8;
+        base.evaluation.task = "yes-no";
+        const std::string cache = tmp_.filePath("generative").toStdString();
+        const ps::SweepResult r = ps::run_sweep(base, spec, cache, {});
+        qInfo("%s", r.to_text().c_str());
+        QCOMPARE(r.task, std::string("yes-no"));
+        QCOMPARE(r.metric, std::string("f1"));  // the task's headline
+        QVERIFY(!r.lower_is_better);
+        QCOMPARE(r.ran, 2);
+        // the dense score is the dense model's on the same questions
+        auto m = ps::Vlm::load(base.model);
+        const ps::VqaSet questions = ps::fashion_mnist_vqa(ps::load_fashion_mnist(ps::fashion_mnist_dir(), "test"), ps::VqaKind::YesNo, 8);
+        const ps::EvalResult dense = ps::evaluate_vqa(*m, questions, {}, {}).metrics;
+        QCOMPARE(r.dense_accuracy, dense.metric("f1"));
+
+        // another metric of the same task comes from the cache; NLL is a loss, and pruning half of every
+        // weight by magnitude raises it
+        base.evaluation.metric = "answer_nll";
+        const ps::SweepResult nll = ps::run_sweep(base, spec, cache, {});
+        QCOMPARE(nll.cached, 2);
+        QCOMPARE(nll.ran, 0);
+        QVERIFY(nll.lower_is_better);
+        QCOMPARE(nll.dense_accuracy, dense.metric("answer_nll"));
+        QVERIFY(nll.points[0].accuracy > nll.dense_accuracy);
+        QCOMPARE(nll.metric_label(), std::string("yes-no answer_nll (nats)"));
+        QVERIFY(std::abs(nll.drop(nll.points[0].accuracy) - (nll.points[0].accuracy - nll.dense_accuracy)) < 1e-12);
+
+        // a metric the task does not give, a task of the other kind, and the dense-needing KL are refused
+        base.evaluation.metric = "letter_accuracy";
+        QVERIFY(ps_test::error_of([&] { ps::run_sweep(base, spec, cache, {}); }).contains("task yes-no gives no \"letter_accuracy\""));
+        base.evaluation.metric = "answer_kl";
+        QVERIFY(ps_test::error_of([&] { ps::run_sweep(base, spec, cache, {}); }).contains("needs the dense model"));
+        base.evaluation.metric.clear();
+        base.evaluation.task = "zero-shot";
+        QVERIFY(ps_test::error_of([&] { ps::run_sweep(base, spec, cache, {}); }).contains("not a task of generative models"));
+        ps::Plan dual = base_;
+        dual.evaluation.task = "open";
+        QVERIFY(ps_test::error_of([&] { ps::run_sweep(dual, spec, cache, {}); }).contains("not a task of dual encoders"));
     }
 
     void bad_specs_are_refused() {

@@ -46,7 +46,8 @@ def dual(out):
     print(json.dumps({"texts": texts, "logits_per_image": logits.tolist()}))
 
 
-def llava(out):
+def make_llava(out):
+    """The tiny LLaVA-1.5 saved to `out`: (model, tokenizer, processor)."""
     tok = make_sentencepiece(out, os.path.join(out, "sp-work"))
     tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
     tok.save_pretrained(out)
@@ -59,10 +60,15 @@ def llava(out):
     model = tf.LlavaForConditionalGeneration(cfg).eval()
     model.save_pretrained(out)
     image_processor.save_pretrained(out)
-    image = write_image(os.path.join(out, "image.png"))
-    question = "What is shown in this picture?"
     processor = tf.LlavaProcessor(image_processor=image_processor, tokenizer=tok, patch_size=6, num_additional_image_tokens=1,
                                   vision_feature_select_strategy="default")
+    return model, tok, processor
+
+
+def llava(out):
+    model, tok, processor = make_llava(out)
+    image = write_image(os.path.join(out, "image.png"))
+    question = "What is shown in this picture?"
     inputs = processor(text=f"USER: <image>\n{question} ASSISTANT:", images=image, return_tensors="pt")
     with torch.no_grad():
         ids = model.generate(**inputs, do_sample=False, max_new_tokens=8)[0, inputs["input_ids"].shape[1]:]

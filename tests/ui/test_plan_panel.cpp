@@ -125,7 +125,23 @@ private Q_SLOTS:
             ++fields;
             QVERIFY2(!w->toolTip().isEmpty(), qPrintable(w->metaObject()->className() + QString(" ") + w->objectName()));
         }
-        QCOMPARE(fields, 17);  // preset, Load, Save, method, pattern, sparsity, allocation, 3 ratios, link, data, Browse, samples, device, dtype, seed
+        QCOMPARE(fields, 19);  // preset, Load, Save, method, pattern, sparsity, allocation, 3 ratios, link, data, Browse, samples,
+                               // device, dtype, seed, task, metric
+    }
+
+    void scoreByTaskAndMetric() {
+        ps::PlanPanel panel;
+        ps::Plan p;
+        p.evaluation.task = "yes-no";
+        p.evaluation.metric = "adversarial/f1";
+        panel.setPlan(p);
+        QCOMPARE(panel.taskBox()->currentData().toString(), QString("yes-no"));
+        QCOMPARE(panel.plan().evaluation.metric, std::string("adversarial/f1"));
+        QVERIFY(panel.metricBox()->findText("mme_score") >= 0);  // the task's metrics are offered
+        panel.taskBox()->setCurrentIndex(panel.taskBox()->findData("choice"));
+        QCOMPARE(panel.plan().evaluation.task, std::string("choice"));
+        QVERIFY(panel.metricBox()->findText("likelihood_accuracy") >= 0);
+        QVERIFY(panel.metricBox()->findText("mme_score") < 0);
     }
 
     void calibrationFolders() {

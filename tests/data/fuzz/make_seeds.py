@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the fuzzers' seed corpora beside this script (safetensors/, gguf/, config/, tokenizer/, image/, run_score/):
+"""Writes the fuzzers' seed corpora beside this script (safetensors/, gguf/, config/, tokenizer/, image/, run_score/, vqa_file/,
+llava_conversations/):
 a few small valid inputs of each kind for libFuzzer to mutate. Needs Pillow (the project .venv
 has it) for the JPEG seed. Re-run after changing a seed: .venv/bin/python make_seeds.py"""
 import base64
@@ -39,7 +40,7 @@ def gguf_string(s):
 
 
 def main():
-    for sub in ("safetensors", "gguf", "config", "tokenizer", "image", "run_score"):
+    for sub in ("safetensors", "gguf", "config", "tokenizer", "image", "run_score", "vqa_file", "llava_conversations"):
         shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
     # GGUF: metadata of several value types and one tensor of each supported type.
     kv = gguf_string("general.architecture") + struct.pack("<I", 8) + gguf_string("llama")
@@ -66,6 +67,20 @@ def main():
           '"run": 85.2, "dense": 886.3, "samples": 1' + "0" * 109 + '.3, "sa": 2.8}')
     write("run_score/next_token_kl.json", json.dumps({"options": options, "metric": "next_token_kl", "run": 0.0123,
                                                   "samples": 16, "seconds": 0.4}))
+
+    # Question files: LLaVA's layout (a POPE label, lettered options in the text) and vqa.jsonl's.
+    write("vqa_file/llava.jsonl", "".join(json.dumps(line) + "\n" for line in (
+        {"question_id": 1, "image": "a.png", "text": "Is there a dog in the image?", "label": "yes", "category": "random"},
+        {"question_id": "2", "image": "a.png", "text": "Which?\nA. Ice\nB. Fire", "answers": "B"})))
+    write("vqa_file/ours.jsonl", "".join(json.dumps(line) + "\n" for line in (
+        {"image": "a.png", "question": "Which item?", "options": ["Bag", "Coat"], "answers": ["A"], "kind": "choice", "category": "x"},
+        {"id": 3, "image": "a.png", "question": "What?", "answers": [{"answer": "red"}, {"answer": "blue"}]})))
+
+    # LLaVA conversations: an image record of two turns and a text-only one.
+    write("llava_conversations/mix.json", json.dumps([
+        {"id": "1", "image": "a.png", "conversations": [{"from": "human", "value": "<image>\nWhat is it?"}, {"from": "gpt", "value": "A bag."},
+                                                        {"from": "human", "value": "Colour?"}, {"from": "gpt", "value": "Red."}]},
+        {"id": 2, "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello."}]}]))
 
     write("config/dual_encoder.json", json.dumps({"model_type": "vision-text-dual-encoder", "projection_dim": 128,
                                                  "vision_config": {"model_type": "vit", "hidden_size": 128, "image_size": 28, "patch_size": 7},

@@ -1,0 +1,171 @@
+#include "core/eval/vqa_eval.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "core/data/class_questions.h"
+#include "core/data/fashion_mnist.h"
+#include "core/data/image.h"
+#include "core/data/image_processor.h"
+#include "core/error.h"
+#include "core/model/causal_vlm.h"
+#include "core/model/processor.h"
+
+namespace ps {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+std::string trimmed(const std::string& s) {
+    const size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// pixel_values of the images of `items` (in order): built-in rows, or decoded files.
+at::Tensor pixels_of(const VqaSet& set, const std::vector<size_t>& items, const Processor& p) {
+    if (set.images) {
+        std::vector<int64_t> rows;
+        for (size_t i : items) rows.push_back(set.items[i].image_index);
+        return preprocess_gray_batch(set.images->images.index_select(0, at::tensor(rows, at::kLong)), p.image_config());
+    }
+    std::vector<cv::Mat> images;
+    for (size_t i : items) images.push_back(load_image(set.items[i].image));
+    return preprocess_batch(images, p.image_config());
+}
+
+// Teacher-forced: for each row (a prompt followed by a continuation, `cont` tokens long), the
+// log-softmax [cont, V] at the positions that predict the continuation's tokens. Rows are
+// right-padded; pixels holds one image per row (undefined for a model without images).
+std::vector<at::Tensor> continuation_logprobs(const Vlm& m, const Processor& p, const std::vector<std::vector<int64_t>>& rows,
+                                              const std::vector<int64_t>& cont, const at::Tensor& pixels) {
+    VlmInputs in = p.batch(rows, /*pad_left=*/false);
+    in.pixel_values = pixels;
+    const at::Tensor logits = m.forward(in).logits;
+    if (!logits.defined()) throw Error(m.map().dir, "gives no next-token logits");
+    std::vector<at::Tensor> out;
+    for (size_t r = 0; r < rows.size(); ++r) {
+        const int64_t len = static_cast<int64_t>(rows[r].size()), c = cont[r];
+        out.push_back(logits[static_cast<int64_t>(r)].slice(0, len - c - 1, len - 1).to(at::kCPU, at::kDouble).log_softmax(-1));
+    }
+    return out;
+}
+
+// Sum of the log-probabilities of `tokens` under `logp` [n, V].
+double sum_logprob(const at::Tensor& logp, const std::vector<int64_t>& tokens) {
+    const at::Tensor idx = at::tensor(tokens, at::kLong).unsqueeze(1);
+    return logp.gather(1, idx).sum().item<double>();
+}
+
+}  // namespace
+
+std::string vqa_prompt(const VqaItem& item, VqaKind kind, const VqaEvalOptions& opt) {
+    const std::string& suffix = kind == VqaKind::Choice ? opt.choice_suffix : opt.open_suffix;
+    const std::string q = trimmed(item.question);
+    if (suffix.empty() || ends_with(q, suffix)) return q;
+    return q + "\n" + suffix;
+}
+
+std::string vqa_reference_text(const VqaItem& item, VqaKind kind) {
+    if (kind == VqaKind::YesNo) return item.answers.at(0) == "yes" ? "Yes" : "No";
+    return capitalised(item.answers.at(0));
+}
+
+VqaEvalResult evaluate_vqa(const Vlm& model, const VqaSet& set, const VqaEvalOptions& opt, const JobControl& job) {
+    const auto* causal = dynamic_cast<const CausalVlm*>(&model);
+    if (!causal) throw Error("evaluate", "the model does not generate text");
+    if (opt.batch_size < 1) throw Error("evaluate", "batch size must be at least 1");
+    const Processor processor(model);
+    const Tokenizer& tok = processor.tokenizer();
+    const bool images = model.capabilities().tower(Modality::Vision) != nullptr;
+    const int max_new = opt.max_new_tokens > 0 ? opt.max_new_tokens : set.kind == VqaKind::Open ? 16 : 8;
+    const bool likelihood = opt.likelihood || opt.dense;
+    const int64_t total = static_cast<int64_t>(set.items.size());
+    const std::string stage = std::string("answering ") + vqa_kind_name(set.kind) + " questions";
+
+    VqaEvalResult r;
+    r.records.resize(set.items.size());
+    for (int64_t begin = 0; begin < total; begin += opt.batch_size) {
+        const int64_t end = std::min(total, begin + opt.batch_size);
+        std::vector<size_t> items;
+        std::vector<std::vector<int64_t>> prompts;
+        for (int64_t i = begin; i < end; ++i) {
+            VqaRecord& rec = r.records[static_cast<size_t>(i)];
+            rec.prompt = vqa_prompt(set.items[static_cast<size_t>(i)], set.kind, opt);
+            items.push_back(static_cast<size_t>(i));
+            prompts.push_back(processor.chat_ids(rec.prompt, images));
+        }
+        const at::Tensor pixels = images ? pixels_of(set, items, processor) : at::Tensor();
+
+        if (opt.generate) {
+            VlmInputs in = processor.batch(prompts, /*pad_left=*/true);
+            in.pixel_values = pixels;
+            const auto answers = causal->generate_batch(in, max_new, tok.eos_id());
+            for (size_t k = 0; k < items.size(); ++k) {
+                VqaRecord& rec = r.records[items[k]];
+                rec.answer = trimmed(tok.decode(answers[k]));
+                rec.generated = true;
+            }
+            job.check(stage);
+        }
+
+        if (likelihood) {
+            // Rows: the reference after each prompt, then (choice) each option's text after it.
+            EncodeOptions plain;
+            plain.add_special_tokens = false;
+            std::vector<std::vector<int64_t>> rows, conts;
+            std::vector<int64_t> row_item;
+            for (size_t k = 0; k < items.size(); ++k) {
+                const VqaItem& item = set.items[items[k]];
+                std::vector<std::string> texts = {vqa_reference_text(item, set.kind)};
+                if (opt.likelihood && set.kind == VqaKind::Choice) texts.insert(texts.end(), item.options.begin(), item.options.end());
+                for (const std::string& t : texts) {
+                    std::vector<int64_t> c = tok.encode(t, plain);
+                    if (c.empty()) throw Error(set.name, "question " + item.question_id.dump() + ": the answer \"" + t + "\" has no tokens");
+                    std::vector<int64_t> row = prompts[k];
+                    row.insert(row.end(), c.begin(), c.end());
+                    rows.push_back(std::move(row));
+                    conts.push_back(std::move(c));
+                    row_item.push_back(static_cast<int64_t>(k));
+                }
+            }
+            for (size_t a = 0; a < rows.size(); a += static_cast<size_t>(opt.batch_size)) {
+                const size_t b = std::min(rows.size(), a + static_cast<size_t>(opt.batch_size));
+                const std::vector<std::vector<int64_t>> chunk(rows.begin() + static_cast<std::ptrdiff_t>(a), rows.begin() + static_cast<std::ptrdiff_t>(b));
+                std::vector<int64_t> cont;
+                for (size_t x = a; x < b; ++x) cont.push_back(static_cast<int64_t>(conts[x].size()));
+                const at::Tensor px = images ? pixels.index_select(0, at::tensor(std::vector<int64_t>(row_item.begin() + static_cast<std::ptrdiff_t>(a), row_item.begin() + static_cast<std::ptrdiff_t>(b)), at::kLong))
+                                             : at::Tensor();
+                const auto logp = continuation_logprobs(model, processor, chunk, cont, px);
+                const auto dense_logp = opt.dense ? continuation_logprobs(*opt.dense, processor, chunk, cont, px) : std::vector<at::Tensor>{};
+                if (opt.dense && dense_logp.front().size(-1) != logp.front().size(-1))
+                    throw Error(model.map().dir, "predicts over " + std::to_string(logp.front().size(-1)) + " tokens, the dense model over " +
+                                                     std::to_string(dense_logp.front().size(-1)) + ": not the same vocabulary");
+                for (size_t x = a; x < b; ++x) {
+                    VqaRecord& rec = r.records[items[static_cast<size_t>(row_item[x])]];
+                    const double lp = sum_logprob(logp[x - a], conts[x]);
+                    const bool reference = x == 0 || row_item[x] != row_item[x - 1];
+                    if (reference) {
+                        rec.nll = -lp;
+                        rec.answer_tokens = static_cast<int64_t>(conts[x].size());
+                        if (opt.dense) {
+                            const at::Tensor& p = dense_logp[x - a];
+                            rec.kl = (p.exp() * (p - logp[x - a])).sum().item<double>();
+                        }
+                    } else {
+                        rec.option_logprob.push_back(lp);
+                    }
+                }
+                job.check(stage);
+            }
+            if (!opt.likelihood)
+                for (size_t i : items) r.records[i].nll = std::numeric_limits<double>::quiet_NaN();
+        }
+        job.report(stage, end, total);
+    }
+    r.metrics = vqa_metrics(set, r.records);
+    return r;
+}
+
+}  // namespace ps
