@@ -328,13 +328,18 @@ void RecoveryView::showResult(const QString& out, const nlohmann::json& result) 
         }
     }
     std::vector<std::pair<QString, QString>> rows;
-    const nlohmann::json acc = result.value("zero_shot_top1", nlohmann::json::object());
-    for (const auto& [key, label] : {std::pair{"dense", tr("zero-shot top-1, dense")}, std::pair{"pruned", tr("zero-shot top-1, pruned")},
-                                     std::pair{"recovered", tr("zero-shot top-1, recovered")},
-                                     std::pair{"repruned", tr("zero-shot top-1, merged and pruned again")}})
-        if (acc.contains(key)) rows.emplace_back(label, QString("%1 %").arg(acc[key].get<double>(), 0, 'f', 2));
+    // A dual encoder's zero-shot top-1, or a generative run's evaluation task metric.
+    const bool task = result.contains("task_metric");
+    const nlohmann::json acc = result.value(task ? "task_metric" : "zero_shot_top1", nlohmann::json::object());
+    const QString score = task ? QString::fromStdString(acc.value("task", "") + " " + acc.value("metric", "")) : tr("zero-shot top-1");
+    const bool percent = !task || acc.value("metric", "") != "answer_nll";
+    const auto value = [&](double v) { return percent ? QString("%1 %").arg(v, 0, 'f', 2) : QString::number(v, 'f', 4); };
+    for (const auto& [key, label] : {std::pair{"dense", tr("dense")}, std::pair{"pruned", tr("pruned")}, std::pair{"recovered", tr("recovered")},
+                                     std::pair{"repruned", tr("merged and pruned again")}})
+        if (acc.contains(key)) rows.emplace_back(tr("%1, %2").arg(score, label), value(acc[key].get<double>()));
     if (acc.contains("pruned") && acc.contains("recovered"))
-        rows.emplace_back(tr("recovered − pruned"), QString("%1 points").arg(acc["recovered"].get<double>() - acc["pruned"].get<double>(), 0, 'f', 2));
+        rows.emplace_back(tr("recovered − pruned"), percent ? QString("%1 points").arg(acc["recovered"].get<double>() - acc["pruned"].get<double>(), 0, 'f', 2)
+                                                           : QString::number(acc["recovered"].get<double>() - acc["pruned"].get<double>(), 'f', 4));
     const nlohmann::json masked = result.value("masked_linears", nlohmann::json::object());
     if (masked.contains("sparsity_pruned"))
         rows.emplace_back(tr("sparsity of the masked Linears, pruned → exported"),

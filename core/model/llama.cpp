@@ -181,12 +181,34 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
                                                : at::ones({batch, inputs_embeds.size(1)}, longs);
     // Position ids as GenerationMixin derives them: count of attended tokens so far (1 on padding).
     at::Tensor positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1);
-    StageState s = llama_start(c, inputs_embeds, mask, positions);
-
     std::vector<LayerCache> cache(c.layers);
+    auto layer = [&](int64_t i) { return p + "layers." + std::to_string(i) + "."; };
+
+    // Rows that begin with the same attended inputs (a chat template's system prompt, unpadded) have
+    // the same keys and values there: that prefix runs once, for the first row, and its cache serves
+    // every row; the rest of the prompt runs for the whole batch after it.
+    const int64_t len = inputs_embeds.size(1);
+    int64_t shared = 0;
+    if (batch > 1) {
+        const at::Tensor same = (inputs_embeds == inputs_embeds.slice(0, 0, 1)).all(-1).logical_and(mask != 0).all(0);  // [T]
+        const at::Tensor differ = same.logical_not().nonzero();
+        shared = std::min<int64_t>(differ.numel() ? differ[0][0].item<int64_t>() : len, len - 1);
+    }
+    if (shared > 1) {
+        StageState prefix = llama_start(c, inputs_embeds.slice(0, 0, 1).slice(1, 0, shared), mask.slice(0, 0, 1).slice(1, 0, shared),
+                                        positions.slice(0, 0, 1).slice(1, 0, shared));
+        for (int64_t i = 0; i < c.layers; ++i) llama_decoder_block(w, layer(i), c, prefix, nullptr, &cache[i]);
+        for (LayerCache& lc : cache) {
+            lc.k = lc.k.expand({batch, lc.k.size(1), lc.k.size(2), lc.k.size(3)});
+            lc.v = lc.v.expand({batch, lc.v.size(1), lc.v.size(2), lc.v.size(3)});
+        }
+    } else {
+        shared = 0;
+    }
+    StageState s = llama_start(c, inputs_embeds.slice(1, shared), mask, positions.slice(1, shared), shared);
+
     std::vector<std::vector<int64_t>> out(batch);
     std::vector<bool> finished(batch, false);
-    auto layer = [&](int64_t i) { return p + "layers." + std::to_string(i) + "."; };
     for (int step = 0; step < max_new_tokens; ++step) {
         for (int64_t i = 0; i < c.layers; ++i) llama_decoder_block(w, layer(i), c, s, nullptr, &cache[i]);
         at::Tensor last = llama_final_norm(w, p, c, s.hidden.slice(1, -1));

@@ -3,7 +3,9 @@
 // file) and a vqa.jsonl of multiple-choice questions, batched three at a time with padding; the
 // prompts, the greedy answers, the reference answers' log-likelihoods, each option's and the KL to
 // the dense model equal what transformers gives one question at a time. The answers written as
-// LLaVA answer jsonl carry them line by line; cancelling stops the evaluation.
+// LLaVA answer jsonl carry them line by line; cancelling stops the evaluation. One question about
+// each of three images makes a batch without padding whose rows share the text before the image:
+// decoded with that prefix run once, the answers are still transformers'.
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -40,6 +42,7 @@ private Q_SLOTS:
     void matches_transformers_data() {
         QTest::addColumn<QString>("kind");
         QTest::newRow("open-ended, LLaVA questions with an annotation file") << "open";
+        QTest::newRow("one question about each image (a shared, unpadded prefix)") << "same";
         QTest::newRow("multiple choice, vqa.jsonl with options") << "choice";
     }
     void matches_transformers() {
@@ -47,8 +50,8 @@ private Q_SLOTS:
         ps::VqaFileOptions file;
         file.image_folder = path("images");
         if (kind == "open") file.annotations = path("open_annotations.jsonl");
-        const ps::VqaSet set = ps::load_vqa_file(path(kind == "open" ? "open.jsonl" : "choice.jsonl"), file);
-        QCOMPARE(ps::vqa_kind_name(set.kind), kind.toStdString());
+        const ps::VqaSet set = ps::load_vqa_file(path((kind + ".jsonl").toStdString().c_str()), file);
+        QCOMPARE(ps::vqa_kind_name(set.kind), kind == "same" ? std::string("open") : kind.toStdString());
         ps::VqaEvalOptions opt;
         opt.batch_size = 3;  // a batch of three and a padded remainder
         opt.dense = dense_.get();

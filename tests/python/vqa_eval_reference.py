@@ -5,8 +5,8 @@ user's question files one question at a time (no batching, no padding).
 
 writes OUT/dense (the tiny LLaVA-1.5 of run_reference.py), OUT/pruned (the same with the smaller
 half of every language-model Linear's weights zeroed), OUT/images/*.png, OUT/open.jsonl (LLaVA's
-question layout, answers in OUT/open_annotations.jsonl) and OUT/choice.jsonl (vqa.jsonl with
-options), and prints for each file and question what the pruned model gives: the prompt, the greedy
+question layout, answers in OUT/open_annotations.jsonl), OUT/same.jsonl (one question about each
+image) and OUT/choice.jsonl (vqa.jsonl with options), and prints for each file and question what the pruned model gives: the prompt, the greedy
 answer, the reference answer's log-likelihood, each option's, and KL(dense || pruned) summed over
 the reference's tokens.
 """
@@ -71,18 +71,26 @@ def main(out):
         for image, text, options, letter in choice_questions:
             q.write(json.dumps({"image": image, "question": text, "options": options, "answers": letter, "kind": "choice"}) + "\n")
 
+    # The same question about each image: the prompts differ only in their image tokens, so a batch
+    # of them has no padding and shares the text before the image.
+    same_questions = [(f"s{i}", f"{i}.png", "Describe the picture.", ["thing"]) for i in range(3)]
+    with open(os.path.join(out, "same.jsonl"), "w") as q:
+        for qid, image, text, answers in same_questions:
+            q.write(json.dumps({"question_id": qid, "image": image, "text": text, "answers": answers}) + "\n")
+
     result = {}
     for kind, items in (("open", [(text, image, answers[0][0].upper() + answers[0][1:], []) for _, image, text, answers in open_questions]),
+                        ("same", [(text, image, answers[0][0].upper() + answers[0][1:], []) for _, image, text, answers in same_questions]),
                         ("choice", [(text + "".join(f"\n{chr(65 + k)}. {o}" for k, o in enumerate(options)), image, letter, options)
                                     for image, text, options, letter in choice_questions])):
-        suffix = OPEN_SUFFIX if kind == "open" else CHOICE_SUFFIX
+        suffix = CHOICE_SUFFIX if kind == "choice" else OPEN_SUFFIX
         rows = []
         for text, image, reference, options in items:
             prompt = text if text.endswith(suffix) else text + "\n" + suffix
             picture = Image.open(os.path.join(out, "images", image)).convert("RGB")
             inputs = processor(text=f"USER: <image>\n{prompt} ASSISTANT:", images=picture, return_tensors="pt")
             with torch.no_grad():
-                ids = pruned.generate(**inputs, do_sample=False, max_new_tokens=16 if kind == "open" else 8,
+                ids = pruned.generate(**inputs, do_sample=False, max_new_tokens=8 if kind == "choice" else 16,
                                       eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)[0, inputs["input_ids"].shape[1]:]
             cont = tok(reference, add_special_tokens=False).input_ids
             q = continuation_logprobs(pruned, inputs, cont)
