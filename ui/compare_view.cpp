@@ -15,6 +15,7 @@
 #include <set>
 
 #include "core/io/json_util.h"
+#include "core/eval/evaluation_options.h"
 #include "core/job/run_score.h"
 #include "ui/chart_style.h"
 
@@ -202,6 +203,27 @@ CompareView::Run CompareView::read(const QString& dir) {
             r.dense = score->dense;
             r.images = score->samples;
         }
+        // A generative run's evaluation task metric: the report's questions, else a recovery run's own
+        // measurement; the Plan's metric, else the task's headline.
+        const nlohmann::json evaluation = r.plan.value("evaluation", nlohmann::json::object());
+        const auto take = [&](const std::string& task, const nlohmann::json& values) {
+            std::string metric = evaluation.value("metric", std::string());
+            if (metric.empty() && !EvaluationOptions::metrics_of(task).empty()) metric = EvaluationOptions::metrics_of(task).front();
+            if (!values.contains(metric)) return;
+            r.task = values[metric].get<double>();
+            r.taskLabel = QString::fromStdString(task + " " + metric);
+        };
+        if (report.contains("questions")) {
+            const auto& q = report["questions"];
+            take(q.value("task", std::string()), q["metrics"].value("run", nlohmann::json::object()));
+        } else if (r.result.contains("task_metric")) {
+            const auto& m = r.result["task_metric"];
+            std::string metric = m.value("metric", std::string());
+            if (m.contains("recovered")) {
+                r.task = m["recovered"].get<double>();
+                r.taskLabel = QString::fromStdString(m.value("task", std::string()) + " " + metric);
+            }
+        }
         // A decoder's next-token KL to its dense model: the report's, else the score's
         if (report.contains("next_token_kl")) {
             r.kl = report["next_token_kl"].at("mean").get<double>();
@@ -323,6 +345,12 @@ void CompareView::fillSummary() {
         if (r.images <= 0) return std::nullopt;
         return static_cast<double>(r.images);
     }, count);
+    // The task metric, compared only when both runs were scored by the same one.
+    const QString taskLabel = runs_[0].taskLabel.isEmpty() ? runs_[1].taskLabel : runs_[0].taskLabel;
+    const bool sameTask = runs_[0].taskLabel == runs_[1].taskLabel;
+    numberRow(sameTask ? taskLabel : tr("task metric (%1 / %2)").arg(runs_[0].taskLabel, runs_[1].taskLabel), 2,
+              !sameTask ? 0 : taskLabel.endsWith("answer_nll") ? -1 : +1, [](const Run& r) { return r.task; },
+              [](double v) { return QString::number(v, 'f', 2); }, true);
     numberRow(tr("next-token KL to dense (nats)"), 4, -1, [](const Run& r) { return r.kl; },
               [](double v) { return QString::number(v, 'f', 4); }, true);
     numberRow(tr("prompts the KL was measured on"), 0, 0, [](const Run& r) -> std::optional<double> {

@@ -58,6 +58,8 @@ private:
         int64_t images = 0;                      // test images those were scored on
         std::optional<double> kl;                // decoders: mean next-token KL to the dense model (nats)
         int64_t prompts = 0;                     // calibration prompts that was measured on
+        std::optional<double> task;              // generative runs: the Plan's evaluation task metric
+        QString taskLabel;                       // "open exact_match"
         QString error;                           // why the folder could not be read
     };
     static Run read(const QString& dir);

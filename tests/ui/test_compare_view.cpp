@@ -52,7 +52,8 @@ private Q_SLOTS:
         writeJson(runA + "/plan.json", {{"method", "wanda"}, {"pattern", "unstructured"}, {"sparsity", 0.5}, {"allocation", {{"kind", "uniform"}}}});
         writeJson(runA + "/result.json", {{"method", "wanda"}, {"tensors", tensors}, {"total", {{"sparsity", 0.49}}},
                                           {"modalities", {{"vision", {{"sparsity", 0.48}}}, {"language", {{"sparsity", 0.5}}}}}});
-        writeJson(runA + "/report.json", {{"accuracy", {{"dense", 90.0}, {"run", 85.5}, {"images", 1000}}}});
+        writeJson(runA + "/report.json", {{"accuracy", {{"dense", 90.0}, {"run", 85.5}, {"images", 1000}}},
+                                          {"questions", {{"task", "open"}, {"metrics", {{"run", {{"exact_match", 43.5}, {"answer_nll", 3.7}}}}}}}});
         writeJson(runB + "/plan.json", {{"method", "owl"}, {"pattern", "2:4"}, {"sparsity", 0.5}, {"allocation", {{"kind", "modality"}}},
                                         {"recovery", {{"eval_samples", 200}}}});
         writeJson(runB + "/result.json",
@@ -60,6 +61,7 @@ private Q_SLOTS:
                                  {"log", {{{"step", 1}, {"loss", 2.0}}, {{"step", 2}, {"loss", 1.5}}, {{"step", 3}, {"loss", 1.25}}}},
                                  {"evals", {{{"step", 3}, {"zero_shot_top1", 84.0}}}}}},
                    {"zero_shot_top1", {{"dense", 90.0}, {"pruned", 80.0}, {"recovered", 84.0}}},
+                   {"task_metric", {{"task", "open"}, {"metric", "exact_match"}, {"pruned", 12.5}, {"recovered", 40.0}}},
                    {"masked_linears", {{"sparsity_merged", 0.6}}}});
         writeJson(runB + "/report.json", {{"layers", layers}});  // a report built without an accuracy section
 
@@ -76,6 +78,7 @@ private Q_SLOTS:
         QCOMPARE(summaryRow(view, "vision"), QString("48.00 %|–|"));
         QCOMPARE(summaryRow(view, "zero-shot top-1"), QString("85.50 %|84.00 %|-1.50"));
         QCOMPARE(summaryRow(view, "test images scored"), QString("1000|200|-800"));
+        QCOMPARE(summaryRow(view, "open exact_match"), QString("43.50|40.00|-3.50"));  // the task's headline
         QVERIFY(view.findChild<QLabel*>()->text().contains("scored on different test images (1000 and 200)"));
 
         // Per block: parameter-weighted sparsity of each run.
