@@ -349,7 +349,7 @@ void CompareView::fillSummary() {
     const QString taskLabel = runs_[0].taskLabel.isEmpty() ? runs_[1].taskLabel : runs_[0].taskLabel;
     const bool sameTask = runs_[0].taskLabel == runs_[1].taskLabel;
     numberRow(sameTask ? taskLabel : tr("task metric (%1 / %2)").arg(runs_[0].taskLabel, runs_[1].taskLabel), 2,
-              !sameTask ? 0 : taskLabel.endsWith("answer_nll") ? -1 : +1, [](const Run& r) { return r.task; },
+              !sameTask ? 0 : metric_lower_is_better(taskLabel.section(' ', -1).toStdString()) ? -1 : +1, [](const Run& r) { return r.task; },
               [](double v) { return QString::number(v, 'f', 2); }, true);
     numberRow(tr("next-token KL to dense (nats)"), 4, -1, [](const Run& r) { return r.kl; },
               [](double v) { return QString::number(v, 'f', 4); }, true);

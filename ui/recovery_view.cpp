@@ -17,6 +17,7 @@
 #include <exception>
 #include <qcustomplot.h>
 
+#include "core/eval/evaluation_options.h"
 #include "core/io/json_util.h"
 #include "core/job/recover_run.h"
 #include "ui/chart_style.h"
@@ -332,7 +333,7 @@ void RecoveryView::showResult(const QString& out, const nlohmann::json& result) 
     const bool task = result.contains("task_metric");
     const nlohmann::json acc = result.value(task ? "task_metric" : "zero_shot_top1", nlohmann::json::object());
     const QString score = task ? QString::fromStdString(acc.value("task", "") + " " + acc.value("metric", "")) : tr("zero-shot top-1");
-    const bool percent = !task || acc.value("metric", "") != "answer_nll";
+    const bool percent = !task || !metric_lower_is_better(acc.value("metric", ""));
     const auto value = [&](double v) { return percent ? QString("%1 %").arg(v, 0, 'f', 2) : QString::number(v, 'f', 4); };
     for (const auto& [key, label] : {std::pair{"dense", tr("dense")}, std::pair{"pruned", tr("pruned")}, std::pair{"recovered", tr("recovered")},
                                      std::pair{"repruned", tr("merged and pruned again")}})

@@ -44,11 +44,6 @@ json question_id_of(const json& j, const char* key, const std::string& where) {
     return *it;
 }
 
-std::string trimmed(const std::string& s) {
-    const size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
 // "yes" / "no" for a yes/no reference ("Yes", "no." ...), else empty.
 std::string yes_no_reference(const std::string& a) {
     std::string s = trimmed(a);

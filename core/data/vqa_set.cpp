@@ -26,6 +26,11 @@ std::vector<std::string> VqaSet::categories() const {
     return out;
 }
 
+std::string trimmed(const std::string& s) {
+    const size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
 std::vector<std::string> options_in_question(const std::string& question) {
     std::vector<std::string> options;
     for (size_t begin = 0; begin <= question.size();) {

@@ -41,6 +41,10 @@ struct VqaSet {
     std::vector<std::string> categories() const;  // distinct non-empty categories, first seen first
 };
 
+// The text without the spaces, tabs and line breaks around it: how questions are asked and answers
+// and references read.
+std::string trimmed(const std::string& text);
+
 // The options of a lettered multiple-choice question: its lines "A. text", "B. text", ... in order
 // from A (empty when there are fewer than two).
 std::vector<std::string> options_in_question(const std::string& question);

@@ -18,14 +18,20 @@ EvaluationOptions EvaluationOptions::read(const JsonFields& f) {
 
 nlohmann::json EvaluationOptions::to_json() const { return {{"task", task}, {"metric", metric}}; }
 
+void EvaluationOptions::check_metric() const {
+    if (metric == "answer_kl") throw Error("evaluation.metric", "answer_kl needs the dense model beside the pruned one; score by answer_nll");
+}
+
 std::string EvaluationOptions::task_for(bool generative) const {
     const std::string t = task.empty() ? (generative ? "open" : "zero-shot") : task;
     if (generative && !vqa_kind_from_name(t))
         throw Error("evaluation.task", "\"" + t + "\" is not a task of generative models (open, yes-no, choice)");
     if (!generative && t != "zero-shot") throw Error("evaluation.task", "\"" + t + "\" is not a task of dual encoders (zero-shot)");
-    if (metric == "answer_kl") throw Error("evaluation.metric", "answer_kl needs the dense model beside the pruned one; score by answer_nll");
+    check_metric();
     return t;
 }
+
+bool metric_lower_is_better(const std::string& metric) { return metric == "answer_nll" || metric == "answer_kl"; }
 
 std::vector<std::string> EvaluationOptions::metrics_of(const std::string& task) {
     if (task == "zero-shot") return {"top1"};

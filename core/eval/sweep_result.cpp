@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/eval/evaluation_options.h"
 
 namespace ps {
 std::string percent_label(double fraction) {
@@ -63,7 +64,7 @@ double cost_percent(const SweepResult& sweep, const SweepPoint& p, ParetoCost co
 
 std::string SweepResult::metric_unit() const {
     const std::string last = metric.substr(metric.find_last_of('/') + 1);  // "random/f1" is in %
-    if (last == "answer_nll" || last == "answer_kl") return "nats";
+    if (metric_lower_is_better(last)) return "nats";
     if (last == "yes_ratio" || last == "questions" || last == "images" || last == "mme_score") return "";
     return "%";
 }

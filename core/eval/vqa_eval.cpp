@@ -1,7 +1,6 @@
 #include "core/eval/vqa_eval.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "core/data/class_questions.h"
 #include "core/data/fashion_mnist.h"
@@ -16,11 +15,6 @@ namespace {
 
 bool ends_with(const std::string& s, const std::string& tail) {
     return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-std::string trimmed(const std::string& s) {
-    const size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
 // pixel_values of the images of `items` (in order): built-in rows, or decoded files.
@@ -147,7 +141,7 @@ VqaEvalResult evaluate_vqa(const Vlm& model, const VqaSet& set, const VqaEvalOpt
                     const double lp = sum_logprob(logp[x - a], conts[x]);
                     const bool reference = x == 0 || row_item[x] != row_item[x - 1];
                     if (reference) {
-                        rec.nll = -lp;
+                        if (opt.likelihood) rec.nll = -lp;
                         rec.answer_tokens = static_cast<int64_t>(conts[x].size());
                         if (opt.dense) {
                             const at::Tensor& p = dense_logp[x - a];
@@ -159,8 +153,6 @@ VqaEvalResult evaluate_vqa(const Vlm& model, const VqaSet& set, const VqaEvalOpt
                 }
                 job.check(stage);
             }
-            if (!opt.likelihood)
-                for (size_t i : items) r.records[i].nll = std::numeric_limits<double>::quiet_NaN();
         }
         job.report(stage, end, total);
     }

@@ -13,11 +13,6 @@
 namespace ps {
 namespace {
 
-std::string trimmed(const std::string& s) {
-    const size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
 bool is_option_letter(char c, size_t options) { return c >= 'A' && c < static_cast<char>('A' + options); }
 
 // Rates as percentages.
@@ -52,8 +47,6 @@ int64_t likeliest_option(const std::vector<double>& logprobs) {
         if (best < 0 || logprobs[k] > logprobs[static_cast<size_t>(best)]) best = static_cast<int64_t>(k);
     return best;
 }
-
-bool metric_lower_is_better(const std::string& metric) { return metric == "answer_nll" || metric == "answer_kl"; }
 
 EvalResult vqa_metrics(const VqaSet& set, std::vector<VqaRecord>& records) {
     if (records.size() != set.items.size())

@@ -46,7 +46,4 @@ int64_t likeliest_option(const std::vector<double>& logprobs);
 // none. Sets each record's score. records.size() must equal the items'.
 EvalResult vqa_metrics(const VqaSet& set, std::vector<VqaRecord>& records);
 
-// Whether a smaller value of the metric is better (answer_nll, answer_kl).
-bool metric_lower_is_better(const std::string& metric);
-
 }  // namespace ps

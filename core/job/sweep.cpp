@@ -147,17 +147,15 @@ std::string sweep_key(const Plan& plan, const SweepSpec& spec) {
     return fnv1a_hex(j.dump());
 }
 
-SweepResult run_sweep(const Plan& asked, const SweepSpec& spec, const std::string& cache_dir, const JobControl& job) {
+SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string& cache_dir, const JobControl& job) {
     ScratchPool::install();  // the pipeline pools its repeated temporaries (PruneMemory)
     const auto start = std::chrono::steady_clock::now();
-    if (asked.model.empty()) throw Error("plan", "names no model");
+    if (base.model.empty()) throw Error("plan", "names no model");
     // The task as the Plan gives it is part of every point's key (empty: the model's default, fixed by
     // the checkpoint, which is in the key too); it is resolved once the model is loaded.
-    const Plan& base = asked;
+    base.evaluation.check_metric();
     const std::string metric = base.evaluation.metric;
-    if (metric == "answer_kl") throw Error("evaluation.metric", "answer_kl needs the dense model beside the pruned one; score by answer_nll");
     std::string task;  // resolved: from the loaded model's kind, or from a cached point
-    std::optional<VqaKind> kind;
     // The point's score: the asked metric, else the task's headline; nullopt when the point lacks it.
     auto score_of = [&](const SweepPoint& pt) -> std::optional<double> {
         if (pt.metrics.empty()) return std::nullopt;
@@ -204,8 +202,7 @@ SweepResult run_sweep(const Plan& asked, const SweepSpec& spec, const std::strin
                 load.dtype = base.dtype;
                 model = Vlm::load(base.model, load);
                 task = base.evaluation.task_for(model->capabilities().generative());
-                kind = vqa_kind_from_name(task);
-                if (kind) {
+                if (const std::optional<VqaKind> kind = vqa_kind_from_name(task)) {
                     questions = std::make_unique<VqaSet>(fashion_mnist_vqa(load_fashion_mnist(fashion_mnist_dir(), "test"), *kind, spec.eval_limit));
                 } else {
                     const ImageProcessorConfig cfg = Processor(*model).image_config();

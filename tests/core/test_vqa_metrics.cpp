@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/eval/evaluation_options.h"
 #include "core/eval/vqa_metrics.h"
 
 namespace {
