@@ -1,7 +1,8 @@
 // bench_forward: tokens/s of our block-streamed forward (ps::Vlm::load with streaming, then
-// Vlm::forward) next to transformers' LlavaForConditionalGeneration forward of the same checkpoint
-// on the same inputs, with the same torch (the .venv's wheel, which we link) and the same intra-op
-// thread count (bench/bench_forward_reference.py). Streaming is how PruneStudio runs models larger
+// Vlm::forward) next to transformers' forward of the same checkpoint on the same inputs, with the
+// same torch (the .venv's wheel, which we link) and the same intra-op thread count
+// (bench/bench_forward_reference.py), for two models in turn: a LLaVA-1.5-style one and a
+// Qwen2.5-VL-style one. Streaming is how PruneStudio runs models larger
 // than memory, and every pruning step drives a forward, so it should be no slower than what users
 // get from transformers: the printed ratio streamed/transformers targets >= 1.0. The resident
 // (every weight materialised at load) C++ forward is printed for reference.
@@ -12,7 +13,10 @@
 //   14 -> 256 image tokens, feature layer -2, GELU projector; LLaMA 12 x 768, MLP 2048, 12 heads
 //   over 4 key/value heads, vocabulary 8000) and bench_forward_inputs.safetensors: a batch of 2
 //   images and 512-token prompts (BOS, 5 tokens, the 256 expanded image tokens, 250 tokens; no
-//   padding). An existing DIR is used as it is. R defaults to 5, T to the number of cores.
+//   padding). DIR-qwen2_5_vl likewise holds a Qwen2.5-VL-style model of about 110 M parameters
+//   (vision 12 x 384 at 448 x 448 px -> 1024 patches in windows of 8 x 8, full attention at blocks
+//   3, 7, 11, merged into 256 tokens; Qwen2 12 x 768 with multimodal rotary) and 512-token prompts
+//   about one image each. An existing folder is used as it is. R defaults to 5, T to the number of cores.
 //
 // Fairness: tokens/s = batch x sequence length / seconds of one forward, logits included, float32
 // on the CPU on both sides. The three contenders alternate R times so that load from other
@@ -26,7 +30,7 @@
 // does: transformers runs all 12 vision layers and keeps hidden_states[-2]; ours stops after the
 // 11 it needs (about 1% of this model's FLOPs). Every repeat's logits of both C++ models are
 // compared with transformers'; a max abs difference above 1e-3 fails the program with exit
-// status 2.
+// status 2. Qwen2.5-VL's vision attention runs per window and per image on both sides.
 #include <unistd.h>
 
 #include <algorithm>
@@ -167,37 +171,37 @@ std::string shape_string(const at::Tensor& t) {
 
 double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
-int run(const BenchOptions& o) {
+// One model: `family` (a bench_forward_reference.py model) in `dir`, made when absent.
+int run(const BenchOptions& o, const std::string& dir, const std::string& family) {
     std::error_code ec;
-    if (!fs::exists(o.dir, ec)) {
-        std::printf("generating %s with transformers ...\n", o.dir.c_str());
+    if (!fs::exists(dir, ec)) {
+        std::printf("generating %s with transformers ...\n", dir.c_str());
         std::fflush(stdout);
-        capture_stdout({PS_BENCH_PYTHON, PS_BENCH_FORWARD_REFERENCE, "prepare", o.dir});
+        capture_stdout({PS_BENCH_PYTHON, PS_BENCH_FORWARD_REFERENCE, "prepare", dir, family});
     }
-    if (!fs::exists(fs::path(o.dir) / "config.json", ec))
-        throw Error(o.dir, "exists but has no config.json; pass a folder made by bench_forward or a new path");
-    const std::string inputs_path = (fs::path(o.dir) / kInputs).string();
+    if (!fs::exists(fs::path(dir) / "config.json", ec))
+        throw Error(dir, "exists but has no config.json; pass a folder made by bench_forward or a new path");
+    const std::string inputs_path = (fs::path(dir) / kInputs).string();
     if (!fs::exists(inputs_path, ec))
-        throw Error(o.dir, std::string("has no ") + kInputs + "; pass a folder made by bench_forward or a new path");
+        throw Error(dir, std::string("has no ") + kInputs + "; pass a folder made by bench_forward or a new path");
 
     at::set_num_threads(o.threads);
     VlmInputs in;
     in.pixel_values = read_tensor(inputs_path, "pixel_values");
+    if (SafetensorsFile::open(inputs_path)->find("image_grid_thw")) in.image_grid_thw = read_tensor(inputs_path, "image_grid_thw");
     in.input_ids = read_tensor(inputs_path, "input_ids");
     in.attention_mask = read_tensor(inputs_path, "attention_mask");
     const int64_t batch = in.input_ids.size(0), seq = in.input_ids.size(1);
     const double tokens = static_cast<double>(batch * seq);
 
-    const Loaded resident = load(o.dir, false);
-    const Loaded streamed = load(o.dir, true);
+    const Loaded resident = load(dir, false);
+    const Loaded streamed = load(dir, true);
     const TempFile logits_file;
 
-    std::printf("bench_forward: %s\n", o.dir.c_str());
-    std::printf("  inputs: batch %lld x %lld tokens (pixel_values %lldx%lld), float32 on the CPU, %d torch intra-op "
+    std::printf("bench_forward: %s (%s)\n", dir.c_str(), resident.model->map().family_display.c_str());
+    std::printf("  inputs: batch %lld x %lld tokens (pixel_values %s), float32 on the CPU, %d torch intra-op "
                 "threads on both sides\n",
-                static_cast<long long>(batch), static_cast<long long>(seq),
-                static_cast<long long>(in.pixel_values.size(2)), static_cast<long long>(in.pixel_values.size(3)),
-                o.threads);
+                static_cast<long long>(batch), static_cast<long long>(seq), shape_string(in.pixel_values).c_str(), o.threads);
     std::printf("  c++ load: resident %.3f s, streamed %.3f s (not in the timings below)\n\n", resident.seconds,
                 streamed.seconds);
     std::printf("  %-8s %14s %14s %16s\n", "repeat", "resident (s)", "streamed (s)", "transformers (s)");
@@ -209,7 +213,7 @@ int run(const BenchOptions& o) {
     for (int r = 0; r < o.repeats; ++r) {
         const Timed a = run_cpp(*resident.model, in);
         const Timed b = run_cpp(*streamed.model, in);
-        ref = run_reference(o.dir, o.threads, logits_file.path());
+        ref = run_reference(dir, o.threads, logits_file.path());
         res_s.push_back(a.seconds);
         str_s.push_back(b.seconds);
         ref_s.push_back(ref.seconds);
@@ -233,7 +237,7 @@ int run(const BenchOptions& o) {
     std::printf("  logits %s: max abs diff vs transformers: resident %.3g, streamed %.3g (limit %.0e)\n",
                 shape_string(ref.logits).c_str(), diff_res, diff_str, kMaxAbsDiff);
     std::printf("  ratio resident/transformers = %.2f\n", ref_med / res_med);
-    std::printf("ratio streamed/transformers = %.2f (target >= 1.0)\n", ref_med / str_med);
+    std::printf("ratio streamed/transformers = %.2f (target >= 1.0)\n\n", ref_med / str_med);
     std::fflush(stdout);
     if (!ok) {
         std::fprintf(stderr, "bench_forward: the C++ logits differ from transformers' by more than %.0e\n",
@@ -249,7 +253,10 @@ int run(const BenchOptions& o) {
 int main(int argc, char** argv) {
     const ps::BenchOptions opts = ps::parse_options(argc, argv);
     try {
-        return ps::run(opts);
+        int status = 0;
+        for (const auto& [dir, family] : {std::pair<std::string, std::string>{opts.dir, "llava"}, {opts.dir + "-qwen2_5_vl", "qwen2_5_vl"}})
+            status = std::max(status, ps::run(opts, dir, family));
+        return status;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_forward: %s\n", e.what());
         return 1;

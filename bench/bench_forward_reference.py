@@ -1,14 +1,17 @@
-"""Python side of bench/bench_forward: builds the benchmark's LLaVA-1.5-style checkpoint and inputs
-with transformers, and times transformers' own forward of that model, so bench_forward can compare
-our C++ forward against the reference implementation on the same torch.
+"""Python side of bench/bench_forward: builds the benchmark's checkpoints and inputs with
+transformers, and times transformers' own forward of a model, so bench_forward can compare our C++
+forward against the reference implementation on the same torch.
 
-  bench_forward_reference.py prepare DIR
+  bench_forward_reference.py prepare DIR [llava|qwen2_5_vl]
       Writes DIR (atomically: a sibling temp folder renamed into place) unless it exists: a random
-      LlavaForConditionalGeneration saved with save_pretrained (float32, one model.safetensors) and
-      DIR/bench_forward_inputs.safetensors with pixel_values [B,3,224,224], input_ids [B,T] (each
-      image's 256 tokens already expanded, as LlavaProcessor writes them) and attention_mask [B,T]
-      (all ones: no padding). Checkpoint::open reads model.safetensors only, so the inputs file
-      beside it is not taken for a shard.
+      model saved with save_pretrained (float32, one model.safetensors) and
+      DIR/bench_forward_inputs.safetensors. llava (the default): LlavaForConditionalGeneration with
+      pixel_values [B,3,224,224], input_ids [B,T] (each image's 256 tokens already expanded, as
+      LlavaProcessor writes them) and attention_mask [B,T] (all ones: no padding). qwen2_5_vl:
+      Qwen2_5_VLForConditionalGeneration with one 448 x 448 image per row as Qwen2VLImageProcessor
+      flattens it (pixel_values [B*1024, 1176], image_grid_thw [B,3]: 256 merged tokens each between
+      <|vision_start|> and <|vision_end|>). Checkpoint::open reads model.safetensors only, so the
+      inputs file beside it is not taken for a shard.
 
   bench_forward_reference.py run DIR THREADS REPEATS LOGITS_OUT
       Loads DIR with from_pretrained (transformers' default attention implementation), runs one
@@ -30,6 +33,7 @@ INPUTS = "bench_forward_inputs.safetensors"
 BATCH = 2
 TEXT_TOKENS = 256  # text tokens per sequence besides the image's tokens
 IMAGE_TOKEN = 7999  # last id of the 8000-token vocabulary, as LLaVA-1.5 puts <image> after the text vocabulary
+VISION_START, VISION_END = 7996, 7997  # Qwen2.5-VL's markers around an image's tokens
 
 
 def build_model():
@@ -49,6 +53,38 @@ def build_model():
     return tf.LlavaForConditionalGeneration(cfg)
 
 
+def build_qwen2_5_vl():
+    """Qwen2.5-VL's layout at CPU size (about 110 M parameters): vision 12 x 384 (6 heads, gated MLP
+    1024, windows of 112 px with full attention at blocks 3, 7, 11), the merger into a 12-layer Qwen2
+    decoder (768 wide, 2048 MLP, 12 heads over 4 key/value heads, multimodal rotary [8, 12, 12],
+    8000-token vocabulary)."""
+    import transformers as tf
+
+    vision = dict(depth=12, hidden_size=384, intermediate_size=1024, num_heads=6, out_hidden_size=768, window_size=112,
+                  fullatt_block_indexes=[3, 7, 11], patch_size=14, spatial_merge_size=2, temporal_patch_size=2)
+    text = dict(hidden_size=768, intermediate_size=2048, num_hidden_layers=12, num_attention_heads=12,
+                num_key_value_heads=4, vocab_size=8000, max_position_embeddings=4096, rms_norm_eps=1e-6,
+                rope_scaling={"type": "mrope", "mrope_section": [8, 12, 12]}, tie_word_embeddings=False)
+    cfg = tf.Qwen2_5_VLConfig(vision_config=vision, text_config=text, image_token_id=IMAGE_TOKEN, video_token_id=7998,
+                              vision_start_token_id=VISION_START, vision_end_token_id=VISION_END, tie_word_embeddings=False)
+    return tf.Qwen2_5_VLForConditionalGeneration(cfg)
+
+
+def make_qwen_inputs(g):
+    """One 448 x 448 image per row (32 x 32 patches of 14, merged into 256 tokens), flattened as
+    Qwen2VLImageProcessor writes its patches, in a ~512-token prompt; no padding."""
+    patches, grid = 32 * 32, [1, 32, 32]
+    pixels = torch.randn(BATCH * patches, 3 * 2 * 14 * 14, generator=g)
+    rows = []
+    for _ in range(BATCH):
+        prefix = torch.randint(3, VISION_START, (5,), generator=g).tolist()
+        text = torch.randint(3, VISION_START, (TEXT_TOKENS - 7,), generator=g).tolist()
+        rows.append(prefix + [VISION_START] + [IMAGE_TOKEN] * 256 + [VISION_END] + text)
+    ids = torch.tensor(rows, dtype=torch.int64)
+    return {"pixel_values": pixels, "image_grid_thw": torch.tensor([grid] * BATCH, dtype=torch.int64), "input_ids": ids,
+            "attention_mask": torch.ones_like(ids)}
+
+
 def make_inputs(cfg, g):
     """BOS, a short prefix, the image's tokens, then text up to ~512 tokens per row; no padding."""
     vc = cfg.vision_config
@@ -63,16 +99,17 @@ def make_inputs(cfg, g):
     return {"pixel_values": pixels, "input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
 
-def prepare(folder):
+def prepare(folder, family):
     if os.path.exists(folder):
         return 0
     tmp = f"{folder}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     torch.manual_seed(20250611)
-    model = build_model().eval()
+    model = (build_qwen2_5_vl() if family == "qwen2_5_vl" else build_model()).eval()
     model.save_pretrained(tmp, safe_serialization=True, max_shard_size="10GB")
-    save_file(make_inputs(model.config, torch.Generator().manual_seed(7)), os.path.join(tmp, INPUTS),
-              metadata={"format": "pt"})
+    g = torch.Generator().manual_seed(7)
+    inputs = make_qwen_inputs(g) if family == "qwen2_5_vl" else make_inputs(model.config, g)
+    save_file(inputs, os.path.join(tmp, INPUTS), metadata={"format": "pt"})
     os.rename(tmp, folder)
     return 0
 
@@ -83,7 +120,9 @@ def run(folder, threads, repeats, logits_out):
     torch.set_num_threads(threads)
     inputs = load_file(os.path.join(folder, INPUTS))
     start = time.perf_counter()
-    model = tf.LlavaForConditionalGeneration.from_pretrained(folder).eval()
+    config = tf.AutoConfig.from_pretrained(folder)
+    cls = tf.Qwen2_5_VLForConditionalGeneration if config.model_type == "qwen2_5_vl" else tf.LlavaForConditionalGeneration
+    model = cls.from_pretrained(folder).eval()
     load_seconds = time.perf_counter() - start
 
     seconds = []
@@ -111,11 +150,11 @@ def run(folder, threads, repeats, logits_out):
 
 def main():
     a = sys.argv[1:]
-    if len(a) == 2 and a[0] == "prepare":
-        return prepare(a[1])
+    if len(a) in (2, 3) and a[0] == "prepare" and (len(a) == 2 or a[2] in ("llava", "qwen2_5_vl")):
+        return prepare(a[1], a[2] if len(a) == 3 else "llava")
     if len(a) == 5 and a[0] == "run":
         return run(a[1], int(a[2]), int(a[3]), a[4])
-    print("usage: bench_forward_reference.py prepare DIR | run DIR THREADS REPEATS LOGITS_OUT", file=sys.stderr)
+    print("usage: bench_forward_reference.py prepare DIR [llava|qwen2_5_vl] | run DIR THREADS REPEATS LOGITS_OUT", file=sys.stderr)
     return 2
 
 

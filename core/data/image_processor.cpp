@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <filesystem>
 
 #include <ATen/Parallel.h>
@@ -37,6 +38,11 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
         cfg.do_convert_rgb = true;
     } else if (base == "ViTImageProcessor") {
         cfg.resample = ResampleFilter::Bilinear;
+    } else if (base == "Qwen2VLImageProcessor") {
+        cfg.native_resolution = true;
+        cfg.image_mean = kClipMean;
+        cfg.image_std = kClipStd;
+        cfg.do_convert_rgb = true;
     } else if (base != "SiglipImageProcessor") {
         return false;
     }
@@ -44,7 +50,28 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
 }
 
 std::string unsupported(const std::string& type) {
-    return "unsupported '" + type + "' (supported: CLIPImageProcessor, SiglipImageProcessor, ViTImageProcessor)";
+    return "unsupported '" + type +
+           "' (supported: CLIPImageProcessor, SiglipImageProcessor, ViTImageProcessor, Qwen2VLImageProcessor)";
+}
+
+// Qwen2-VL's smart_resize: each side rounded (half to even, as Python's round) to a multiple of
+// `factor`, then scaled down or up, keeping the aspect ratio, into [min_pixels, max_pixels].
+std::array<int, 2> smart_resize(int rows, int cols, int factor, int64_t min_pixels, int64_t max_pixels) {
+    if (static_cast<double>(std::max(rows, cols)) / std::min(rows, cols) > 200)
+        throw Error("preprocess", "an image of " + std::to_string(cols) + "x" + std::to_string(rows) +
+                                      " pixels: its sides may differ by at most 200 times");
+    const double h = rows, w = cols, f = factor;
+    double h_bar = std::nearbyint(h / f) * f, w_bar = std::nearbyint(w / f) * f;
+    if (h_bar * w_bar > static_cast<double>(max_pixels)) {
+        const double beta = std::sqrt(h * w / static_cast<double>(max_pixels));
+        h_bar = std::max(f, std::floor(h / beta / f) * f);
+        w_bar = std::max(f, std::floor(w / beta / f) * f);
+    } else if (h_bar * w_bar < static_cast<double>(min_pixels)) {
+        const double beta = std::sqrt(static_cast<double>(min_pixels) / (h * w));
+        h_bar = std::ceil(h * beta / f) * f;
+        w_bar = std::ceil(w * beta / f) * f;
+    }
+    return {static_cast<int>(h_bar), static_cast<int>(w_bar)};
 }
 
 // Reads the optional fields of one preprocessor_config.json; null or absent keeps the default.
@@ -113,6 +140,28 @@ public:
             out[c] = v->is_number() ? v->get<double>() : (*v)[c].get<double>();
             if (nonzero && out[c] == 0.0) fail(key, "must not be 0");
         }
+    }
+    // Qwen2VLImageProcessor: size {"shortest_edge": min pixels, "longest_edge": max pixels}, which
+    // min_pixels and max_pixels override; the patch, temporal patch and merge sizes.
+    void read_native_resolution(ImageProcessorConfig& cfg) const {
+        if (const json* v = find("size")) {
+            if (!v->is_object() || !v->contains("shortest_edge") || !v->contains("longest_edge"))
+                fail("size", R"(expected {"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS}, got )" + v->dump());
+            cfg.min_pixels = pixel_count((*v)["shortest_edge"], "size.shortest_edge");
+            cfg.max_pixels = pixel_count((*v)["longest_edge"], "size.longest_edge");
+        }
+        if (const json* v = find("min_pixels")) cfg.min_pixels = pixel_count(*v, "min_pixels");
+        if (const json* v = find("max_pixels")) cfg.max_pixels = pixel_count(*v, "max_pixels");
+        if (cfg.min_pixels > cfg.max_pixels)
+            fail("min_pixels", std::to_string(cfg.min_pixels) + " is more than max_pixels " + std::to_string(cfg.max_pixels));
+        if (const json* v = find("patch_size")) cfg.patch_size = positive_int(*v, "patch_size");
+        if (const json* v = find("temporal_patch_size")) cfg.temporal_patch_size = positive_int(*v, "temporal_patch_size");
+        if (const json* v = find("merge_size")) cfg.merge_size = positive_int(*v, "merge_size");
+    }
+    int64_t pixel_count(const json& v, const std::string& field) const {
+        if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (int64_t{1} << 40))
+            fail(field, "expected a positive number of pixels, got " + v.dump());
+        return v.get<int64_t>();
     }
     void read_resample(ResampleFilter& out) const {
         const json* v = find("resample");
@@ -192,7 +241,7 @@ ImageProcessorConfig read_image_processor_config(const std::string& path) {
     if (!set_defaults(cfg, type)) r.fail("image_processor_type", unsupported(type));
     const bool by_shortest_edge = cfg.shortest_edge > 0;
     r.read("do_resize", cfg.do_resize);
-    r.read_size("size", by_shortest_edge, cfg.shortest_edge, cfg.height, cfg.width);
+    if (!cfg.native_resolution) r.read_size("size", by_shortest_edge, cfg.shortest_edge, cfg.height, cfg.width);
     r.read_resample(cfg.resample);
     r.read("do_center_crop", cfg.do_center_crop);
     int unused = 0;
@@ -203,10 +252,12 @@ ImageProcessorConfig read_image_processor_config(const std::string& path) {
     r.read_rgb("image_mean", cfg.image_mean, false);
     r.read_rgb("image_std", cfg.image_std, true);
     r.read("do_convert_rgb", cfg.do_convert_rgb);
+    if (cfg.native_resolution) r.read_native_resolution(cfg);
     return cfg;
 }
 
 std::array<int, 2> resized_size(int rows, int cols, const ImageProcessorConfig& cfg) {
+    if (cfg.native_resolution) return smart_resize(rows, cols, cfg.patch_size * cfg.merge_size, cfg.min_pixels, cfg.max_pixels);
     if (cfg.shortest_edge <= 0) return {cfg.height, cfg.width};
     // transformers' get_resize_output_image_size(default_to_square=False): the long side is
     // int(shortest_edge * long / short), truncated.
@@ -300,6 +351,24 @@ at::Tensor preprocess_gray_batch(const at::Tensor& images, const ImageProcessorC
         for (int64_t i = begin; i < end; ++i) out[i].copy_(one(i));
     });
     return out;
+}
+
+at::Tensor image_patches(const at::Tensor& pixels, const ImageProcessorConfig& cfg, std::array<int64_t, 3>& grid) {
+    const int64_t p = cfg.patch_size, m = cfg.merge_size, t = cfg.temporal_patch_size;
+    if (pixels.dim() != 3 || pixels.size(0) != 3) throw Error("preprocess", "expected one image [3, H, W]");
+    const int64_t h = pixels.size(1), w = pixels.size(2);
+    if (h % (p * m) || w % (p * m))
+        throw Error("preprocess", "an image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is not made of " +
+                                      std::to_string(p * m) + "-pixel squares of merged patches");
+    const int64_t gh = h / p, gw = w / p;
+    grid = {1, gh, gw};
+    // [T, C, gh/m, m, p, gw/m, m, p] -> [gh/m, gw/m, m, m, C, T, p, p]
+    return pixels.unsqueeze(0)
+        .expand({t, 3, h, w})
+        .reshape({t, 3, gh / m, m, p, gw / m, m, p})
+        .permute({2, 5, 3, 6, 1, 0, 4, 7})
+        .reshape({gh * gw, 3 * t * p * p})
+        .contiguous();
 }
 
 }  // namespace ps

@@ -1,6 +1,7 @@
-// The image preprocessing of Hugging Face's CLIP, SigLIP and ViT image processors, configured from
-// a checkpoint's preprocessor_config.json, so that pixel_values built here equal transformers'
-// (the PIL-based "slow" processors): resize, centre crop, rescale, normalize, in that order.
+// The image preprocessing of Hugging Face's CLIP, SigLIP, ViT and Qwen2-VL image processors,
+// configured from a checkpoint's preprocessor_config.json, so that pixel_values built here equal
+// transformers' (the PIL-based "slow" processors): resize, centre crop, rescale, normalize, in that
+// order; Qwen2-VL's native resolution then cuts the image into the flattened patches its vision tower takes.
 #pragma once
 #include <array>
 #include <string>
@@ -29,6 +30,12 @@ struct ImageProcessorConfig {
     std::array<double, 3> image_mean{0.5, 0.5, 0.5};
     std::array<double, 3> image_std{0.5, 0.5, 0.5};
     bool do_convert_rgb = false;  // no effect here: inputs are already RGB
+    // Qwen2-VL's native resolution (Qwen2VLImageProcessor): each image resized by smart_resize to
+    // multiples of patch_size * merge_size holding min_pixels..max_pixels pixels, then cut into
+    // patches (image_patches).
+    bool native_resolution = false;
+    int64_t min_pixels = 56 * 56, max_pixels = 28 * 28 * 1280;
+    int patch_size = 14, temporal_patch_size = 2, merge_size = 2;
 };
 
 // The constructor defaults transformers gives `type` (CLIPImageProcessor, SiglipImageProcessor,
@@ -39,7 +46,8 @@ ImageProcessorConfig image_processor_defaults(const std::string& type);
 // take the type's defaults; a malformed field throws ps::Error naming the file and the field.
 ImageProcessorConfig read_image_processor_config(const std::string& path);
 
-// The (height, width) an image of rows x cols has after the resize step.
+// The (height, width) an image of rows x cols has after the resize step. Throws ps::Error for a
+// native-resolution processor and an image whose sides differ by more than 200 times.
 std::array<int, 2> resized_size(int rows, int cols, const ImageProcessorConfig& cfg);
 
 // One CV_8UC3 RGB image (as load_image returns) to float32 pixel_values of shape [3, H, W].
@@ -54,5 +62,11 @@ at::Tensor preprocess_batch(const std::vector<cv::Mat>& images, const ImageProce
 // whole batch; otherwise each image goes through preprocess(). Throws ps::Error for another shape
 // or dtype, or an empty batch.
 at::Tensor preprocess_gray_batch(const at::Tensor& images, const ImageProcessorConfig& cfg);
+
+// A native-resolution image [3, H, W] (as preprocess() gives it) as its vision tower's patches:
+// [gh * gw, 3 * temporal_patch_size * patch_size^2], the image repeated in time, patches in the
+// order of merge_size x merge_size groups as Qwen2VLImageProcessor writes them; `grid` gets
+// (1, gh, gw). Throws ps::Error when H or W is not a multiple of patch_size * merge_size.
+at::Tensor image_patches(const at::Tensor& pixels, const ImageProcessorConfig& cfg, std::array<int64_t, 3>& grid);
 
 }  // namespace ps

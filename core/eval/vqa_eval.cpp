@@ -17,25 +17,25 @@ bool ends_with(const std::string& s, const std::string& tail) {
     return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// pixel_values of the images of `items` (in order): built-in rows, or decoded files.
-at::Tensor pixels_of(const VqaSet& set, const std::vector<size_t>& items, const Processor& p) {
+// The images of `items` (in order): built-in rows, or decoded files.
+ImageInputs images_of(const VqaSet& set, const std::vector<size_t>& items, const Processor& p) {
     if (set.images) {
         std::vector<int64_t> rows;
         for (size_t i : items) rows.push_back(set.items[i].image_index);
-        return preprocess_gray_batch(set.images->images.index_select(0, at::tensor(rows, at::kLong)), p.image_config());
+        return p.gray_images(set.images->images.index_select(0, at::tensor(rows, at::kLong)));
     }
     std::vector<cv::Mat> images;
     for (size_t i : items) images.push_back(load_image(set.items[i].image));
-    return preprocess_batch(images, p.image_config());
+    return p.images(images);
 }
 
 // Teacher-forced: for each row (a prompt followed by a continuation, `cont` tokens long), the
 // log-softmax [cont, V] at the positions that predict the continuation's tokens. Rows are
-// right-padded; pixels holds one image per row (undefined for a model without images).
+// right-padded; `images` holds one image per row (null for a model without images).
 std::vector<at::Tensor> continuation_logprobs(const Vlm& m, const Processor& p, const std::vector<std::vector<int64_t>>& rows,
-                                              const std::vector<int64_t>& cont, const at::Tensor& pixels) {
+                                              const std::vector<int64_t>& cont, const ImageInputs* images) {
     VlmInputs in = p.batch(rows, /*pad_left=*/false);
-    in.pixel_values = pixels;
+    if (images) images->put(in);
     const at::Tensor logits = m.forward(in).logits;
     if (!logits.defined()) throw Error(m.map().dir, "gives no next-token logits");
     std::vector<at::Tensor> out;
@@ -88,13 +88,14 @@ VqaEvalResult evaluate_vqa(const Vlm& model, const VqaSet& set, const VqaEvalOpt
             VqaRecord& rec = r.records[static_cast<size_t>(i)];
             rec.prompt = vqa_prompt(set.items[static_cast<size_t>(i)], set.kind, opt);
             items.push_back(static_cast<size_t>(i));
-            prompts.push_back(processor.chat_ids(rec.prompt, images));
         }
-        const at::Tensor pixels = images ? pixels_of(set, items, processor) : at::Tensor();
+        const ImageInputs pixels = images ? images_of(set, items, processor) : ImageInputs{};
+        for (size_t k = 0; k < items.size(); ++k)
+            prompts.push_back(processor.chat_ids(r.records[items[k]].prompt, images ? pixels.tokens[k] : 0));
 
         if (opt.generate) {
             VlmInputs in = processor.batch(prompts, /*pad_left=*/true);
-            in.pixel_values = pixels;
+            pixels.put(in);
             const auto answers = causal->generate_batch(in, max_new, tok.eos_id());
             for (size_t k = 0; k < items.size(); ++k) {
                 VqaRecord& rec = r.records[items[k]];
@@ -129,10 +130,11 @@ VqaEvalResult evaluate_vqa(const Vlm& model, const VqaSet& set, const VqaEvalOpt
                 const std::vector<std::vector<int64_t>> chunk(rows.begin() + static_cast<std::ptrdiff_t>(a), rows.begin() + static_cast<std::ptrdiff_t>(b));
                 std::vector<int64_t> cont;
                 for (size_t x = a; x < b; ++x) cont.push_back(static_cast<int64_t>(conts[x].size()));
-                const at::Tensor px = images ? pixels.index_select(0, at::tensor(std::vector<int64_t>(row_item.begin() + static_cast<std::ptrdiff_t>(a), row_item.begin() + static_cast<std::ptrdiff_t>(b)), at::kLong))
-                                             : at::Tensor();
-                const auto logp = continuation_logprobs(model, processor, chunk, cont, px);
-                const auto dense_logp = opt.dense ? continuation_logprobs(*opt.dense, processor, chunk, cont, px) : std::vector<at::Tensor>{};
+                const ImageInputs px = images ? pixels.select({row_item.begin() + static_cast<std::ptrdiff_t>(a), row_item.begin() + static_cast<std::ptrdiff_t>(b)})
+                                              : ImageInputs{};
+                const ImageInputs* with = images ? &px : nullptr;
+                const auto logp = continuation_logprobs(model, processor, chunk, cont, with);
+                const auto dense_logp = opt.dense ? continuation_logprobs(*opt.dense, processor, chunk, cont, with) : std::vector<at::Tensor>{};
                 if (opt.dense && dense_logp.front().size(-1) != logp.front().size(-1))
                     throw Error(model.map().dir, "predicts over " + std::to_string(logp.front().size(-1)) + " tokens, the dense model over " +
                                                      std::to_string(dense_logp.front().size(-1)) + ": not the same vocabulary");

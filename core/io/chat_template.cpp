@@ -50,7 +50,9 @@ std::optional<std::string> chat_prompt_template(const std::string& jinja) {
         if (to != std::string::npos && jinja.find_first_of("{}'\"", from) >= to)
             system = system_turn + jinja.substr(from, to - from) + end + "\n";
     }
-    return system + start + "user\n{image}\n{question}" + end + "\n" + start + "assistant\n";
+    // Qwen2-VL's templates put the image (between its vision start and end tokens) right before the text.
+    const bool vision_markers = jinja.find("<|vision_start|>") != std::string::npos;
+    return system + start + "user\n{image}" + (vision_markers ? "" : "\n") + "{question}" + end + "\n" + start + "assistant\n";
 }
 
 }  // namespace ps

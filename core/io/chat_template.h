@@ -12,7 +12,8 @@ namespace ps {
 std::string read_chat_template(const std::string& dir);
 
 // One user turn with the generation prompt, for a recognised format: ChatML
-// ("<|im_start|>user\n{image}\n{question}<|im_end|>\n<|im_start|>assistant\n"), after the
+// ("<|im_start|>user\n{image}\n{question}<|im_end|>\n<|im_start|>assistant\n"; no line break
+// after the image when the template marks it with <|vision_start|>, as Qwen2-VL's), after the
 // system turn the template inserts by default (SmolLM2's, Qwen2's) when it has one. nullopt for
 // other templates.
 std::optional<std::string> chat_prompt_template(const std::string& jinja);

@@ -103,9 +103,9 @@ HeatmapImage HeatmapSession::render(const HeatmapRequest& r) const {
         const cv::Mat image = impl_->image_of(r);
         const Processor& processor = *impl_->processor;
         // The vision tower's metrics need the image alone; the text-guided one a chat prompt about it.
-        const VlmInputs in = metric == TokenMetric::Text
-                                 ? processor.chat(image, r.text.empty() ? "What is shown in this image?" : r.text)
-                                 : processor.images({image});
+        VlmInputs in;
+        if (metric == TokenMetric::Text) in = processor.chat(image, r.text.empty() ? "What is shown in this image?" : r.text);
+        else processor.images({image}).put(in);
         Impl::Scored s;
         s.grid = image_token_importance(model, in, block, metric).front();
         s.view = model_view(in.pixel_values[0], processor.image_config());

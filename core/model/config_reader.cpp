@@ -52,6 +52,18 @@ bool ConfigReader::boolean(const std::string& key, bool fallback) const {
     return v->get<bool>();
 }
 
+std::vector<int64_t> ConfigReader::integers(const std::string& key, const std::vector<int64_t>& fallback) const {
+    const nlohmann::json* v = find(key);
+    if (!v) return fallback;
+    std::vector<int64_t> out;
+    if (!v->is_array()) bad(key, "a list of integers");
+    for (const auto& e : *v) {
+        if (!e.is_number_integer()) bad(key, "a list of integers");
+        out.push_back(e.get<int64_t>());
+    }
+    return out;
+}
+
 ConfigReader ConfigReader::sub(const std::string& key) const {
     if (key.empty()) return *this;
     static const nlohmann::json empty = nlohmann::json::object();

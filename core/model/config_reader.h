@@ -2,6 +2,7 @@
 // errors naming config.json and the field when a value has the wrong type.
 #pragma once
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,7 @@ public:
     double number(const std::string& key, double fallback) const;
     std::string string(const std::string& key, const std::string& fallback) const;
     bool boolean(const std::string& key, bool fallback) const;
+    std::vector<int64_t> integers(const std::string& key, const std::vector<int64_t>& fallback) const;  // a list of integers
     bool has(const std::string& key) const;
     const std::string& path() const { return path_; }
     // A nested object such as "vision_config"; an absent one reads as empty (all defaults); "" is

@@ -4,6 +4,7 @@
 #include "core/model/clip.h"
 #include "core/model/llama_lm.h"
 #include "core/model/llava.h"
+#include "core/model/qwen2_vl.h"
 #include "core/model/siglip.h"
 #include "core/model/vision_text_dual_encoder.h"
 
@@ -24,10 +25,6 @@ std::vector<FamilySpec> inspect_only_families() {
          {{"model\\.vision_model\\.", M::Vision},
           {"model\\.connector\\.", M::Projector},
           {"model\\.text_model\\.", M::Language}}},
-        {"qwen2-vl", "Qwen2-VL", {"qwen2_vl", "qwen2_5_vl"},
-         {{"(model\\.)?visual\\.merger\\.", M::Projector},
-          {"(model\\.)?visual\\.", M::Vision},
-          {"model\\.", M::Language}}},
     };
 }
 
@@ -35,7 +32,7 @@ std::vector<FamilySpec> inspect_only_families() {
 
 std::vector<FamilySpec> builtin_families() {
     std::vector<FamilySpec> out = {clip_family(), siglip_family(), vision_text_dual_encoder_family(), llava_family(),
-                                   llama_lm_family()};
+                                   llama_lm_family(), qwen2_vl_family()};
     for (FamilySpec& f : inspect_only_families()) out.push_back(std::move(f));
     return out;
 }

@@ -38,11 +38,24 @@ LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path) 
     if (c.has("rope_scaling")) {
         const ConfigReader r = c.sub("rope_scaling");
         const std::string type = r.string("rope_type", r.string("type", "default"));
+        l.mrope_section = r.integers("mrope_section", {});
+        if (!l.mrope_section.empty()) {
+            int64_t sum = 0;
+            bool negative = false;
+            for (int64_t v : l.mrope_section) {
+                sum += v;
+                negative = negative || v < 0;
+            }
+            if (l.mrope_section.size() != 3 || negative || 2 * sum != l.head_dim)
+                throw Error(config_path, "rope_scaling.mrope_section must be three sections adding up to head_dim / 2 = " +
+                                             std::to_string(l.head_dim / 2));
+        }
+        if (type == "mrope" && l.mrope_section.empty()) throw Error(config_path, "rope_scaling of type \"mrope\" has no \"mrope_section\"");
         if (type == "linear") {
             if (!r.has("factor")) throw Error(config_path, "rope_scaling of type \"linear\" has no \"factor\"");
             l.rope_linear_factor = r.number("factor", 1.0);
-        } else if (type != "default") {
-            throw Error(config_path, "rope_scaling type \"" + type + "\" is not supported (default and linear are)");
+        } else if (type != "default" && type != "mrope") {
+            throw Error(config_path, "rope_scaling type \"" + type + "\" is not supported (default, linear and mrope are)");
         }
     }
     return l;
@@ -82,7 +95,17 @@ std::pair<at::Tensor, at::Tensor> llama_rotary(const LlamaConfig& c, const at::T
     at::Tensor inv_freq = 1.0 / at::pow(c.rope_theta, exponent);
     if (c.rope_linear_factor != 1.0) inv_freq = inv_freq / c.rope_linear_factor;
     inv_freq = inv_freq.to(positions.device());
-    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B,T,d/2]
+    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B,T,d/2], or [B,T,3,d/2]
+    if (!c.mrope_section.empty()) {
+        if (positions.dim() != 3 || positions.size(2) != 3) throw Error("rotary", "a multimodal rotary takes position ids [B,T,3]");
+        std::vector<at::Tensor> parts;
+        int64_t from = 0;
+        for (int64_t axis = 0; axis < 3; ++axis) {
+            parts.push_back(freqs.select(2, axis).slice(-1, from, from + c.mrope_section[axis]));
+            from += c.mrope_section[axis];
+        }
+        freqs = at::cat(parts, -1);
+    }
     at::Tensor emb = at::cat({freqs, freqs}, -1);
     return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
@@ -123,9 +146,10 @@ void llama_decoder_block(const WeightStore& w, const std::string& p, const Llama
         throw Error(w.checkpoint().dir(), a + ": " + std::to_string(qd) + " query and " + std::to_string(kvd) +
                                               " key rows are not whole groups of heads of " + std::to_string(c.head_dim));
     at::Tensor x = rms_norm(s.hidden, w.get(p + "input_layernorm.weight", {c.hidden}), c.eps);
-    at::Tensor q = split_heads(proj(w, a + "q_proj", x, qd, c.hidden, c.attention_bias), heads);
-    at::Tensor k = split_heads(proj(w, a + "k_proj", x, kvd, c.hidden, c.attention_bias), kv_heads);
-    at::Tensor v = split_heads(proj(w, a + "v_proj", x, kvd, c.hidden, c.attention_bias), kv_heads);
+    const bool qkv_bias = c.attention_bias || c.qkv_bias;
+    at::Tensor q = split_heads(proj(w, a + "q_proj", x, qd, c.hidden, qkv_bias), heads);
+    at::Tensor k = split_heads(proj(w, a + "k_proj", x, kvd, c.hidden, qkv_bias), kv_heads);
+    at::Tensor v = split_heads(proj(w, a + "v_proj", x, kvd, c.hidden, qkv_bias), kv_heads);
     x.reset();
     q = apply_rotary(q, s.cos, s.sin);
     k = apply_rotary(k, s.cos, s.sin);
@@ -173,14 +197,20 @@ at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::s
 std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
                                                  const LlamaConfig& c, const at::Tensor& inputs_embeds,
                                                  const at::Tensor& attention_mask, int max_new_tokens,
-                                                 std::optional<int64_t> eos, const TokenStep& on_step) {
+                                                 std::optional<int64_t> eos, const TokenStep& on_step,
+                                                 const at::Tensor& prompt_positions) {
     at::NoGradGuard no_grad;
     const int64_t batch = inputs_embeds.size(0);
     const auto longs = at::TensorOptions().dtype(at::kLong).device(inputs_embeds.device());
     at::Tensor mask = attention_mask.defined() ? attention_mask.to(longs)
                                                : at::ones({batch, inputs_embeds.size(1)}, longs);
     // Position ids as GenerationMixin derives them: count of attended tokens so far (1 on padding).
-    at::Tensor positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1);
+    const at::Tensor positions = prompt_positions.defined() ? prompt_positions.to(longs)
+                                                            : (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1);
+    // Each new token's position: one after the row's largest so far (the count of attended tokens
+    // for plain positions), the same for every axis of a multimodal rotary.
+    const at::Tensor padding = positions.dim() == 3 ? (mask == 0).unsqueeze(-1) : (mask == 0);
+    at::Tensor next_position = positions.masked_fill(padding, -1).reshape({batch, -1}).amax(-1, /*keepdim=*/true) + 1;  // [B,1]
     std::vector<LayerCache> cache(c.layers);
     auto layer = [&](int64_t i) { return p + "layers." + std::to_string(i) + "."; };
 
@@ -225,8 +255,9 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
         if (on_step) on_step(out);
         if (all_finished || step + 1 == max_new_tokens) break;
         mask = at::cat({mask, at::ones({batch, 1}, mask.options())}, 1);
-        s = llama_start(c, llama_embed_tokens(w, p, c, next.unsqueeze(1)), mask, mask.sum(-1, /*keepdim=*/true) - 1,
-                        cache[0].k.size(2));
+        const at::Tensor position = positions.dim() == 3 ? next_position.unsqueeze(-1).expand({batch, 1, 3}) : next_position;
+        s = llama_start(c, llama_embed_tokens(w, p, c, next.unsqueeze(1)), mask, position, cache[0].k.size(2));
+        next_position = next_position + 1;
     }
     return out;
 }

@@ -1,7 +1,8 @@
 // The LLaMA decoder (LlamaModel / LlamaForCausalLM) as pieces over a StageState, so decoder-based
-// families (LLaVA now, others later) share one implementation: config with LlamaConfig defaults,
-// rotary tables, the pre-norm GQA/SwiGLU block (with an optional KV cache for generation), final
-// norm and output head. Every piece takes the prefix of its module, e.g. "model.language_model.".
+// families share one implementation: config with LlamaConfig defaults, rotary tables (Qwen2-VL's
+// multimodal rotary too), the pre-norm GQA/SwiGLU block (with an optional KV cache for
+// generation), final norm and output head. Qwen2 is this decoder with biases on q, k and v. Every
+// piece takes the prefix of its module, e.g. "model.language_model.".
 #pragma once
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@ struct LlamaConfig {
     double eps = 1e-6, rope_theta = 10000.0, rope_linear_factor = 1.0;
     std::string act;
     bool attention_bias = false, mlp_bias = false, tie_word_embeddings = false;
+    bool qkv_bias = false;  // q, k and v with biases, o without (Qwen2)
+    // Qwen2-VL's multimodal rotary: the rotary frequencies split into sections for the (time, row,
+    // column) position ids, in that order; empty for one position id per token.
+    std::vector<int64_t> mrope_section;
 };
 // LlamaConfig defaults; throws ps::Error naming `config_path` for unsupported rope_scaling types.
 LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path);
@@ -28,8 +33,9 @@ struct LayerCache {
     at::Tensor k, v;
 };
 
-// cos/sin [B,T,head_dim] for position ids [B,T], computed in float32 as LlamaRotaryEmbedding does
-// and cast to `dtype`.
+// cos/sin [B,T,head_dim] for position ids [B,T] (or [B,T,3] with mrope_section: frequency j turns
+// with the position id of its section), computed in float32 as LlamaRotaryEmbedding does and cast
+// to `dtype`.
 std::pair<at::Tensor, at::Tensor> llama_rotary(const LlamaConfig& c, const at::Tensor& positions, at::ScalarType dtype);
 
 // Additive mask [B,1,Q,K] for queries at key positions K-Q..K-1: causal, and keys where the 0/1
@@ -39,8 +45,8 @@ std::pair<at::Tensor, at::Tensor> llama_rotary(const LlamaConfig& c, const at::T
 at::Tensor llama_attention_bias(const at::Tensor& attention_mask, int64_t batch, int64_t q_len, int64_t k_len,
                                 at::ScalarType dtype, at::Device device);
 
-// Starts the decoder on input embeddings [B,T,D] at position ids [B,T] or [1,T] (transformers'
-// forward uses 0..T-1 for every row; generation derives them from the attention mask), after
+// Starts the decoder on input embeddings [B,T,D] at position ids [B,T] or [1,T] ([B,T,3] for a
+// multimodal rotary; transformers' forward uses 0..T-1 for every row; generation derives them from the attention mask), after
 // `past` cached tokens; `attention_mask` [B,past+T] 0/1 may be undefined (no padding).
 StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, const at::Tensor& attention_mask,
                        const at::Tensor& positions, int64_t past = 0);
@@ -59,11 +65,14 @@ at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::s
 
 // Greedy decoding with a KV cache from input embeddings [B,T,D] (left padding marked by the 0/1
 // `attention_mask` [B,T], undefined: none), as transformers' generate(do_sample=False): for each
-// row, the new token ids, ending with `eos` where it was produced. `p` and `head` as in llama_logits;
-// `on_step` (may be empty) sees the tokens after every step.
+// row, the new token ids, ending with `eos` where it was produced. `positions` are the prompt's
+// position ids (undefined: counted over the attended tokens); each new token takes the next after
+// the row's largest. `p` and `head` as in llama_logits; `on_step` (may be empty) sees the tokens
+// after every step.
 std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
                                                  const LlamaConfig& c, const at::Tensor& inputs_embeds,
                                                  const at::Tensor& attention_mask, int max_new_tokens,
-                                                 std::optional<int64_t> eos, const TokenStep& on_step);
+                                                 std::optional<int64_t> eos, const TokenStep& on_step,
+                                                 const at::Tensor& positions = {});
 
 }  // namespace ps

@@ -128,10 +128,7 @@ public:
     std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
                                                      const TokenStep& step) const override {
         at::NoGradGuard no_grad;
-        StageState vision = embed(0, in, {});
-        for (int i = 0; i < towers_[0].num_blocks; ++i) block(0, i, vision, nullptr);
-        finish(0, vision);
-
+        const StageState vision = run_tower(0, in);
         at::Tensor ids = in.input_ids.to(weights_->device());
         return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden),
                               in.attention_mask, max_new_tokens, eos, step);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <opencv2/core.hpp>
+
 #include "core/error.h"
 #include "core/io/chat_template.h"
 #include "core/io/checkpoint.h"
@@ -26,6 +28,8 @@ Processor::Processor(const Vlm& model) : family_(model.map().family), chat_templ
     if (caps.image_tokens_in_language) {
         image_token_ = cfg.integer("image_token_index", cfg.integer("image_token_id", 32000));
         image_seq_length_ = cfg.integer("image_seq_length", 576);
+        vision_start_ = cfg.integer("vision_start_token_id", -1);
+        vision_end_ = cfg.integer("vision_end_token_id", -1);
     } else if (const TowerCapabilities* language = caps.tower(Modality::Language); caps.generative() && language) {
         max_text_tokens_ = cfg.sub(language->config_key).integer("max_position_embeddings", 0);
     } else {
@@ -49,11 +53,71 @@ const ImageProcessorConfig& Processor::image_config() const {
     return *image_;
 }
 
-VlmInputs Processor::images(const std::vector<cv::Mat>& images) const {
+ImageInputs ImageInputs::select(const std::vector<int64_t>& rows) const {
+    ImageInputs out;
+    for (int64_t r : rows) out.tokens.push_back(tokens.at(static_cast<size_t>(r)));
+    const at::Tensor index = at::tensor(rows, at::kLong);
+    if (!image_grid_thw.defined()) {
+        out.pixel_values = pixel_values.index_select(0, index.to(pixel_values.device()));
+        return out;
+    }
+    const at::Tensor patches = image_grid_thw.prod(-1).cpu();
+    const at::Tensor first = patches.cumsum(0) - patches;
+    std::vector<at::Tensor> parts;
+    for (int64_t r : rows) parts.push_back(pixel_values.narrow(0, first[r].item<int64_t>(), patches[r].item<int64_t>()));
+    out.pixel_values = at::cat(parts);
+    out.image_grid_thw = image_grid_thw.index_select(0, index.to(image_grid_thw.device()));
+    return out;
+}
+
+int64_t Processor::image_tokens(int rows, int cols) const {
+    const ImageProcessorConfig& cfg = image_config();
+    if (!cfg.native_resolution) return image_seq_length_;
+    const auto [h, w] = resized_size(rows, cols, cfg);
+    return (h / cfg.patch_size) * (w / cfg.patch_size) / (cfg.merge_size * cfg.merge_size);
+}
+
+ImageInputs Processor::images(const std::vector<cv::Mat>& images) const {
     if (images.empty()) throw Error("run", "at least one image is needed");
-    VlmInputs in;
-    in.pixel_values = preprocess_batch(images, image_config());
-    return in;
+    const ImageProcessorConfig& cfg = image_config();
+    ImageInputs out;
+    if (!cfg.native_resolution) {
+        out.pixel_values = preprocess_batch(images, cfg);
+        out.tokens.assign(images.size(), image_seq_length_);
+        return out;
+    }
+    std::vector<at::Tensor> patches;
+    std::vector<int64_t> grids;
+    for (const cv::Mat& image : images) {
+        std::array<int64_t, 3> grid{};
+        patches.push_back(image_patches(preprocess(image, cfg), cfg, grid));
+        grids.insert(grids.end(), grid.begin(), grid.end());
+        out.tokens.push_back(grid[0] * grid[1] * grid[2] / (cfg.merge_size * cfg.merge_size));
+    }
+    out.pixel_values = at::cat(patches);
+    out.image_grid_thw = at::tensor(grids, at::kLong).view({-1, 3});
+    return out;
+}
+
+ImageInputs Processor::gray_images(const at::Tensor& images) const {
+    const ImageProcessorConfig& cfg = image_config();
+    if (!cfg.native_resolution) {
+        ImageInputs out;
+        out.pixel_values = preprocess_gray_batch(images, cfg);
+        out.tokens.assign(static_cast<size_t>(out.pixel_values.size(0)), image_seq_length_);
+        return out;
+    }
+    if (!images.defined() || images.dim() != 3 || images.scalar_type() != at::kByte)
+        throw Error("preprocess", "expected grayscale images [N, H, W] of uint8");
+    const at::Tensor gray = images.to(at::kCPU).contiguous();
+    std::vector<cv::Mat> rgb;
+    for (int64_t i = 0; i < gray.size(0); ++i) {
+        const cv::Mat plane(static_cast<int>(gray.size(1)), static_cast<int>(gray.size(2)), CV_8UC1, gray[i].data_ptr<uint8_t>());
+        cv::Mat out;
+        cv::merge(std::vector<cv::Mat>{plane, plane, plane}, out);
+        rgb.push_back(out);
+    }
+    return this->images(rgb);
 }
 
 VlmInputs Processor::dual_encoder(const std::vector<cv::Mat>& images, const std::vector<std::string>& texts) const {
@@ -91,7 +155,8 @@ VlmInputs Processor::batch(const std::vector<std::vector<int64_t>>& ids, bool pa
     return in;
 }
 
-std::vector<int64_t> Processor::chat_ids(const std::string& question, bool image) const {
+std::vector<int64_t> Processor::chat_ids(const std::string& question, int64_t image_tokens) const {
+    const bool image = image_tokens > 0;
     if (chat_error_) std::rethrow_exception(chat_error_);
     const std::string kImage = "{image}", kQuestion = "{question}";
     const size_t image_at = chat_template_.find(kImage);
@@ -114,7 +179,9 @@ std::vector<int64_t> Processor::chat_ids(const std::string& question, bool image
     std::vector<int64_t> ids = tokenizer.encode(before, first);
     if (image) {
         if (image_seq_length_ <= 0) throw Error("run", "this model takes no images; ask without one");
-        ids.insert(ids.end(), static_cast<size_t>(image_seq_length_), image_token_);
+        if (vision_start_ >= 0) ids.push_back(vision_start_);
+        ids.insert(ids.end(), static_cast<size_t>(image_tokens), image_token_);
+        if (vision_end_ >= 0) ids.push_back(vision_end_);
     }
     const std::vector<int64_t> rest = tokenizer.encode(after, plain);
     ids.insert(ids.end(), rest.begin(), rest.end());
@@ -122,10 +189,29 @@ std::vector<int64_t> Processor::chat_ids(const std::string& question, bool image
 }
 
 VlmInputs Processor::chat(const cv::Mat& image, const std::string& question) const {
-    VlmInputs in;  // the tokenizer first: its error is the one a missing pair of files reports
-    in.input_ids = at::tensor(chat_ids(question, !image.empty()), at::kLong).unsqueeze(0);
-    if (!image.empty()) in.pixel_values = preprocess_batch({image}, image_config());
+    VlmInputs in;
+    tokenizer();  // the tokenizer first: its error is the one a missing pair of files reports
+    const ImageInputs pixels = image.empty() ? ImageInputs{} : images({image});
+    in.input_ids = at::tensor(chat_ids(question, image.empty() ? 0 : pixels.tokens.front()), at::kLong).unsqueeze(0);
+    pixels.put(in);
     in.attention_mask = at::ones_like(in.input_ids);
+    return in;
+}
+
+VlmInputs Processor::chat(const cv::Mat& image, const std::string& question, const std::string& answer) const {
+    VlmInputs in = chat(image, question);
+    std::vector<int64_t> ids(in.input_ids.data_ptr<int64_t>(), in.input_ids.data_ptr<int64_t>() + in.input_ids.numel());
+    const auto prompt = static_cast<int64_t>(ids.size());
+    const Tokenizer& tok = tokenizer();
+    EncodeOptions plain;
+    plain.add_special_tokens = false;
+    const std::vector<int64_t> reply = tok.encode(answer, plain);
+    ids.insert(ids.end(), reply.begin(), reply.end());
+    if (tok.eos_id()) ids.push_back(*tok.eos_id());
+    in.input_ids = at::tensor(ids, at::kLong).unsqueeze(0);
+    in.attention_mask = at::ones_like(in.input_ids);
+    in.labels = in.input_ids.clone();
+    in.labels.slice(1, 0, prompt).fill_(-100);
     return in;
 }
 

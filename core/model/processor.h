@@ -1,6 +1,7 @@
 // Turns a user's images and text into model inputs the way the family's Hugging Face processor
 // does: the checkpoint's tokenizer and image processor, CLIP/BERT/SigLIP padding conventions, and
-// LLaVA's chat prompt with the image token expanded to the image's feature count. A checkpoint may
+// the chat prompt with the image token expanded to the image's feature count (fixed, as LLaVA's,
+// or from the image's size, as Qwen2-VL's). A checkpoint may
 // lack either file: what needs it then throws the error that reading it gave.
 #pragma once
 #include <exception>
@@ -16,6 +17,19 @@
 
 namespace ps {
 
+// Images as a vision tower takes them (VlmInputs' pixel_values, and image_grid_thw for a
+// native-resolution family), with the number of image tokens each is in a chat prompt.
+struct ImageInputs {
+    at::Tensor pixel_values, image_grid_thw;
+    std::vector<int64_t> tokens;
+    // The images `rows` (repeats allowed), in that order.
+    ImageInputs select(const std::vector<int64_t>& rows) const;
+    void put(VlmInputs& in) const {
+        in.pixel_values = pixel_values;
+        in.image_grid_thw = image_grid_thw;
+    }
+};
+
 class Processor {
 public:
     // Reads tokenizer files and preprocessor_config.json from the checkpoint folder of `model`;
@@ -30,11 +44,18 @@ public:
     // else the family's (Capabilities::chat_template), with one image and the question; the image is
     // as many image tokens as it gives features. An empty image asks the question alone.
     VlmInputs chat(const cv::Mat& image, const std::string& question) const;
-    // The ids of chat(): with `image`, its image tokens where the template puts the image.
-    std::vector<int64_t> chat_ids(const std::string& question, bool image) const;
+    // chat() followed by `answer` and the tokenizer's EOS, as LLaVA trains on a turn: `labels` keep
+    // the answer's tokens and EOS (-100 elsewhere), so the next-token loss is the answer's.
+    VlmInputs chat(const cv::Mat& image, const std::string& question, const std::string& answer) const;
+    // The ids of chat() for an image of `image_tokens` tokens (0: no image), placed where the
+    // template puts the image (between the config's vision start and end tokens when it names them).
+    std::vector<int64_t> chat_ids(const std::string& question, int64_t image_tokens) const;
+    // How many image tokens an image of rows x cols pixels is in a chat prompt.
+    int64_t image_tokens(int rows, int cols) const;
 
-    // Images alone, as the vision tower takes them: pixel_values [N,3,H,W].
-    VlmInputs images(const std::vector<cv::Mat>& images) const;
+    // Images alone, as the vision tower takes them; RGB images, or grey ones [N,H,W] uint8.
+    ImageInputs images(const std::vector<cv::Mat>& images) const;
+    ImageInputs gray_images(const at::Tensor& images) const;
     // Rows of token ids as one batch: input_ids [N, L] filled with the tokenizer's pad token (else
     // its EOS) and attention_mask [N, L], 1 on each row's tokens. L is the longest row, or `length`
     // when that is longer; the rows sit at the start, or with `pad_left` at the end (as batched
@@ -57,6 +78,7 @@ private:
     int64_t max_text_tokens_ = 0;  // context of the text tower; 0: unbounded here
     int64_t image_token_ = -1;
     int64_t image_seq_length_ = 0;
+    int64_t vision_start_ = -1, vision_end_ = -1;  // tokens around an image's tokens, where the config names them
 };
 
 }  // namespace ps

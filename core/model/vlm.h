@@ -19,7 +19,11 @@
 namespace ps {
 
 struct VlmInputs {
-    at::Tensor pixel_values;    // [B,3,H,W] float, preprocessed as the family's image processor does
+    // [B,3,H,W] float, preprocessed as the family's image processor does; for a native-resolution
+    // family (Qwen2-VL) every image's flattened patches one after another, [patches, C·T·p·p],
+    // with image_grid_thw.
+    at::Tensor pixel_values;
+    at::Tensor image_grid_thw;  // [images,3] int64: each image's patch grid (time, rows, columns); native resolution only
     at::Tensor input_ids;       // [B,T] int64
     at::Tensor attention_mask;  // [B,T] 0/1, optional (all ones when undefined)
     // [B,T] int64, optional, as transformers' `labels`: the token at t is what position t-1's
@@ -41,6 +45,9 @@ struct StageState {
     at::Tensor cos, sin;   // rotary tables, for decoders with RoPE
     at::Tensor positions;  // [B,N] or [N] position ids, where the family needs them
     at::Tensor image_slots;  // [B,N] bool: positions holding image features (LLaVA's decoder)
+    // A vision tower whose patches attend only within consecutive runs of them (Qwen2-VL: each
+    // image; Qwen2.5-VL's window blocks: each window): the runs' lengths, adding up to N.
+    std::vector<int64_t> segments, window_segments;
 };
 
 // Run-time token pruning (core/token): after the blocks it names, `apply` may drop tokens from the

@@ -27,25 +27,11 @@ std::vector<VlmInputs> conversation_batches(const Vlm& model, const Processor& p
     if (c.samples > n)
         throw Error(c.data, "calibration asks for " + std::to_string(c.samples) + " samples, the file has " + std::to_string(n) + " conversations");
     const bool images = model.capabilities().tower(Modality::Vision) != nullptr;
-    const Tokenizer& tok = processor.tokenizer();
-    EncodeOptions plain;
-    plain.add_special_tokens = false;
     std::vector<VlmInputs> batches;
     for (int64_t i : make_splits(n, seed, c.samples, 0).calibration) {
         const Conversation& conv = all[static_cast<size_t>(i)];
         const bool image = images && !conv.image.empty();
-        std::vector<int64_t> ids = processor.chat_ids(conv.turns.front().question, image);
-        const int64_t prompt = static_cast<int64_t>(ids.size());
-        const std::vector<int64_t> answer = tok.encode(conv.turns.front().answer, plain);
-        ids.insert(ids.end(), answer.begin(), answer.end());
-        if (tok.eos_id()) ids.push_back(*tok.eos_id());
-        VlmInputs in;
-        in.input_ids = at::tensor(ids, at::kLong).unsqueeze(0);
-        in.attention_mask = at::ones_like(in.input_ids);
-        in.labels = in.input_ids.clone();
-        in.labels.slice(1, 0, prompt).fill_(-100);
-        if (image) in.pixel_values = preprocess_batch({load_image(conv.image)}, processor.image_config());
-        batches.push_back(std::move(in));
+        batches.push_back(processor.chat(image ? load_image(conv.image) : cv::Mat(), conv.turns.front().question, conv.turns.front().answer));
     }
     return batches;
 }

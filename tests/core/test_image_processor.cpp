@@ -213,6 +213,29 @@ private Q_SLOTS:
         QCOMPARE(ps::resized_size(7, 3, cfg), (std::array<int, 2>{522, 224}));
         cfg = ps::image_processor_defaults("SiglipImageProcessor");
         QCOMPARE(ps::resized_size(211, 317, cfg), (std::array<int, 2>{224, 224}));
+
+        // Qwen2-VL's smart_resize (the values transformers' smart_resize gives): sides rounded half
+        // to even to multiples of 28, scaled into [min_pixels, max_pixels] keeping the aspect ratio.
+        cfg = ps::image_processor_defaults("Qwen2VLImageProcessor");
+        const std::pair<std::array<int, 2>, std::array<int, 2>> sizes[] = {
+            {{42, 70}, {56, 56}},     {{98, 154}, {112, 168}},   {{300, 200}, {308, 196}},
+            {{20, 30}, {56, 84}},     {{1080, 1920}, {728, 1316}}, {{28, 28}, {56, 56}}};
+        for (const auto& [in, want] : sizes) QCOMPARE(ps::resized_size(in[0], in[1], cfg), want);
+        cfg.min_pixels = 28 * 28 * 4;
+        cfg.max_pixels = 28 * 28 * 24;
+        QCOMPARE(ps::resized_size(300, 200, cfg), (std::array<int, 2>{168, 112}));
+        QCOMPARE(ps::resized_size(1080, 1920, cfg), (std::array<int, 2>{84, 168}));
+        QVERIFY(ps_test::error_of([&] { ps::resized_size(10, 2500, cfg); }).contains("at most 200 times"));
+        // Its patches: the flattened order of Qwen2VLImageProcessor, checked on a ramp.
+        std::array<int64_t, 3> grid{};
+        const at::Tensor ramp = at::arange(3 * 56 * 84, at::kFloat).view({3, 56, 84});
+        const at::Tensor patches = ps::image_patches(ramp, cfg, grid);
+        QCOMPARE(grid, (std::array<int64_t, 3>{1, 4, 6}));
+        QCOMPARE(patches.sizes().vec(), (std::vector<int64_t>{24, 3 * 2 * 14 * 14}));
+        // Patch 3 is the second row of the first 2 x 2 group, its right half: rows 14-27, columns 14-27.
+        const at::Tensor want = ramp.slice(1, 14, 28).slice(2, 14, 28).unsqueeze(1).expand({3, 2, 14, 14}).reshape({-1});
+        QVERIFY(patches[3].equal(want));
+        QVERIFY(ps_test::error_of([&] { ps::image_patches(at::zeros({3, 56, 70}), cfg, grid); }).contains("70x56"));
     }
 
     void defaults_per_processor_type() {
@@ -233,7 +256,8 @@ private Q_SLOTS:
         QCOMPARE(clip.resample, ps::ResampleFilter::Bicubic);
         QCOMPARE(clip.image_mean[0], 0.48145466);
         QCOMPARE(ps::image_processor_defaults("SiglipImageProcessor").resample, ps::ResampleFilter::Bicubic);
-        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::image_processor_defaults("Qwen2VLImageProcessor"));
+        QVERIFY(ps::image_processor_defaults("Qwen2VLImageProcessor").native_resolution);
+        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::image_processor_defaults("Idefics3ImageProcessor"));
     }
 
     void malformed_configs_name_file_and_field() {
@@ -241,7 +265,11 @@ private Q_SLOTS:
             {"{", "not valid JSON"},
             {"[1, 2]", "expected a JSON object"},
             {"{}", "field 'image_processor_type': missing"},
-            {R"({"image_processor_type": "Qwen2VLImageProcessor"})", "field 'image_processor_type': unsupported"},
+            {R"({"image_processor_type": "Idefics3ImageProcessor"})", "field 'image_processor_type': unsupported"},
+            {R"({"image_processor_type": "Qwen2VLImageProcessor", "size": {"shortest_edge": 3136}})", "field 'size'"},
+            {R"({"image_processor_type": "Qwen2VLImageProcessor", "min_pixels": -4})", "field 'min_pixels'"},
+            {R"({"image_processor_type": "Qwen2VLImageProcessor", "min_pixels": 9000, "max_pixels": 8000})", "field 'min_pixels'"},
+            {R"({"image_processor_type": "Qwen2VLImageProcessor", "merge_size": 0})", "field 'merge_size'"},
             {R"({"image_processor_type": 7})", "field 'image_processor_type'"},
             {R"({"image_processor_type": "CLIPImageProcessor", "size": {"width": 3}})", "field 'size'"},
             {R"({"image_processor_type": "CLIPImageProcessor", "size": "big"})", "field 'size'"},

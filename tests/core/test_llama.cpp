@@ -72,7 +72,13 @@ private Q_SLOTS:
 
     void config_errors() {
         QString e = config_error({{"rope_scaling", {{"rope_type", "dynamic"}, {"factor", 2.0}}}});
-        QVERIFY2(e == "x/config.json: rope_scaling type \"dynamic\" is not supported (default and linear are)", qPrintable(e));
+        QVERIFY2(e == "x/config.json: rope_scaling type \"dynamic\" is not supported (default, linear and mrope are)", qPrintable(e));
+        e = config_error({{"rope_scaling", {{"type", "mrope"}}}});
+        QVERIFY2(e.startsWith("x/config.json: ") && e.contains("\"mrope_section\""), qPrintable(e));
+        e = config_error({{"rope_scaling", {{"type", "mrope"}, {"mrope_section", {16, 24, 23}}}}});
+        QVERIFY2(e.startsWith("x/config.json: ") && e.contains("head_dim / 2 = 64"), qPrintable(e));
+        e = config_error({{"rope_scaling", {{"type", "mrope"}, {"mrope_section", {16, "24", 24}}}}});
+        QVERIFY2(e.startsWith("x/config.json: ") && e.contains("mrope_section"), qPrintable(e));
         e = config_error({{"rope_scaling", {{"type", "linear"}}}});
         QVERIFY2(e.startsWith("x/config.json: ") && e.contains("\"factor\""), qPrintable(e));
         e = config_error({{"num_attention_heads", 4}, {"num_key_value_heads", 3}});

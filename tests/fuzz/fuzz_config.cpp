@@ -17,6 +17,8 @@ void read_tower(const ps::ConfigReader& c) {
     for (const char* key : {"layer_norm_eps", "rms_norm_eps", "rope_theta"}) c.number(key, 1e-5);
     for (const char* key : {"hidden_act", "model_type", "projector_hidden_act"}) c.string(key, "gelu");
     c.boolean("tie_word_embeddings", false);
+    c.sub("rope_scaling").integers("mrope_section", {});  // Qwen2-VL's lists
+    c.integers("fullatt_block_indexes", {});
 }
 
 }  // namespace

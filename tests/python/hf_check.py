@@ -3,6 +3,9 @@
   hf_check.py load DIR        load DIR with the Auto class its config names; print missing /
                               unexpected keys as JSON; exit 1 if any key is missing or unexpected
   hf_check.py same A B        load both; exit 1 unless every parameter and buffer is bit-identical
+  hf_check.py logits DIR INPUTS OUT
+                              load DIR (exit 1 on a missing or unexpected key), run it on the
+                              keyword arguments saved in INPUTS (safetensors) and write its logits to OUT
 """
 import json
 import sys
@@ -13,7 +16,8 @@ import transformers
 
 def load(path):
     cfg = transformers.AutoConfig.from_pretrained(path)
-    cls = getattr(transformers, cfg.architectures[0]) if cfg.architectures else transformers.AutoModel
+    architectures = cfg.architectures or getattr(getattr(cfg, "text_config", None), "architectures", None)
+    cls = getattr(transformers, architectures[0]) if architectures else transformers.AutoModel
     model, info = cls.from_pretrained(path, output_loading_info=True)
     return model.eval(), info
 
@@ -33,6 +37,16 @@ def main():
         diff = [k for k in sa if k not in sb or sa[k].dtype != sb[k].dtype or not torch.equal(sa[k], sb[k])]
         print(json.dumps({"tensors": len(sa), "different": diff[:10], "missing_b": ib["missing_keys"]}))
         return 1 if diff or len(sa) != len(sb) or ib["missing_keys"] or ib["unexpected_keys"] else 0
+    if cmd == "logits":
+        from safetensors.torch import load_file, save_file
+
+        model, info = load(sys.argv[2])
+        if info["missing_keys"] or info["unexpected_keys"]:
+            sys.exit(f"{sys.argv[2]}: missing {info['missing_keys']}, unexpected {info['unexpected_keys']}")
+        with torch.no_grad():
+            logits = model(**load_file(sys.argv[3])).logits
+        save_file({"logits": logits.contiguous()}, sys.argv[4])
+        return 0
     raise SystemExit(f"unknown command {cmd}")
 
 

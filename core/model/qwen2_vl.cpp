@@ -1,0 +1,392 @@
+#include "core/model/qwen2_vl.h"
+
+#include <ATen/core/grad_mode.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/model/causal_vlm.h"
+#include "core/model/config_reader.h"
+#include "core/model/layers.h"
+#include "core/model/llama.h"
+
+namespace ps {
+
+namespace {
+
+// The vision tower's sizes, with the names and defaults of Qwen2VLVisionConfig (Qwen2-VL) or
+// Qwen2_5_VLVisionConfig (Qwen2.5-VL).
+struct QwenVisionConfig {
+    bool v25 = false;  // RMSNorm, gated MLP with biases, window attention
+    int64_t depth = 0, hidden = 0, heads = 0, intermediate = 0, out_hidden = 0;
+    int64_t patch = 14, temporal_patch = 2, merge = 2, in_channels = 3, window = 112;
+    std::vector<int64_t> full_attention;  // Qwen2.5-VL: the blocks that attend over the whole image
+    std::string act;
+    int64_t head_dim() const { return hidden / heads; }
+};
+
+QwenVisionConfig qwen_vision_config(const ConfigReader& v, bool v25, const std::string& path) {
+    QwenVisionConfig c;
+    c.v25 = v25;
+    c.depth = v.integer("depth", 32);
+    c.heads = v.integer("num_heads", 16);
+    c.patch = v.integer("patch_size", 14);
+    c.temporal_patch = v.integer("temporal_patch_size", 2);
+    c.merge = v.integer("spatial_merge_size", 2);
+    c.in_channels = v.integer("in_channels", 3);
+    if (v25) {
+        c.hidden = v.integer("hidden_size", 3584);
+        c.intermediate = v.integer("intermediate_size", 3420);
+        c.out_hidden = v.integer("out_hidden_size", 3584);
+        c.act = v.string("hidden_act", "silu");
+        c.window = v.integer("window_size", 112);
+        c.full_attention = v.integers("fullatt_block_indexes", {7, 15, 23, 31});
+    } else {
+        c.hidden = v.integer("embed_dim", 1280);
+        c.intermediate = static_cast<int64_t>(static_cast<double>(c.hidden) * v.number("mlp_ratio", 4.0));
+        c.out_hidden = v.integer("hidden_size", 3584);
+        c.act = v.string("hidden_act", "quick_gelu");
+    }
+    for (const auto& [key, value] : {std::pair<const char*, int64_t>{"depth", c.depth}, {"num_heads", c.heads},
+                                     {"hidden size", c.hidden}, {"intermediate size", c.intermediate},
+                                     {"output size", c.out_hidden}, {"patch_size", c.patch},
+                                     {"temporal_patch_size", c.temporal_patch}, {"spatial_merge_size", c.merge}})
+        if (value <= 0) throw Error(path, std::string("vision_config ") + key + " must be positive, not " + std::to_string(value));
+    if (c.hidden % c.heads || c.head_dim() % 4)
+        throw Error(path, "vision_config: a head of " + std::to_string(c.hidden) + " / " + std::to_string(c.heads) +
+                              " channels is not a multiple of 4 (2-D rotary pairs)");
+    if (v25 && (c.window % (c.patch * c.merge) || c.window <= 0))
+        throw Error(path, "vision_config.window_size " + std::to_string(c.window) + " is not a multiple of " +
+                              std::to_string(c.patch * c.merge) + " pixels");
+    return c;
+}
+
+// The text model's config: the family's defaults (Qwen2VLTextConfig's), then the checkpoint's
+// text_config (or, in older files, its top level).
+LlamaConfig qwen_text_config(const nlohmann::json& config, const std::string& path) {
+    nlohmann::json text = {{"vocab_size", 152064}, {"hidden_size", 8192}, {"intermediate_size", 29568},
+                           {"num_hidden_layers", 80}, {"num_attention_heads", 64}, {"num_key_value_heads", 8},
+                           {"hidden_act", "silu"}, {"max_position_embeddings", 32768}, {"rms_norm_eps", 1e-5},
+                           {"rope_theta", 1000000.0}};
+    const auto sub = config.find("text_config");
+    const nlohmann::json& own = sub != config.end() && sub->is_object() ? *sub : config;
+    for (const auto& [key, value] : own.items())
+        if (!value.is_null()) text[key] = value;
+    const ConfigReader t(text, path, sub != config.end() ? "text_config." : "");
+    if (t.boolean("use_sliding_window", false))
+        throw Error(path, "use_sliding_window: sliding-window attention is not supported for Qwen2-VL's decoder");
+    LlamaConfig c = llama_config(t, path);
+    c.qkv_bias = true;
+    c.tie_word_embeddings = ConfigReader(config, path).boolean("tie_word_embeddings", t.boolean("tie_word_embeddings", false));
+    return c;
+}
+
+at::Tensor rotate_half(const at::Tensor& x) {
+    const int64_t h = x.size(-1) / 2;
+    return at::cat({-x.slice(-1, h), x.slice(-1, 0, h)}, -1);
+}
+
+// Attention of q, k, v [1,H,N,d] within consecutive runs of `segments` tokens (one call per run, as
+// transformers splits at cu_seqlens); `probs`, when asked, is block-diagonal [1,H,N,N].
+at::Tensor segmented_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const std::vector<int64_t>& segments,
+                               double scale, at::Tensor* probs) {
+    int64_t total = 0;
+    for (int64_t n : segments) total += n;
+    if (total != q.size(2))
+        throw Error("vision tower", std::to_string(q.size(2)) + " patches where the images and windows hold " + std::to_string(total) +
+                                        " (patches cannot be dropped inside this vision tower)");
+    if (probs) *probs = at::zeros({q.size(0), q.size(1), total, total}, q.options().dtype(at::kFloat));
+    std::vector<at::Tensor> out;
+    int64_t from = 0;
+    for (int64_t n : segments) {
+        at::Tensor p;
+        out.push_back(attention(q.narrow(2, from, n), k.narrow(2, from, n), v.narrow(2, from, n), at::Tensor(), scale, probs ? &p : nullptr));
+        if (probs) probs->narrow(2, from, n).narrow(3, from, n).copy_(p);
+        from += n;
+    }
+    return at::cat(out, 2);
+}
+
+class Qwen2Vl : public Vlm, public CausalVlm {
+public:
+    Qwen2Vl(ModelMap map, std::unique_ptr<WeightStore> weights) : Vlm(std::move(map), std::move(weights)) {
+        const Checkpoint& ckpt = weights_->checkpoint();
+        const std::string path = ckpt.config_path();
+        const ConfigReader cfg(ckpt.config(), path);
+        const bool v25 = cfg.string("model_type", "") == "qwen2_5_vl";
+        vision_ = qwen_vision_config(cfg.sub("vision_config"), v25, path);
+        text_ = qwen_text_config(ckpt.config(), path);
+        if (vision_.out_hidden != text_.hidden)
+            throw Error(path, "the patch merger gives " + std::to_string(vision_.out_hidden) + " channels, the decoder takes " +
+                                  std::to_string(text_.hidden));
+        image_token_ = cfg.integer("image_token_id", 151655);
+
+        const auto& names = ckpt.names();
+        const bool modules = std::any_of(names.begin(), names.end(), [](const std::string& n) {
+            return n.rfind("model.language_model.", 0) == 0 || n.rfind("model.visual.", 0) == 0;
+        });
+        vision_prefix_ = modules ? "model.visual." : "visual.";
+        language_prefix_ = modules ? "model.language_model." : "model.";
+        towers_ = {{"vision", Modality::Vision, static_cast<int>(vision_.depth)},
+                   {"language", Modality::Language, static_cast<int>(text_.layers)}};
+    }
+
+    // The patches of every image one after another as one sequence [1,P,D], attending within their
+    // image (and, Qwen2.5-VL, within windows), in the merger's order of 2 x 2 groups — for
+    // Qwen2.5-VL grouped by window, the order `positions` keeps for finish() to undo.
+    StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const override {
+        if (tower == 0) return vision_embed(in);
+        at::Tensor ids = in.input_ids.to(weights_->device());
+        at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids);
+        x = with_image_features(ids, x, done.empty() ? at::Tensor() : done[0].hidden);
+        StageState s = llama_start(text_, x, in.attention_mask, rope_index(in));
+        s.image_slots = ids == image_token_;
+        return s;
+    }
+
+    void block(int tower, int i, StageState& s, at::Tensor* probs) const override {
+        if (tower == 1) {
+            llama_decoder_block(*weights_, language_prefix_ + "layers." + std::to_string(i) + ".", text_, s, probs);
+            return;
+        }
+        if (!s.hidden.defined()) return;
+        const WeightStore& w = *weights_;
+        const std::string p = vision_prefix_ + "blocks." + std::to_string(i) + ".";
+        const int64_t d = vision_.hidden, hd = vision_.head_dim();
+        at::Tensor x = norm(p + "norm1", s.hidden);
+        const at::Tensor qkv = w.linear(p + "attn.qkv", x, 3 * d, d, true).view({1, -1, 3, vision_.heads, hd}).permute({2, 0, 3, 1, 4});
+        // Rotary in float32, as apply_rotary_pos_emb_vision does.
+        const auto rotary = [&](const at::Tensor& t) {
+            const at::Tensor f = t.to(at::kFloat);
+            return (f * s.cos + rotate_half(f) * s.sin).to(t.scalar_type());
+        };
+        const bool windowed = vision_.v25 && std::find(vision_.full_attention.begin(), vision_.full_attention.end(), i) ==
+                                                 vision_.full_attention.end();
+        at::Tensor o = segmented_attention(rotary(qkv[0]), rotary(qkv[1]), qkv[2], windowed ? s.window_segments : s.segments,
+                                           1.0 / std::sqrt(static_cast<double>(hd)), probs);
+        const at::Tensor h = s.hidden + w.linear(p + "attn.proj", merge_heads(o), d, d, true);
+        x = norm(p + "norm2", h);
+        if (vision_.v25) {
+            const int64_t inter = w.coupled_width({p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"}, {p + "mlp.down_proj.weight"},
+                                                  vision_.intermediate);
+            x = activation(w.linear(p + "mlp.gate_proj", x, inter, d, true), vision_.act) * w.linear(p + "mlp.up_proj", x, inter, d, true);
+            s.hidden = h + w.linear(p + "mlp.down_proj", x, d, inter, true);
+        } else {
+            const int64_t inter = w.coupled_width({p + "mlp.fc1.weight"}, {p + "mlp.fc2.weight"}, vision_.intermediate);
+            x = activation(w.linear(p + "mlp.fc1", x, inter, d, true), vision_.act);
+            s.hidden = h + w.linear(p + "mlp.fc2", x, d, inter, true);
+        }
+    }
+
+    // The merger: each 2 x 2 group of normalised patches through a 2-layer MLP, one token per
+    // group, back in the image's order.
+    void finish(int tower, StageState& s) const override {
+        if (tower == 1) {
+            s.hidden = llama_final_norm(*weights_, language_prefix_, text_, s.hidden);
+            return;
+        }
+        if (!s.hidden.defined()) return;
+        const WeightStore& w = *weights_;
+        const std::string p = vision_prefix_ + "merger.";
+        const int64_t group = vision_.hidden * vision_.merge * vision_.merge;
+        at::Tensor x = norm(p + "ln_q", s.hidden).reshape({-1, group});
+        x = activation(w.linear(p + "mlp.0", x, group, group, true), "gelu");
+        x = w.linear(p + "mlp.2", x, vision_.out_hidden, group, true);
+        if (s.positions.defined()) x = x.index_select(0, at::argsort(s.positions));
+        s = StageState{};
+        s.hidden = x.unsqueeze(0);
+    }
+
+    VlmOutputs head(const VlmInputs&, const std::vector<StageState>& t) const override {
+        VlmOutputs out;
+        out.logits = llama_logits(*weights_, language_prefix_, "lm_head.weight", text_, t[1].hidden);
+        return out;
+    }
+
+    std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
+                                                     const TokenStep& step) const override {
+        at::NoGradGuard no_grad;
+        const StageState vision = run_tower(0, in);
+        at::Tensor ids = in.input_ids.to(weights_->device());
+        const at::Tensor x = with_image_features(ids, llama_embed_tokens(*weights_, language_prefix_, text_, ids), vision.hidden);
+        return llama_generate(*weights_, language_prefix_, "lm_head.weight", text_, x, in.attention_mask, max_new_tokens, eos, step,
+                              rope_index(in));
+    }
+
+private:
+    at::Tensor norm(const std::string& name, const at::Tensor& x) const {
+        const WeightStore& w = *weights_;
+        const int64_t d = x.size(-1);
+        if (vision_.v25) return rms_norm(x, w.get(name + ".weight", {d}), 1e-6);
+        return layer_norm(x, w.get(name + ".weight", {d}), w.get(name + ".bias", {d}), 1e-6);
+    }
+
+    StageState vision_embed(const VlmInputs& in) const {
+        if (!in.pixel_values.defined()) return StageState{};
+        if (!in.image_grid_thw.defined() || in.image_grid_thw.dim() != 2 || in.image_grid_thw.size(1) != 3)
+            throw Error("pixel_values", "Qwen2-VL images need image_grid_thw [images, 3]");
+        const WeightStore& w = *weights_;
+        const int64_t d = vision_.hidden, m = vision_.merge, unit = m * m;
+        const int64_t patch_dim = vision_.in_channels * vision_.temporal_patch * vision_.patch * vision_.patch;
+        const at::Tensor grid = in.image_grid_thw.to(at::kCPU, at::kLong).contiguous();
+        const int64_t patches = grid.prod(-1).sum().item<int64_t>();
+        if (in.pixel_values.dim() != 2 || in.pixel_values.size(0) != patches || in.pixel_values.size(1) != patch_dim)
+            throw Error("pixel_values", "expected [" + std::to_string(patches) + ", " + std::to_string(patch_dim) +
+                                            "] patches for image_grid_thw, not " + std::to_string(in.pixel_values.size(0)) + " x " +
+                                            std::to_string(in.pixel_values.dim() > 1 ? in.pixel_values.size(1) : 0));
+        // The Conv3d patch embedding with stride = kernel is one matrix product per patch.
+        const at::Tensor kernel = w.get(vision_prefix_ + "patch_embed.proj.weight",
+                                        {d, vision_.in_channels, vision_.temporal_patch, vision_.patch, vision_.patch});
+        at::Tensor x = at::linear(in.pixel_values.to(kernel.device(), kernel.scalar_type()), kernel.reshape({d, patch_dim}));
+
+        // Per patch: its row and column (for the 2-D rotary); per frame (an image is one; attention
+        // stays within it) and — Qwen2.5-VL — per window, their patches, which are consecutive.
+        StageState s;
+        std::vector<int64_t> rows, cols, order;
+        const int64_t cells = vision_.window / (vision_.patch * m);  // merged tokens per window side
+        int64_t base = 0;
+        for (int64_t g = 0; g < grid.size(0); ++g) {
+            const int64_t t = grid[g][0].item<int64_t>(), h = grid[g][1].item<int64_t>(), wd = grid[g][2].item<int64_t>();
+            if (h % m || wd % m)
+                throw Error("image_grid_thw", "image " + std::to_string(g) + ": a grid of " + std::to_string(h) + " x " + std::to_string(wd) +
+                                                  " patches is not made of " + std::to_string(m) + " x " + std::to_string(m) + " groups");
+            const int64_t gh = h / m, gw = wd / m;
+            for (int64_t ti = 0; ti < t; ++ti) {
+                s.segments.push_back(h * wd);
+                for (int64_t bh = 0; bh < gh; ++bh)
+                    for (int64_t bw = 0; bw < gw; ++bw)
+                        for (int64_t ih = 0; ih < m; ++ih)
+                            for (int64_t iw = 0; iw < m; ++iw) {
+                                rows.push_back(bh * m + ih);
+                                cols.push_back(bw * m + iw);
+                            }
+            }
+            if (!vision_.v25) continue;
+            // Windows of cells x cells merged tokens, row by row from the top left, the last ones cut short.
+            const int64_t wh = (gh + cells - 1) / cells, ww = (gw + cells - 1) / cells;
+            for (int64_t ti = 0; ti < t; ++ti)
+                for (int64_t a = 0; a < wh; ++a)
+                    for (int64_t b = 0; b < ww; ++b) {
+                        const int64_t r1 = std::min(gh, (a + 1) * cells), c1 = std::min(gw, (b + 1) * cells);
+                        s.window_segments.push_back((r1 - a * cells) * (c1 - b * cells) * unit);
+                        for (int64_t r = a * cells; r < r1; ++r)
+                            for (int64_t c = b * cells; c < c1; ++c) order.push_back(base + (ti * gh + r) * gw + c);
+                    }
+            base += t * gh * gw;
+        }
+        // Rotary angles [P, head_dim]: the row's frequencies then the column's, twice over.
+        const int64_t quarter = vision_.head_dim() / 4;
+        const at::Tensor inv_freq =
+            1.0 / at::pow(10000.0, at::arange(0, 2 * quarter, 2, at::kLong).to(at::kFloat) / static_cast<double>(2 * quarter));
+        const at::Tensor angles = at::cat({at::tensor(rows, at::kLong).to(at::kFloat).unsqueeze(1) * inv_freq,
+                                           at::tensor(cols, at::kLong).to(at::kFloat).unsqueeze(1) * inv_freq}, 1);
+        at::Tensor emb = at::cat({angles, angles}, 1);
+        if (vision_.v25) {
+            // Whole 2 x 2 groups move to their window's place, as get_window_index orders them
+            // (each frame's windows stay within its patches).
+            const at::Tensor groups = at::tensor(order, at::kLong);
+            const at::Tensor patch_order = (groups.unsqueeze(1) * unit + at::arange(unit, at::kLong)).reshape({-1});
+            x = x.index_select(0, patch_order.to(x.device()));
+            emb = emb.index_select(0, patch_order);
+            s.positions = groups.to(x.device());
+        }
+        s.hidden = x.unsqueeze(0);
+        s.cos = emb.cos().to(x.device()).view({1, 1, patches, -1});
+        s.sin = emb.sin().to(x.device()).view({1, 1, patches, -1});
+        return s;
+    }
+
+    // Token embeddings with the merged image tokens [1,N,D] written over the image pads.
+    at::Tensor with_image_features(const at::Tensor& ids, const at::Tensor& x, const at::Tensor& features) const {
+        const at::Tensor slots = ids == image_token_;
+        const int64_t tokens = slots.sum().item<int64_t>(), given = features.defined() ? features.size(1) : 0;
+        if (tokens != given)
+            throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) + ") but the images give " +
+                                         std::to_string(given) + " merged patches");
+        if (tokens == 0) return x;
+        return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), features.to(x.scalar_type()));
+    }
+
+    // Qwen2-VL's multimodal position ids [B,T,3] (time, row, column), as get_rope_index gives them:
+    // text counts on from the last position; an image's tokens sit at (t, row, column) of its
+    // merged grid after the text before it; padding is 1. Without images, the attended tokens count.
+    at::Tensor rope_index(const VlmInputs& in) const {
+        const at::Tensor ids = in.input_ids.to(at::kCPU).contiguous();
+        const int64_t batch = ids.size(0), len = ids.size(1);
+        const at::Tensor mask = in.attention_mask.defined() ? in.attention_mask.to(at::kCPU, at::kLong).contiguous()
+                                                             : at::ones({batch, len}, at::kLong);
+        const at::Tensor device_mask = mask.to(weights_->device());
+        if (!in.image_grid_thw.defined())
+            return (device_mask.cumsum(-1) - 1).masked_fill(device_mask == 0, 1).unsqueeze(-1).expand({batch, len, 3}).contiguous();
+        const at::Tensor grid = in.image_grid_thw.to(at::kCPU, at::kLong).contiguous();
+        at::Tensor out = at::ones({batch, len, 3}, at::kLong);
+        const int64_t* id = ids.data_ptr<int64_t>();
+        const int64_t* attended = mask.data_ptr<int64_t>();
+        int64_t* pos = out.data_ptr<int64_t>();
+        int64_t next_image = 0;
+        for (int64_t b = 0; b < batch; ++b) {
+            int64_t next = 0, t = 0;
+            const auto put = [&](int64_t at, int64_t p0, int64_t p1, int64_t p2) {
+                pos[(b * len + at) * 3] = p0, pos[(b * len + at) * 3 + 1] = p1, pos[(b * len + at) * 3 + 2] = p2;
+            };
+            while (t < len) {
+                if (!attended[b * len + t]) {
+                    ++t;
+                    continue;
+                }
+                if (id[b * len + t] != image_token_) {
+                    put(t++, next, next, next);
+                    ++next;
+                    continue;
+                }
+                if (next_image >= grid.size(0))
+                    throw Error("input_ids", "more images in the prompts than rows of image_grid_thw (" + std::to_string(grid.size(0)) + ")");
+                const int64_t gt = grid[next_image][0].item<int64_t>(), gh = grid[next_image][1].item<int64_t>() / vision_.merge,
+                              gw = grid[next_image][2].item<int64_t>() / vision_.merge;
+                ++next_image;
+                for (int64_t a = 0; a < gt; ++a)
+                    for (int64_t r = 0; r < gh; ++r)
+                        for (int64_t c = 0; c < gw; ++c) {
+                            while (t < len && !attended[b * len + t]) ++t;
+                            if (t >= len || id[b * len + t] != image_token_)
+                                throw Error("input_ids", "an image of " + std::to_string(gt * gh * gw) + " merged patches has fewer image tokens");
+                            put(t++, next + a, next + r, next + c);
+                        }
+                next += std::max({gt, gh, gw});
+            }
+        }
+        return out.to(weights_->device());
+    }
+
+    QwenVisionConfig vision_;
+    LlamaConfig text_;
+    int64_t image_token_ = 0;
+    std::string vision_prefix_, language_prefix_;
+};
+
+std::unique_ptr<Vlm> make_qwen2_vl(ModelMap map, std::unique_ptr<WeightStore> weights) {
+    return std::make_unique<Qwen2Vl>(std::move(map), std::move(weights));
+}
+
+}  // namespace
+
+FamilySpec qwen2_vl_family() {
+    FamilySpec f{"qwen2-vl", "Qwen2-VL / Qwen2.5-VL", {"qwen2_vl", "qwen2_5_vl"},
+                 {{"(model\\.)?visual\\.merger\\.", Modality::Projector},
+                  {"(model\\.)?visual\\.", Modality::Vision},
+                  {"model\\.", Modality::Language}}};
+    Capabilities& c = f.capabilities;
+    c.kind = ModelKind::Generative;
+    c.image_tokens_in_language = true;
+    c.chat_template = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n{image}{question}<|im_end|>\n"
+                      "<|im_start|>assistant\n";
+    // Qwen2-VL's attention derives its head size from hidden_size / num_attention_heads in both
+    // towers, so transformers cannot load fewer heads: width pruning removes MLP channels only.
+    c.towers = {{Modality::Vision, "vision_config", false}, {Modality::Language, "text_config", false}};
+    f.factory = make_qwen2_vl;
+    return f;
+}
+
+}  // namespace ps

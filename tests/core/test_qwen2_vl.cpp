@@ -1,0 +1,174 @@
+// core/model/qwen2_vl.cpp against transformers on tiny random Qwen2-VL (module layout, untied head)
+// and Qwen2.5-VL (Hub layout, tied head) made by tests/python/qwen2_vl_reference.py: the image
+// processor's pixel values and grids for four non-square images (one scaled up to min_pixels, one
+// down to max_pixels), the chat prompts' ids with and without an image, every hidden state of both
+// towers and the logits for a prompt about two images, greedy answers of a left-padded batch and of
+// the two-image prompt, and the streamed model equal to the resident one. A Wanda 2:4 language-only
+// prune and a width prune of the decoder's MLP export folders that transformers reloads with the
+// logits of our pruned model.
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <nlohmann/json.hpp>
+
+#include "core/data/image.h"
+#include "core/io/safetensors_writer.h"
+#include "core/job/plan.h"
+#include "core/job/prune_run.h"
+#include "core/model/causal_vlm.h"
+#include "core/model/processor.h"
+#include "core/report/export.h"
+#include "tests/core/model_parity.h"
+
+namespace {
+
+// The tensors of tests/python/qwen2_vl_reference.py's OUT/reference.safetensors.
+ps_test::Reference read_reference(const QString& dir) {
+    ps_test::Reference ref;
+    ref.dir = dir;
+    auto f = ps::SafetensorsFile::open((dir + "/reference.safetensors").toStdString());
+    for (const auto& info : f->tensors()) ref.tensors[info.name] = ps::tensor_view(f, info).clone();
+    return ref;
+}
+
+std::vector<int64_t> ids_of(const at::Tensor& t) {
+    const at::Tensor c = t.reshape({-1}).to(at::kLong).contiguous();
+    return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+}  // namespace
+
+class TestQwen2Vl : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir tmp_;
+
+private Q_SLOTS:
+    void initTestCase() { QVERIFY(tmp_.isValid()); }
+
+    void parity_data() {
+        QTest::addColumn<QString>("variant");
+        QTest::addColumn<QStringList>("args");
+        QTest::newRow("Qwen2-VL, module layout, untied head") << "qwen2_vl" << QStringList{"--module-layout"};
+        QTest::newRow("Qwen2.5-VL, Hub layout, tied head") << "qwen2_5_vl" << QStringList{"--tie"};
+    }
+
+    void parity() {
+        QFETCH(QString, variant);
+        QFETCH(QStringList, args);
+        const QString dir = tmp_.filePath(variant);
+        const auto run = ps_test::run_python("qwen2_vl_reference.py", QStringList{dir, variant} + args);
+        QVERIFY2(run.exit_code == 0, run.err.constData());
+        const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
+        const ps_test::Reference ref = read_reference(dir);
+
+        auto model = ps::Vlm::load(dir.toStdString());
+        const ps::Processor processor(*model);
+        // The image processor: pixel values and grids.
+        double worst_pixel = 0;
+        for (const std::string name : {"a", "b", "c", "d"}) {
+            const ps::ImageInputs img = processor.images({ps::load_image((dir + "/" + QString::fromStdString(name) + ".png").toStdString())});
+            QCOMPARE(ids_of(img.image_grid_thw), ids_of(ref[name + ".image_grid_thw"]));
+            QCOMPARE(img.pixel_values.sizes().vec(), ref[name + ".pixel_values"].sizes().vec());
+            worst_pixel = std::max(worst_pixel, ps_test::diff(img.pixel_values, ref[name + ".pixel_values"]).first);
+            const at::Tensor grid = ref[name + ".image_grid_thw"][0];
+            QCOMPARE(img.tokens.front(), grid.prod().item<int64_t>() / 4);
+        }
+        QVERIFY2(worst_pixel <= 1e-6, qPrintable(QString("pixel values differ by %1").arg(worst_pixel)));
+        // The chat prompts.
+        for (const std::string name : {"a", "b"}) {
+            const cv::Mat image = ps::load_image((dir + "/" + QString::fromStdString(name) + ".png").toStdString());
+            QCOMPARE(ids_of(processor.chat(image, questions.at(name).get<std::string>()).input_ids), ids_of(ref[name + ".input_ids"]));
+        }
+        QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ids_of(ref["text.input_ids"]));
+
+        // Every hidden state and the logits for a prompt about two images.
+        ps::VlmInputs in;
+        in.input_ids = ref["input_ids"];
+        in.pixel_values = ref["pixel_values"];
+        in.image_grid_thw = ref["image_grid_thw"];
+        ps::CaptureOptions cap;
+        cap.hidden_states = true;
+        const ps::VlmOutputs out = model->forward(in, cap);
+        PS_COMPARE_TENSOR(out.logits, ref["logits"], std::string("logits"), false, 1e-4, 0);
+        const char* towers[] = {"vision", "language"};
+        QString report = QString("pixels %1, logits %2").arg(worst_pixel).arg(ps_test::diff(out.logits, ref["logits"]).first);
+        for (int t = 0; t < 2; ++t) {
+            QCOMPARE(out.hidden_states[t].size(), size_t(model->towers()[t].num_blocks + 1));
+            double worst = 0;
+            for (size_t i = 0; i < out.hidden_states[t].size(); ++i) {
+                const std::string key = std::string(towers[t]) + ".hidden." + std::to_string(i);
+                const at::Tensor got = t == 0 ? out.hidden_states[t][i].squeeze(0) : out.hidden_states[t][i];
+                PS_COMPARE_TENSOR(got, ref[key], key, false, 1e-4, 0);
+                worst = std::max(worst, ps_test::diff(got, ref[key]).first);
+            }
+            report += QString(", %1 hidden x%2 %3").arg(towers[t]).arg(out.hidden_states[t].size()).arg(worst);
+        }
+
+        // Greedy answers: a left-padded batch of one-image prompts, and the two-image prompt.
+        const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
+        QVERIFY(causal);
+        ps::VlmInputs batch;
+        batch.input_ids = ref["generate.input_ids"];
+        batch.attention_mask = ref["generate.attention_mask"];
+        batch.pixel_values = ref["generate.pixel_values"];
+        batch.image_grid_thw = ref["generate.image_grid_thw"];
+        const at::Tensor& want = ref["generate.ids"];
+        const auto answers = causal->generate_batch(batch, static_cast<int>(want.size(1)), std::nullopt);
+        for (int64_t b = 0; b < want.size(0); ++b) QCOMPARE(answers[static_cast<size_t>(b)], ids_of(want[b]));
+        QCOMPARE(causal->generate(in, 6, std::nullopt), ids_of(ref["generate.both"]));
+
+        // Streamed, one block resident: the same logits.
+        ps::LoadOptions streaming;
+        streaming.streaming = true;
+        const at::Tensor streamed = ps::Vlm::load(dir.toStdString(), streaming)->forward(in).logits;
+        QVERIFY(streamed.equal(out.logits));
+        qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
+    }
+
+    void pruned_exports_reload_in_transformers_data() { parity_data(); }
+
+    void pruned_exports_reload_in_transformers() {
+        QFETCH(QString, variant);
+        QFETCH(QStringList, args);
+        const QString dir = tmp_.filePath(variant + "-40");
+        const auto run = ps_test::run_python("qwen2_vl_reference.py", QStringList{dir, variant, "--intermediate", "40"} + args);
+        QVERIFY2(run.exit_code == 0, run.err.constData());
+        const ps_test::Reference ref = read_reference(dir);
+        const std::string inputs = (dir + "/inputs.safetensors").toStdString();
+        ps::save_safetensors(inputs, {{"input_ids", ref["input_ids"]}, {"pixel_values", ref["pixel_values"]},
+                                      {"image_grid_thw", ref["image_grid_thw"]}});
+        ps::VlmInputs in;
+        in.input_ids = ref["input_ids"];
+        in.pixel_values = ref["pixel_values"];
+        in.image_grid_thw = ref["image_grid_thw"];
+
+        for (const char* method : {"wanda", "width"}) {
+            ps::Plan p;
+            p.model = dir.toStdString();
+            p.method = method;
+            p.pattern = std::string(method) == "wanda" ? "2:4" : "structured";
+            p.sparsity = 0.5;
+            p.allocation.kind = "modality";
+            p.allocation.modality = {{"vision", 0.0}, {"projector", 0.0}, {"language", 0.5}};
+            p.calibration.samples = 8;
+            p.calibration.batch_size = 4;
+            const std::string pruned = (dir + "/" + method).toStdString(), out = pruned + "-hf";
+            ps::run_prune(p, pruned, {});
+            ps::export_checkpoint(pruned, out, {}, {});
+            const at::Tensor ours = ps::Vlm::load(pruned)->forward(in).logits;
+            QVERIFY2(ps_test::diff(ours, ref["logits"]).first > 1e-3, "the pruned model answers as the dense one");
+            QVERIFY(ours.equal(ps::Vlm::load(out)->forward(in).logits));
+            const std::string theirs = out + "/reference-logits.safetensors";
+            const auto py = ps_test::run_python("hf_check.py", {"logits", QString::fromStdString(out), QString::fromStdString(inputs),
+                                                                QString::fromStdString(theirs)});
+            QVERIFY2(py.exit_code == 0, py.err.constData());
+            const double d = ps_test::diff(ours, ps::load_safetensors(theirs).at(0).second).first;
+            qInfo("%s %s: transformers reloads the export, logits max abs diff %.3g", QTest::currentDataTag(), method, d);
+            QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestQwen2Vl)
+#include "test_qwen2_vl.moc"
