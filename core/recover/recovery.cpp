@@ -10,11 +10,13 @@
 #include <ATen/core/grad_mode.h>
 
 #include "core/data/caption_folder.h"
+#include "core/data/fashion_mnist_vqa.h"
 #include "core/data/llava_conversations.h"
 #include "core/data/prompts.h"
 #include "core/data/splits.h"
 #include "core/dist/process_group.h"
 #include "core/error.h"
+#include "core/eval/vqa_eval.h"
 #include "core/eval/zero_shot.h"
 #include "core/model/processor.h"
 #include "core/prune/calibration.h"
@@ -65,6 +67,32 @@ at::Tensor distilled_logits(const VlmOutputs& out, const VlmInputs& in) {
     return l.to(at::kFloat).reshape({-1, l.size(-1)});
 }
 
+// A generative VLM on Fashion-MNIST trains on the built-in questions (core/data/fashion_mnist_vqa.h)
+// about a `fraction` of the training images, disjoint from the `calibration` images the pruning was
+// scored on: open, yes/no and multiple choice in turn, each asked as the evaluation asks it and
+// answered with its reference text — yes/no the positive for half the images, else POPE's random,
+// popular and adversarial negatives in turn.
+std::vector<VlmInputs> question_batches(const Vlm& model, double fraction, int64_t calibration, uint64_t seed) {
+    const Processor processor(model);
+    const LabelledImages train = load_fashion_mnist(fashion_mnist_dir(), "train");
+    const int64_t total = train.images.size(0);
+    const int64_t samples = std::min(total - calibration, std::max<int64_t>(1, std::llround(fraction * static_cast<double>(total))));
+    const at::Tensor rows = at::tensor(make_splits(total, seed, calibration, samples).recovery, at::kLong);
+    const LabelledImages picked{train.images.index_select(0, rows), train.labels.index_select(0, rows), train.classes};
+    const std::vector<VqaKind> kinds = {VqaKind::Open, VqaKind::YesNo, VqaKind::Choice};
+    std::vector<VqaSet> sets;
+    for (VqaKind k : kinds) sets.push_back(fashion_mnist_vqa(picked, k, -1, seed));
+    std::vector<VlmInputs> batches;
+    for (int64_t i = 0; i < samples; ++i) {
+        const size_t k = static_cast<size_t>(i % 3);
+        const int64_t yes_no = i / 3 % 2 == 0 ? 0 : 1 + i / 6 % 3;  // of the image's four yes/no questions
+        const VqaItem& q = sets[k].items.at(static_cast<size_t>(kinds[k] == VqaKind::YesNo ? 4 * i + yes_no : i));
+        batches.push_back(processor.chat(labelled_image_rgb(picked, i), vqa_prompt(q, kinds[k], VqaEvalOptions{}),
+                                         vqa_reference_text(q, kinds[k])));
+    }
+    return batches;
+}
+
 }  // namespace
 
 StudentOptions student_options(const RecoveryOptions& r, uint64_t seed) {
@@ -104,6 +132,9 @@ RecoveryData::RecoveryData(const Vlm& model, const RecoveryOptions& recovery, co
         prompt_labels_ = at::arange(static_cast<int64_t>(images_.classes.size()), at::kLong).repeat_interleave(per_class);
         image_cfg_ = processor.image_config();
         examples_ = static_cast<int64_t>(picks_.size());
+    } else if (model.capabilities().generative() && model.capabilities().tower(Modality::Vision) && source == "fashion-mnist") {
+        batches_ = question_batches(model, opt_.data_fraction, calibration.samples, seed_);
+        examples_ = static_cast<int64_t>(batches_.size());
     } else {
         const int64_t n = source == "fashion-mnist"           ? 60000
                           : is_conversation_file(source) ? static_cast<int64_t>(load_llava_conversations(source).size())

@@ -52,8 +52,10 @@ struct RecoveryBatch {
 
 // The training examples and the task loss for one model and Plan: for a dual encoder on
 // Fashion-MNIST, batches of training images against every class prompt with the class-contrastive
-// loss; otherwise the calibration source (caption folder or Fashion-MNIST captions) with the
-// calibration loss (contrastive image-caption pairs, next-token cross-entropy for generative models).
+// loss; for a generative VLM on Fashion-MNIST, the built-in questions about training images (open,
+// yes/no, multiple choice) with the answer's next-token loss; otherwise the calibration source
+// (caption folder, conversation file, or Fashion-MNIST captions for a language model alone) with
+// the calibration loss (contrastive image-caption pairs, next-token cross-entropy for generative models).
 // `seed` draws the examples (disjoint from the `calibration.samples` the pruning was scored on).
 class RecoveryData {
 public:

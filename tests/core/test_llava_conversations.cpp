@@ -3,14 +3,23 @@
 // line naming the file and the record. As calibration data of the generative default, each batch
 // is a record's first question with its image, then its answer and EOS, labelled so that the
 // next-token loss is the answer's alone (checked against the cross-entropy over those positions by
-// hand); recovery trains on them and scores the Plan's evaluation task before and after.
+// hand); recovery trains on them and scores the Plan's evaluation task before and after. Without a
+// conversation file, recovery of the generative default trains on the built-in questions about
+// training images outside the calibration split, labelled the same way.
 #include <QDir>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cctype>
+#include <map>
+#include <set>
+
 #include <opencv2/imgcodecs.hpp>
 
+#include "core/data/fashion_mnist.h"
+#include "core/data/image_processor.h"
 #include "core/data/llava_conversations.h"
+#include "core/data/splits.h"
 #include "core/error.h"
 #include "core/io/json_util.h"
 #include "core/job/plan.h"
@@ -20,6 +29,7 @@
 #include "core/model/vlm.h"
 #include "core/prune/calibration.h"
 #include "core/prune/calibration_loss.h"
+#include "core/recover/recovery.h"
 #include "tests/test_support.h"
 
 class TestLlavaConversations : public QObject {
@@ -174,6 +184,62 @@ private Q_SLOTS:
         QCOMPARE(s.result["recovery"]["log"].size(), size_t{2});
         for (const auto& step : s.result["recovery"]["log"]) QVERIFY(step["task"].get<double>() > 0);
         QVERIFY(ps::read_json_file(out + "/result.json").contains("task_metric"));
+    }
+
+    void recovery_asks_the_built_in_questions() {
+        auto model = ps::Vlm::load(PS_DEFAULT_VLM);
+        const ps::Processor processor(*model);
+        ps::CalibrationOptions c;  // fashion-mnist, 128 samples
+        ps::RecoveryOptions r;
+        r.data_fraction = 24.0 / 60000.0;
+        r.batch_size = 1;
+        const uint64_t seed = 5;
+        const ps::RecoveryData data(*model, r, c, seed);
+        QCOMPARE(data.examples(), int64_t{24});
+        QCOMPARE(data.steps_per_epoch(), int64_t{24});
+
+        // Each batch shows one of the training images after the calibration split.
+        const ps::LabelledImages train = ps::load_fashion_mnist(ps::fashion_mnist_dir(), "train");
+        const std::vector<int64_t> picks = ps::make_splits(train.images.size(0), seed, c.samples, 24).recovery;
+        std::vector<at::Tensor> expected;
+        for (int64_t i : picks) expected.push_back(ps::preprocess_batch({ps::labelled_image_rgb(train, i)}, processor.image_config()));
+        std::map<std::string, int> kinds, answers;
+        std::set<int64_t> seen;
+        for (int64_t b = 0; b < data.steps_per_epoch(); ++b) {
+            const ps::VlmInputs& in = data.batch(b).inputs;
+            QVERIFY(in.pixel_values.defined() && in.labels.defined());
+            int64_t image = -1;
+            for (size_t k = 0; k < expected.size(); ++k)
+                if (expected[k].equal(in.pixel_values)) image = static_cast<int64_t>(k);
+            QVERIFY2(image >= 0, "an image outside the recovery split");
+            seen.insert(image);
+            const int64_t prompt = (in.labels[0] == -100).sum().item<int64_t>();
+            const std::vector<int64_t> ids(in.input_ids.data_ptr<int64_t>(), in.input_ids.data_ptr<int64_t>() + in.input_ids.size(1));
+            const std::string question = processor.tokenizer().decode({ids.begin(), ids.begin() + prompt});
+            const std::string answer = processor.tokenizer().decode({ids.begin() + prompt, ids.end() - 1});
+            QCOMPARE(ids.back(), *processor.tokenizer().eos_id());
+            const std::string cls = train.classes[train.labels[picks[image]].item<int64_t>()];
+            if (question.find("What is the item in this image?\nAnswer the question using a single word or phrase.") != std::string::npos) {
+                ++kinds["open"];
+                QCOMPARE(answer, std::string(1, static_cast<char>(std::toupper(cls[0]))) + cls.substr(1));
+            } else if (question.find("Is there ") != std::string::npos) {
+                ++kinds["yes-no"];
+                ++answers[answer];
+                const bool own = question.find(" " + cls + " in the image?") != std::string::npos;
+                QCOMPARE(answer, std::string(own ? "Yes" : "No"));
+            } else {
+                QVERIFY2(question.find("Which item is in the image?\nA. ") != std::string::npos, question.c_str());
+                ++kinds["choice"];
+                QVERIFY2(answer.size() == 1 && answer[0] >= 'A' && answer[0] <= 'D', answer.c_str());
+                QVERIFY(question.find(answer + ". " + std::string(1, static_cast<char>(std::toupper(cls[0]))) + cls.substr(1)) != std::string::npos);
+            }
+        }
+        QCOMPARE(seen.size(), size_t{24});  // every image once an epoch
+        QCOMPARE(kinds["open"], 8);
+        QCOMPARE(kinds["yes-no"], 8);
+        QCOMPARE(kinds["choice"], 8);
+        QCOMPARE(answers["Yes"], 4);  // the positive for half the images, a negative for the others
+        QCOMPARE(answers["No"], 4);
     }
 };
 
