@@ -121,7 +121,8 @@ def run(folder, threads, repeats, logits_out):
     inputs = load_file(os.path.join(folder, INPUTS))
     start = time.perf_counter()
     config = tf.AutoConfig.from_pretrained(folder)
-    cls = tf.Qwen2_5_VLForConditionalGeneration if config.model_type == "qwen2_5_vl" else tf.LlavaForConditionalGeneration
+    # Qwen2_5_VLConfig answers attribute reads from its text config (model_type "qwen2_5_vl_text"): ask its class.
+    cls = tf.Qwen2_5_VLForConditionalGeneration if isinstance(config, tf.Qwen2_5_VLConfig) else tf.LlavaForConditionalGeneration
     model = cls.from_pretrained(folder).eval()
     load_seconds = time.perf_counter() - start
 
