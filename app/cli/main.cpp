@@ -91,8 +91,9 @@ const char* kUsage =
     "  tokens DIR --image FILE --out HEAT.png [--layer L] [--metric cls|received|cim|text] [--keep R]\n"
     "         [--text QUESTION] [--colormap C] [--device D] [--dtype T]\n"
     "                           token-importance heatmap of one image at block L of the vision tower (text:\n"
-    "                           LLaVA decoder layer L, attention of the prompt's last token); --keep marks\n"
-    "                           the tokens run-time pruning at that keep ratio drops\n"
+    "                           the decoder's layer L, attention of the prompt's last token; default metric\n"
+    "                           cls, or received without a [CLS] token; Qwen2-VL: one cell per merged\n"
+    "                           token); --keep marks the tokens run-time pruning at that keep ratio drops\n"
     "  prune --plan PLAN.json --out DIR [--model DIR] [--device D] [--dtype T] [--streaming]\n"
     "                           prune a checkpoint as the Plan says (a method and allocation of `methods`;\n"
     "                           unstructured or N:M); writes the pruned checkpoint, masks and result.json.\n"
@@ -596,11 +597,12 @@ int cmd_tokens(const std::vector<std::string>& argv) {
     r.image = a.value("--image", "");
     r.keep = a.number("--keep", 1.0);
     if (r.keep > 1.0) a.fail("--keep needs a ratio in (0, 1]");
-    r.metric = ps::token_metric_name(ps::parse_token_metric(a.value("--metric", "cls")));
+    if (a.flag("--metric")) r.metric = ps::token_metric_name(ps::parse_token_metric(a.value("--metric", "")));
     r.block = static_cast<int>(a.integer("--layer", -1, 0));
     r.colormap = a.value("--colormap", r.colormap);
     r.text = a.value("--text", "");
     const ps::HeatmapSession session(dir, a.value("--device", "cpu"), a.value("--dtype", "float32"));
+    if (!a.flag("--metric")) r.metric = session.metrics().front();  // cls, or received without a [CLS] token
     const int blocks = session.blocks(r.metric);
     if (r.block >= blocks)
         throw ps::Error("--layer", std::to_string(r.block) + " is outside 0.." + std::to_string(blocks - 1) + ", the blocks of the scored tower");

@@ -371,4 +371,16 @@ at::Tensor image_patches(const at::Tensor& pixels, const ImageProcessorConfig& c
         .contiguous();
 }
 
+at::Tensor patches_image(const at::Tensor& patches, int64_t rows, int64_t cols, const ImageProcessorConfig& cfg) {
+    const int64_t p = cfg.patch_size, m = cfg.merge_size, t = cfg.temporal_patch_size;
+    if (rows % m || cols % m || patches.dim() != 2 || patches.size(0) != rows * cols || patches.size(1) != 3 * t * p * p)
+        throw Error("pixel_values", "not the patches of a " + std::to_string(rows) + " x " + std::to_string(cols) + " patch grid");
+    // [gh/m, gw/m, m, m, C, T, p, p] -> frame 0 -> [C, gh/m, m, p, gw/m, m, p]
+    return patches.reshape({rows / m, cols / m, m, m, 3, t, p, p})
+        .select(5, 0)
+        .permute({4, 0, 2, 5, 1, 3, 6})
+        .reshape({3, rows * p, cols * p})
+        .contiguous();
+}
+
 }  // namespace ps

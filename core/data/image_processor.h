@@ -69,4 +69,7 @@ at::Tensor preprocess_gray_batch(const at::Tensor& images, const ImageProcessorC
 // (1, gh, gw). Throws ps::Error when H or W is not a multiple of patch_size * merge_size.
 at::Tensor image_patches(const at::Tensor& pixels, const ImageProcessorConfig& cfg, std::array<int64_t, 3>& grid);
 
+// The inverse of image_patches for one image of (1, rows, cols) patches: its first frame [3, H, W].
+at::Tensor patches_image(const at::Tensor& patches, int64_t rows, int64_t cols, const ImageProcessorConfig& cfg);
+
 }  // namespace ps

@@ -57,7 +57,8 @@ HeatmapSession::HeatmapSession(const std::string& model_dir, const std::string& 
 HeatmapSession::~HeatmapSession() = default;
 
 std::vector<std::string> HeatmapSession::metrics() const {
-    std::vector<std::string> out = {"cls", "received", "cim"};
+    std::vector<std::string> out = {"received", "cim"};
+    if (impl_->model->capabilities().vision_cls) out.insert(out.begin(), "cls");
     if (impl_->model->capabilities().image_tokens_in_language && impl_->processor->has_tokenizer()) out.push_back("text");
     return out;
 }
@@ -108,7 +109,7 @@ HeatmapImage HeatmapSession::render(const HeatmapRequest& r) const {
         else processor.images({image}).put(in);
         Impl::Scored s;
         s.grid = image_token_importance(model, in, block, metric).front();
-        s.view = model_view(in.pixel_values[0], processor.image_config());
+        s.view = model_view(in, 0, processor.image_config());
         it = impl_->cache.emplace(key, std::move(s)).first;
     }
     HeatmapImage out;

@@ -30,6 +30,14 @@ struct Capabilities {
     // image as the vision tower gives patches: their count is fixed by the prompt, so tokens are
     // dropped in the decoder, and text-guided importance (last prompt token -> image tokens) applies.
     bool image_tokens_in_language = false;
+    // With image tokens in the language sequence, run-time token pruning inside the vision tower:
+    // 0 when the prompt fixes how many image features there are (LLaVA); n when patches leave in
+    // groups of n consecutive tokens, one image token each, whose places the language tower then
+    // drops from the prompt, keeping the other tokens' positions (Qwen2-VL's 2 x 2 merge: 4).
+    int vision_token_group = 0;
+    // Whether the vision tower's token 0 is a [CLS] token (ViT, CLIP), which token pruning keeps and
+    // the cls metric reads; false when every token is a patch.
+    bool vision_cls = true;
     // Generative models: the prompt a question becomes, "{image}" and "{question}" replaced
     // (LLaVA-1.5: "USER: {image}\n{question} ASSISTANT:"); empty for dual encoders.
     std::string chat_template;

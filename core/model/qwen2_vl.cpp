@@ -95,8 +95,7 @@ at::Tensor segmented_attention(const at::Tensor& q, const at::Tensor& k, const a
     int64_t total = 0;
     for (int64_t n : segments) total += n;
     if (total != q.size(2))
-        throw Error("vision tower", std::to_string(q.size(2)) + " patches where the images and windows hold " + std::to_string(total) +
-                                        " (patches cannot be dropped inside this vision tower)");
+        throw Error("vision tower", std::to_string(q.size(2)) + " patches where the images and windows hold " + std::to_string(total));
     if (probs) *probs = at::zeros({q.size(0), q.size(1), total, total}, q.options().dtype(at::kFloat));
     std::vector<at::Tensor> out;
     int64_t from = 0;
@@ -122,6 +121,7 @@ public:
             throw Error(path, "the patch merger gives " + std::to_string(vision_.out_hidden) + " channels, the decoder takes " +
                                   std::to_string(text_.hidden));
         image_token_ = cfg.integer("image_token_id", 151655);
+        map_.capabilities.vision_token_group = static_cast<int>(vision_.merge * vision_.merge);
 
         const auto& names = ckpt.names();
         const bool modules = std::any_of(names.begin(), names.end(), [](const std::string& n) {
@@ -135,14 +135,13 @@ public:
 
     // The patches of every image one after another as one sequence [1,P,D], attending within their
     // image (and, Qwen2.5-VL, within windows), in the merger's order of 2 x 2 groups — for
-    // Qwen2.5-VL grouped by window, the order `positions` keeps for finish() to undo.
+    // Qwen2.5-VL grouped by window; `positions` [P] holds each patch's index in the processor's
+    // order, which finish() restores (token pruning may have dropped whole groups by then).
     StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const override {
         if (tower == 0) return vision_embed(in);
-        at::Tensor ids = in.input_ids.to(weights_->device());
-        at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids);
-        x = with_image_features(ids, x, done.empty() ? at::Tensor() : done[0].hidden);
-        StageState s = llama_start(text_, x, in.attention_mask, rope_index(in));
-        s.image_slots = ids == image_token_;
+        const LanguageInputs l = language_inputs(in, done.empty() ? StageState{} : done[0]);
+        StageState s = llama_start(text_, l.embeds, l.mask, l.positions);
+        s.image_slots = l.ids == image_token_;
         return s;
     }
 
@@ -158,9 +157,10 @@ public:
         at::Tensor x = norm(p + "norm1", s.hidden);
         const at::Tensor qkv = w.linear(p + "attn.qkv", x, 3 * d, d, true).view({1, -1, 3, vision_.heads, hd}).permute({2, 0, 3, 1, 4});
         // Rotary in float32, as apply_rotary_pos_emb_vision does.
+        const at::Tensor cos = s.cos.unsqueeze(1), sin = s.sin.unsqueeze(1);
         const auto rotary = [&](const at::Tensor& t) {
             const at::Tensor f = t.to(at::kFloat);
-            return (f * s.cos + rotate_half(f) * s.sin).to(t.scalar_type());
+            return (f * cos + rotate_half(f) * sin).to(t.scalar_type());
         };
         const bool windowed = vision_.v25 && std::find(vision_.full_attention.begin(), vision_.full_attention.end(), i) ==
                                                  vision_.full_attention.end();
@@ -181,7 +181,8 @@ public:
     }
 
     // The merger: each 2 x 2 group of normalised patches through a 2-layer MLP, one token per
-    // group, back in the image's order.
+    // group, back in the image's order; `positions` then lists the merged tokens present (all of
+    // them unless token pruning dropped some), counted over the images in order.
     void finish(int tower, StageState& s) const override {
         if (tower == 1) {
             s.hidden = llama_final_norm(*weights_, language_prefix_, text_, s.hidden);
@@ -194,9 +195,12 @@ public:
         at::Tensor x = norm(p + "ln_q", s.hidden).reshape({-1, group});
         x = activation(w.linear(p + "mlp.0", x, group, group, true), "gelu");
         x = w.linear(p + "mlp.2", x, vision_.out_hidden, group, true);
-        if (s.positions.defined()) x = x.index_select(0, at::argsort(s.positions));
+        const int64_t unit = vision_.merge * vision_.merge;
+        const at::Tensor merged = at::floor_divide(s.positions.reshape({-1, unit}).select(1, 0), unit);
+        const at::Tensor order = at::argsort(merged);
         s = StageState{};
-        s.hidden = x.unsqueeze(0);
+        s.hidden = x.index_select(0, order).unsqueeze(0);
+        s.positions = merged.index_select(0, order);
     }
 
     VlmOutputs head(const VlmInputs&, const std::vector<StageState>& t) const override {
@@ -208,11 +212,9 @@ public:
     std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
                                                      const TokenStep& step) const override {
         at::NoGradGuard no_grad;
-        const StageState vision = run_tower(0, in);
-        at::Tensor ids = in.input_ids.to(weights_->device());
-        const at::Tensor x = with_image_features(ids, llama_embed_tokens(*weights_, language_prefix_, text_, ids), vision.hidden);
-        return llama_generate(*weights_, language_prefix_, "lm_head.weight", text_, x, in.attention_mask, max_new_tokens, eos, step,
-                              rope_index(in));
+        const LanguageInputs l = language_inputs(in, run_tower(0, in));
+        return llama_generate(*weights_, language_prefix_, "lm_head.weight", text_, l.embeds, l.mask, max_new_tokens, eos, step,
+                              l.positions);
     }
 
 private:
@@ -283,19 +285,59 @@ private:
         const at::Tensor angles = at::cat({at::tensor(rows, at::kLong).to(at::kFloat).unsqueeze(1) * inv_freq,
                                            at::tensor(cols, at::kLong).to(at::kFloat).unsqueeze(1) * inv_freq}, 1);
         at::Tensor emb = at::cat({angles, angles}, 1);
+        at::Tensor patch_order = at::arange(patches, at::kLong);
         if (vision_.v25) {
             // Whole 2 x 2 groups move to their window's place, as get_window_index orders them
             // (each frame's windows stay within its patches).
             const at::Tensor groups = at::tensor(order, at::kLong);
-            const at::Tensor patch_order = (groups.unsqueeze(1) * unit + at::arange(unit, at::kLong)).reshape({-1});
+            patch_order = (groups.unsqueeze(1) * unit + at::arange(unit, at::kLong)).reshape({-1});
             x = x.index_select(0, patch_order.to(x.device()));
             emb = emb.index_select(0, patch_order);
-            s.positions = groups.to(x.device());
         }
         s.hidden = x.unsqueeze(0);
-        s.cos = emb.cos().to(x.device()).view({1, 1, patches, -1});
-        s.sin = emb.sin().to(x.device()).view({1, 1, patches, -1});
+        s.positions = patch_order.to(x.device());
+        s.cos = emb.cos().to(x.device()).view({1, patches, -1});
+        s.sin = emb.sin().to(x.device()).view({1, patches, -1});
         return s;
+    }
+
+    struct LanguageInputs {
+        at::Tensor ids, embeds, mask, positions;  // [B,T], [B,T,D], [B,T] (undefined: all attended), [B,T,3]
+    };
+
+    // The decoder's input for `in` after the vision tower's `vision` state: token embeddings with
+    // the merged image tokens over the image pads, the mask and the multimodal positions. Where
+    // token pruning dropped merged tokens (`vision.positions` lists those left), their pads leave
+    // the prompt, each row is left-padded again to the longest, and every token keeps its position.
+    LanguageInputs language_inputs(const VlmInputs& in, const StageState& vision) const {
+        const at::Device device = weights_->device();
+        LanguageInputs l{in.input_ids.to(device), {}, in.attention_mask.defined() ? in.attention_mask.to(device) : at::Tensor(),
+                         rope_index(in)};
+        const at::Tensor slots = (l.ids == image_token_).cpu();
+        const int64_t pads = slots.sum().item<int64_t>();
+        if (vision.hidden.defined() && vision.hidden.size(1) < pads && vision.positions.defined()) {
+            const int64_t batch = l.ids.size(0), len = l.ids.size(1);
+            at::Tensor kept_pad = at::zeros({pads}, at::kBool);
+            kept_pad.index_fill_(0, vision.positions.to(at::kCPU, at::kLong), true);
+            const at::Tensor keep = slots.logical_not().masked_scatter(slots, kept_pad).contiguous();
+            const int64_t longest = keep.sum(1).max().item<int64_t>();
+            // Row b's kept tokens, right-aligned; the padding in front repeats its last token, masked.
+            at::Tensor index = at::full({batch, longest}, len - 1, at::kLong), valid = at::zeros({batch, longest}, at::kBool);
+            const bool* k = keep.data_ptr<bool>();
+            for (int64_t b = 0; b < batch; ++b)
+                for (int64_t t = len - 1, to = longest - 1; t >= 0; --t)
+                    if (k[b * len + t]) {
+                        index[b][to] = t;
+                        valid[b][to--] = true;
+                    }
+            index = index.to(device);
+            valid = valid.to(device);
+            l.ids = l.ids.gather(1, index);
+            l.mask = (l.mask.defined() ? l.mask.to(at::kLong).gather(1, index) : at::ones_like(index)).masked_fill(valid.logical_not(), 0);
+            l.positions = l.positions.gather(1, index.unsqueeze(-1).expand({batch, longest, 3})).masked_fill(valid.logical_not().unsqueeze(-1), 1);
+        }
+        l.embeds = with_image_features(l.ids, llama_embed_tokens(*weights_, language_prefix_, text_, l.ids), vision.hidden);
+        return l;
     }
 
     // Token embeddings with the merged image tokens [1,N,D] written over the image pads.
@@ -380,6 +422,8 @@ FamilySpec qwen2_vl_family() {
     Capabilities& c = f.capabilities;
     c.kind = ModelKind::Generative;
     c.image_tokens_in_language = true;
+    c.vision_token_group = 4;  // 2 x 2 patches a merged token (the constructor reads spatial_merge_size)
+    c.vision_cls = false;
     c.chat_template = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n{image}{question}<|im_end|>\n"
                       "<|im_start|>assistant\n";
     // Qwen2-VL's attention derives its head size from hidden_size / num_attention_heads in both

@@ -43,7 +43,9 @@ struct StageState {
     at::Tensor hidden;     // [B,N,D]
     at::Tensor bias;       // additive attention mask broadcastable to [B,H,N,N], may be undefined
     at::Tensor cos, sin;   // rotary tables, for decoders with RoPE
-    at::Tensor positions;  // [B,N] or [N] position ids, where the family needs them
+    // [B,N] or [N] position ids, where the family needs them; in a vision tower whose tokens leave in
+    // groups (Capabilities::vision_token_group), each patch's index in the image processor's order.
+    at::Tensor positions;
     at::Tensor image_slots;  // [B,N] bool: positions holding image features (LLaVA's decoder)
     // A vision tower whose patches attend only within consecutive runs of them (Qwen2-VL: each
     // image; Qwen2.5-VL's window blocks: each window): the runs' lengths, adding up to N.

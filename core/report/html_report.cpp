@@ -392,7 +392,7 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
             TokenGrid g = grids[i];
             mark_dropped(g, 0.5);
             const std::string label = fashion_mnist_classes()[test.labels[static_cast<int64_t>(i)].item<int64_t>()];
-            h << png_img(render_token_heatmap(model_view(in.pixel_values[static_cast<int64_t>(i)], cfg), g), label, 200) << " ";
+            h << png_img(render_token_heatmap(model_view(in, static_cast<int64_t>(i), cfg), g), label, 200) << " ";
         }
         h << "</p>";
         report["heatmaps"] = static_cast<int>(grids.size());

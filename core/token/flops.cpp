@@ -86,16 +86,23 @@ std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPrun
                                                int64_t language_tokens, int64_t image_tokens) {
     std::vector<std::vector<int64_t>> out(model.towers().size());
     const bool in_language = model.capabilities().image_tokens_in_language;
+    const int64_t group = model.capabilities().vision_token_group;
+    int64_t images = image_tokens;  // left after the vision tower: its groups leave the prompt with it
     for (size_t t = 0; t < out.size(); ++t) {
         const TowerInfo& tower = model.towers()[t];
         const bool vision = tower.modality == Modality::Vision;
-        int64_t n = vision ? vision_tokens : language_tokens;
-        int64_t images = image_tokens;
+        int64_t n = vision ? vision_tokens : language_tokens - (image_tokens - images);
         for (int i = 0; i < tower.num_blocks; ++i) {
             out[t].push_back(n);
             if (vision) {
                 auto it = p.vision.find(i);
-                if (it != p.vision.end() && it->second < 1.0) n = 1 + kept_tokens(n - 1, it->second);
+                if (it == p.vision.end() || it->second >= 1.0) continue;
+                if (group > 0) {
+                    n = kept_tokens(n / group, it->second) * group;
+                    images = n / group;
+                } else {
+                    n = 1 + kept_tokens(n - 1, it->second);
+                }
             } else if (i == p.language_after && p.language_keep < 1.0) {
                 if (!in_language) {
                     n = 1 + kept_tokens(n - 1, p.language_keep);  // every token but [CLS]

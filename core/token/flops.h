@@ -47,8 +47,9 @@ struct SampleTokens {
 };
 SampleTokens sample_tokens(const Vlm& model, const VlmInputs& batch);
 
-// The tokens each block meets under `p` for a sample of `vision_tokens` (with [CLS]) and
-// `language_tokens` (LLaVA: `image_tokens` of them image tokens) entering the towers.
+// The tokens each block meets under `p` for a sample of `vision_tokens` (with [CLS], where the
+// tower has one) and `language_tokens` (LLaVA, Qwen2-VL: `image_tokens` of them image tokens)
+// entering the towers; a Qwen2-VL image counted as one, its groups leaving the prompt with it.
 std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPruning& p, int64_t vision_tokens,
                                                int64_t language_tokens, int64_t image_tokens = 0);
 

@@ -25,20 +25,42 @@ void check_block(const Vlm& model, int tower, int block) {
                                    std::to_string(t.num_blocks - 1) + ")");
 }
 
-std::vector<TokenGrid> to_grids(const at::Tensor& scores) {  // [B,P]
+TokenGrid grid_of(const float* scores, int rows, int cols) {
+    TokenGrid g;
+    g.rows = rows;
+    g.cols = cols;
+    g.scores.assign(scores, scores + static_cast<size_t>(rows) * cols);
+    return g;
+}
+
+// Scores [B,P] of square images, one a row.
+std::vector<TokenGrid> square_grids(const at::Tensor& scores) {
     const int64_t p = scores.size(1);
     const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(p))));
     if (static_cast<int64_t>(side) * side != p)
         throw Error("image tokens", std::to_string(p) + " patch tokens do not form a square grid");
     at::Tensor s = scores.to(at::kCPU, at::kFloat).contiguous();
     std::vector<TokenGrid> out;
-    for (int64_t b = 0; b < s.size(0); ++b) {
-        TokenGrid g;
-        g.rows = g.cols = side;
-        const float* row = s[b].data_ptr<float>();
-        g.scores.assign(row, row + p);
-        out.push_back(std::move(g));
+    for (int64_t b = 0; b < s.size(0); ++b) out.push_back(grid_of(s[b].data_ptr<float>(), side, side));
+    return out;
+}
+
+// The merged tokens' scores of native-resolution images, image after image, each image's in the
+// row-major order of its grid of image_grid_thw / merge.
+std::vector<TokenGrid> native_grids(const Vlm& model, const at::Tensor& grid_thw, const at::Tensor& scores) {
+    const int64_t merge = std::lround(std::sqrt(static_cast<double>(model.capabilities().vision_token_group)));
+    const at::Tensor grid = grid_thw.to(at::kCPU, at::kLong);
+    const at::Tensor s = scores.reshape({-1}).to(at::kCPU, at::kFloat).contiguous();
+    std::vector<TokenGrid> out;
+    int64_t from = 0;
+    for (int64_t i = 0; i < grid.size(0); ++i) {
+        const int rows = static_cast<int>(grid[i][0].item<int64_t>() * grid[i][1].item<int64_t>() / merge);
+        const int cols = static_cast<int>(grid[i][2].item<int64_t>() / merge);
+        if (from + int64_t{rows} * cols > s.numel()) throw Error("image tokens", "fewer scores than the images' merged tokens");
+        out.push_back(grid_of(s.data_ptr<float>() + from, rows, cols));
+        from += int64_t{rows} * cols;
     }
+    if (from != s.numel()) throw Error("image tokens", "more scores than the images' merged tokens");
     return out;
 }
 
@@ -54,7 +76,13 @@ std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs&
         for (int i = 0; i < block; ++i) model.block(vision, i, s);
         at::Tensor probs;
         model.block(vision, block, s, &probs);
-        return to_grids(token_scores(model, vision, block, s, probs, metric).slice(1, 1));  // patches, without [CLS]
+        at::Tensor scores = token_scores(model, vision, block, s, probs, metric);
+        if (model.capabilities().vision_cls) scores = scores.slice(1, 1);  // patches, without [CLS]
+        if (!in.image_grid_thw.defined()) return square_grids(scores);
+        // Native resolution: back to the processor's patch order, then a mean per merged token.
+        const int64_t group = model.capabilities().vision_token_group;
+        const at::Tensor patches = at::zeros({scores.size(1)}, scores.options()).index_put_({s.positions.reshape({-1})}, scores[0]);
+        return native_grids(model, in.image_grid_thw, patches.view({-1, group}).mean(1));
     }
     if (!model.capabilities().image_tokens_in_language) throw Error("tokens.metric", text_guided_unavailable(model));
     const int language = tower_of(model, Modality::Language, "language tower");
@@ -66,15 +94,27 @@ std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs&
     at::Tensor probs;
     model.block(language, block, s, &probs);
     const at::Tensor scores = last_token_attention(probs);  // [B,N]
+    const at::Tensor image_scores = scores.masked_select(s.image_slots.to(scores.device()));
+    if (in.image_grid_thw.defined()) return native_grids(model, in.image_grid_thw, image_scores);
     const int64_t images = s.image_slots.sum(1).min().item<int64_t>();
     if (images == 0 || !s.image_slots.sum(1).eq(images).all().item<bool>())
         throw Error("image tokens", "every prompt needs exactly one image");
-    return to_grids(scores.masked_select(s.image_slots.to(scores.device())).view({scores.size(0), images}));
+    return square_grids(image_scores.view({scores.size(0), images}));
 }
 
-cv::Mat model_view(const at::Tensor& pixel_values, const ImageProcessorConfig& cfg) {
-    if (pixel_values.dim() != 3 || pixel_values.size(0) != 3) throw Error("pixel_values", "expected one image [3,H,W]");
-    at::Tensor x = pixel_values.to(at::kCPU, at::kFloat);
+cv::Mat model_view(const VlmInputs& in, int64_t image, const ImageProcessorConfig& cfg) {
+    at::Tensor x;
+    if (in.image_grid_thw.defined()) {
+        const at::Tensor grid = in.image_grid_thw.to(at::kCPU, at::kLong);
+        if (image < 0 || image >= grid.size(0)) throw Error("pixel_values", "has no image " + std::to_string(image));
+        const int64_t first = image == 0 ? 0 : grid.slice(0, 0, image).prod(1).sum().item<int64_t>();
+        const int64_t t = grid[image][0].item<int64_t>(), rows = grid[image][1].item<int64_t>(), cols = grid[image][2].item<int64_t>();
+        x = patches_image(in.pixel_values.narrow(0, first, t * rows * cols).to(at::kCPU, at::kFloat), t * rows, cols, cfg);
+    } else {
+        if (in.pixel_values.dim() != 4 || image < 0 || image >= in.pixel_values.size(0) || in.pixel_values.size(1) != 3)
+            throw Error("pixel_values", "has no image " + std::to_string(image) + " [3,H,W]");
+        x = in.pixel_values[image].to(at::kCPU, at::kFloat);
+    }
     if (cfg.do_normalize) {
         const at::Tensor mean = at::tensor({cfg.image_mean[0], cfg.image_mean[1], cfg.image_mean[2]}).to(at::kFloat);
         const at::Tensor std = at::tensor({cfg.image_std[0], cfg.image_std[1], cfg.image_std[2]}).to(at::kFloat);

@@ -52,6 +52,40 @@ at::Tensor head_mask(const Vlm& model, int tower, int block, int64_t heads) {
     return {};
 }
 
+// The lengths of consecutive runs of tokens (attention segments) counting only the tokens `index`
+// [1,K] keeps; runs left empty disappear.
+std::vector<int64_t> kept_runs(const std::vector<int64_t>& runs, const at::Tensor& index) {
+    if (runs.empty()) return runs;
+    if (index.size(0) != 1) throw Error("tokens", "a vision tower that attends within runs of tokens takes one sequence");
+    const at::Tensor ends = at::tensor(runs, at::kLong).cumsum(0);
+    const at::Tensor run = at::bucketize(index[0].to(at::kCPU), ends, false, true);
+    const at::Tensor counts = at::bincount(run, {}, static_cast<int64_t>(runs.size())).contiguous();
+    std::vector<int64_t> out;
+    for (int64_t i = 0; i < counts.numel(); ++i)
+        if (counts[i].item<int64_t>() > 0) out.push_back(counts[i].item<int64_t>());
+    return out;
+}
+
+// The tokens [1,K] that keep ratio `keep` leaves when whole groups of `group` consecutive tokens
+// leave together: per attention segment (an image), the kept_tokens of its groups with the highest
+// mean score.
+at::Tensor kept_groups(const StageState& s, const at::Tensor& scores, int64_t group, double keep) {
+    const int64_t n = scores.size(1);
+    if (scores.size(0) != 1 || n % group)
+        throw Error("tokens.vision", std::to_string(n) + " vision tokens do not form groups of " + std::to_string(group));
+    const at::Tensor means = scores[0].to(at::kCPU, at::kFloat).view({n / group, group}).mean(1);
+    std::vector<at::Tensor> kept;
+    int64_t first = 0;
+    for (int64_t length : s.segments.empty() ? std::vector<int64_t>{n} : s.segments) {
+        const int64_t groups = length / group;
+        const at::Tensor top = std::get<1>(means.narrow(0, first / group, groups).topk(kept_tokens(groups, keep)));
+        kept.push_back(top + first / group);
+        first += length;
+    }
+    const at::Tensor g = std::get<0>(at::cat(kept).sort());
+    return (g.unsqueeze(1) * group + at::arange(group, at::kLong)).reshape({1, -1}).to(scores.device());
+}
+
 }  // namespace
 
 void keep_tokens(StageState& s, const at::Tensor& index) {
@@ -63,6 +97,8 @@ void keep_tokens(StageState& s, const at::Tensor& index) {
     if (s.positions.defined() && s.positions.dim() == 1) s.positions = s.positions.unsqueeze(0);
     s.positions = gather_tokens(s.positions, 1, index, n);
     s.image_slots = gather_tokens(s.image_slots, 1, index, n);
+    s.segments = kept_runs(s.segments, index);
+    s.window_segments = kept_runs(s.window_segments, index);
 }
 
 at::Tensor token_scores(const Vlm& model, int tower, int block, const StageState& s, const at::Tensor& probs,
@@ -76,9 +112,14 @@ at::Tensor token_scores(const Vlm& model, int tower, int block, const StageState
             if (decoder) return last_token_attention(probs);
             if (metric == TokenMetric::Text)
                 throw Error("tokens.metric", "text-guided importance needs LLaVA's decoder (the last prompt token)");
+            if (!model.capabilities().vision_cls) throw Error("tokens.metric", no_cls_token(model));
             return at::cat({at::ones({probs.size(0), 1}, probs.options().dtype(at::kFloat)), cls_attention(probs)}, 1);
     }
     return {};
+}
+
+std::string no_cls_token(const Vlm& model) {
+    return model.map().family_display + "'s vision tower has no [CLS] token: score its patches by received or cim";
 }
 
 std::string text_guided_unavailable(const Vlm& model) {
@@ -91,12 +132,15 @@ void install_token_pruning(Vlm& model, const TokenPruning& p) {
         return;
     }
     const bool image_tokens = model.capabilities().image_tokens_in_language;
+    const int64_t group = model.capabilities().vision_token_group;
     const int vision = tower_index(model, Modality::Vision), language = tower_index(model, Modality::Language);
     if (p.metric == TokenMetric::Text && !image_tokens) throw Error("tokens.metric", text_guided_unavailable(model));
+    if (p.metric == TokenMetric::Cls && !model.capabilities().vision_cls && !p.vision.empty())
+        throw Error("tokens.metric", no_cls_token(model));
     TokenHook hook;
     for (const auto& [block, keep] : p.vision) {
         if (keep >= 1.0) continue;
-        if (image_tokens)
+        if (image_tokens && group == 0)
             throw Error("tokens.vision", model.map().family_display + "'s image-token count is fixed by its prompt; drop image "
                                          "tokens in the decoder with tokens.language_after");
         if (vision < 0 || block < 0 || block >= model.towers()[vision].num_blocks)
@@ -110,9 +154,13 @@ void install_token_pruning(Vlm& model, const TokenPruning& p) {
         hook.after.insert({language, p.language_after});
     }
     const Vlm* m = &model;
-    hook.apply = [m, p, vision](int tower, int block, StageState& s, const at::Tensor& probs) {
+    hook.apply = [m, p, vision, group](int tower, int block, StageState& s, const at::Tensor& probs) {
         const double keep = tower == vision ? p.vision.at(block) : p.language_keep;
         at::Tensor scores = token_scores(*m, tower, block, s, probs, p.metric);
+        if (tower == vision && group > 0) {
+            keep_tokens(s, kept_groups(s, scores, group, keep));
+            return;
+        }
         const int64_t b = s.hidden.size(0), n = s.hidden.size(1);
         at::Tensor candidates;
         if (s.image_slots.defined()) {

@@ -44,7 +44,7 @@ private Q_SLOTS:
         const ps::TokenGrid want = ps::image_token_importance(*model, in, 2, ps::TokenMetric::Cls).front();
         QCOMPARE(h.grid.rows, want.rows);
         QVERIFY(h.grid.scores == want.scores);
-        const cv::Mat picture = ps::render_token_heatmap(ps::model_view(in.pixel_values[0], processor.image_config()), want);
+        const cv::Mat picture = ps::render_token_heatmap(ps::model_view(in, 0, processor.image_config()), want);
         QCOMPARE(h.width, picture.cols);
         QCOMPARE(h.height, picture.rows);
         QVERIFY(std::equal(h.rgb.begin(), h.rgb.end(), picture.data));

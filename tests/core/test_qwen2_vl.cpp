@@ -5,19 +5,30 @@
 // towers and the logits for a prompt about two images, greedy answers of a left-padded batch and of
 // the two-image prompt, and the streamed model equal to the resident one. A Wanda 2:4 language-only
 // prune and a width prune of the decoder's MLP export folders that transformers reloads with the
-// logits of our pruned model.
+// logits of our pruned model. Run-time token pruning after vision block 0 at keep 0.5 keeps the
+// merged tokens and gives the logits of tests/python/qwen2_vl_token_reference.py, which drops the
+// same patches by hand between transformers' own blocks and the image pads from the prompt; a
+// left-padded batch of two differently sized images, each losing its own number of pads, answers
+// as each prompt alone; the heatmap's grid is each image's merged grid with the reference's scores.
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "core/data/image.h"
+#include "core/data/image_processor.h"
+#include "core/error.h"
 #include "core/io/safetensors_writer.h"
 #include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "core/model/causal_vlm.h"
 #include "core/model/processor.h"
 #include "core/report/export.h"
+#include "core/token/image_tokens.h"
+#include "core/token/token_pruning.h"
 #include "tests/core/model_parity.h"
 
 namespace {
@@ -42,6 +53,15 @@ class TestQwen2Vl : public QObject {
     Q_OBJECT
 private:
     QTemporaryDir tmp_;
+
+    // The reference folder of `variant` (made by the parity slot, or here when it ran alone).
+    QString made(const QString& variant, const QStringList& args) {
+        const QString dir = tmp_.filePath(variant);
+        if (QFileInfo::exists(dir + "/reference.safetensors")) return dir;
+        const auto run = ps_test::run_python("qwen2_vl_reference.py", QStringList{dir, variant} + args);
+        if (run.exit_code != 0) qWarning("%s", run.err.constData());
+        return dir;
+    }
 
 private Q_SLOTS:
     void initTestCase() { QVERIFY(tmp_.isValid()); }
@@ -124,6 +144,85 @@ private Q_SLOTS:
         const at::Tensor streamed = ps::Vlm::load(dir.toStdString(), streaming)->forward(in).logits;
         QVERIFY(streamed.equal(out.logits));
         qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
+    }
+
+    void token_pruning_before_the_merger_data() { parity_data(); }
+
+    void token_pruning_before_the_merger() {
+        QFETCH(QString, variant);
+        QFETCH(QStringList, args);
+        const QString dir = made(variant, args);
+        const auto py = ps_test::run_python("qwen2_vl_token_reference.py", {dir, "0", "0.5"});
+        QVERIFY2(py.exit_code == 0, py.err.constData());
+        const ps_test::Reference ref = read_reference(dir);
+        std::map<std::string, at::Tensor> want;
+        for (auto& [name, t] : ps::load_safetensors((dir + "/tokens.safetensors").toStdString())) want[name] = t;
+        auto model = ps::Vlm::load(dir.toStdString());
+        ps::VlmInputs in;
+        in.input_ids = ref["input_ids"];
+        in.pixel_values = ref["pixel_values"];
+        in.image_grid_thw = ref["image_grid_thw"];
+
+        // The heatmap at block 0: each image's merged grid, the reference's scores.
+        const auto grids = ps::image_token_importance(*model, in, 0, ps::TokenMetric::Received);
+        QCOMPARE(grids.size(), size_t{2});
+        std::vector<float> scores;
+        for (int64_t i = 0; i < 2; ++i) {
+            QCOMPARE(grids[i].rows, static_cast<int>(ref["image_grid_thw"][i][1].item<int64_t>() / 2));
+            QCOMPARE(grids[i].cols, static_cast<int>(ref["image_grid_thw"][i][2].item<int64_t>() / 2));
+            scores.insert(scores.end(), grids[i].scores.begin(), grids[i].scores.end());
+        }
+        PS_COMPARE_TENSOR(at::tensor(scores), want["scores"], std::string("scores"), false, 1e-5, 0);
+        // What the model saw, from its patches: the processor's patches again.
+        const int64_t rows = ref["image_grid_thw"][0][1].item<int64_t>(), cols = ref["image_grid_thw"][0][2].item<int64_t>();
+        const ps::ImageProcessorConfig cfg = ps::Processor(*model).image_config();
+        std::array<int64_t, 3> grid{};
+        const at::Tensor first = in.pixel_values.narrow(0, 0, rows * cols);
+        QVERIFY(ps::image_patches(ps::patches_image(first, rows, cols, cfg), cfg, grid).equal(first));
+        QCOMPARE(ps::model_view(in, 1, cfg).rows, static_cast<int>(ref["image_grid_thw"][1][1].item<int64_t>() * 14));
+
+        // Keep half of each image's merged tokens after block 0: the same tokens, the same logits.
+        ps::TokenPruning pruning;
+        pruning.metric = ps::TokenMetric::Received;
+        pruning.vision = {{0, 0.5}};
+        ps::install_token_pruning(*model, pruning);
+        QCOMPARE(ids_of(model->run_tower(0, in).positions), ids_of(want["kept"]));
+        const at::Tensor logits = model->forward(in).logits;
+        PS_COMPARE_TENSOR(logits, want["logits"], std::string("pruned logits"), false, 1e-4, 0);
+        qInfo("%s: %s; logits max abs diff %.3g", QTest::currentDataTag(), py.out.trimmed().constData(),
+              ps_test::diff(logits, want["logits"]).first);
+
+        // A left-padded batch of two images of different sizes answers as each prompt alone.
+        const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
+        ps::VlmInputs batch;
+        batch.input_ids = ref["generate.input_ids"];
+        batch.attention_mask = ref["generate.attention_mask"];
+        batch.pixel_values = ref["generate.pixel_values"];
+        batch.image_grid_thw = ref["generate.image_grid_thw"];
+        const at::Tensor batched = model->forward(batch).logits;
+        const auto answers = causal->generate_batch(batch, 4, std::nullopt);
+        int64_t first_patch = 0;
+        for (int64_t b = 0; b < 2; ++b) {
+            ps::VlmInputs one;
+            one.input_ids = batch.input_ids[b].masked_select(batch.attention_mask[b] == 1).unsqueeze(0);
+            const int64_t patches = batch.image_grid_thw[b].prod().item<int64_t>();
+            one.pixel_values = batch.pixel_values.narrow(0, first_patch, patches);
+            one.image_grid_thw = batch.image_grid_thw.narrow(0, b, 1);
+            first_patch += patches;
+            const at::Tensor alone = model->forward(one).logits;
+            QVERIFY(alone.size(1) < one.input_ids.size(1));  // its dropped pads left the prompt
+            PS_COMPARE_TENSOR(batched[b][-1], alone[0][-1], "row " + std::to_string(b), false, 1e-4, 0);
+            QCOMPARE(answers[static_cast<size_t>(b)], causal->generate(one, 4, std::nullopt));
+        }
+
+        // Without a [CLS] token the cls metric is refused, naming the field.
+        pruning.metric = ps::TokenMetric::Cls;
+        try {
+            ps::install_token_pruning(*model, pruning);
+            QFAIL("the cls metric was accepted");
+        } catch (const ps::Error& e) {
+            QVERIFY2(std::string(e.what()).find("tokens.metric") != std::string::npos, e.what());
+        }
     }
 
     void pruned_exports_reload_in_transformers_data() { parity_data(); }

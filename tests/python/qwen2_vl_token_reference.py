@@ -1,0 +1,113 @@
+"""Hand reference for run-time token pruning inside Qwen2-VL's / Qwen2.5-VL's vision tower, built
+from transformers' own modules: the vision blocks run one by one as the model runs them; after
+block BLOCK each patch is scored by the attention it receives there (column sums over the queries
+within its image or window, mean over heads), each 2 x 2 group of patches (one merged token) by
+the mean of its four, and every image keeps round(KEEP x its groups) groups with the highest
+scores. The later blocks run on the kept patches with their rotary positions, attending within
+what is left of each image and window; the merger's tokens go back to the image's order; their
+image pads leave the prompt, and the decoder runs on the rest with the multimodal positions
+get_rope_index gave the whole prompt.
+
+  qwen2_vl_token_reference.py DIR BLOCK KEEP
+
+DIR is a folder written by qwen2_vl_reference.py (the checkpoint and reference.safetensors, whose
+two-image prompt is used); writes DIR/tokens.safetensors with
+  scores   [G]         each merged token's score at BLOCK (its patches' mean), over both images in order
+  kept     [K] int64   the merged tokens kept, over both images in order
+  logits   [1,T',V]    the decoder's logits on the shortened prompt
+"""
+import math
+import os
+import sys
+
+import torch
+import transformers as tf
+from safetensors.torch import load_file, save_file
+
+
+def received(block, hidden, cos, sin, bounds):
+    """Attention each patch receives at `block`, within the runs [bounds[i], bounds[i+1])."""
+    n = hidden.shape[0]
+    heads = block.attn.num_heads
+    q, k, _ = block.attn.qkv(block.norm1(hidden)).reshape(n, 3, heads, -1).permute(1, 0, 2, 3).unbind(0)
+    cos, sin = cos.unsqueeze(-2).float(), sin.unsqueeze(-2).float()
+    rot = lambda x: torch.cat((-x[..., x.shape[-1] // 2:], x[..., : x.shape[-1] // 2]), -1)
+    q, k = q.float() * cos + rot(q.float()) * sin, k.float() * cos + rot(k.float()) * sin
+    scores = torch.zeros(n)
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        probs = torch.softmax(torch.einsum("qhd,khd->hqk", q[a:b], k[a:b]) / math.sqrt(q.shape[-1]), -1)
+        scores[a:b] = probs.sum(1).mean(0)
+    return scores
+
+
+def runs(bounds, kept):
+    """Cumulative bounds of the runs [bounds[i], bounds[i+1]) counting only the kept positions."""
+    counts = [int(((kept >= a) & (kept < b)).sum()) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [0] + torch.tensor([c for c in counts if c > 0]).cumsum(0).tolist()
+
+
+def main():
+    folder, block, keep = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    ref = load_file(os.path.join(folder, "reference.safetensors"))
+    model = tf.AutoModelForImageTextToText.from_pretrained(folder).eval()
+    visual = model.model.visual
+    unit = visual.spatial_merge_size ** 2
+    grid = ref["image_grid_thw"]
+    with torch.no_grad():
+        hidden = visual.patch_embed(ref["pixel_values"])
+        rotary = visual.rot_pos_emb(grid)
+        n = hidden.shape[0]
+        image_bounds = [0] + torch.repeat_interleave(grid[:, 1] * grid[:, 2], grid[:, 0]).cumsum(0).tolist()
+        if hasattr(visual, "get_window_index"):  # Qwen2.5-VL: patches grouped by window
+            window_index, window_bounds = visual.get_window_index(grid)
+            window_bounds = torch.unique_consecutive(torch.tensor(window_bounds)).tolist()
+            full = visual.fullatt_block_indexes
+        else:
+            window_index, window_bounds, full = torch.arange(n // unit), image_bounds, range(len(visual.blocks))
+        order = (window_index.unsqueeze(1) * unit + torch.arange(unit)).reshape(-1)
+        hidden, rotary = hidden[order], rotary[order]
+        emb = torch.cat((rotary, rotary), -1)
+        cos, sin = emb.cos(), emb.sin()
+        groups = torch.arange(n // unit)  # positions in window order of the groups still present
+        for i, blk in enumerate(visual.blocks):
+            bounds = image_bounds if i in full else window_bounds
+            cu = torch.tensor(bounds, dtype=torch.int32)
+            if i == block:
+                scores = received(blk, hidden, cos, sin, bounds)
+            hidden = blk(hidden, cu_seqlens=cu, position_embeddings=(cos, sin))
+            if i == block:
+                means = scores.view(-1, unit).mean(1)
+                heat = torch.empty_like(means)
+                heat[window_index] = means
+                chosen = []
+                for a, b in zip(image_bounds[:-1], image_bounds[1:]):
+                    g0, g1 = a // unit, b // unit
+                    top = means[g0:g1].topk(max(1, math.floor(keep * (g1 - g0) + 0.5))).indices + g0
+                    chosen.append(top)
+                chosen = torch.cat(chosen).sort().values
+                tokens = (chosen.unsqueeze(1) * unit + torch.arange(unit)).reshape(-1)
+                hidden, cos, sin, groups = hidden[tokens], cos[tokens], sin[tokens], groups[chosen]
+                image_bounds, window_bounds = runs(image_bounds, tokens), runs(window_bounds, tokens)
+        merged = visual.merger(hidden)
+        original = window_index[groups]  # each kept merged token's index in the images' order
+        kept, back = original.sort()
+        features = merged[back]
+
+        ids = ref["input_ids"]
+        mask = torch.ones_like(ids)
+        positions, _ = model.model.get_rope_index(ids, grid, None, attention_mask=mask)
+        pads = ids[0] == model.config.image_token_id
+        ordinal = torch.cumsum(pads.long(), 0) - 1
+        stay = ~pads | torch.isin(ordinal, kept)
+        ids, positions = ids[:, stay], positions[:, :, stay]
+        embeds = model.get_input_embeddings()(ids)
+        embeds[ids == model.config.image_token_id] = features.to(embeds.dtype)
+        logits = model(inputs_embeds=embeds, position_ids=positions, attention_mask=torch.ones_like(ids)).logits
+    save_file({"kept": kept.contiguous(), "logits": logits.contiguous(), "scores": heat.contiguous()},
+              os.path.join(folder, "tokens.safetensors"))
+    print(f"kept {kept.numel()} of {int(pads.sum())} merged tokens, prompt {stay.numel()} -> {int(stay.sum())} tokens")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
