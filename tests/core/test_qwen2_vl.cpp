@@ -10,6 +10,8 @@
 // same patches by hand between transformers' own blocks and the image pads from the prompt; a
 // left-padded batch of two differently sized images, each losing its own number of pads, answers
 // as each prompt alone; the heatmap's grid is each image's merged grid with the reference's scores.
+// Text-guided pruning in the decoder (FastV after layer 0, keep 0.5) gives the logits of the same
+// script's hand reference, which runs transformers' later decoder layers on the tokens left.
 #include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
@@ -40,6 +42,13 @@ ps_test::Reference read_reference(const QString& dir) {
     auto f = ps::SafetensorsFile::open((dir + "/reference.safetensors").toStdString());
     for (const auto& info : f->tensors()) ref.tensors[info.name] = ps::tensor_view(f, info).clone();
     return ref;
+}
+
+// What tests/python/qwen2_vl_token_reference.py wrote for `mode` (vision, text).
+std::map<std::string, at::Tensor> tokens_reference(const QString& dir, const char* mode) {
+    std::map<std::string, at::Tensor> out;
+    for (auto& [name, t] : ps::load_safetensors((dir + "/tokens-" + mode + ".safetensors").toStdString())) out[name] = t;
+    return out;
 }
 
 std::vector<int64_t> ids_of(const at::Tensor& t) {
@@ -152,11 +161,10 @@ private Q_SLOTS:
         QFETCH(QString, variant);
         QFETCH(QStringList, args);
         const QString dir = made(variant, args);
-        const auto py = ps_test::run_python("qwen2_vl_token_reference.py", {dir, "0", "0.5"});
+        const auto py = ps_test::run_python("qwen2_vl_token_reference.py", {dir, "vision", "0", "0.5"});
         QVERIFY2(py.exit_code == 0, py.err.constData());
         const ps_test::Reference ref = read_reference(dir);
-        std::map<std::string, at::Tensor> want;
-        for (auto& [name, t] : ps::load_safetensors((dir + "/tokens.safetensors").toStdString())) want[name] = t;
+        std::map<std::string, at::Tensor> want = tokens_reference(dir, "vision");
         auto model = ps::Vlm::load(dir.toStdString());
         ps::VlmInputs in;
         in.input_ids = ref["input_ids"];
@@ -223,6 +231,35 @@ private Q_SLOTS:
         } catch (const ps::Error& e) {
             QVERIFY2(std::string(e.what()).find("tokens.metric") != std::string::npos, e.what());
         }
+    }
+
+    void text_guided_token_pruning_in_the_decoder_data() { parity_data(); }
+
+    // FastV in the decoder: after layer 0 the image tokens the prompt's last token attends to least
+    // leave (keep 0.5), the other tokens keep their multimodal positions.
+    void text_guided_token_pruning_in_the_decoder() {
+        QFETCH(QString, variant);
+        QFETCH(QStringList, args);
+        const QString dir = made(variant, args);
+        const auto py = ps_test::run_python("qwen2_vl_token_reference.py", {dir, "text", "0", "0.5"});
+        QVERIFY2(py.exit_code == 0, py.err.constData());
+        const ps_test::Reference ref = read_reference(dir);
+        std::map<std::string, at::Tensor> want = tokens_reference(dir, "text");
+        auto model = ps::Vlm::load(dir.toStdString());
+        ps::TokenPruning pruning;
+        pruning.metric = ps::TokenMetric::Text;
+        pruning.language_after = 0;
+        pruning.language_keep = 0.5;
+        ps::install_token_pruning(*model, pruning);
+        ps::VlmInputs in;
+        in.input_ids = ref["input_ids"];
+        in.pixel_values = ref["pixel_values"];
+        in.image_grid_thw = ref["image_grid_thw"];
+        const at::Tensor logits = model->forward(in).logits;
+        QCOMPARE(logits.size(1), want["kept"].size(0));
+        PS_COMPARE_TENSOR(logits, want["logits"], std::string("pruned logits"), false, 1e-4, 0);
+        qInfo("%s: %s; logits max abs diff %.3g", QTest::currentDataTag(), py.out.trimmed().constData(),
+              ps_test::diff(logits, want["logits"]).first);
     }
 
     void pruned_exports_reload_in_transformers_data() { parity_data(); }

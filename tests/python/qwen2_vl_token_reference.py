@@ -1,5 +1,7 @@
-"""Hand reference for run-time token pruning inside Qwen2-VL's / Qwen2.5-VL's vision tower, built
-from transformers' own modules: the vision blocks run one by one as the model runs them; after
+"""Hand references for run-time token pruning in Qwen2-VL and Qwen2.5-VL, built from transformers'
+own modules.
+
+vision: the vision blocks run one by one as the model runs them; after
 block BLOCK each patch is scored by the attention it receives there (column sums over the queries
 within its image or window, mean over heads), each 2 x 2 group of patches (one merged token) by
 the mean of its four, and every image keeps round(KEEP x its groups) groups with the highest
@@ -8,12 +10,18 @@ what is left of each image and window; the merger's tokens go back to the image'
 image pads leave the prompt, and the decoder runs on the rest with the multimodal positions
 get_rope_index gave the whole prompt.
 
-  qwen2_vl_token_reference.py DIR BLOCK KEEP
+text (FastV): the whole model runs with eager attention; after decoder layer BLOCK the image tokens
+are scored by the attention the prompt's last token gives them there (mean over heads), the
+round(KEEP x image tokens) highest stay with every text token, and the later layers run on those
+with their positions and a causal mask over what is left.
+
+  qwen2_vl_token_reference.py DIR vision|text BLOCK KEEP
 
 DIR is a folder written by qwen2_vl_reference.py (the checkpoint and reference.safetensors, whose
-two-image prompt is used); writes DIR/tokens.safetensors with
-  scores   [G]         each merged token's score at BLOCK (its patches' mean), over both images in order
-  kept     [K] int64   the merged tokens kept, over both images in order
+two-image prompt is used); writes DIR/tokens-<vision|text>.safetensors with
+  scores   [G]         vision: each merged token's score at BLOCK (its patches' mean), both images in order
+  kept     [K] int64   vision: the merged tokens kept, over both images in order; text: the prompt's
+                       positions kept
   logits   [1,T',V]    the decoder's logits on the shortened prompt
 """
 import math
@@ -46,9 +54,40 @@ def runs(bounds, kept):
     return [0] + torch.tensor([c for c in counts if c > 0]).cumsum(0).tolist()
 
 
-def main():
-    folder, block, keep = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    ref = load_file(os.path.join(folder, "reference.safetensors"))
+def keep_count(keep, candidates):
+    """kept_tokens: round half away from zero, at least one."""
+    return max(1, math.floor(keep * candidates + 0.5))
+
+
+def text_guided(folder, ref, block, keep):
+    model = tf.AutoModelForImageTextToText.from_pretrained(folder, attn_implementation="eager").eval()
+    ids, grid = ref["input_ids"], ref["image_grid_thw"]
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        out = model(input_ids=ids, pixel_values=ref["pixel_values"], image_grid_thw=grid, attention_mask=mask,
+                    output_attentions=True, output_hidden_states=True)
+        scores = out.attentions[block][0, :, -1, :].mean(0)
+        pads = (ids[0] == model.config.image_token_id).nonzero().squeeze(1)
+        stay = ids[0] != model.config.image_token_id
+        stay[pads[scores[pads].topk(keep_count(keep, pads.numel())).indices]] = True
+        hidden = out.hidden_states[block + 1][:, stay]
+        positions, _ = model.model.get_rope_index(ids, grid, None, attention_mask=mask)
+        positions = positions[:, :, stay]
+        lm = model.model.language_model
+        cos_sin = lm.rotary_emb(hidden, positions)
+        n = hidden.shape[1]
+        causal = torch.full((n, n), float("-inf")).triu(1)[None, None]
+        for layer in lm.layers[block + 1:]:
+            o = layer(hidden, attention_mask=causal, position_ids=positions, position_embeddings=cos_sin)
+            hidden = o[0] if isinstance(o, tuple) else o
+        logits = model.lm_head(lm.norm(hidden))
+    kept = stay.nonzero().squeeze(1)
+    print(f"kept {int(pads.numel() - (~stay).sum())} of {pads.numel()} image tokens after layer {block}, "
+          f"prompt {ids.shape[1]} -> {kept.numel()} tokens")
+    return {"kept": kept, "logits": logits}
+
+
+def in_vision(folder, ref, block, keep):
     model = tf.AutoModelForImageTextToText.from_pretrained(folder).eval()
     visual = model.model.visual
     unit = visual.spatial_merge_size ** 2
@@ -82,7 +121,7 @@ def main():
                 chosen = []
                 for a, b in zip(image_bounds[:-1], image_bounds[1:]):
                     g0, g1 = a // unit, b // unit
-                    top = means[g0:g1].topk(max(1, math.floor(keep * (g1 - g0) + 0.5))).indices + g0
+                    top = means[g0:g1].topk(keep_count(keep, g1 - g0)).indices + g0
                     chosen.append(top)
                 chosen = torch.cat(chosen).sort().values
                 tokens = (chosen.unsqueeze(1) * unit + torch.arange(unit)).reshape(-1)
@@ -103,9 +142,15 @@ def main():
         embeds = model.get_input_embeddings()(ids)
         embeds[ids == model.config.image_token_id] = features.to(embeds.dtype)
         logits = model(inputs_embeds=embeds, position_ids=positions, attention_mask=torch.ones_like(ids)).logits
-    save_file({"kept": kept.contiguous(), "logits": logits.contiguous(), "scores": heat.contiguous()},
-              os.path.join(folder, "tokens.safetensors"))
     print(f"kept {kept.numel()} of {int(pads.sum())} merged tokens, prompt {stay.numel()} -> {int(stay.sum())} tokens")
+    return {"kept": kept, "logits": logits, "scores": heat}
+
+
+def main():
+    folder, mode, block, keep = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    ref = load_file(os.path.join(folder, "reference.safetensors"))
+    out = (text_guided if mode == "text" else in_vision)(folder, ref, block, keep)
+    save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(folder, f"tokens-{mode}.safetensors"))
     return 0
 
 
