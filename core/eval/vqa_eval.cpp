@@ -31,17 +31,20 @@ ImageInputs images_of(const VqaSet& set, const std::vector<size_t>& items, const
 
 // Teacher-forced: for each row (a prompt followed by a continuation, `cont` tokens long), the
 // log-softmax [cont, V] at the positions that predict the continuation's tokens. Rows are
-// right-padded; `images` holds one image per row (null for a model without images).
+// right-padded; `images` holds one image per row (null for a model without images). Run-time token
+// pruning may drop image tokens: the logits are then shorter, the text after the images shifted
+// left by the same count in every row.
 std::vector<at::Tensor> continuation_logprobs(const Vlm& m, const Processor& p, const std::vector<std::vector<int64_t>>& rows,
                                               const std::vector<int64_t>& cont, const ImageInputs* images) {
     VlmInputs in = p.batch(rows, /*pad_left=*/false);
     if (images) images->put(in);
     const at::Tensor logits = m.forward(in).logits;
     if (!logits.defined()) throw Error(m.map().dir, "gives no next-token logits");
+    const int64_t dropped = in.input_ids.size(1) - logits.size(1);
     std::vector<at::Tensor> out;
     for (size_t r = 0; r < rows.size(); ++r) {
-        const int64_t len = static_cast<int64_t>(rows[r].size()), c = cont[r];
-        out.push_back(logits[static_cast<int64_t>(r)].slice(0, len - c - 1, len - 1).to(at::kCPU, at::kDouble).log_softmax(-1));
+        const int64_t end = static_cast<int64_t>(rows[r].size()) - dropped, c = cont[r];
+        out.push_back(logits[static_cast<int64_t>(r)].slice(0, end - c - 1, end - 1).to(at::kCPU, at::kDouble).log_softmax(-1));
     }
     return out;
 }

@@ -23,6 +23,12 @@ bool TokenPruning::active() const {
     return language_after >= 0 && language_keep < 1.0;
 }
 
+void check_for_generation(const TokenPruning& p) {
+    if (p.language_after >= 0 && p.language_keep < 1.0)
+        throw Error("tokens.language_after", "greedy generation keeps every prompt token in the decoder; score a generative model "
+                                             "with tokens dropped in its vision tower (tokens.vision) only");
+}
+
 int64_t kept_tokens(int64_t candidates, double keep) {
     return std::max<int64_t>(1, std::min<int64_t>(candidates, std::llround(keep * static_cast<double>(candidates))));
 }

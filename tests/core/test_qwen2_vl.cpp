@@ -12,6 +12,8 @@
 // as each prompt alone; the heatmap's grid is each image's merged grid with the reference's scores.
 // Text-guided pruning in the decoder (FastV after layer 0, keep 0.5) gives the logits of the same
 // script's hand reference, which runs transformers' later decoder layers on the tokens left.
+// prunestudio-cli eval --plan answers a question file with the vision-tower pruning as the API does
+// (likelihoods batched as alone) and refuses pruning inside the decoder, which generation skips.
 #include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
@@ -29,6 +31,8 @@
 #include "core/model/causal_vlm.h"
 #include "core/model/processor.h"
 #include "core/report/export.h"
+#include "core/data/vqa_file.h"
+#include "core/eval/vqa_eval.h"
 #include "core/token/image_tokens.h"
 #include "core/token/token_pruning.h"
 #include "tests/core/model_parity.h"
@@ -260,6 +264,52 @@ private Q_SLOTS:
         PS_COMPARE_TENSOR(logits, want["logits"], std::string("pruned logits"), false, 1e-4, 0);
         qInfo("%s: %s; logits max abs diff %.3g", QTest::currentDataTag(), py.out.trimmed().constData(),
               ps_test::diff(logits, want["logits"]).first);
+    }
+
+    // prunestudio-cli eval --plan answers a question file with the Plan's vision-tower token pruning,
+    // as evaluate_vqa on the pruned model does, and refuses pruning inside the decoder.
+    void generative_eval_with_token_pruning() {
+        const QString dir = made("qwen2_5_vl", {"--tie"});
+        const QString questions = dir + "/questions.jsonl", plan = dir + "/tokens-plan.json", answers = dir + "/answers.jsonl";
+        ps_test::write_bytes(questions, R"({"id": "q1", "image": "a.png", "question": "What is shown?", "answers": "a cat", "kind": "open"}
+{"id": "q2", "image": "b.png", "question": "Which colour?", "answers": "red", "kind": "open"}
+)");
+        ps_test::write_bytes(plan, (R"({"model": ")" + dir + R"(", "tokens": {"metric": "received", "vision": {"0": 0.5}}})").toUtf8());
+        const auto cli = ps_test::run_cli({"eval", dir, "--data", questions, "--plan", plan, "--answers", answers, "--batch", "2",
+                                           "--max-new-tokens", "6"});
+        QVERIFY2(cli.exit_code == 0, cli.err.constData());
+
+        auto model = ps::Vlm::load(dir.toStdString());
+        const ps::VqaSet set = ps::load_vqa_file(questions.toStdString());
+        ps::VqaEvalOptions opt;
+        opt.batch_size = 2;
+        opt.max_new_tokens = 6;
+        const ps::VqaEvalResult dense = ps::evaluate_vqa(*model, set, opt, ps::JobControl{});
+        ps::TokenPruning pruning;
+        pruning.metric = ps::TokenMetric::Received;
+        pruning.vision = {{0, 0.5}};
+        ps::install_token_pruning(*model, pruning);
+        const ps::VqaEvalResult pruned = ps::evaluate_vqa(*model, set, opt, ps::JobControl{});
+        std::vector<std::string> written;
+        for (const QByteArray& line : ps_test::read_bytes(answers).split('\n'))
+            if (!line.isEmpty())
+                written.push_back(nlohmann::json::parse(line.toStdString()).at("text").get<std::string>());
+        QCOMPARE(written.size(), size_t{2});
+        // One at a time: each row's own number of dropped pads, the same likelihoods and answers.
+        opt.batch_size = 1;
+        const ps::VqaEvalResult alone = ps::evaluate_vqa(*model, set, opt, ps::JobControl{});
+        for (size_t i = 0; i < 2; ++i) {
+            QCOMPARE(written[i], pruned.records[i].answer);
+            QCOMPARE(alone.records[i].answer, pruned.records[i].answer);
+            QVERIFY2(std::abs(alone.records[i].nll - pruned.records[i].nll) <= 1e-4 * std::abs(alone.records[i].nll),
+                     qPrintable(QString("%1 alone, %2 batched").arg(alone.records[i].nll).arg(pruned.records[i].nll)));
+            QVERIFY(pruned.records[i].nll != dense.records[i].nll);  // the pruned model answered
+        }
+
+        ps_test::write_bytes(plan, (R"({"model": ")" + dir + R"(", "tokens": {"metric": "text", "language_after": 0, "language_keep": 0.5}})").toUtf8());
+        const auto refused = ps_test::run_cli({"eval", dir, "--data", questions, "--plan", plan});
+        QCOMPARE(refused.exit_code, 1);
+        QVERIFY2(refused.err.contains("tokens.language_after"), refused.err.constData());
     }
 
     void pruned_exports_reload_in_transformers_data() { parity_data(); }
