@@ -120,6 +120,7 @@ std::unique_ptr<Vlm> make_siglip(ModelMap map, std::unique_ptr<WeightStore> weig
 FamilySpec siglip_family() {
     FamilySpec f{"siglip", "SigLIP", {"siglip", "siglip2"}, dual_encoder_prefixes(false)};
     f.capabilities = dual_encoder_capabilities();
+    f.capabilities.vision_cls = false;  // every vision token is a patch; the head pools them
     f.factory = make_siglip;
     return f;
 }

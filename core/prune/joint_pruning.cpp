@@ -119,7 +119,8 @@ private:
         vision_tokens_ = n.vision;
         language_tokens_ = n.language;
         image_tokens_ = n.image;
-        candidates_v_ = vision_ >= 0 && !image_tokens_in_language_ ? std::max<int64_t>(vision_tokens_ - 1, 0) : 0;
+        const int64_t cls = model_.capabilities().vision_cls ? 1 : 0;
+        candidates_v_ = vision_ >= 0 && !image_tokens_in_language_ ? std::max<int64_t>(vision_tokens_ - cls, 0) : 0;
         candidates_l_ = language_ < 0 ? 0 : image_tokens_in_language_ ? image_tokens_ : std::max<int64_t>(language_tokens_ - 1, 0);
     }
 
@@ -167,7 +168,7 @@ private:
                 if (!p.mlp_out.empty()) tapped.insert(p.mlp_out);
             }
         const int blocks = model_.towers()[tower].num_blocks;
-        const bool has_cls = !(image_tokens_in_language_ && tower == language_);
+        const bool has_cls = tower == vision_ ? model_.capabilities().vision_cls : !(image_tokens_in_language_ && tower == language_);
         const TokenHook& hook = model_.token_hook();
         std::map<std::string, at::Tensor> seen;
         model_.weights().set_linear_tap([&](const std::string& name, const at::Tensor& x) {

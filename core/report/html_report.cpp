@@ -385,8 +385,9 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
         VlmInputs in;
         in.pixel_values = preprocess_gray_batch(test.images.slice(0, 0, opt.heatmaps), cfg);
         const int last = model->towers()[0].num_blocks - 1;
-        const auto grids = image_token_importance(*model, in, last, TokenMetric::Cls);
-        h << "<p class=\"note\">[CLS]-attention at the last vision block (block " << last
+        const bool cls = model->capabilities().vision_cls;
+        const auto grids = image_token_importance(*model, in, last, cls ? TokenMetric::Cls : TokenMetric::Received);
+        h << "<p class=\"note\">" << (cls ? "[CLS]-attention" : "Attention received") << " at the last vision block (block " << last
           << "); hatched: the half run-time pruning at keep 0.5 would drop.</p><p>";
         for (size_t i = 0; i < grids.size(); ++i) {
             TokenGrid g = grids[i];

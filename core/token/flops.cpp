@@ -101,7 +101,8 @@ std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPrun
                     n = kept_tokens(n / group, it->second) * group;
                     images = n / group;
                 } else {
-                    n = 1 + kept_tokens(n - 1, it->second);
+                    const int64_t cls = model.capabilities().vision_cls ? 1 : 0;
+                    n = cls + kept_tokens(n - cls, it->second);
                 }
             } else if (i == p.language_after && p.language_keep < 1.0) {
                 if (!in_language) {

@@ -173,7 +173,7 @@ void install_token_pruning(Vlm& model, const TokenPruning& p) {
             candidates = s.image_slots.to(scores.device());
         } else {
             candidates = at::ones({b, n}, scores.options().dtype(at::kBool));
-            candidates.select(1, 0).fill_(false);  // [CLS]
+            if (tower != vision || m->capabilities().vision_cls) candidates.select(1, 0).fill_(false);  // [CLS]
         }
         const at::Tensor counts = candidates.sum(1).cpu();
         const int64_t c = counts[0].item<int64_t>();

@@ -1,5 +1,5 @@
 // Run-time token pruning: after chosen blocks the least important tokens leave the sequence, so
-// every later block runs on fewer tokens. Vision towers keep a ratio of their patch tokens ([CLS]
+// every later block runs on fewer tokens. Vision towers keep a ratio of their patch tokens (a [CLS]
 // always stays; Qwen2-VL's leave in 2 x 2 groups, per image, and their image tokens leave the
 // prompt); LLaVA's decoder keeps a ratio of its image tokens after a chosen layer (FastV) and
 // every text token; a dual encoder's text tower keeps a ratio of its tokens but [CLS]. Installed
