@@ -91,8 +91,7 @@ HeatmapImage HeatmapSession::render(const HeatmapRequest& r) const {
     std::lock_guard<std::mutex> lock(impl_->mu);
     const Vlm& model = *impl_->model;
     if (metric == TokenMetric::Text && !model.capabilities().image_tokens_in_language)
-        throw Error("metric", "text-guided importance needs a LLaVA model (a decoder reading the question); " +
-                                  model.map().family_display + " is not one");
+        throw Error("metric", text_guided_unavailable(model));
     const int tower = impl_->tower_of(metric);
     const int last = model.towers()[tower].num_blocks - 1;
     const int block = r.block < 0 ? last : r.block;

@@ -1,5 +1,5 @@
 // Token importance over the images of an input, per image and layer: the vision tower's patch
-// tokens (metrics cls, received, cim) or LLaVA's image tokens inside its decoder (text, FastV).
+// tokens (metrics cls, received, cim) or the image tokens inside a decoder (text, FastV).
 // Attention is computed eagerly at the scored block only; every other block keeps fused SDPA.
 #pragma once
 #include <vector>

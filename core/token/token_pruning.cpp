@@ -117,8 +117,9 @@ at::Tensor token_scores(const Vlm& model, int tower, int block, const StageState
         case TokenMetric::Cls:
             if (decoder) return last_token_attention(probs);
             if (metric == TokenMetric::Text)
-                throw Error("tokens.metric", "text-guided importance needs LLaVA's decoder (the last prompt token)");
-            if (!model.capabilities().vision_cls) throw Error("tokens.metric", no_cls_token(model));
+                throw Error("tokens.metric", "text-guided importance needs a decoder reading image tokens (the last prompt token)");
+            if (tower == tower_index(model, Modality::Vision) && !model.capabilities().vision_cls)
+                throw Error("tokens.metric", no_cls_token(model));
             return at::cat({at::ones({probs.size(0), 1}, probs.options().dtype(at::kFloat)), cls_attention(probs)}, 1);
     }
     return {};
@@ -129,7 +130,8 @@ std::string no_cls_token(const Vlm& model) {
 }
 
 std::string text_guided_unavailable(const Vlm& model) {
-    return "text-guided importance needs a LLaVA model (image tokens in the language sequence), not " + model.map().family_display;
+    return "text-guided importance needs a model with image tokens in its language sequence (LLaVA, Qwen2-VL), not " +
+           model.map().family_display;
 }
 
 void install_token_pruning(Vlm& model, const TokenPruning& p) {

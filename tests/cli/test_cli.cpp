@@ -286,7 +286,7 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("--layer: 9 is outside 0..3, the blocks of the scored tower"), r.err.constData());
         r = ps_test::run_cli({"tokens", PS_DEFAULT_MODEL, "--image", png, "--out", tmp_.filePath("h2.png"), "--metric", "text"});
         QCOMPARE(r.exit_code, 1);
-        QVERIFY2(r.err.contains("needs a LLaVA model"), r.err.constData());
+        QVERIFY2(r.err.contains("needs a model with image tokens in its language sequence"), r.err.constData());
         QVERIFY(!QFile::exists(tmp_.filePath("h2.png")));
 
         auto j = nlohmann::json::parse(ps_test::read_bytes(QString(PS_SOURCE_DIR) + "/resources/presets/comp-joint-50.json").toStdString());
