@@ -88,7 +88,7 @@ const char* kUsage =
     "                           jsonl (answers inline or in --annotations) or a vqa.jsonl (docs/vqa_format.md),\n"
     "                           images relative to --images (default: its folder), N its first questions.\n"
     "                           --answers writes LLaVA's answer jsonl for the official scorers; --plan: the\n"
-    "                           Plan's token pruning in the vision tower (Qwen2-VL), which generation sees\n"
+    "                           Plan's run-time token pruning (vision tower: Qwen2-VL; decoder: FastV)\n"
     "  tokens DIR --image FILE --out HEAT.png [--layer L] [--metric cls|received|cim|text] [--keep R]\n"
     "         [--text QUESTION] [--colormap C] [--device D] [--dtype T]\n"
     "                           token-importance heatmap of one image at block L of the vision tower (text:\n"
@@ -276,9 +276,7 @@ int eval_generative(const Args& a, ps::Vlm& model, std::vector<std::string> task
     if (!builtin && tasks.size() > 1) a.fail("a question file is one task; give at most one --task (else it is read from the file)");
     if (builtin && (a.flag("--images") || a.flag("--annotations"))) a.fail("--images and --annotations go with a question file (--data FILE)");
     if (a.flag("--plan")) {
-        const ps::TokenPruning tokens = ps::TokenPruning::from_plan(ps::Plan::load(a.value("--plan", "")).tokens);
-        ps::check_for_generation(tokens);
-        ps::install_token_pruning(model, tokens);
+        ps::install_token_pruning(model, ps::TokenPruning::from_plan(ps::Plan::load(a.value("--plan", "")).tokens));
     }
     if (a.flag("--answers") && tasks.size() > 1) a.fail("--answers writes one task's answers; give one --task");
     ps::VqaEvalOptions opt;

@@ -243,7 +243,6 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
                 pt.achieved = targeted > 0 ? static_cast<double>(zeros) / static_cast<double>(targeted) : 0.0;
             }
             const TokenPruning tokens = TokenPruning::from_plan(p.tokens);
-            if (questions) check_for_generation(tokens);
             pt.tokens = tokens.active();
             if (!spec.keeps.empty()) pt.keep = p.tokens.vision.empty() ? p.tokens.language_keep : p.tokens.vision.begin()->second;
             pt.flops = block_flops(*model, token_counts(*model, tokens, sample->vision, sample->language, sample->image)).total();

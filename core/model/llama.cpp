@@ -198,7 +198,7 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
                                                  const LlamaConfig& c, const at::Tensor& inputs_embeds,
                                                  const at::Tensor& attention_mask, int max_new_tokens,
                                                  std::optional<int64_t> eos, const TokenStep& on_step,
-                                                 const at::Tensor& prompt_positions) {
+                                                 const at::Tensor& prompt_positions, const PromptPruning& pruning) {
     at::NoGradGuard no_grad;
     const int64_t batch = inputs_embeds.size(0);
     const auto longs = at::TensorOptions().dtype(at::kLong).device(inputs_embeds.device());
@@ -218,8 +218,12 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     // the same keys and values there: that prefix runs once, for the first row, and its cache serves
     // every row; the rest of the prompt runs for the whole batch after it.
     const int64_t len = inputs_embeds.size(1);
+    int drop_after = -1;  // the layer after which the prompt's pass drops tokens
+    if (pruning.hook && pruning.hook->apply)
+        for (int64_t i = 0; i < c.layers; ++i)
+            if (pruning.hook->after.count({pruning.tower, static_cast<int>(i)})) drop_after = static_cast<int>(i);
     int64_t shared = 0;
-    if (batch > 1) {
+    if (batch > 1 && drop_after < 0) {  // pruning chooses among the whole prompt's tokens
         const at::Tensor same = (inputs_embeds == inputs_embeds.slice(0, 0, 1)).all(-1).logical_and(mask != 0).all(0);  // [T]
         const at::Tensor differ = same.logical_not().nonzero();
         shared = std::min<int64_t>(differ.numel() ? differ[0][0].item<int64_t>() : len, len - 1);
@@ -236,11 +240,24 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
         shared = 0;
     }
     StageState s = llama_start(c, inputs_embeds.slice(1, shared), mask, positions.slice(1, shared), shared);
+    if (drop_after >= 0) s.image_slots = pruning.image_slots.to(inputs_embeds.device());
+    at::Tensor kept_mask;  // [B,S] the keys of the layers after drop_after
 
     std::vector<std::vector<int64_t>> out(batch);
     std::vector<bool> finished(batch, false);
     for (int step = 0; step < max_new_tokens; ++step) {
-        for (int64_t i = 0; i < c.layers; ++i) llama_decoder_block(w, layer(i), c, s, nullptr, &cache[i]);
+        for (int64_t i = 0; i < c.layers; ++i) {
+            if (step == 0 && i == drop_after) {
+                at::Tensor probs;
+                llama_decoder_block(w, layer(i), c, s, &probs, &cache[i]);
+                pruning.hook->apply(pruning.tower, drop_after, s, probs);
+                kept_mask = (s.bias.select(1, 0).select(1, -1) == 0).to(mask.scalar_type());  // what the last token attends
+                continue;
+            }
+            if (step > 0 && drop_after >= 0 && i == drop_after + 1)
+                s.bias = llama_attention_bias(kept_mask, batch, 1, kept_mask.size(1), s.hidden.scalar_type(), s.hidden.device());
+            llama_decoder_block(w, layer(i), c, s, nullptr, &cache[i]);
+        }
         at::Tensor last = llama_final_norm(w, p, c, s.hidden.slice(1, -1));
         at::Tensor next = llama_logits(w, p, head, c, last).squeeze(1).to(at::kFloat).argmax(-1);
         at::Tensor next_cpu = next.cpu();
@@ -255,6 +272,7 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
         if (on_step) on_step(out);
         if (all_finished || step + 1 == max_new_tokens) break;
         mask = at::cat({mask, at::ones({batch, 1}, mask.options())}, 1);
+        if (kept_mask.defined()) kept_mask = at::cat({kept_mask, at::ones({batch, 1}, mask.options())}, 1);
         const at::Tensor position = positions.dim() == 3 ? next_position.unsqueeze(-1).expand({batch, 1, 3}) : next_position;
         s = llama_start(c, llama_embed_tokens(w, p, c, next.unsqueeze(1)), mask, position, cache[0].k.size(2));
         next_position = next_position + 1;

@@ -63,16 +63,25 @@ at::Tensor llama_final_norm(const WeightStore& w, const std::string& p, const Ll
 at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::string& head, const LlamaConfig& c,
                         const at::Tensor& hidden);
 
+// Run-time token pruning in the prompt's pass (FastV): the model's token hook, acting after a layer
+// of its language tower `tower`, with the prompt's image-token slots [B,T] it chooses among. The
+// layers after it keep the shorter cache; every new token is kept.
+struct PromptPruning {
+    const TokenHook* hook = nullptr;
+    int tower = -1;
+    at::Tensor image_slots;
+};
+
 // Greedy decoding with a KV cache from input embeddings [B,T,D] (left padding marked by the 0/1
 // `attention_mask` [B,T], undefined: none), as transformers' generate(do_sample=False): for each
 // row, the new token ids, ending with `eos` where it was produced. `positions` are the prompt's
 // position ids (undefined: counted over the attended tokens); each new token takes the next after
 // the row's largest. `p` and `head` as in llama_logits; `on_step` (may be empty) sees the tokens
-// after every step.
+// after every step; `pruning` drops prompt tokens after a layer.
 std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
                                                  const LlamaConfig& c, const at::Tensor& inputs_embeds,
                                                  const at::Tensor& attention_mask, int max_new_tokens,
                                                  std::optional<int64_t> eos, const TokenStep& on_step,
-                                                 const at::Tensor& positions = {});
+                                                 const at::Tensor& positions = {}, const PromptPruning& pruning = {});
 
 }  // namespace ps

@@ -131,7 +131,7 @@ public:
         const StageState vision = run_tower(0, in);
         at::Tensor ids = in.input_ids.to(weights_->device());
         return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden),
-                              in.attention_mask, max_new_tokens, eos, step);
+                              in.attention_mask, max_new_tokens, eos, step, {}, {&token_hook(), 1, ids == image_token_});
     }
 
 private:

@@ -214,7 +214,7 @@ public:
         at::NoGradGuard no_grad;
         const LanguageInputs l = language_inputs(in, run_tower(0, in));
         return llama_generate(*weights_, language_prefix_, "lm_head.weight", text_, l.embeds, l.mask, max_new_tokens, eos, step,
-                              l.positions);
+                              l.positions, {&token_hook(), 1, l.ids == image_token_});
     }
 
 private:

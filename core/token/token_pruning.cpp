@@ -23,12 +23,6 @@ bool TokenPruning::active() const {
     return language_after >= 0 && language_keep < 1.0;
 }
 
-void check_for_generation(const TokenPruning& p) {
-    if (p.language_after >= 0 && p.language_keep < 1.0)
-        throw Error("tokens.language_after", "greedy generation keeps every prompt token in the decoder; score a generative model "
-                                             "with tokens dropped in its vision tower (tokens.vision) only");
-}
-
 int64_t kept_tokens(int64_t candidates, double keep) {
     return std::max<int64_t>(1, std::min<int64_t>(candidates, std::llround(keep * static_cast<double>(candidates))));
 }
@@ -180,7 +174,8 @@ void install_token_pruning(Vlm& model, const TokenPruning& p) {
         const at::Tensor counts = candidates.sum(1).cpu();
         const int64_t c = counts[0].item<int64_t>();
         if (!counts.eq(c).all().item<bool>())
-            throw Error("tokens", "the samples of a batch hold different numbers of prunable tokens");
+            throw Error("tokens", "the samples of a batch hold different numbers of prunable tokens (images of different sizes): "
+                                  "run them in batches of one");
         if (c == 0) return;
         const int64_t keep_n = n - c + kept_tokens(c, keep);
         at::Tensor ranked = scores.masked_fill(candidates.logical_not(), std::numeric_limits<float>::infinity());

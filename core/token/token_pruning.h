@@ -26,10 +26,6 @@ struct TokenPruning {
     bool active() const;  // anything dropped at all
 };
 
-// Greedy generation runs the prompt once into its KV cache and then one token at a time, so it
-// sees tokens dropped in the vision tower but not those dropped inside the decoder. Throws
-// ps::Error naming tokens.language_after when `p` drops tokens there, for a generative evaluation.
-void check_for_generation(const TokenPruning& p);
 
 // How many of `candidates` tokens a keep ratio leaves: round(keep · candidates), at least 1.
 int64_t kept_tokens(int64_t candidates, double keep);

@@ -12,8 +12,9 @@
 // as each prompt alone; the heatmap's grid is each image's merged grid with the reference's scores.
 // Text-guided pruning in the decoder (FastV after layer 0, keep 0.5) gives the logits of the same
 // script's hand reference, which runs transformers' later decoder layers on the tokens left.
-// prunestudio-cli eval --plan answers a question file with the vision-tower pruning as the API does
-// (likelihoods batched as alone) and refuses pruning inside the decoder, which generation skips.
+// Generation with FastV drops those tokens in the prompt's pass and equals greedy steps of whole
+// forwards that drop the same tokens. prunestudio-cli eval --plan answers a question file with
+// either pruning as the API does (likelihoods batched as alone).
 #include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
@@ -264,10 +265,30 @@ private Q_SLOTS:
         PS_COMPARE_TENSOR(logits, want["logits"], std::string("pruned logits"), false, 1e-4, 0);
         qInfo("%s: %s; logits max abs diff %.3g", QTest::currentDataTag(), py.out.trimmed().constData(),
               ps_test::diff(logits, want["logits"]).first);
+
+        // Generation drops them in the prompt's pass and keeps every new token: as greedy steps of
+        // whole forwards that drop exactly the reference's tokens after layer 0.
+        const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
+        const std::vector<int64_t> answer = causal->generate(in, 4, std::nullopt);
+        auto stepped = ps::Vlm::load(dir.toStdString());
+        const int64_t prompt = in.input_ids.size(1);
+        ps::TokenHook fixed;
+        fixed.after = {{1, 0}};
+        fixed.apply = [&](int, int, ps::StageState& s, const at::Tensor&) {
+            ps::keep_tokens(s, at::cat({want["kept"], at::arange(prompt, s.hidden.size(1), at::kLong)}).unsqueeze(0));
+        };
+        stepped->set_token_hook(fixed);
+        ps::VlmInputs grown = in;
+        std::vector<int64_t> expected;
+        for (int step = 0; step < 4; ++step) {
+            expected.push_back(stepped->forward(grown).logits[0][-1].argmax().item<int64_t>());
+            grown.input_ids = at::cat({grown.input_ids, at::tensor({expected.back()}, at::kLong).unsqueeze(0)}, 1);
+        }
+        QCOMPARE(answer, expected);
     }
 
-    // prunestudio-cli eval --plan answers a question file with the Plan's vision-tower token pruning,
-    // as evaluate_vqa on the pruned model does, and refuses pruning inside the decoder.
+    // prunestudio-cli eval --plan answers a question file with the Plan's token pruning (in the
+    // vision tower, then FastV in the decoder) as evaluate_vqa on the pruned model does.
     void generative_eval_with_token_pruning() {
         const QString dir = made("qwen2_5_vl", {"--tie"});
         const QString questions = dir + "/questions.jsonl", plan = dir + "/tokens-plan.json", answers = dir + "/answers.jsonl";
@@ -306,10 +327,26 @@ private Q_SLOTS:
             QVERIFY(pruned.records[i].nll != dense.records[i].nll);  // the pruned model answered
         }
 
+        // FastV in the decoder: one question at a time, since the two images give different numbers
+        // of image tokens to choose among (a batch of both is refused in one line).
         ps_test::write_bytes(plan, (R"({"model": ")" + dir + R"(", "tokens": {"metric": "text", "language_after": 0, "language_keep": 0.5}})").toUtf8());
-        const auto refused = ps_test::run_cli({"eval", dir, "--data", questions, "--plan", plan});
+        const auto fastv = ps_test::run_cli({"eval", dir, "--data", questions, "--plan", plan, "--answers", answers, "--batch", "1",
+                                             "--max-new-tokens", "6"});
+        QVERIFY2(fastv.exit_code == 0, fastv.err.constData());
+        pruning = ps::TokenPruning{};
+        pruning.metric = ps::TokenMetric::Text;
+        pruning.language_after = 0;
+        pruning.language_keep = 0.5;
+        ps::install_token_pruning(*model, pruning);
+        const ps::VqaEvalResult decoder = ps::evaluate_vqa(*model, set, opt, ps::JobControl{});
+        size_t row = 0;
+        for (const QByteArray& line : ps_test::read_bytes(answers).split('\n'))
+            if (!line.isEmpty()) QCOMPARE(nlohmann::json::parse(line.toStdString()).at("text").get<std::string>(), decoder.records[row++].answer);
+        QCOMPARE(row, size_t{2});
+        const auto refused = ps_test::run_cli({"eval", dir, "--data", questions, "--plan", plan, "--batch", "2"});
         QCOMPARE(refused.exit_code, 1);
-        QVERIFY2(refused.err.contains("tokens.language_after"), refused.err.constData());
+        QCOMPARE(refused.err.count('\n'), 1);
+        QVERIFY2(refused.err.contains("different numbers of prunable tokens"), refused.err.constData());
     }
 
     void pruned_exports_reload_in_transformers_data() { parity_data(); }
