@@ -51,8 +51,7 @@ at::Tensor activation_into(at::Tensor x, const std::string& name) {
     return apply_activation(std::move(x), name, !at::GradMode::is_enabled());
 }
 
-namespace {
-double most_negative(at::ScalarType t) {
+double masked_value(at::ScalarType t) {
     switch (t) {
         case at::kHalf: return -65504.0;
         case at::kBFloat16: return -3.3895313892515355e38;
@@ -60,18 +59,22 @@ double most_negative(at::ScalarType t) {
         default: return std::numeric_limits<float>::lowest();
     }
 }
-}  // namespace
+
+at::Tensor rotate_half(const at::Tensor& x) {
+    const int64_t h = x.size(-1) / 2;
+    return at::cat({-x.slice(-1, h), x.slice(-1, 0, h)}, -1);
+}
 
 at::Tensor padding_bias(const at::Tensor& attention_mask, at::ScalarType dtype) {
     at::Tensor keep = attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);
-    return at::zeros(keep.sizes(), attention_mask.options().dtype(dtype)).masked_fill(keep.logical_not(), most_negative(dtype));
+    return at::zeros(keep.sizes(), attention_mask.options().dtype(dtype)).masked_fill(keep.logical_not(), masked_value(dtype));
 }
 
 at::Tensor causal_bias(int64_t q_len, int64_t k_len, at::ScalarType dtype, at::Device device) {
     at::Tensor q_pos = at::arange(k_len - q_len, k_len, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(1);
     at::Tensor k_pos = at::arange(k_len, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(0);
     at::Tensor bias = at::zeros({q_len, k_len}, at::TensorOptions().dtype(dtype).device(device));
-    return bias.masked_fill(k_pos > q_pos, most_negative(dtype)).view({1, 1, q_len, k_len});
+    return bias.masked_fill(k_pos > q_pos, masked_value(dtype)).view({1, 1, q_len, k_len});
 }
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k_in, const at::Tensor& v_in, const at::Tensor& bias,

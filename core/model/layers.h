@@ -23,6 +23,9 @@ at::Tensor activation_into(at::Tensor x, const std::string& name);  // activatio
 
 // Additive mask [B,1,1,K] from a [B,K] 0/1 attention mask (0 -> most negative value of dtype).
 at::Tensor padding_bias(const at::Tensor& attention_mask, at::ScalarType dtype);
+// The additive value of a masked position: the dtype's most negative finite value, so that sums
+// and all-masked rows stay finite.
+double masked_value(at::ScalarType t);
 // Additive causal mask [1,1,Q,K] for queries at positions K-Q..K-1.
 at::Tensor causal_bias(int64_t q_len, int64_t k_len, at::ScalarType dtype, at::Device device);
 
@@ -31,6 +34,9 @@ at::Tensor causal_bias(int64_t q_len, int64_t k_len, at::ScalarType dtype, at::D
 // eagerly (softmax in float32) and the probabilities [B,H,Q,K] are stored there.
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
                      double scale, at::Tensor* probs = nullptr);
+
+// The rotary embedding's half swap: [x1, x2] -> [-x2, x1] over the last axis.
+at::Tensor rotate_half(const at::Tensor& x);
 
 // [B,N,H*d] -> [B,H,N,d] and back.
 at::Tensor split_heads(const at::Tensor& x, int64_t heads);

@@ -63,22 +63,6 @@ LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path) 
 
 namespace {
 
-// The additive value of a masked position: the dtype's most negative finite value, so that sums
-// and all-masked rows stay finite.
-double masked_value(at::ScalarType t) {
-    switch (t) {
-        case at::kHalf: return -65504.0;
-        case at::kBFloat16: return static_cast<float>(std::numeric_limits<c10::BFloat16>::lowest());
-        case at::kDouble: return std::numeric_limits<double>::lowest();
-        default: return std::numeric_limits<float>::lowest();
-    }
-}
-
-at::Tensor rotate_half(const at::Tensor& x) {
-    const int64_t h = x.size(-1) / 2;
-    return at::cat({-x.slice(-1, h), x.slice(-1, 0, h)}, -1);
-}
-
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
     return add_into(x * cos.unsqueeze(1), mul_into(rotate_half(x), sin.unsqueeze(1)));
 }

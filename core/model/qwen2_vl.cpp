@@ -83,11 +83,6 @@ LlamaConfig qwen_text_config(const nlohmann::json& config, const std::string& pa
     return c;
 }
 
-at::Tensor rotate_half(const at::Tensor& x) {
-    const int64_t h = x.size(-1) / 2;
-    return at::cat({-x.slice(-1, h), x.slice(-1, 0, h)}, -1);
-}
-
 // Attention of q, k, v [1,H,N,d] within consecutive runs of `segments` tokens (one call per run, as
 // transformers splits at cu_seqlens); `probs`, when asked, is block-diagonal [1,H,N,N].
 at::Tensor segmented_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const std::vector<int64_t>& segments,

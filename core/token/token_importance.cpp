@@ -39,9 +39,12 @@ at::Tensor attention_received(const at::Tensor& probs) {
     return probs.to(at::kFloat).sum(2).mean(1);
 }
 
-at::Tensor last_token_attention(const at::Tensor& probs) {
+at::Tensor last_token_attention(const at::Tensor& probs, const at::Tensor& last) {
     check_probs(probs);
-    return probs.to(at::kFloat).select(2, probs.size(2) - 1).mean(1);
+    const at::Tensor p = probs.to(at::kFloat);
+    if (!last.defined()) return p.select(2, p.size(2) - 1).mean(1);
+    const int64_t b = p.size(0), h = p.size(1), n = p.size(3);
+    return p.gather(2, last.to(p.device(), at::kLong).view({b, 1, 1, 1}).expand({b, h, 1, n})).squeeze(2).mean(1);
 }
 
 at::Tensor collaborative_token_importance(const at::Tensor& probs, const at::Tensor& head_mask) {

@@ -20,8 +20,9 @@ at::Tensor cls_attention(const at::Tensor& probs);
 // Column sums over the queries, mean over heads: [B,N].
 at::Tensor attention_received(const at::Tensor& probs);
 // The last query's attention to every key, mean over heads: [B,N] (FastV's text-guided score
-// when the last token is the end of the prompt).
-at::Tensor last_token_attention(const at::Tensor& probs);
+// when the last token is the end of the prompt). `last` [B] (optional) names each row's last
+// token, where right padding follows it.
+at::Tensor last_token_attention(const at::Tensor& probs, const at::Tensor& last = {});
 // CoMP's CIT: S_i = Σ_n max_h (A_h · m_h)[n,i] with m [H] the 0/1 head mask (undefined: all
 // heads), normalised to sum 1 over the keys: [B,N]. A pruned head drops out of the max instead of
 // entering it with the near-uniform attention its zeroed weights would give.

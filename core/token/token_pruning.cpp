@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/model/layers.h"
 
 namespace ps {
 
@@ -42,6 +43,14 @@ at::Tensor gather_tokens(const at::Tensor& t, int64_t dim, const at::Tensor& ind
     std::vector<int64_t> picked = shape;
     picked[dim] = k;
     return t.expand(shape).gather(dim, index.to(t.device()).view(view).expand(picked));
+}
+
+// Each row's last real token [B] in a decoder state: the last key its last query may attend (right
+// padding is masked as keys, left padding comes first).
+at::Tensor last_attended(const StageState& s) {
+    if (!s.bias.defined()) return {};
+    const at::Tensor allowed = s.bias.select(1, 0).select(1, -1) > masked_value(s.bias.scalar_type());  // [B,N]
+    return (allowed.to(at::kLong) * at::arange(allowed.size(1), allowed.options().dtype(at::kLong))).amax(1);
 }
 
 // 0/1 mask of the heads of `block` whose output projection still has nonzero columns.
@@ -86,6 +95,32 @@ at::Tensor kept_groups(const StageState& s, const at::Tensor& scores, int64_t gr
     return (g.unsqueeze(1) * group + at::arange(group, at::kLong)).reshape({1, -1}).to(scores.device());
 }
 
+// A decoder batch whose rows hold different numbers of image tokens (images of different sizes):
+// each row keeps its own share by `ranked` [B,N] (+inf on the tokens always kept), right-aligned;
+// the shorter rows start with repeats of their first token, masked out as keys.
+void keep_uneven(StageState& s, const at::Tensor& ranked, const at::Tensor& counts, double keep) {
+    const int64_t b = ranked.size(0), n = ranked.size(1);
+    std::vector<at::Tensor> rows;
+    int64_t longest = 0;
+    for (int64_t r = 0; r < b; ++r) {
+        const int64_t c = counts[r].item<int64_t>();
+        rows.push_back(std::get<0>(std::get<1>(ranked[r].topk(n - c + (c > 0 ? kept_tokens(c, keep) : 0))).sort()));
+        longest = std::max(longest, rows.back().size(0));
+    }
+    at::Tensor filler = at::zeros({b, longest}, at::TensorOptions().dtype(at::kBool));
+    for (int64_t r = 0; r < b; ++r) {
+        const int64_t pad = longest - rows[r].size(0);
+        rows[r] = at::cat({rows[r].slice(0, 0, 1).expand({pad}), rows[r]});
+        filler[r].slice(0, 0, pad).fill_(true);
+    }
+    keep_tokens(s, at::stack(rows));
+    filler = filler.to(s.hidden.device());
+    if (s.bias.defined())
+        s.bias = s.bias.expand({b, s.bias.size(1), longest, longest}).masked_fill(filler.view({b, 1, 1, longest}),
+                                                                               masked_value(s.bias.scalar_type()));
+    if (s.image_slots.defined()) s.image_slots = s.image_slots.logical_and(filler.logical_not());
+}
+
 }  // namespace
 
 void keep_tokens(StageState& s, const at::Tensor& index) {
@@ -109,7 +144,7 @@ at::Tensor token_scores(const Vlm& model, int tower, int block, const StageState
         case TokenMetric::Cim: return collaborative_token_importance(probs, head_mask(model, tower, block, probs.size(1)));
         case TokenMetric::Text:
         case TokenMetric::Cls:
-            if (decoder) return last_token_attention(probs);
+            if (decoder) return last_token_attention(probs, last_attended(s));
             if (metric == TokenMetric::Text)
                 throw Error("tokens.metric", "text-guided importance needs a decoder reading image tokens (the last prompt token)");
             if (tower == tower_index(model, Modality::Vision) && !model.capabilities().vision_cls)
@@ -173,14 +208,15 @@ void install_token_pruning(Vlm& model, const TokenPruning& p) {
         }
         const at::Tensor counts = candidates.sum(1).cpu();
         const int64_t c = counts[0].item<int64_t>();
-        if (!counts.eq(c).all().item<bool>())
-            throw Error("tokens", "the samples of a batch hold different numbers of prunable tokens (images of different sizes): "
-                                  "run them in batches of one");
-        if (c == 0) return;
-        const int64_t keep_n = n - c + kept_tokens(c, keep);
-        at::Tensor ranked = scores.masked_fill(candidates.logical_not(), std::numeric_limits<float>::infinity());
-        at::Tensor index = std::get<0>(std::get<1>(ranked.topk(keep_n, 1)).sort(1));
-        keep_tokens(s, index);
+        const at::Tensor ranked = scores.masked_fill(candidates.logical_not(), std::numeric_limits<float>::infinity());
+        if (counts.eq(c).all().item<bool>()) {
+            if (c == 0) return;
+            keep_tokens(s, std::get<0>(std::get<1>(ranked.topk(n - c + kept_tokens(c, keep), 1)).sort(1)));
+            return;
+        }
+        if (!s.image_slots.defined())
+            throw Error("tokens", "the samples of a batch hold different numbers of prunable tokens");
+        keep_uneven(s, ranked, counts, keep);
     };
     model.set_token_hook(std::move(hook));
 }
