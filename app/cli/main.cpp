@@ -275,9 +275,6 @@ int eval_generative(const Args& a, ps::Vlm& model, std::vector<std::string> task
             a.fail("task " + t + " is for dual encoders (generative models: open, yes-no, choice)");
     if (!builtin && tasks.size() > 1) a.fail("a question file is one task; give at most one --task (else it is read from the file)");
     if (builtin && (a.flag("--images") || a.flag("--annotations"))) a.fail("--images and --annotations go with a question file (--data FILE)");
-    if (a.flag("--plan")) {
-        ps::install_token_pruning(model, ps::TokenPruning::from_plan(ps::Plan::load(a.value("--plan", "")).tokens));
-    }
     if (a.flag("--answers") && tasks.size() > 1) a.fail("--answers writes one task's answers; give one --task");
     ps::VqaEvalOptions opt;
     opt.batch_size = a.integer("--batch", opt.batch_size, 1);
@@ -348,6 +345,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     }
     const ps::LoadOptions load = load_options(a);
     auto model = ps::Vlm::load(dir, load);
+    if (a.flag("--plan")) ps::install_token_pruning(*model, ps::TokenPruning::from_plan(ps::Plan::load(a.value("--plan", "")).tokens));
     if (model->capabilities().generative()) return eval_generative(a, *model, tasks, load);
     for (const char* o : {"--images", "--annotations", "--answers", "--max-new-tokens", "--likelihood-only", "--prompt-suffix"})
         if (a.flag(o)) a.fail(std::string(o) + " is for generative models");
@@ -364,7 +362,6 @@ int cmd_eval(const std::vector<std::string>& argv) {
     ps::EvalOptions opt;
     opt.batch_size = a.integer("--batch", opt.batch_size, 1);
 
-    if (a.flag("--plan")) ps::install_token_pruning(*model, ps::TokenPruning::from_plan(ps::Plan::load(a.value("--plan", "")).tokens));
     const ps::ImageProcessorConfig cfg = ps::Processor(*model).image_config();
     const bool builtin = data == "fashion-mnist";
     const ps::EvalSet set =

@@ -60,6 +60,23 @@ double masked_value(at::ScalarType t) {
     }
 }
 
+at::Tensor attended_keys(const at::Tensor& bias) {
+    return bias.select(1, 0).select(1, -1) > masked_value(bias.scalar_type());
+}
+
+std::pair<at::Tensor, at::Tensor> right_aligned(const std::vector<at::Tensor>& rows) {
+    int64_t longest = 0;
+    for (const at::Tensor& r : rows) longest = std::max(longest, r.size(0));
+    std::vector<at::Tensor> padded;
+    at::Tensor filler = at::zeros({static_cast<int64_t>(rows.size()), longest}, at::kBool);
+    for (size_t r = 0; r < rows.size(); ++r) {
+        const int64_t pad = longest - rows[r].size(0);
+        padded.push_back(at::cat({rows[r].slice(0, 0, 1).expand({pad}), rows[r]}));
+        filler[static_cast<int64_t>(r)].slice(0, 0, pad).fill_(true);
+    }
+    return {at::stack(padded), filler};
+}
+
 at::Tensor rotate_half(const at::Tensor& x) {
     const int64_t h = x.size(-1) / 2;
     return at::cat({-x.slice(-1, h), x.slice(-1, 0, h)}, -1);

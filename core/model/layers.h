@@ -2,6 +2,8 @@
 // norms, activations, and attention that runs fused SDPA unless its probabilities are wanted.
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -26,6 +28,11 @@ at::Tensor padding_bias(const at::Tensor& attention_mask, at::ScalarType dtype);
 // The additive value of a masked position: the dtype's most negative finite value, so that sums
 // and all-masked rows stay finite.
 double masked_value(at::ScalarType t);
+// [B,K] bool: the keys the last query of an additive attention bias [B,1,Q,K] may attend.
+at::Tensor attended_keys(const at::Tensor& bias);
+// Rows of token indices of different lengths as one index [B,L]: each row right-aligned, led by
+// repeats of its first index, which `filler` [B,L] marks for masking out. Rows are not empty.
+std::pair<at::Tensor, at::Tensor> right_aligned(const std::vector<at::Tensor>& rows);
 // Additive causal mask [1,1,Q,K] for queries at positions K-Q..K-1.
 at::Tensor causal_bias(int64_t q_len, int64_t k_len, at::ScalarType dtype, at::Device device);
 

@@ -235,7 +235,7 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
                 at::Tensor probs;
                 llama_decoder_block(w, layer(i), c, s, &probs, &cache[i]);
                 pruning.hook->apply(pruning.tower, drop_after, s, probs);
-                kept_mask = (s.bias.select(1, 0).select(1, -1) == 0).to(mask.scalar_type());  // what the last token attends
+                kept_mask = attended_keys(s.bias).to(mask.scalar_type());
                 continue;
             }
             if (step > 0 && drop_after >= 0 && i == drop_after + 1)

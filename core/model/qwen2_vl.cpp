@@ -303,7 +303,8 @@ private:
     // The decoder's input for `in` after the vision tower's `vision` state: token embeddings with
     // the merged image tokens over the image pads, the mask and the multimodal positions. Where
     // token pruning dropped merged tokens (`vision.positions` lists those left), their pads leave
-    // the prompt, each row is left-padded again to the longest, and every token keeps its position.
+    // the prompt, each row is left-padded again to the longest (masked repeats of its first token),
+    // and every token keeps its position.
     LanguageInputs language_inputs(const VlmInputs& in, const StageState& vision) const {
         const at::Device device = weights_->device();
         LanguageInputs l{in.input_ids.to(device), {}, in.attention_mask.defined() ? in.attention_mask.to(device) : at::Tensor(),
@@ -311,25 +312,18 @@ private:
         const at::Tensor slots = (l.ids == image_token_).cpu();
         const int64_t pads = slots.sum().item<int64_t>();
         if (vision.hidden.defined() && vision.hidden.size(1) < pads && vision.positions.defined()) {
-            const int64_t batch = l.ids.size(0), len = l.ids.size(1);
+            const int64_t batch = l.ids.size(0);
             at::Tensor kept_pad = at::zeros({pads}, at::kBool);
             kept_pad.index_fill_(0, vision.positions.to(at::kCPU, at::kLong), true);
-            const at::Tensor keep = slots.logical_not().masked_scatter(slots, kept_pad).contiguous();
-            const int64_t longest = keep.sum(1).max().item<int64_t>();
-            // Row b's kept tokens, right-aligned; the padding in front repeats its last token, masked.
-            at::Tensor index = at::full({batch, longest}, len - 1, at::kLong), valid = at::zeros({batch, longest}, at::kBool);
-            const bool* k = keep.data_ptr<bool>();
-            for (int64_t b = 0; b < batch; ++b)
-                for (int64_t t = len - 1, to = longest - 1; t >= 0; --t)
-                    if (k[b * len + t]) {
-                        index[b][to] = t;
-                        valid[b][to--] = true;
-                    }
+            const at::Tensor keep = slots.logical_not().masked_scatter(slots, kept_pad);
+            std::vector<at::Tensor> rows;
+            for (int64_t b = 0; b < batch; ++b) rows.push_back(keep[b].nonzero().squeeze(1));
+            auto [index, filler] = right_aligned(rows);
             index = index.to(device);
-            valid = valid.to(device);
+            filler = filler.to(device);
             l.ids = l.ids.gather(1, index);
-            l.mask = (l.mask.defined() ? l.mask.to(at::kLong).gather(1, index) : at::ones_like(index)).masked_fill(valid.logical_not(), 0);
-            l.positions = l.positions.gather(1, index.unsqueeze(-1).expand({batch, longest, 3})).masked_fill(valid.logical_not().unsqueeze(-1), 1);
+            l.mask = (l.mask.defined() ? l.mask.to(at::kLong).gather(1, index) : at::ones_like(index)).masked_fill(filler, 0);
+            l.positions = l.positions.gather(1, index.unsqueeze(-1).expand({batch, index.size(1), 3})).masked_fill(filler.unsqueeze(-1), 1);
         }
         l.embeds = with_image_features(l.ids, llama_embed_tokens(*weights_, language_prefix_, text_, l.ids), vision.hidden);
         return l;

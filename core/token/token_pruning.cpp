@@ -49,7 +49,7 @@ at::Tensor gather_tokens(const at::Tensor& t, int64_t dim, const at::Tensor& ind
 // padding is masked as keys, left padding comes first).
 at::Tensor last_attended(const StageState& s) {
     if (!s.bias.defined()) return {};
-    const at::Tensor allowed = s.bias.select(1, 0).select(1, -1) > masked_value(s.bias.scalar_type());  // [B,N]
+    const at::Tensor allowed = attended_keys(s.bias);  // [B,N]
     return (allowed.to(at::kLong) * at::arange(allowed.size(1), allowed.options().dtype(at::kLong))).amax(1);
 }
 
@@ -101,19 +101,13 @@ at::Tensor kept_groups(const StageState& s, const at::Tensor& scores, int64_t gr
 void keep_uneven(StageState& s, const at::Tensor& ranked, const at::Tensor& counts, double keep) {
     const int64_t b = ranked.size(0), n = ranked.size(1);
     std::vector<at::Tensor> rows;
-    int64_t longest = 0;
     for (int64_t r = 0; r < b; ++r) {
         const int64_t c = counts[r].item<int64_t>();
         rows.push_back(std::get<0>(std::get<1>(ranked[r].topk(n - c + (c > 0 ? kept_tokens(c, keep) : 0))).sort()));
-        longest = std::max(longest, rows.back().size(0));
     }
-    at::Tensor filler = at::zeros({b, longest}, at::TensorOptions().dtype(at::kBool));
-    for (int64_t r = 0; r < b; ++r) {
-        const int64_t pad = longest - rows[r].size(0);
-        rows[r] = at::cat({rows[r].slice(0, 0, 1).expand({pad}), rows[r]});
-        filler[r].slice(0, 0, pad).fill_(true);
-    }
-    keep_tokens(s, at::stack(rows));
+    auto [index, filler] = right_aligned(rows);
+    const int64_t longest = index.size(1);
+    keep_tokens(s, index);
     filler = filler.to(s.hidden.device());
     if (s.bias.defined())
         s.bias = s.bias.expand({b, s.bias.size(1), longest, longest}).masked_fill(filler.view({b, 1, 1, longest}),

@@ -56,6 +56,17 @@ std::map<std::string, at::Tensor> tokens_reference(const QString& dir, const cha
     return out;
 }
 
+// The reference's inputs under `prefix`: "" the prompt about both images, "generate." the
+// left-padded batch of one-image prompts.
+ps::VlmInputs prompt_inputs(const ps_test::Reference& ref, const std::string& prefix = "") {
+    ps::VlmInputs in;
+    in.input_ids = ref[prefix + "input_ids"];
+    if (ref.has(prefix + "attention_mask")) in.attention_mask = ref[prefix + "attention_mask"];
+    in.pixel_values = ref[prefix + "pixel_values"];
+    in.image_grid_thw = ref[prefix + "image_grid_thw"];
+    return in;
+}
+
 std::vector<int64_t> ids_of(const at::Tensor& t) {
     const at::Tensor c = t.reshape({-1}).to(at::kLong).contiguous();
     return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
@@ -117,10 +128,7 @@ private Q_SLOTS:
         QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ids_of(ref["text.input_ids"]));
 
         // Every hidden state and the logits for a prompt about two images.
-        ps::VlmInputs in;
-        in.input_ids = ref["input_ids"];
-        in.pixel_values = ref["pixel_values"];
-        in.image_grid_thw = ref["image_grid_thw"];
+        const ps::VlmInputs in = prompt_inputs(ref);
         ps::CaptureOptions cap;
         cap.hidden_states = true;
         const ps::VlmOutputs out = model->forward(in, cap);
@@ -142,11 +150,7 @@ private Q_SLOTS:
         // Greedy answers: a left-padded batch of one-image prompts, and the two-image prompt.
         const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
         QVERIFY(causal);
-        ps::VlmInputs batch;
-        batch.input_ids = ref["generate.input_ids"];
-        batch.attention_mask = ref["generate.attention_mask"];
-        batch.pixel_values = ref["generate.pixel_values"];
-        batch.image_grid_thw = ref["generate.image_grid_thw"];
+        const ps::VlmInputs batch = prompt_inputs(ref, "generate.");
         const at::Tensor& want = ref["generate.ids"];
         const auto answers = causal->generate_batch(batch, static_cast<int>(want.size(1)), std::nullopt);
         for (int64_t b = 0; b < want.size(0); ++b) QCOMPARE(answers[static_cast<size_t>(b)], ids_of(want[b]));
@@ -171,10 +175,7 @@ private Q_SLOTS:
         const ps_test::Reference ref = read_reference(dir);
         std::map<std::string, at::Tensor> want = tokens_reference(dir, "vision");
         auto model = ps::Vlm::load(dir.toStdString());
-        ps::VlmInputs in;
-        in.input_ids = ref["input_ids"];
-        in.pixel_values = ref["pixel_values"];
-        in.image_grid_thw = ref["image_grid_thw"];
+        const ps::VlmInputs in = prompt_inputs(ref);
 
         // The heatmap at block 0: each image's merged grid, the reference's scores.
         const auto grids = ps::image_token_importance(*model, in, 0, ps::TokenMetric::Received);
@@ -207,11 +208,7 @@ private Q_SLOTS:
 
         // A left-padded batch of two images of different sizes answers as each prompt alone.
         const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
-        ps::VlmInputs batch;
-        batch.input_ids = ref["generate.input_ids"];
-        batch.attention_mask = ref["generate.attention_mask"];
-        batch.pixel_values = ref["generate.pixel_values"];
-        batch.image_grid_thw = ref["generate.image_grid_thw"];
+        const ps::VlmInputs batch = prompt_inputs(ref, "generate.");
         const at::Tensor batched = model->forward(batch).logits;
         const auto answers = causal->generate_batch(batch, 4, std::nullopt);
         int64_t first_patch = 0;
@@ -256,10 +253,7 @@ private Q_SLOTS:
         pruning.language_after = 0;
         pruning.language_keep = 0.5;
         ps::install_token_pruning(*model, pruning);
-        ps::VlmInputs in;
-        in.input_ids = ref["input_ids"];
-        in.pixel_values = ref["pixel_values"];
-        in.image_grid_thw = ref["image_grid_thw"];
+        const ps::VlmInputs in = prompt_inputs(ref);
         const at::Tensor logits = model->forward(in).logits;
         QCOMPARE(logits.size(1), want["kept"].size(0));
         PS_COMPARE_TENSOR(logits, want["logits"], std::string("pruned logits"), false, 1e-4, 0);
@@ -364,10 +358,7 @@ private Q_SLOTS:
         const std::string inputs = (dir + "/inputs.safetensors").toStdString();
         ps::save_safetensors(inputs, {{"input_ids", ref["input_ids"]}, {"pixel_values", ref["pixel_values"]},
                                       {"image_grid_thw", ref["image_grid_thw"]}});
-        ps::VlmInputs in;
-        in.input_ids = ref["input_ids"];
-        in.pixel_values = ref["pixel_values"];
-        in.image_grid_thw = ref["image_grid_thw"];
+        const ps::VlmInputs in = prompt_inputs(ref);
 
         for (const char* method : {"wanda", "width"}) {
             ps::Plan p;
