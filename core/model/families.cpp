@@ -4,7 +4,7 @@
 #include "core/model/clip.h"
 #include "core/model/llama_lm.h"
 #include "core/model/llava.h"
-#include "core/model/qwen2_vl.h"
+#include "core/model/qwen_vl.h"
 #include "core/model/siglip.h"
 #include "core/model/vision_text_dual_encoder.h"
 
@@ -32,7 +32,7 @@ std::vector<FamilySpec> inspect_only_families() {
 
 std::vector<FamilySpec> builtin_families() {
     std::vector<FamilySpec> out = {clip_family(), siglip_family(), vision_text_dual_encoder_family(), llava_family(),
-                                   llama_lm_family(), qwen2_vl_family()};
+                                   llama_lm_family(), qwen2_vl_family(), qwen3_vl_family()};
     for (FamilySpec& f : inspect_only_families()) out.push_back(std::move(f));
     return out;
 }

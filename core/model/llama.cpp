@@ -82,13 +82,20 @@ std::pair<at::Tensor, at::Tensor> llama_rotary(const LlamaConfig& c, const at::T
     at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B,T,d/2], or [B,T,3,d/2]
     if (!c.mrope_section.empty()) {
         if (positions.dim() != 3 || positions.size(2) != 3) throw Error("rotary", "a multimodal rotary takes position ids [B,T,3]");
-        std::vector<at::Tensor> parts;
-        int64_t from = 0;
-        for (int64_t axis = 0; axis < 3; ++axis) {
-            parts.push_back(freqs.select(2, axis).slice(-1, from, from + c.mrope_section[axis]));
-            from += c.mrope_section[axis];
+        // The position axis (time, row, column) each frequency turns with.
+        const int64_t half = c.head_dim / 2;
+        std::vector<int64_t> axis(static_cast<size_t>(half), 0);
+        for (int64_t j = 0, from = 0, a = 0; j < half; ++j) {
+            if (c.mrope_interleaved) {
+                const int64_t r = j % 3;
+                axis[j] = r > 0 && j < 3 * c.mrope_section[r] ? r : 0;
+                continue;
+            }
+            while (a < 2 && j >= from + c.mrope_section[a]) from += c.mrope_section[a++];
+            axis[j] = a;
         }
-        freqs = at::cat(parts, -1);
+        const at::Tensor index = at::tensor(axis, at::kLong).to(freqs.device()).view({1, 1, 1, half});
+        freqs = freqs.gather(2, index.expand({freqs.size(0), freqs.size(1), 1, half})).squeeze(2);
     }
     at::Tensor emb = at::cat({freqs, freqs}, -1);
     return {emb.cos().to(dtype), emb.sin().to(dtype)};
@@ -135,6 +142,10 @@ void llama_decoder_block(const WeightStore& w, const std::string& p, const Llama
     at::Tensor k = split_heads(proj(w, a + "k_proj", x, kvd, c.hidden, qkv_bias), kv_heads);
     at::Tensor v = split_heads(proj(w, a + "v_proj", x, kvd, c.hidden, qkv_bias), kv_heads);
     x.reset();
+    if (c.qk_norm) {
+        q = rms_norm(q, w.get(a + "q_norm.weight", {c.head_dim}), c.eps);
+        k = rms_norm(k, w.get(a + "k_norm.weight", {c.head_dim}), c.eps);
+    }
     q = apply_rotary(q, s.cos, s.sin);
     k = apply_rotary(k, s.cos, s.sin);
     if (cache) {
@@ -164,6 +175,10 @@ void llama_decoder_block(const WeightStore& w, const std::string& p, const Llama
     s.hidden = add_into(proj(w, m + "down_proj", x, c.hidden, inter, c.mlp_bias), h);
 }
 
+void llama_deepstack(StageState& s, int64_t layer) {
+    if (layer < static_cast<int64_t>(s.deepstack.size())) s.hidden = s.hidden + s.deepstack[layer].to(s.hidden.scalar_type());
+}
+
 at::Tensor llama_embed_tokens(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& ids) {
     return at::embedding(w.get(p + "embed_tokens.weight", {c.vocab, c.hidden}), ids.to(w.device()));
 }
@@ -182,7 +197,8 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
                                                  const LlamaConfig& c, const at::Tensor& inputs_embeds,
                                                  const at::Tensor& attention_mask, int max_new_tokens,
                                                  std::optional<int64_t> eos, const TokenStep& on_step,
-                                                 const at::Tensor& prompt_positions, const PromptPruning& pruning) {
+                                                 const at::Tensor& prompt_positions, const PromptPruning& pruning,
+                                                 const std::vector<at::Tensor>& deepstack) {
     at::NoGradGuard no_grad;
     const int64_t batch = inputs_embeds.size(0);
     const auto longs = at::TensorOptions().dtype(at::kLong).device(inputs_embeds.device());
@@ -211,6 +227,10 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
         const at::Tensor same = (inputs_embeds == inputs_embeds.slice(0, 0, 1)).all(-1).logical_and(mask != 0).all(0);  // [T]
         const at::Tensor differ = same.logical_not().nonzero();
         shared = std::min<int64_t>(differ.numel() ? differ[0][0].item<int64_t>() : len, len - 1);
+        if (!deepstack.empty()) {  // the shared prefix ends before the first image token
+            const at::Tensor images = pruning.image_slots.any(0).nonzero();
+            if (images.numel()) shared = std::min(shared, images[0][0].item<int64_t>());
+        }
     }
     if (shared > 1) {
         StageState prefix = llama_start(c, inputs_embeds.slice(0, 0, 1).slice(1, 0, shared), mask.slice(0, 0, 1).slice(1, 0, shared),
@@ -224,23 +244,24 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
         shared = 0;
     }
     StageState s = llama_start(c, inputs_embeds.slice(1, shared), mask, positions.slice(1, shared), shared);
-    if (drop_after >= 0) s.image_slots = pruning.image_slots.to(inputs_embeds.device());
+    if (drop_after >= 0) s.image_slots = pruning.image_slots.to(inputs_embeds.device()).slice(1, shared);
+    for (const at::Tensor& f : deepstack) s.deepstack.push_back(f.slice(1, shared));
     at::Tensor kept_mask;  // [B,S] the keys of the layers after drop_after
 
     std::vector<std::vector<int64_t>> out(batch);
     std::vector<bool> finished(batch, false);
     for (int step = 0; step < max_new_tokens; ++step) {
         for (int64_t i = 0; i < c.layers; ++i) {
-            if (step == 0 && i == drop_after) {
-                at::Tensor probs;
-                llama_decoder_block(w, layer(i), c, s, &probs, &cache[i]);
-                pruning.hook->apply(pruning.tower, drop_after, s, probs);
-                kept_mask = attended_keys(s.bias).to(mask.scalar_type());
-                continue;
-            }
             if (step > 0 && drop_after >= 0 && i == drop_after + 1)
                 s.bias = llama_attention_bias(kept_mask, batch, 1, kept_mask.size(1), s.hidden.scalar_type(), s.hidden.device());
-            llama_decoder_block(w, layer(i), c, s, nullptr, &cache[i]);
+            const bool drop_here = step == 0 && i == drop_after;
+            at::Tensor probs;
+            llama_decoder_block(w, layer(i), c, s, drop_here ? &probs : nullptr, &cache[i]);
+            llama_deepstack(s, i);  // the prompt's pass only: a new token's state has none
+            if (drop_here) {
+                pruning.hook->apply(pruning.tower, drop_after, s, probs);
+                kept_mask = attended_keys(s.bias).to(mask.scalar_type());
+            }
         }
         at::Tensor last = llama_final_norm(w, p, c, s.hidden.slice(1, -1));
         at::Tensor next = llama_logits(w, p, head, c, last).squeeze(1).to(at::kFloat).argmax(-1);

@@ -1,8 +1,9 @@
 // The LLaMA decoder (LlamaModel / LlamaForCausalLM) as pieces over a StageState, so decoder-based
 // families share one implementation: config with LlamaConfig defaults, rotary tables (Qwen2-VL's
 // multimodal rotary too), the pre-norm GQA/SwiGLU block (with an optional KV cache for
-// generation), final norm and output head. Qwen2 is this decoder with biases on q, k and v. Every
-// piece takes the prefix of its module, e.g. "model.language_model.".
+// generation), final norm and output head. Qwen2 is this decoder with biases on q, k and v, Qwen3
+// with RMSNorm on each head's queries and keys. Every piece takes the prefix of its module, e.g.
+// "model.language_model.".
 #pragma once
 #include <optional>
 #include <string>
@@ -21,9 +22,13 @@ struct LlamaConfig {
     std::string act;
     bool attention_bias = false, mlp_bias = false, tie_word_embeddings = false;
     bool qkv_bias = false;  // q, k and v with biases, o without (Qwen2)
+    bool qk_norm = false;   // RMSNorm over each head of q and k before the rotary (Qwen3: self_attn.q_norm, k_norm)
     // Qwen2-VL's multimodal rotary: the rotary frequencies split into sections for the (time, row,
-    // column) position ids, in that order; empty for one position id per token.
+    // column) position ids, in that order; empty for one position id per token. Interleaved
+    // (Qwen3-VL): frequency j turns with the row where j % 3 == 1 and j < 3 x the row section, with
+    // the column where j % 3 == 2 and j < 3 x the column section, else with the time.
     std::vector<int64_t> mrope_section;
+    bool mrope_interleaved = false;
 };
 // LlamaConfig defaults; throws ps::Error naming `config_path` for unsupported rope_scaling types.
 LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path);
@@ -56,6 +61,11 @@ StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, co
 void llama_decoder_block(const WeightStore& w, const std::string& p, const LlamaConfig& c, StageState& s,
                          at::Tensor* probs = nullptr, LayerCache* cache = nullptr);
 
+// Qwen3-VL's DeepStack: after decoder layer `layer`, the state's features for that layer
+// (s.deepstack[layer], zero off the image tokens) are added to its hidden states; layers past
+// them are left as they are.
+void llama_deepstack(StageState& s, int64_t layer);
+
 // embed_tokens, final norm and lm_head; `p` is the LlamaModel prefix (holding embed_tokens,
 // layers, norm), `head` the lm_head weight name (embed_tokens stands in when tied and absent).
 at::Tensor llama_embed_tokens(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& ids);
@@ -77,11 +87,14 @@ struct PromptPruning {
 // row, the new token ids, ending with `eos` where it was produced. `positions` are the prompt's
 // position ids (undefined: counted over the attended tokens); each new token takes the next after
 // the row's largest. `p` and `head` as in llama_logits; `on_step` (may be empty) sees the tokens
-// after every step; `pruning` drops prompt tokens after a layer.
+// after every step; `pruning` drops prompt tokens after a layer; `deepstack` [B,T,D] per layer are
+// added to the prompt's hidden states after the first layers (llama_deepstack), and then need
+// `pruning.image_slots` (no prompt prefix holding image tokens is shared between rows).
 std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
                                                  const LlamaConfig& c, const at::Tensor& inputs_embeds,
                                                  const at::Tensor& attention_mask, int max_new_tokens,
                                                  std::optional<int64_t> eos, const TokenStep& on_step,
-                                                 const at::Tensor& positions = {}, const PromptPruning& pruning = {});
+                                                 const at::Tensor& positions = {}, const PromptPruning& pruning = {},
+                                                 const std::vector<at::Tensor>& deepstack = {});
 
 }  // namespace ps

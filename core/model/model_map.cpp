@@ -58,7 +58,9 @@ std::string role_of(const std::string& module) {
         else if (parent == "output" || parent == "output_query") role = "fc2";
         else if (parent == "pooler") role = "pooler";
         else role = "dense";
-    } else if (leaf == "gate_proj" || leaf == "wi_0") role = "gate";
+    } else if (leaf == "linear_fc1") role = "fc1";
+    else if (leaf == "linear_fc2") role = "fc2";
+    else if (leaf == "gate_proj" || leaf == "wi_0") role = "gate";
     else if (leaf == "up_proj" || leaf == "wi_1" || leaf == "wi") role = "up";
     else if (leaf == "down_proj" || leaf == "wo") role = "down";
     else if (leaf == "linear_1") role = "proj_1";

@@ -50,6 +50,10 @@ struct StageState {
     // A vision tower whose patches attend only within consecutive runs of them (Qwen2-VL: each
     // image; Qwen2.5-VL's window blocks: each window): the runs' lengths, adding up to N.
     std::vector<int64_t> segments, window_segments;
+    // Per-token features that travel with the tokens (Qwen3-VL's DeepStack), each [B,N,D']: in
+    // the vision tower the outputs of the blocks that feed DeepStack so far, in the decoder the
+    // merged features added after its first layers (zero off the image tokens).
+    std::vector<at::Tensor> deepstack;
 };
 
 // Run-time token pruning (core/token): after the blocks it names, `apply` may drop tokens from the

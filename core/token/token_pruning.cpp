@@ -126,6 +126,7 @@ void keep_tokens(StageState& s, const at::Tensor& index) {
     if (s.positions.defined() && s.positions.dim() == 1) s.positions = s.positions.unsqueeze(0);
     s.positions = gather_tokens(s.positions, 1, index, n);
     s.image_slots = gather_tokens(s.image_slots, 1, index, n);
+    for (at::Tensor& f : s.deepstack) f = gather_tokens(f, 1, index, n);
     s.segments = kept_runs(s.segments, index);
     s.window_segments = kept_runs(s.window_segments, index);
 }
@@ -153,7 +154,7 @@ std::string no_cls_token(const Vlm& model) {
 }
 
 std::string text_guided_unavailable(const Vlm& model) {
-    return "text-guided importance needs a model with image tokens in its language sequence (LLaVA, Qwen2-VL), not " +
+    return "text-guided importance needs a model with image tokens in its language sequence (LLaVA, Qwen-VL), not " +
            model.map().family_display;
 }
 

@@ -37,7 +37,7 @@ private Q_SLOTS:
         QTest::addColumn<QString>("family");
         QTest::addColumn<QString>("family_id");
         for (const char* f : {"clip", "siglip", "vision-text-dual-encoder", "llava", "llava_new", "blip-2", "idefics3",
-                              "qwen2-vl"})
+                              "qwen2-vl", "qwen3-vl"})
             QTest::newRow(f) << f << QString(f).replace("_new", "");
     }
 
@@ -104,6 +104,10 @@ private Q_SLOTS:
         QCOMPARE(qkv.role, std::string("qkv"));
         QCOMPARE(qkv.block, 1);
         QCOMPARE(find(qwen, "visual.blocks.1.attn.proj").role, std::string("o"));
+        const auto qwen3 = ps::inspect_checkpoint((models_ + "/qwen3-vl").toStdString());
+        QCOMPARE(find(qwen3, "model.visual.blocks.2.mlp.linear_fc1").role, std::string("fc1"));
+        QCOMPARE(find(qwen3, "model.visual.blocks.2.mlp.linear_fc2").role, std::string("fc2"));
+        QCOMPARE(find(qwen3, "model.visual.deepstack_merger_list.1.linear_fc2").block, -1);
 
         const auto blip = ps::inspect_checkpoint((models_ + "/blip-2").toStdString());
         for (const auto& l : blip.linears)

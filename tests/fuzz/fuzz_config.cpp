@@ -12,13 +12,15 @@ namespace {
 
 void read_tower(const ps::ConfigReader& c) {
     for (const char* key : {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-                            "num_key_value_heads", "image_size", "patch_size", "vocab_size", "max_position_embeddings"})
+                            "num_key_value_heads", "image_size", "patch_size", "vocab_size", "max_position_embeddings",
+                            "head_dim", "num_position_embeddings"})
         c.integer(key, 1);
     for (const char* key : {"layer_norm_eps", "rms_norm_eps", "rope_theta"}) c.number(key, 1e-5);
     for (const char* key : {"hidden_act", "model_type", "projector_hidden_act"}) c.string(key, "gelu");
     c.boolean("tie_word_embeddings", false);
     c.sub("rope_scaling").integers("mrope_section", {});  // Qwen2-VL's lists
     c.integers("fullatt_block_indexes", {});
+    c.integers("deepstack_visual_indexes", {});  // Qwen3-VL
 }
 
 }  // namespace

@@ -85,6 +85,17 @@ def build(family, num_key_value_heads=2, **sizes):
         m = tf.Qwen2VLForConditionalGeneration(cfg)
         return m, {"vision": [m.model.visual.blocks, m.model.visual.patch_embed], "projector": [m.model.visual.merger],
                    "language": [m.model.language_model]}
+    if family == "qwen3-vl":
+        cfg = tf.Qwen3VLConfig(vision_config=dict(depth=3, hidden_size=32, num_heads=4, intermediate_size=37, out_hidden_size=32,
+                                                  num_position_embeddings=16, deepstack_visual_indexes=[0, 2]),
+                               text_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+                                                num_key_value_heads=2, head_dim=8, vocab_size=99,
+                                                rope_scaling={"rope_type": "default", "mrope_section": [2, 1, 1]}),
+                               tie_word_embeddings=False)
+        m = tf.Qwen3VLForConditionalGeneration(cfg)
+        return m, {"vision": [m.model.visual.blocks, m.model.visual.patch_embed],
+                   "projector": [m.model.visual.merger, m.model.visual.deepstack_merger_list],
+                   "language": [m.model.language_model]}
     raise SystemExit(f"unknown family {family}")
 
 
@@ -137,7 +148,7 @@ def write(out_dir, family):
         json.dump(expected, f, indent=1, sort_keys=True)
 
 
-FAMILIES = ["clip", "siglip", "vision-text-dual-encoder", "llava", "llava_new", "blip-2", "idefics3", "qwen2-vl"]
+FAMILIES = ["clip", "siglip", "vision-text-dual-encoder", "llava", "llava_new", "blip-2", "idefics3", "qwen2-vl", "qwen3-vl"]
 
 if __name__ == "__main__":
     out = sys.argv[1]

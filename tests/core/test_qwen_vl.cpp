@@ -1,12 +1,14 @@
-// core/model/qwen2_vl.cpp against transformers on tiny random Qwen2-VL (module layout, untied head)
-// and Qwen2.5-VL (Hub layout, tied head) made by tests/python/qwen2_vl_reference.py: the image
+// core/model/qwen_vl.cpp against transformers on tiny random Qwen2-VL (module layout, untied head),
+// Qwen2.5-VL (Hub layout, tied head) and Qwen3-VL (untied head; q/k norms, interleaved multimodal
+// rotary, learned positions interpolated to each grid, DeepStack into two of three decoder layers)
+// made by tests/python/qwen_vl_reference.py: the image
 // processor's pixel values and grids for four non-square images (one scaled up to min_pixels, one
 // down to max_pixels), the chat prompts' ids with and without an image, every hidden state of both
 // towers and the logits for a prompt about two images, greedy answers of a left-padded batch and of
 // the two-image prompt, and the streamed model equal to the resident one. A Wanda 2:4 language-only
 // prune and a width prune of the decoder's MLP export folders that transformers reloads with the
 // logits of our pruned model. Run-time token pruning after vision block 0 at keep 0.5 keeps the
-// merged tokens and gives the logits of tests/python/qwen2_vl_token_reference.py, which drops the
+// merged tokens and gives the logits of tests/python/qwen_vl_token_reference.py, which drops the
 // same patches by hand between transformers' own blocks and the image pads from the prompt; a
 // left-padded batch of two differently sized images, each losing its own number of pads, answers
 // as each prompt alone; the heatmap's grid is each image's merged grid with the reference's scores.
@@ -15,6 +17,8 @@
 // Generation with FastV drops those tokens in the prompt's pass and equals greedy steps of whole
 // forwards that drop the same tokens. prunestudio-cli eval --plan answers a question file with
 // either pruning as the API does (likelihoods batched as alone).
+#include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
@@ -40,7 +44,7 @@
 
 namespace {
 
-// The tensors of tests/python/qwen2_vl_reference.py's OUT/reference.safetensors.
+// The tensors of tests/python/qwen_vl_reference.py's OUT/reference.safetensors.
 ps_test::Reference read_reference(const QString& dir) {
     ps_test::Reference ref;
     ref.dir = dir;
@@ -49,7 +53,7 @@ ps_test::Reference read_reference(const QString& dir) {
     return ref;
 }
 
-// What tests/python/qwen2_vl_token_reference.py wrote for `mode` (vision, text).
+// What tests/python/qwen_vl_token_reference.py wrote for `mode` (vision, text).
 std::map<std::string, at::Tensor> tokens_reference(const QString& dir, const char* mode) {
     std::map<std::string, at::Tensor> out;
     for (auto& [name, t] : ps::load_safetensors((dir + "/tokens-" + mode + ".safetensors").toStdString())) out[name] = t;
@@ -74,7 +78,7 @@ std::vector<int64_t> ids_of(const at::Tensor& t) {
 
 }  // namespace
 
-class TestQwen2Vl : public QObject {
+class TestQwenVl : public QObject {
     Q_OBJECT
 private:
     QTemporaryDir tmp_;
@@ -83,7 +87,7 @@ private:
     QString made(const QString& variant, const QStringList& args) {
         const QString dir = tmp_.filePath(variant);
         if (QFileInfo::exists(dir + "/reference.safetensors")) return dir;
-        const auto run = ps_test::run_python("qwen2_vl_reference.py", QStringList{dir, variant} + args);
+        const auto run = ps_test::run_python("qwen_vl_reference.py", QStringList{dir, variant} + args);
         if (run.exit_code != 0) qWarning("%s", run.err.constData());
         return dir;
     }
@@ -96,13 +100,14 @@ private Q_SLOTS:
         QTest::addColumn<QStringList>("args");
         QTest::newRow("Qwen2-VL, module layout, untied head") << "qwen2_vl" << QStringList{"--module-layout"};
         QTest::newRow("Qwen2.5-VL, Hub layout, tied head") << "qwen2_5_vl" << QStringList{"--tie"};
+        QTest::newRow("Qwen3-VL, untied head") << "qwen3_vl" << QStringList{};
     }
 
     void parity() {
         QFETCH(QString, variant);
         QFETCH(QStringList, args);
         const QString dir = tmp_.filePath(variant);
-        const auto run = ps_test::run_python("qwen2_vl_reference.py", QStringList{dir, variant} + args);
+        const auto run = ps_test::run_python("qwen_vl_reference.py", QStringList{dir, variant} + args);
         QVERIFY2(run.exit_code == 0, run.err.constData());
         const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
         const ps_test::Reference ref = read_reference(dir);
@@ -170,7 +175,7 @@ private Q_SLOTS:
         QFETCH(QString, variant);
         QFETCH(QStringList, args);
         const QString dir = made(variant, args);
-        const auto py = ps_test::run_python("qwen2_vl_token_reference.py", {dir, "vision", "0", "0.5"});
+        const auto py = ps_test::run_python("qwen_vl_token_reference.py", {dir, "vision", "0", "0.5"});
         QVERIFY2(py.exit_code == 0, py.err.constData());
         const ps_test::Reference ref = read_reference(dir);
         std::map<std::string, at::Tensor> want = tokens_reference(dir, "vision");
@@ -193,7 +198,7 @@ private Q_SLOTS:
         std::array<int64_t, 3> grid{};
         const at::Tensor first = in.pixel_values.narrow(0, 0, rows * cols);
         QVERIFY(ps::image_patches(ps::patches_image(first, rows, cols, cfg), cfg, grid).equal(first));
-        QCOMPARE(ps::model_view(in, 1, cfg).rows, static_cast<int>(ref["image_grid_thw"][1][1].item<int64_t>() * 14));
+        QCOMPARE(ps::model_view(in, 1, cfg).rows, static_cast<int>(ref["image_grid_thw"][1][1].item<int64_t>() * cfg.patch_size));
 
         // Keep half of each image's merged tokens after block 0: the same tokens, the same logits.
         ps::TokenPruning pruning;
@@ -243,7 +248,7 @@ private Q_SLOTS:
         QFETCH(QString, variant);
         QFETCH(QStringList, args);
         const QString dir = made(variant, args);
-        const auto py = ps_test::run_python("qwen2_vl_token_reference.py", {dir, "text", "0", "0.5"});
+        const auto py = ps_test::run_python("qwen_vl_token_reference.py", {dir, "text", "0", "0.5"});
         QVERIFY2(py.exit_code == 0, py.err.constData());
         const ps_test::Reference ref = read_reference(dir);
         std::map<std::string, at::Tensor> want = tokens_reference(dir, "text");
@@ -346,13 +351,49 @@ private Q_SLOTS:
         }
     }
 
+    // Qwen3-VL's config fields the family reads are refused in one line naming config.json and
+    // the field when they cannot describe a model, before any weight is read.
+    void bad_qwen3_configs_data() {
+        QTest::addColumn<QString>("tower");
+        QTest::addColumn<QString>("field");
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<QString>("error");
+        QTest::newRow("DeepStack block past the tower") << "vision_config" << "deepstack_visual_indexes" << "[0, 3]"
+                                                        << "config.json: vision_config.deepstack_visual_indexes: block 3 is not one of the 3 vision blocks";
+        QTest::newRow("position table not square") << "vision_config" << "num_position_embeddings" << "24"
+                                                   << "config.json: vision_config.num_position_embeddings 24 is not the square of a grid side";
+        QTest::newRow("rotary sections off head_dim") << "text_config" << "rope_scaling" << R"({"rope_type": "default"})"
+                                                      << "config.json: text_config.rope_scaling.mrope_section: not given, and Qwen3-VL's default [24, 20, 20] "
+                                                         "does not add up to head_dim / 2 = 8";
+    }
+
+    void bad_qwen3_configs() {
+        QFETCH(QString, tower);
+        QFETCH(QString, field);
+        QFETCH(QString, value);
+        QFETCH(QString, error);
+        const QString dir = made("qwen3_vl", {}), bad = tmp_.filePath("qwen3-bad");
+        QVERIFY(QDir().mkpath(bad));
+        QFile::remove(bad + "/model.safetensors");
+        QVERIFY(QFile::copy(dir + "/model.safetensors", bad + "/model.safetensors"));
+        nlohmann::json config = nlohmann::json::parse(ps_test::read_bytes(dir + "/config.json").toStdString());
+        config[tower.toStdString()][field.toStdString()] = nlohmann::json::parse(value.toStdString());
+        ps_test::write_bytes(bad + "/config.json", QByteArray::fromStdString(config.dump()));
+        try {
+            ps::Vlm::load(bad.toStdString());
+            QFAIL("the config was accepted");
+        } catch (const ps::Error& e) {
+            QCOMPARE(QString(e.what()), bad + "/" + error);
+        }
+    }
+
     void pruned_exports_reload_in_transformers_data() { parity_data(); }
 
     void pruned_exports_reload_in_transformers() {
         QFETCH(QString, variant);
         QFETCH(QStringList, args);
         const QString dir = tmp_.filePath(variant + "-40");
-        const auto run = ps_test::run_python("qwen2_vl_reference.py", QStringList{dir, variant, "--intermediate", "40"} + args);
+        const auto run = ps_test::run_python("qwen_vl_reference.py", QStringList{dir, variant, "--intermediate", "40"} + args);
         QVERIFY2(run.exit_code == 0, run.err.constData());
         const ps_test::Reference ref = read_reference(dir);
         const std::string inputs = (dir + "/inputs.safetensors").toStdString();
@@ -387,5 +428,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestQwen2Vl)
-#include "test_qwen2_vl.moc"
+QTEST_GUILESS_MAIN(TestQwenVl)
+#include "test_qwen_vl.moc"

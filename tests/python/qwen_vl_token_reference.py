@@ -1,5 +1,5 @@
-"""Hand references for run-time token pruning in Qwen2-VL and Qwen2.5-VL, built from transformers'
-own modules.
+"""Hand references for run-time token pruning in Qwen2-VL, Qwen2.5-VL and Qwen3-VL, built from
+transformers' own modules.
 
 vision: the vision blocks run one by one as the model runs them; after
 block BLOCK each patch is scored by the attention it receives there (column sums over the queries
@@ -8,16 +8,19 @@ the mean of its four, and every image keeps round(KEEP x its groups) groups with
 scores. The later blocks run on the kept patches with their rotary positions, attending within
 what is left of each image and window; the merger's tokens go back to the image's order; their
 image pads leave the prompt, and the decoder runs on the rest with the multimodal positions
-get_rope_index gave the whole prompt.
+get_rope_index gave the whole prompt. Qwen3-VL: the outputs of the DeepStack blocks lose the same
+patches (those before BLOCK when it drops them), go through their mergers, and are added to the
+image tokens left after the decoder's first layers.
 
 text (FastV): the whole model runs with eager attention; after decoder layer BLOCK the image tokens
 are scored by the attention the prompt's last token gives them there (mean over heads), the
 round(KEEP x image tokens) highest stay with every text token, and the later layers run on those
-with their positions and a causal mask over what is left.
+with their positions and a causal mask over what is left (Qwen3-VL: DeepStack's features of the
+image tokens left added after the first layers, as in the whole model).
 
-  qwen2_vl_token_reference.py DIR vision|text BLOCK KEEP
+  qwen_vl_token_reference.py DIR vision|text BLOCK KEEP
 
-DIR is a folder written by qwen2_vl_reference.py (the checkpoint and reference.safetensors, whose
+DIR is a folder written by qwen_vl_reference.py (the checkpoint and reference.safetensors, whose
 two-image prompt is used); writes DIR/tokens-<vision|text>.safetensors with
   scores   [G]         vision: each merged token's score at BLOCK (its patches' mean), both images in order
   kept     [K] int64   vision: the merged tokens kept, over both images in order; text: the prompt's
@@ -59,27 +62,45 @@ def keep_count(keep, candidates):
     return max(1, math.floor(keep * candidates + 0.5))
 
 
+def deepstack_per_token(model, ids, features):
+    """DeepStack's merged features [N, D] per layer as [1, T, D]: at the image pads of `ids`, zero elsewhere."""
+    out = []
+    for f in features:
+        t = torch.zeros(ids.shape[1], f.shape[-1])
+        t[ids[0] == model.config.image_token_id] = f
+        out.append(t.unsqueeze(0))
+    return out
+
+
 def text_guided(folder, ref, block, keep):
     model = tf.AutoModelForImageTextToText.from_pretrained(folder, attn_implementation="eager").eval()
     ids, grid = ref["input_ids"], ref["image_grid_thw"]
     mask = torch.ones_like(ids)
+    lm = model.model.language_model
     with torch.no_grad():
-        out = model(input_ids=ids, pixel_values=ref["pixel_values"], image_grid_thw=grid, attention_mask=mask,
-                    output_attentions=True, output_hidden_states=True)
+        outputs = {}
+        hook = lm.layers[block].register_forward_hook(lambda _m, _i, o: outputs.__setitem__("hidden", (o[0] if isinstance(o, tuple) else o).clone()))
+        out = model(input_ids=ids, pixel_values=ref["pixel_values"], image_grid_thw=grid, attention_mask=mask, output_attentions=True)
+        hook.remove()
+        deepstack = []
+        if hasattr(model.model.visual, "deepstack_merger_list"):
+            deepstack = deepstack_per_token(model, ids, model.model.get_image_features(ref["pixel_values"], grid)[1])
         scores = out.attentions[block][0, :, -1, :].mean(0)
         pads = (ids[0] == model.config.image_token_id).nonzero().squeeze(1)
         stay = ids[0] != model.config.image_token_id
         stay[pads[scores[pads].topk(keep_count(keep, pads.numel())).indices]] = True
-        hidden = out.hidden_states[block + 1][:, stay]
+        hidden = outputs["hidden"] + (deepstack[block] if block < len(deepstack) else 0)
+        hidden = hidden[:, stay]
         positions, _ = model.model.get_rope_index(ids, grid, None, attention_mask=mask)
         positions = positions[:, :, stay]
-        lm = model.model.language_model
         cos_sin = lm.rotary_emb(hidden, positions)
         n = hidden.shape[1]
         causal = torch.full((n, n), float("-inf")).triu(1)[None, None]
-        for layer in lm.layers[block + 1:]:
+        for i, layer in enumerate(lm.layers[block + 1:], start=block + 1):
             o = layer(hidden, attention_mask=causal, position_ids=positions, position_embeddings=cos_sin)
             hidden = o[0] if isinstance(o, tuple) else o
+            if i < len(deepstack):
+                hidden = hidden + deepstack[i][:, stay]
         logits = model.lm_head(lm.norm(hidden))
     kept = stay.nonzero().squeeze(1)
     print(f"kept {int(pads.numel() - (~stay).sum())} of {pads.numel()} image tokens after layer {block}, "
@@ -94,6 +115,10 @@ def in_vision(folder, ref, block, keep):
     grid = ref["image_grid_thw"]
     with torch.no_grad():
         hidden = visual.patch_embed(ref["pixel_values"])
+        if hasattr(visual, "fast_pos_embed_interpolate"):  # Qwen3-VL's learned positions
+            hidden = hidden + visual.fast_pos_embed_interpolate(grid)
+        deepstack_blocks = getattr(visual, "deepstack_visual_indexes", [])
+        deep = []  # the DeepStack blocks' outputs so far, on the patches still present
         rotary = visual.rot_pos_emb(grid)
         n = hidden.shape[0]
         image_bounds = [0] + torch.repeat_interleave(grid[:, 1] * grid[:, 2], grid[:, 0]).cumsum(0).tolist()
@@ -114,6 +139,8 @@ def in_vision(folder, ref, block, keep):
             if i == block:
                 scores = received(blk, hidden, cos, sin, bounds)
             hidden = blk(hidden, cu_seqlens=cu, position_embeddings=(cos, sin))
+            if i in deepstack_blocks:
+                deep.append(hidden)
             if i == block:
                 means = scores.view(-1, unit).mean(1)
                 heat = torch.empty_like(means)
@@ -126,11 +153,13 @@ def in_vision(folder, ref, block, keep):
                 chosen = torch.cat(chosen).sort().values
                 tokens = (chosen.unsqueeze(1) * unit + torch.arange(unit)).reshape(-1)
                 hidden, cos, sin, groups = hidden[tokens], cos[tokens], sin[tokens], groups[chosen]
+                deep = [d[tokens] for d in deep]
                 image_bounds, window_bounds = runs(image_bounds, tokens), runs(window_bounds, tokens)
         merged = visual.merger(hidden)
         original = window_index[groups]  # each kept merged token's index in the images' order
         kept, back = original.sort()
         features = merged[back]
+        deep = [visual.deepstack_merger_list[k](d)[back] for k, d in enumerate(deep)]
 
         ids = ref["input_ids"]
         mask = torch.ones_like(ids)
@@ -141,7 +170,12 @@ def in_vision(folder, ref, block, keep):
         ids, positions = ids[:, stay], positions[:, :, stay]
         embeds = model.get_input_embeddings()(ids)
         embeds[ids == model.config.image_token_id] = features.to(embeds.dtype)
-        logits = model(inputs_embeds=embeds, position_ids=positions, attention_mask=torch.ones_like(ids)).logits
+        if deep:  # Qwen3-VL: the decoder takes DeepStack's features of the image tokens left
+            lm = model.model.language_model(inputs_embeds=embeds, position_ids=positions, attention_mask=torch.ones_like(ids),
+                                            visual_pos_masks=ids == model.config.image_token_id, deepstack_visual_embeds=deep)
+            logits = model.lm_head(lm.last_hidden_state)
+        else:
+            logits = model(inputs_embeds=embeds, position_ids=positions, attention_mask=torch.ones_like(ids)).logits
     print(f"kept {kept.numel()} of {int(pads.sum())} merged tokens, prompt {stay.numel()} -> {int(stay.sum())} tokens")
     return {"kept": kept, "logits": logits, "scores": heat}
 

@@ -1,9 +1,11 @@
-"""Reference for core/model/qwen2_vl.cpp: a tiny random Qwen2-VL or Qwen2.5-VL made here with
-transformers (odd sizes, grouped-query attention), saved with a byte-level BPE tokenizer trained
-here (Qwen2's split pattern and special tokens), Qwen2-VL's image processor and a chat template of
-Qwen2-VL's format, and what transformers' processor and model give.
+"""Reference for core/model/qwen_vl.cpp: a tiny random Qwen2-VL, Qwen2.5-VL or Qwen3-VL made here
+with transformers (odd sizes, grouped-query attention; Qwen3-VL with a head size that is not
+hidden / heads, two DeepStack blocks feeding two of three decoder layers, and random norm weights),
+saved with a byte-level BPE tokenizer trained here (Qwen2's split pattern and special tokens),
+Qwen2-VL's image processor (Qwen3-VL: 16-pixel patches, mean and std 0.5) and a chat template of
+the variant's format, and what transformers' processor and model give.
 
-  qwen2_vl_reference.py OUT qwen2_vl|qwen2_5_vl [--tie] [--module-layout] [--intermediate N]
+  qwen_vl_reference.py OUT qwen2_vl|qwen2_5_vl|qwen3_vl [--tie] [--module-layout] [--intermediate N]
 
 writes the checkpoint to OUT (in the Hub's visual.* / model.* layout, or --module-layout renamed to
 model.visual.* / model.language_model.*; --tie: a tied output head), the images OUT/<name>.png (non-square, one scaled up to min_pixels and one
@@ -15,6 +17,8 @@ down to max_pixels), and OUT/reference.safetensors with
   logits, vision.hidden.<i>, language.hidden.<i>  ...its outputs: the first vision block's input then
                                                 each vision block's output (in the blocks' own order
                                                 of patches), the decoder's input then each layer's output
+                                                (Qwen3-VL: with DeepStack's features added, as the next
+                                                layer reads it)
   generate.ids, generate.attention_mask, generate.input_ids, generate.pixel_values,
   generate.image_grid_thw                       greedy answers of prompts a and b, left-padded in one batch
   generate.both                                 greedy answer of the two-image prompt
@@ -46,6 +50,9 @@ TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
+# Qwen3-VL's format: no default system turn.
+TEMPLATE3 = TEMPLATE.replace("{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}", "")
+
 IMAGES = {"a": (97, 131), "b": (50, 150), "c": (300, 200), "d": (20, 30)}  # (height, width)
 QUESTIONS = {"a": "What is shown in this picture?", "b": "Describe the colours.", "text": "Hello, who are you?",
              "both": "What differs between the two pictures?"}
@@ -74,13 +81,26 @@ def make_model(variant, tok, tie, intermediate):
                       spatial_merge_size=2, temporal_patch_size=2)
         cfg = tf.Qwen2VLConfig(vision_config=vision, text_config=text, tie_word_embeddings=tie, **ids)
         cls = tf.Qwen2VLForConditionalGeneration
+    elif variant == "qwen3_vl":
+        text.update(num_hidden_layers=3, head_dim=16,
+                    rope_scaling={"rope_type": "default", "mrope_section": [3, 3, 2], "mrope_interleaved": True})
+        vision = dict(depth=3, hidden_size=40, num_heads=2, intermediate_size=37, out_hidden_size=48, patch_size=16,
+                      spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=25, deepstack_visual_indexes=[0, 2])
+        cfg = tf.Qwen3VLConfig(vision_config=vision, text_config=text, tie_word_embeddings=tie, **ids)
+        cls = tf.Qwen3VLForConditionalGeneration
     else:
         vision = dict(depth=3, hidden_size=40, num_heads=2, intermediate_size=37, out_hidden_size=48, window_size=56,
                       fullatt_block_indexes=[1], patch_size=14, spatial_merge_size=2, temporal_patch_size=2)
         cfg = tf.Qwen2_5_VLConfig(vision_config=vision, text_config=text, tie_word_embeddings=tie, **ids)
         cls = tf.Qwen2_5_VLForConditionalGeneration
     torch.manual_seed(0)
-    return cls(cfg).eval()
+    model = cls(cfg).eval()
+    if variant == "qwen3_vl":  # norms away from their initial ones, so that each one's weights count
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if "norm" in name:
+                    p.add_(torch.randn_like(p) * 0.1)
+    return model
 
 
 def to_module_layout(path):
@@ -99,7 +119,7 @@ def to_module_layout(path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("variant", choices=["qwen2_vl", "qwen2_5_vl"])
+    ap.add_argument("variant", choices=["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
     ap.add_argument("--tie", action="store_true")
     ap.add_argument("--module-layout", action="store_true")
     ap.add_argument("--intermediate", type=int, default=37, help="the decoder's MLP width")
@@ -107,13 +127,21 @@ def main():
     os.makedirs(a.out, exist_ok=True)
 
     make_split_bpe(a.out, "qwen2")
-    tok = tf.Qwen2TokenizerFast.from_pretrained(a.out, chat_template=TEMPLATE, padding_side="left")
+    v3 = a.variant == "qwen3_vl"
+    template = TEMPLATE3 if v3 else TEMPLATE
+    tok = tf.Qwen2TokenizerFast.from_pretrained(a.out, chat_template=template, padding_side="left")
     tok.add_special_tokens({"additional_special_tokens": ["<|video_pad|>"]})  # the processor looks for it
     tok.save_pretrained(a.out)
-    image_processor = tf.Qwen2VLImageProcessor(min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 24)
+    if v3:
+        image_processor = tf.Qwen2VLImageProcessor(min_pixels=32 * 32 * 4, max_pixels=32 * 32 * 24, patch_size=16,
+                                                   image_mean=[0.5] * 3, image_std=[0.5] * 3)
+        processor = tf.Qwen3VLProcessor(image_processor=image_processor, tokenizer=tok,
+                                        video_processor=tf.Qwen3VLVideoProcessor(), chat_template=template)
+    else:
+        image_processor = tf.Qwen2VLImageProcessor(min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 24)
+        processor = tf.Qwen2VLProcessor(image_processor=image_processor, tokenizer=tok,
+                                        video_processor=tf.Qwen2VLVideoProcessor(), chat_template=template)
     image_processor.save_pretrained(a.out)
-    processor = tf.Qwen2VLProcessor(image_processor=image_processor, tokenizer=tok,
-                                    video_processor=tf.Qwen2VLVideoProcessor(), chat_template=TEMPLATE)
     model = make_model(a.variant, tok, a.tie, a.intermediate)
     model.save_pretrained(a.out, safe_serialization=True)
     if a.module_layout:
@@ -141,16 +169,23 @@ def main():
     hooks = [visual.blocks[0].register_forward_pre_hook(lambda _m, args: ref.__setitem__("vision.hidden.0", args[0].clone()))]
     for i, block in enumerate(visual.blocks):
         hooks.append(block.register_forward_hook(lambda _m, _i, o, i=i: ref.__setitem__(f"vision.hidden.{i + 1}", o.clone())))
+    hooks.append(layers[0].register_forward_pre_hook(
+        lambda _m, args, kwargs: ref.__setitem__("language.hidden.0", (args[0] if args else kwargs["hidden_states"]).clone()),
+        with_kwargs=True))
     for i, layer in enumerate(layers):  # decoder layer outputs before the final norm
         hooks.append(layer.register_forward_hook(
             lambda _m, _i, o, i=i: ref.__setitem__(f"language.hidden.{i + 1}", (o[0] if isinstance(o, tuple) else o).clone())))
     with torch.no_grad():
-        out = model(**both, output_hidden_states=True)
+        out = model(**both)
+        if v3:  # DeepStack adds its features to the image tokens after the first layers' outputs
+            _, deepstack = model.model.get_image_features(both["pixel_values"], both["image_grid_thw"])
+            slots = both["input_ids"] == model.config.image_token_id
+            for i, features in enumerate(deepstack):
+                ref[f"language.hidden.{i + 1}"][slots] += features
     for h in hooks:
         h.remove()
     ref.update(input_ids=both["input_ids"], pixel_values=both["pixel_values"], image_grid_thw=both["image_grid_thw"],
                logits=out.logits)
-    ref["language.hidden.0"] = out.hidden_states[0]
 
     model.generation_config.eos_token_id = None
     gen = dict(max_new_tokens=6, do_sample=False, pad_token_id=tok.pad_token_id)
