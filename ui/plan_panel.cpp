@@ -99,7 +99,9 @@ PlanPanel::PlanPanel(QWidget* parent)
         method_->setItemData(method_->count() - 1, QString::fromStdString(m.description), Qt::ToolTipRole);
     }
     method_->setToolTip(tr("How each Linear is pruned: Magnitude (smallest |W|), Wanda (|W|·‖X‖; Sun et al., ICLR 2024), "
-                           "SparseGPT (pruning with OBS weight updates; Frantar & Alistarh, ICML 2023) and plugins; Width, "
+                           "SparseGPT (pruning with OBS weight updates; Frantar & Alistarh, ICML 2023), DSnoT (Wanda's mask "
+                           "refined by prune-and-grow swaps; Zhang et al., ICLR 2024), ALPS (ADMM with a conjugate-gradient refit; "
+                           "Meng et al., NeurIPS 2024) and plugins; Width, "
                            "Depth and Joint remove whole heads, channels, blocks and tokens. Hover an entry for its rule."));
     pattern_->setEditable(true);  // any N:M with N < M
     pattern_->addItems({"unstructured", "2:4", "4:8", "structured"});

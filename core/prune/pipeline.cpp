@@ -178,6 +178,7 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
     auto layer_input = [&](const std::string& name, const LinearLayer& l, const at::Tensor& weight, double sparsity) {
         LayerInput in;
         in.name = name;
+        in.role = l.role;
         in.weight = weight;
         in.sparsity = sparsity;
         in.pattern = pattern;
@@ -331,7 +332,11 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
             const InputStats& input = *inputs.at(name);
             const PruneOutcome out = [&] {  // a Hessian handed over goes with `in`, before the checks below
                 LayerInput in = layer_input(name, *tg.layer, weight, tg.sparsity);
-                if (input.norms) in.column_sq_norms = input.norms->mean_squared_norms();
+                if (input.norms) {
+                    in.column_sq_norms = input.norms->mean_squared_norms();
+                    in.column_sums = input.norms->mean_sums();
+                    in.column_vars = input.norms->variances();
+                }
                 if (method.needs_gram) {
                     in.gram_writable = gram_handed_over[i];
                     in.gram = in.gram_writable ? tg.gram->release() : tg.gram->matrix();

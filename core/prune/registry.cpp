@@ -2,11 +2,14 @@
 
 #include <deque>
 #include <mutex>
+#include <set>
 
 #include "core/error.h"
 #include "core/io/json_fields.h"
 #include "core/io/tensor_view.h"
+#include "core/prune/alps.h"
 #include "core/prune/depth.h"
+#include "core/prune/dsnot.h"
 #include "core/prune/ecoflap.h"
 #include "core/prune/ecoflap_first_order.h"
 #include "core/prune/joint_pruning.h"
@@ -96,7 +99,59 @@ std::vector<PruneMethod> builtin_methods() {
                           {MethodOption::integer("blocksize", defaults.blocksize, 1, "columns pruned and updated together"),
                            MethodOption::number("percdamp", defaults.percdamp, 0.0, 1.0,
                                                 "dampening added to the Hessian diagonal, as a fraction of its mean", true, true)}};
-    return {magnitude, wanda, sparsegpt, width_method(), depth_method(), comp_method()};
+    const DsnotOptions dsnot_defaults;
+    PruneMethod dsnot{"dsnot", "DSnoT",
+                      "Wanda's (or magnitude's) mask refined by training-free swaps toward zero expected output change "
+                      "(Zhang et al., ICLR 2024)",
+                      true, false, CompareGroup::Row, {},
+                      [](const LayerInput& in) {
+                          DsnotOptions o;
+                          o.initial = in.options.at("initial").get<std::string>();
+                          o.cycles = in.options.at("cycles").get<int64_t>();
+                          o.threshold = in.options.at("threshold").get<double>();
+                          o.variance_power = in.options.at("variance_power").get<double>();
+                          // The released code leaves the MLP at the initial mask unless told otherwise.
+                          static const std::set<std::string> mlp = {"fc1", "fc2", "gate", "up", "down"};
+                          if (in.options.at("layers").get<std::string>() == "attention" && mlp.count(in.role)) o.cycles = 0;
+                          const at::Tensor mask = dsnot_mask(in.weight, {in.column_sq_norms, in.column_sums, in.column_vars},
+                                                             in.sparsity, in.pattern, in.group, o, in.name);
+                          return PruneOutcome{apply_mask(in.weight, mask), mask};
+                      },
+                      "",
+                      {MethodOption::text("initial", dsnot_defaults.initial, {"wanda", "magnitude"}, "the mask DSnoT starts from"),
+                       MethodOption::integer("cycles", dsnot_defaults.cycles, 0, "at most this many swaps per output row"),
+                       MethodOption::number("threshold", dsnot_defaults.threshold, 0.0, std::nullopt,
+                                            "a row stops once its expected output change |Σ W_ij·E[x_j]| over the pruned is at most this"),
+                       MethodOption::number("variance_power", dsnot_defaults.variance_power, 0.0, std::nullopt,
+                                            "p in the growing score W_ij·E[x_j] / Var[x_j]^p"),
+                       MethodOption::text("layers", "attention", {"attention", "all"},
+                                          "the Linears refined: attention only (the MLP keeps the initial mask, as the released code) or all")}};
+    const AlpsOptions alps_defaults;
+    PruneMethod alps{"alps", "ALPS",
+                     "ADMM on the layer-wise reconstruction with a penalty raised as the support settles, then a "
+                     "conjugate-gradient refit of the kept weights (Meng et al., NeurIPS 2024)",
+                     false, true, CompareGroup::Matrix, {},
+                     [](const LayerInput& in) {
+                         AlpsOptions o;
+                         o.rho = in.options.at("rho").get<double>();
+                         o.iterations = in.options.at("iterations").get<int64_t>();
+                         o.update_every = in.options.at("update_every").get<int64_t>();
+                         o.settle_after = in.options.at("settle_after").get<int64_t>();
+                         o.cg_iterations = in.options.at("cg_iterations").get<int64_t>();
+                         o.percdamp = in.options.at("percdamp").get<double>();
+                         return alps_prune(in.weight, in.gram, in.sparsity, in.pattern, in.group, o, in.name);
+                     },
+                     "",
+                     {MethodOption::number("rho", alps_defaults.rho, 0.0, std::nullopt, "the initial ADMM penalty", true),
+                      MethodOption::integer("iterations", alps_defaults.iterations, 0, "ADMM steps at most"),
+                      MethodOption::integer("update_every", alps_defaults.update_every, 1, "ADMM steps between penalty updates"),
+                      MethodOption::integer("settle_after", alps_defaults.settle_after, 0,
+                                            "from this step on, stop once under 0.03 % of the support changes between updates"),
+                      MethodOption::integer("cg_iterations", alps_defaults.cg_iterations, 0,
+                                            "conjugate-gradient steps refitting the kept weights"),
+                      MethodOption::number("percdamp", alps_defaults.percdamp, 0.0, 1.0,
+                                           "ridge added to the Gram diagonal, as a fraction of its mean", false, true)}};
+    return {magnitude, wanda, sparsegpt, dsnot, alps, width_method(), depth_method(), comp_method()};
 }
 
 std::vector<Allocator> builtin_allocators() {

@@ -27,8 +27,11 @@ inline constexpr char kBuiltInOrigin[] = "built-in";
 // What a method gets for one Linear.
 struct LayerInput {
     std::string name;            // the Linear, for error messages
+    std::string role;            // its role in its block (ModelMap: q, k, v, o, fc1, gate, ...)
     at::Tensor weight;           // [out, in] on the model's device, in the model's dtype
     at::Tensor column_sq_norms;  // [in] Wanda's a_j (ColumnNormAccumulator); defined when the method needs it
+    at::Tensor column_sums;      // [in] sums of x_j per sample and variances of x_j over the tokens (the same
+    at::Tensor column_vars;      // accumulator), defined with column_sq_norms
     at::Tensor gram;             // [in, in] H = (2/n) Σ x xᵀ (HessianAccumulator); defined when the method needs it
     bool gram_writable = false;  // gram is this call's alone (no later Linear reads it): it may be overwritten
     double sparsity = 0;         // this Linear's target (ignored for N:M)

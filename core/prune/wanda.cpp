@@ -32,30 +32,55 @@ void ColumnNormAccumulator::add(const at::Tensor& x) {
     const at::Device device = sum_.defined() ? sum_.device() : flat.device();
     const int64_t tokens = flat.size(0);
     const int64_t step = std::max<int64_t>(1, kChunkElements / columns_);
-    at::Tensor batch;  // this batch's sum, added to the running sum at once
+    at::Tensor batch, linear;  // this batch's sums, added to the running sums at once
     for (int64_t start = 0; start < tokens; start += step) {
         at::Tensor chunk = flat.narrow(0, start, std::min(step, tokens - start)).to(device, at::kDouble, false, /*copy=*/true);
-        at::Tensor part = chunk.square_().sum(0);
+        at::Tensor part = chunk.sum(0);
+        linear = linear.defined() ? linear.add_(part) : part;
+        part = chunk.square_().sum(0);
         batch = batch.defined() ? batch.add_(part) : part;
     }
-    if (!sum_.defined()) sum_ = at::zeros({columns_}, flat.options().device(device).dtype(at::kDouble));
-    if (batch.defined()) sum_.add_(batch);
+    if (!sum_.defined()) {
+        sum_ = at::zeros({columns_}, flat.options().device(device).dtype(at::kDouble));
+        linear_sum_ = at::zeros_like(sum_);
+    }
+    if (batch.defined()) {
+        sum_.add_(batch);
+        linear_sum_.add_(linear);
+    }
     samples_ += x.dim() >= 3 ? x.size(0) : 1;
+    tokens_ += tokens;
 }
 
 void ColumnNormAccumulator::merge(const ColumnNormAccumulator& later) {
     if (later.columns_ != columns_)
         throw Error(name_, "cannot merge sums of " + std::to_string(later.columns_) + " columns into " + std::to_string(columns_));
     if (!later.sum_.defined()) return;
-    if (!sum_.defined()) sum_ = at::zeros_like(later.sum_);
+    if (!sum_.defined()) {
+        sum_ = at::zeros_like(later.sum_);
+        linear_sum_ = at::zeros_like(later.sum_);
+    }
     sum_.add_(later.sum_.to(sum_.device()));
+    linear_sum_.add_(later.linear_sum_.to(sum_.device()));
     samples_ += later.samples_;
+    tokens_ += later.tokens_;
 }
 
 at::Tensor ColumnNormAccumulator::mean_squared_norms() const {
     if (samples_ == 0) throw Error(name_, "no calibration samples were added");
     if (!at::isfinite(sum_).all().item<bool>()) throw Error(name_, "calibration inputs contain inf or NaN");
     return (sum_ / static_cast<double>(samples_)).to(at::kFloat);
+}
+
+at::Tensor ColumnNormAccumulator::mean_sums() const {
+    mean_squared_norms();  // the same checks
+    return (linear_sum_ / static_cast<double>(samples_)).to(at::kFloat);
+}
+
+at::Tensor ColumnNormAccumulator::variances() const {
+    mean_squared_norms();
+    const at::Tensor mean = linear_sum_ / static_cast<double>(tokens_);
+    return (sum_ / static_cast<double>(tokens_) - mean * mean).clamp_min_(0).to(at::kFloat);
 }
 
 at::Tensor wanda_scores(const at::Tensor& weight, const at::Tensor& column_sq_norms, const std::string& tensor_name) {

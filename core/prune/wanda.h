@@ -10,8 +10,9 @@ namespace ps {
 
 // Wanda's input statistic, normalised as lib/layerwrapper.py keeps it: a_j = (sum over every
 // calibration token of x_j^2) / (number of samples), where a 3-d (or higher) input [batch, ..., columns]
-// holds `batch` samples and a 1-d or 2-d input is one sample. The sum is kept in float64 on the first
-// input's device, so the order of the batches does not change the result.
+// holds `batch` samples and a 1-d or 2-d input is one sample. The sums are kept in float64 on the first
+// input's device, so the order of the batches does not change the result. The plain sums and the
+// token count come along for DSnoT's per-sample sums and variances.
 class ColumnNormAccumulator {
 public:
     // `name` (the layer's input, e.g. "layers.0.mlp.fc1 input") only labels errors.
@@ -22,14 +23,17 @@ public:
     // adding its batches here, so batches can be summed apart and merged in their order.
     void merge(const ColumnNormAccumulator& later);
     at::Tensor mean_squared_norms() const;  // [columns] float32; throws before any sample was added
+    at::Tensor mean_sums() const;           // [columns] float32: (sum of x_j over every token) / samples
+    at::Tensor variances() const;           // [columns] float32: the variance of x_j over every token
     int64_t samples() const { return samples_; }
     int64_t columns() const { return columns_; }
 
 private:
     int64_t columns_;
     std::string name_;
-    at::Tensor sum_;  // [columns] float64, undefined until the first add
-    int64_t samples_ = 0;
+    at::Tensor sum_;         // [columns] float64 sums of x_j^2, undefined until the first add
+    at::Tensor linear_sum_;  // [columns] float64 sums of x_j
+    int64_t samples_ = 0, tokens_ = 0;
 };
 
 // S_ij = |W_ij| * sqrt(a_j) in float32 on the weight's device; `weight` is [out, in], `column_sq_norms`

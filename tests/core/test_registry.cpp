@@ -40,7 +40,7 @@ private Q_SLOTS:
     }
 
     void builtins_registered() {
-        QCOMPARE(ids_of_methods(), (std::vector<std::string>{"magnitude", "wanda", "sparsegpt", "width", "depth", "comp"}));
+        QCOMPARE(ids_of_methods(), (std::vector<std::string>{"magnitude", "wanda", "sparsegpt", "dsnot", "alps", "width", "depth", "comp"}));
         for (const char* id : {"width", "depth", "comp"}) {  // they remove whole structures and write their own checkpoint
             const ps::PruneMethod& m = ps::method_by_id(id);
             QVERIFY2(m.remove && !m.prune && !m.scores, id);
@@ -63,7 +63,7 @@ private Q_SLOTS:
         QVERIFY(!magnitude.needs_column_norms && !magnitude.needs_gram);
         QVERIFY(wanda.needs_column_norms && !wanda.needs_gram);
         QVERIFY(!sparsegpt.needs_column_norms && sparsegpt.needs_gram);
-        QCOMPARE(ps::method_ids(), std::string("magnitude, wanda, sparsegpt, width, depth, comp"));
+        QCOMPARE(ps::method_ids(), std::string("magnitude, wanda, sparsegpt, dsnot, alps, width, depth, comp"));
     }
 
     void compare_groups() {
@@ -128,7 +128,7 @@ private Q_SLOTS:
         a.id = "test-none";
         a.allocate = nullptr;
         QVERIFY(ps_test::error_of([&] { ps::register_allocator(a); }).contains("has no allocate function"));
-        QCOMPARE(ids_of_methods(), (std::vector<std::string>{"magnitude", "wanda", "sparsegpt", "width", "depth", "comp"}));  // none stuck
+        QCOMPARE(ids_of_methods(), (std::vector<std::string>{"magnitude", "wanda", "sparsegpt", "dsnot", "alps", "width", "depth", "comp"}));  // none stuck
         QVERIFY(!ps::find_allocator("test-none"));
     }
 
