@@ -111,6 +111,9 @@ bool natural_less(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+bool widens_mlp(const std::string& role) { return role == "fc1" || role == "gate" || role == "up"; }
+bool narrows_mlp(const std::string& role) { return role == "fc2" || role == "down"; }
+
 ModelMap map_model(const Checkpoint& ckpt) {
     const std::string type = ckpt.model_type();
     if (type.empty()) throw Error(ckpt.config_path(), "no \"model_type\" field");

@@ -29,6 +29,11 @@ struct LinearLayer {
     uint64_t params() const { return static_cast<uint64_t>(out_features) * static_cast<uint64_t>(in_features); }
 };
 
+// The MLP's Linears by role: those that widen to the intermediate size (fc1, gate, up) and the one
+// that narrows back (fc2, down).
+bool widens_mlp(const std::string& role);
+bool narrows_mlp(const std::string& role);
+
 struct ModalityTotals {
     uint64_t params = 0;           // every tensor under the modality's prefixes
     uint64_t linear_params = 0;    // weights of its Linear layers

@@ -102,8 +102,8 @@ private:
                     else if (l.role == "k") p.k = l.name;
                     else if (l.role == "v") p.v = l.name;
                     else if (l.role == "o") p.o = l.name;
-                    else if (l.role == "fc1" || l.role == "gate" || l.role == "up") p.mlp_in.push_back(l.name);
-                    else if (l.role == "fc2" || l.role == "down") p.mlp_out = l.name;
+                    else if (widens_mlp(l.role)) p.mlp_in.push_back(l.name);
+                    else if (narrows_mlp(l.role)) p.mlp_out = l.name;
                 }
                 if (p.hidden == 0 && !p.mlp_out.empty()) p.hidden = model_.weights().rows(p.mlp_out + ".weight");
                 if (p.has_heads()) p.gqa = model_.weights().rows(p.k + ".weight") != model_.weights().rows(p.q + ".weight");

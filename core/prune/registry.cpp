@@ -2,7 +2,6 @@
 
 #include <deque>
 #include <mutex>
-#include <set>
 
 #include "core/error.h"
 #include "core/io/json_fields.h"
@@ -111,8 +110,8 @@ std::vector<PruneMethod> builtin_methods() {
                           o.threshold = in.options.at("threshold").get<double>();
                           o.variance_power = in.options.at("variance_power").get<double>();
                           // The released code leaves the MLP at the initial mask unless told otherwise.
-                          static const std::set<std::string> mlp = {"fc1", "fc2", "gate", "up", "down"};
-                          if (in.options.at("layers").get<std::string>() == "attention" && mlp.count(in.role)) o.cycles = 0;
+                          if (in.options.at("layers").get<std::string>() == "attention" && (widens_mlp(in.role) || narrows_mlp(in.role)))
+                              o.cycles = 0;
                           const at::Tensor mask = dsnot_mask(in.weight, {in.column_sq_norms, in.column_sums, in.column_vars},
                                                              in.sparsity, in.pattern, in.group, o, in.name);
                           return PruneOutcome{apply_mask(in.weight, mask), mask};

@@ -66,19 +66,23 @@ void ColumnNormAccumulator::merge(const ColumnNormAccumulator& later) {
     tokens_ += later.tokens_;
 }
 
-at::Tensor ColumnNormAccumulator::mean_squared_norms() const {
+void ColumnNormAccumulator::check_filled() const {
     if (samples_ == 0) throw Error(name_, "no calibration samples were added");
     if (!at::isfinite(sum_).all().item<bool>()) throw Error(name_, "calibration inputs contain inf or NaN");
+}
+
+at::Tensor ColumnNormAccumulator::mean_squared_norms() const {
+    check_filled();
     return (sum_ / static_cast<double>(samples_)).to(at::kFloat);
 }
 
 at::Tensor ColumnNormAccumulator::mean_sums() const {
-    mean_squared_norms();  // the same checks
+    check_filled();
     return (linear_sum_ / static_cast<double>(samples_)).to(at::kFloat);
 }
 
 at::Tensor ColumnNormAccumulator::variances() const {
-    mean_squared_norms();
+    check_filled();
     const at::Tensor mean = linear_sum_ / static_cast<double>(tokens_);
     return (sum_ / static_cast<double>(tokens_) - mean * mean).clamp_min_(0).to(at::kFloat);
 }

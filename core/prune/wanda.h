@@ -29,6 +29,8 @@ public:
     int64_t columns() const { return columns_; }
 
 private:
+    void check_filled() const;  // throws before any sample, or when the sums are not finite
+
     int64_t columns_;
     std::string name_;
     at::Tensor sum_;         // [columns] float64 sums of x_j^2, undefined until the first add

@@ -49,8 +49,8 @@ std::vector<BlockLinears> block_linears(const ModelMap& map, Modality m, const s
         else if (l.role == "k") b.k = l.name;
         else if (l.role == "v") b.v = l.name;
         else if (l.role == "o") b.o = l.name;
-        else if (l.role == "fc1" || l.role == "gate" || l.role == "up") b.up.push_back(l.name);
-        else if (l.role == "fc2" || l.role == "down") b.down = l.name;
+        else if (widens_mlp(l.role)) b.up.push_back(l.name);
+        else if (narrows_mlp(l.role)) b.down = l.name;
     }
     for (size_t i = 0; i < blocks.size(); ++i) {
         const BlockLinears& b = blocks[i];

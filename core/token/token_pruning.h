@@ -26,13 +26,12 @@ struct TokenPruning {
     bool active() const;  // anything dropped at all
 };
 
-
 // How many of `candidates` tokens a keep ratio leaves: round(keep · candidates), at least 1.
 int64_t kept_tokens(int64_t candidates, double keep);
 
 // Keeps the tokens `index` [B,K] (ascending per row) of every per-token tensor of `s`: hidden
-// states, attention bias (query and key axes), rotary tables, position ids and image slots; the
-// attention segments shrink to the tokens they keep.
+// states, attention bias (query and key axes), rotary tables, position ids, image slots and
+// DeepStack features; the attention segments shrink to the tokens they keep.
 void keep_tokens(StageState& s, const at::Tensor& index);
 
 // The importance of each token of `s` after `block` of `tower` from that block's attention `probs`,
