@@ -21,7 +21,7 @@ mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates"
 touch "$R/var/lib/dpkg/status"
 DPKG=(dpkg --root="$R" --log=/dev/null --force-not-root --force-script-chrootless)
 "${DPKG[@]}" --force-depends -i "$deb" >"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log"; fail "dpkg -i"; }
-"${DPKG[@]}" -s prunestudio | grep -q "^Status: install ok installed" || fail "dpkg does not list the package as installed"
+grep -q "^Status: install ok installed" <<<"$("${DPKG[@]}" -s prunestudio)" || fail "dpkg does not list the package as installed"
 
 CLI="$R/usr/bin/prunestudio-cli"
 if err=$("$CLI" --version 2>&1); then fail "the CLI ran before install-torch"; fi
@@ -40,7 +40,8 @@ done
 version=$("$CLI" --version)
 grep -q "^prunestudio $(dpkg-deb --field "$deb" Version)$" <<<"$version" || fail "--version said: $version"
 head -1 <<<"$version"
-"$CLI" methods | grep -qF "[plugin $R/usr/lib/prunestudio/plugins/ria.so]" || fail "methods does not list the packaged ria plugin"
+methods=$("$CLI" methods) || fail "methods"
+grep -qF "[plugin $R/usr/lib/prunestudio/plugins/ria.so]" <<<"$methods" || fail "methods does not list the packaged ria plugin"
 summary=$("$CLI" inspect "$R/usr/share/prunestudio/default-model") || fail "inspect of the packaged default model"
 head -1 <<<"$summary"
 if [ -x "$R/usr/bin/prunestudio" ]; then  # the GUI opens the packaged model and keeps running
