@@ -152,8 +152,9 @@ PlanPanel::PlanPanel(QWidget* parent)
     calibrationData_->addItem("fashion-mnist", "fashion-mnist");
     calibrationData_->setToolTip(tr("What the method reads each Linear's inputs from (Wanda, SparseGPT, the adaptive "
                                     "allocations; magnitude needs none): Fashion-MNIST training images with class "
-                                    "prompts, or a folder of images with captions.jsonl ({\"image\", \"caption\"} per "
-                                    "line) — Browse… adds one"));
+                                    "prompts, a folder of images with captions.jsonl ({\"image\", \"caption\"} per "
+                                    "line) — Browse… adds one — or, typed as a path, a LLaVA conversation .json file or a "
+                                    ".safetensors file of the model's own inputs (input_ids, pixel_values, …)"));
     browse_->setToolTip(tr("Add a caption folder (images and captions.jsonl) as calibration data"));
     auto* calibration = new QHBoxLayout;
     calibration->addWidget(calibrationData_, 1);

@@ -10,7 +10,7 @@ namespace ps {
 class JsonFields;
 
 struct CalibrationOptions {
-    std::string data = "fashion-mnist";  // or a folder with captions.jsonl, or a LLaVA conversation .json file
+    std::string data = "fashion-mnist";  // or a folder with captions.jsonl, a LLaVA conversation .json file, or a .safetensors file of model inputs
     int64_t samples = 128;
     int64_t batch_size = 32;
 

@@ -31,7 +31,7 @@ PruneRunSummary run_prune(const Plan& plan, const std::string& out_dir, const Jo
     // Calibration data, which a checkpoint without a tokenizer cannot give: a method that reads no
     // inputs, allocated without data, then prunes from the weights alone.
     PruneRunSummary s;
-    const std::string unavailable = calibration_unavailable(*model);
+    const std::string unavailable = calibration_unavailable(*model, plan.calibration);
     if (!unavailable.empty()) {
         if (reads_calibration(method, plan))
             throw Error("", unavailable + "; " + method.display +

@@ -96,7 +96,7 @@ RecoveryReport run_recovery(Vlm& model, PrunedLinears pruned, const Plan& plan, 
         const Processor processor(model);
         eval = labelled_eval_set("fashion-mnist test", load_fashion_mnist(fashion_mnist_dir(), "test"), processor.image_config(),
                                  zero_shot_templates(), r.eval_samples, plan.seed);
-    } else if (lead && model.capabilities().generative() && calibration_unavailable(model).empty()) {
+    } else if (lead && model.capabilities().generative() && prompts_unavailable(model).empty()) {
         report.task = plan.evaluation.task_for(true);
         report.metric = plan.evaluation.metric;
         questions = fashion_mnist_vqa(load_fashion_mnist(fashion_mnist_dir(), "test"), *vqa_kind_from_name(report.task), r.eval_samples);

@@ -19,9 +19,10 @@ public:
     // then gets (2/(n+b)) * X^T X. Throws ps::Error for a wrong shape or a non-float tensor.
     void add(const at::Tensor& x);
 
-    const at::Tensor& matrix() const { return h_; }
+    // H, symmetric: add() sums only the upper triangle, which the first read after it mirrors.
+    const at::Tensor& matrix();
     // Hands H over (its last reader may overwrite it) and leaves matrix() undefined.
-    at::Tensor release() { return std::move(h_); }
+    at::Tensor release();
     int64_t samples() const { return samples_; }
     int64_t columns() const { return columns_; }
 
@@ -29,6 +30,7 @@ private:
     int64_t columns_;
     at::Tensor h_;
     int64_t samples_ = 0;
+    bool mirrored_ = true;  // the lower triangle holds the upper's values
 };
 
 }  // namespace ps

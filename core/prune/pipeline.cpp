@@ -435,7 +435,19 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
         // Projector Linears run where the family runs them: in a tower's finish (LLaVA's projector,
         // before the language tower) or in the head (dual encoders' projections).
         auto projectors = stage_targets([](const LinearLayer& l) { return l.modality == Modality::Projector && l.block < 0; });
+        // Each tower's last block with a Linear to prune (-1: none): past the last of them, with no
+        // projector left, nothing more needs to run.
+        std::vector<int> last_block(model.towers().size(), -1);
+        for (const std::string& name : to_prune)
+            for (size_t t = 0; t < last_block.size(); ++t)
+                if (by_name.at(name)->modality == model.towers()[t].modality)
+                    last_block[t] = std::max(last_block[t], by_name.at(name)->block);
+        auto work_after = [&](int t, int i) {
+            if (!projectors.empty() || last_block[static_cast<size_t>(t)] > i) return true;
+            return std::any_of(last_block.begin() + t + 1, last_block.end(), [](int b) { return b >= 0; });
+        };
         std::vector<std::vector<StageState>> done(calibration.size());
+        bool finished = false;
         for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) {
             const TowerInfo& tower = model.towers()[t];
             // The last tower's last block and finish run again only to feed projectors still to prune.
@@ -460,13 +472,15 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
                         model.block(t, i, probe);
                     });
                     if (!targets.empty()) throw Error(targets.begin()->first, "its block never ran it, so it cannot be calibrated");
-                    if (!(nothing_after && i + 1 == tower.num_blocks))
+                    if (work_after(t, i))
                         for_each_batch(states.size(), side_by_side, [&](size_t b) { model.block(t, i, states[b]); });
                 }
                 flush();
-                job.report("pruning", ++blocks_done, blocks_total, stage);
+                finished = !work_after(t, i);  // the blocks after it would run for nothing
+                job.report("pruning", finished ? blocks_total : ++blocks_done, blocks_total, stage);
+                if (finished) break;
             }
-            if (nothing_after) break;
+            if (nothing_after || finished) break;
             prune_stage(tower.name + " finish", -1, projectors, [&](size_t b) {
                 StageState probe = states[b];
                 model.finish(t, probe);

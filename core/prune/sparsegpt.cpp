@@ -65,20 +65,35 @@ void validate(const at::Tensor& weight, const at::Tensor& hessian, double sparsi
 #define PS_NO_FP_CONTRACT_ATTR
 #endif
 
-// One block's OBS loop for a mask fixed before the loop (unstructured), row by row, in the weight's
-// own columns. Rows are independent: column i of a row is kept (q = w) or pruned (q = 0) and takes
-// q's value, its error e = (w - q) / U_ii is spread over the row's later columns, w_j -= e * U_ij
-// (product rounded, then subtracted), in column order. These are the float32 operations of the
-// per-column tensor updates below, element for element, without their per-column temporaries,
-// dispatch and block copies. w1: the block's first column, rows `w_stride` apart; mask1: [rows,
-// count], rows `mask_stride` apart; u1: contiguous [count, count]; err1: contiguous [rows, count].
-PS_NO_FP_CONTRACT_ATTR void obs_rows(float* w1, int64_t w_stride, const bool* mask1, int64_t mask_stride,
-                                     const float* u1, float* err1, int64_t begin, int64_t end, int64_t count) {
+// One block's OBS loop, row by row, in the weight's own columns. Rows are independent: column i of
+// a row is kept (q = w) or pruned (q = 0) and takes q's value, its error e = (w - q) / U_ii is spread
+// over the row's later columns, w_j -= e * U_ij (product rounded, then subtracted), in column order.
+// Unstructured (nm_m == 0), the mask is fixed before the loop; N:M, each row marks, when column i
+// starts a group of M, the N lowest scores w_j² / U_jj² of the group as updated so far (ties to the
+// lower column). These are the float32 operations of the per-column tensor updates below, element
+// for element, without their per-column temporaries, dispatch and block copies. w1: the block's
+// first column, rows `w_stride` apart; mask1: [rows, count], rows `mask_stride` apart; u1: contiguous
+// [count, count]; err1: contiguous [rows, count].
+PS_NO_FP_CONTRACT_ATTR void obs_rows(float* w1, int64_t w_stride, bool* mask1, int64_t mask_stride, const float* u1, float* err1,
+                                     int64_t begin, int64_t end, int64_t count, int nm_n, int nm_m) {
     PS_NO_FP_CONTRACT
     for (int64_t r = begin; r < end; ++r) {
         float* w = w1 + r * w_stride;
-        const bool* m = mask1 + r * mask_stride;
+        bool* m = mask1 + r * mask_stride;
         for (int64_t i = 0; i < count; ++i) {
+            if (nm_m > 0 && i % nm_m == 0) {
+                float score[16];
+                for (int k = 0; k < nm_m; ++k) {
+                    const float d = u1[(i + k) * count + i + k];
+                    score[k] = (w[i + k] * w[i + k]) / (d * d);
+                }
+                for (int picked = 0; picked < nm_n; ++picked) {  // the lowest not yet marked, earlier first on ties
+                    int low = -1;
+                    for (int k = 0; k < nm_m; ++k)
+                        if (!m[i + k] && (low < 0 || score[k] < score[low])) low = k;
+                    m[i + low] = true;
+                }
+            }
             const float col = w[i], q = m[i] ? 0.0f : col;
             const float e = (col - q) / u1[i * count + i];
             w[i] = q;
@@ -144,12 +159,12 @@ PruneOutcome sparsegpt_prune(const at::Tensor& weight, const at::Tensor& hessian
             mask1.copy_(lowest_k(score.flatten(), k).view(score.sizes()));
         }
 
-        if (!nm && w.device().is_cpu()) {
-            // On the CPU with the mask already chosen, the row kernel in place.
+        if (w.device().is_cpu() && (!nm || (pattern.m <= 16 && count % pattern.m == 0))) {
+            // On the CPU, the row kernel in place (N:M choosing each row's mask as it goes).
             const at::Tensor uc = u1.contiguous();
             at::parallel_for(0, rows, std::max<int64_t>(1, 65536 / (count * count)), [&](int64_t begin, int64_t end) {
                 obs_rows(block.data_ptr<float>(), cols, mask1.data_ptr<bool>(), mask1.stride(0), uc.data_ptr<float>(),
-                         err1.data_ptr<float>(), begin, end, count);
+                         err1.data_ptr<float>(), begin, end, count, nm ? pattern.n : 0, nm ? pattern.m : 0);
             });
         } else {
             // Column by column on a copy of the block, the pruned values gathered apart (column i's

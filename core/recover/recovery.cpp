@@ -11,6 +11,7 @@
 
 #include "core/data/caption_folder.h"
 #include "core/data/fashion_mnist_vqa.h"
+#include "core/data/inputs_file.h"
 #include "core/data/llava_conversations.h"
 #include "core/data/prompts.h"
 #include "core/data/splits.h"
@@ -138,6 +139,7 @@ RecoveryData::RecoveryData(const Vlm& model, const RecoveryOptions& recovery, co
     } else {
         const int64_t n = source == "fashion-mnist"           ? 60000
                           : is_conversation_file(source) ? static_cast<int64_t>(load_llava_conversations(source).size())
+                          : is_inputs_file(source)       ? read_inputs_file(source).rows
                                                          : static_cast<int64_t>(load_caption_folder(source).items.size());
         CalibrationOptions c;
         c.data = source;

@@ -270,7 +270,7 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
                                    ? CalibrationOptions::read(JsonFields(plan["calibration"], run_dir + "/plan.json", "calibration"))
                                    : CalibrationOptions{};
         if (opt.kl_samples >= 0) c.samples = std::min(c.samples, opt.kl_samples);
-        const std::string unavailable = calibration_unavailable(*dense);
+        const std::string unavailable = calibration_unavailable(*dense, c);
         if (unavailable.empty()) {
             const EvalResult kl = next_token_kl(*model, *dense, calibration_batches(*dense, c, plan.value("seed", uint64_t{0})), job);
             report["next_token_kl"] = {{"mean", kl.metric("mean_kl")}, {"max", kl.metric("max_kl")},
@@ -287,7 +287,7 @@ nlohmann::json write_report(const std::string& run_dir, const std::string& html_
             h << "<p class=\"note\">No next-token KL: the calibration prompts cannot be built (" << escape(unavailable) << ").</p>";
         }
     }
-    if (decoder && dense && calibration_unavailable(*dense).empty()) {
+    if (decoder && dense && prompts_unavailable(*dense).empty()) {
         // The Plan's evaluation task on the built-in questions, both models on the same ones (what
         // keeps the calibration prompts from being built, a tokenizer, keeps questions too).
         const EvaluationOptions e = plan.contains("evaluation")

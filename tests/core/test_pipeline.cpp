@@ -146,10 +146,27 @@ private Q_SLOTS:
         const at::Tensor before = model->forward(calib_[0]).logits_per_image;
         ps::JobControl job;
         job.on_progress = [&job](const ps::Progress& p) {
-            if (p.done == 6) job.cancel();  // after two text blocks were pruned
+            if (p.detail == "text block 0") job.cancel();  // after both vision blocks and a text block were pruned
         };
         QVERIFY_THROWS_EXCEPTION(ps::Cancelled, run(*model, plan("wanda", 0.5), job));
         QVERIFY(at::equal(model->forward(calib_[0]).logits_per_image, before));
+    }
+
+    // Past the last block with a Linear to prune nothing runs: pruning the vision tower's first
+    // block alone runs no other block (each block run reports), and the progress ends complete.
+    void stops_after_the_last_target() {
+        auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
+        ps::Plan p = plan("wanda", 0.5);
+        p.targets = {"vision_model\\.encoder\\.layer\\.0\\..*"};
+        ps::JobControl job;
+        std::vector<ps::Progress> seen;
+        job.on_progress = [&seen](const ps::Progress& pr) { seen.push_back(pr); };
+        const ps::PruneResult r = run(*model, p, job);
+        QVERIFY(!r.tensors.empty());
+        for (const ps::TensorResult& t : r.tensors) QVERIFY2(t.name.find("layer.0.") != std::string::npos, t.name.c_str());
+        QCOMPARE(seen.size(), size_t{1});
+        QCOMPARE(seen.back().detail, std::string("vision block 0"));
+        QCOMPARE(seen.back().done, seen.back().total);
     }
 
     void streaming_and_written_checkpoint() {
@@ -298,7 +315,7 @@ private Q_SLOTS:
         const std::string out = (parent + "/pruned").toStdString();
         ps::JobControl job;
         job.on_progress = [&job](const ps::Progress& pr) {
-            if (pr.done == 6) job.cancel();  // after two text blocks were written
+            if (pr.detail == "text block 0") job.cancel();  // after both vision blocks and a text block were written
         };
         bool writing = false, cancelled = false;
         try {

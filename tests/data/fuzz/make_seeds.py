@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the fuzzers' seed corpora beside this script (safetensors/, gguf/, config/, tokenizer/, image/, run_score/, vqa_file/,
-llava_conversations/):
+llava_conversations/, inputs_file/):
 a few small valid inputs of each kind for libFuzzer to mutate. Needs Pillow (the project .venv
 has it) for the JPEG seed. Re-run after changing a seed: .venv/bin/python make_seeds.py"""
 import base64
@@ -40,7 +40,7 @@ def gguf_string(s):
 
 
 def main():
-    for sub in ("safetensors", "gguf", "config", "tokenizer", "image", "run_score", "vqa_file", "llava_conversations"):
+    for sub in ("safetensors", "gguf", "config", "tokenizer", "image", "run_score", "vqa_file", "llava_conversations", "inputs_file"):
         shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
     # GGUF: metadata of several value types and one tensor of each supported type.
     kv = gguf_string("general.architecture") + struct.pack("<I", 8) + gguf_string("llama")
@@ -58,6 +58,15 @@ def main():
     write("safetensors/bf16_metadata.safetensors", safetensors({"w": ("BF16", [3, 1], bytes(6))}, {"format": "pt"}))
     write("safetensors/scalar_and_empty.safetensors", safetensors({"s": ("I64", [], bytes(8)), "e": ("U8", [0, 4], b"")}))
     write("safetensors/empty_header.safetensors", safetensors({}))
+    # Calibration inputs: LLaVA-style rows with a mask, labels and images; Qwen-style patches with their grid.
+    ids = struct.pack("<12q", 1, 5, 9, 9, 7, 2, 1, 6, 9, 9, 8, 2)
+    write("inputs_file/images.safetensors", safetensors({
+        "input_ids": ("I64", [2, 6], ids), "attention_mask": ("I32", [2, 6], struct.pack("<12i", *[1] * 11, 0)),
+        "labels": ("I64", [2, 6], struct.pack("<12q", *[-100] * 4, 7, 2, *[-100] * 4, 8, 2)),
+        "pixel_values": ("F16", [2, 3, 2, 2], bytes(48))}))
+    write("inputs_file/patch_grid.safetensors", safetensors({
+        "input_ids": ("U8", [2, 3], bytes([1, 9, 2, 1, 9, 2])), "pixel_values": ("F32", [12, 2], bytes(96)),
+        "image_grid_thw": ("I64", [2, 3], struct.pack("<6q", 1, 2, 2, 1, 2, 4))}))
 
     options = {"images": 1000, "kl_samples": 16}
     write("run_score/zero_shot.json", json.dumps({"options": options, "metric": "zero_shot_top1", "run": 85.2, "dense": 86.3,
@@ -89,6 +98,34 @@ def main():
                                           "text_config": {"model_type": "llama", "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0},
                                           "vision_config": {"model_type": "clip_vision_model", "layer_norm_eps": 1e-5}}))
     write("config/clip.json", json.dumps({"model_type": "clip", "tie_word_embeddings": False, "text_config": {"vocab_size": 99}}))
+    # The tiny Qwen2.5-VL and Qwen3-VL configs transformers writes for the family tests.
+    write("config/qwen2_5_vl.json", json.dumps({
+        "dtype": "float32", "image_token_id": 5, "model_type": "qwen2_5_vl", "transformers_version": "4.57.1", "video_token_id": 1361,
+        "vision_end_token_id": 4, "vision_start_token_id": 3,
+        "text_config": {"architectures": ["Qwen2_5_VLForConditionalGeneration"], "attention_dropout": 0.0, "hidden_act": "silu",
+                        "hidden_size": 48, "initializer_range": 0.02, "intermediate_size": 37,
+                        "layer_types": ["full_attention", "full_attention"], "max_position_embeddings": 32768, "max_window_layers": 80,
+                        "model_type": "qwen2_5_vl_text", "num_attention_heads": 4, "num_hidden_layers": 2, "num_key_value_heads": 2,
+                        "rms_norm_eps": 1e-05, "rope_scaling": {"mrope_section": [2, 2, 2], "rope_type": "default", "type": "default"},
+                        "rope_theta": 1000000.0, "sliding_window": None, "tie_word_embeddings": True, "use_cache": True,
+                        "use_sliding_window": False, "vocab_size": 1362},
+        "vision_config": {"depth": 3, "fullatt_block_indexes": [1], "hidden_act": "silu", "hidden_size": 40, "in_channels": 3,
+                          "initializer_range": 0.02, "intermediate_size": 37, "model_type": "qwen2_5_vl", "num_heads": 2,
+                          "out_hidden_size": 48, "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
+                          "tokens_per_second": 4, "window_size": 56}}, indent=1, sort_keys=True))
+    write("config/qwen3_vl.json", json.dumps({
+        "architectures": ["Qwen3VLForConditionalGeneration"], "dtype": "float32", "image_token_id": 5, "model_type": "qwen3_vl",
+        "tie_word_embeddings": False, "transformers_version": "4.57.1", "video_token_id": 1361, "vision_end_token_id": 4,
+        "vision_start_token_id": 3,
+        "text_config": {"attention_bias": False, "attention_dropout": 0.0, "head_dim": 16, "hidden_act": "silu", "hidden_size": 48,
+                        "initializer_range": 0.02, "intermediate_size": 37, "max_position_embeddings": 128000,
+                        "model_type": "qwen3_vl_text", "num_attention_heads": 4, "num_hidden_layers": 3, "num_key_value_heads": 2,
+                        "rms_norm_eps": 1e-06, "rope_scaling": {"mrope_interleaved": True, "mrope_section": [3, 3, 2], "rope_type": "default"},
+                        "rope_theta": 5000000.0, "use_cache": True, "vocab_size": 1362},
+        "vision_config": {"deepstack_visual_indexes": [0, 2], "depth": 3, "hidden_act": "gelu_pytorch_tanh", "hidden_size": 40,
+                          "in_channels": 3, "initializer_range": 0.02, "intermediate_size": 37, "model_type": "qwen3_vl", "num_heads": 2,
+                          "num_position_embeddings": 25, "out_hidden_size": 48, "patch_size": 16, "spatial_merge_size": 2,
+                          "temporal_patch_size": 2}}, indent=1, sort_keys=True))
 
     write("tokenizer/text_ascii", "\x00a photo of a t-shirt, [SEP] trouser")
     write("tokenizer/text_unicode", "\x00Ünïcödé café 中文字 \t\u200b emoji \U0001F600")

@@ -1,0 +1,261 @@
+// bench_peers: PruneStudio's `prunestudio-cli prune` next to llm-compressor's oneshot(), the peer
+// researchers compare it with, on the same checkpoint, calibration data, Linears and threads.
+//
+// Usage: bench_peers [--dir DIR] [--samples S] [--repeats R] [--threads T]
+//   DIR defaults to $TMPDIR (or /tmp)/prunestudio-bench-peers and is generated when absent by
+//   bench_peers_reference.py (the project's .venv): bench_forward's random float32 LLaVA-1.5-shaped
+//   model (CLIP ViT 12 x 384, LLaMA 12 x 768 with MLP 2048 and 4 key/value heads; 110 M
+//   parameters), DIR/calibration.safetensors with S (default 32) rows of 320 tokens (the image's 256
+//   among them) and DIR/heldout.safetensors with 8 rows from another seed. R (default 2) repeats,
+//   T threads (default: the cores).
+//
+// Set-up: bench_peers_setup.sh makes (once; it is idempotent) llm-compressor 0.14's own
+// virtualenv in <build>/bench/peers-venv: it wants torch >= 2.10 and transformers 5, so it cannot
+// share the .venv whose LibTorch the build links. Not part of the test command.
+//
+// What runs, per method (wanda, sparsegpt) and pattern (unstructured, 2:4), 50 % on the 84 Linears
+// of the language model's decoder layers (vision tower, projector and lm_head left dense; SparseGPT
+// with block 128 and dampening 0.01 on both sides, llm-compressor's defaults):
+//   - ours: `prunestudio-cli prune --plan P --model DIR --out O`, the Plan's calibration.data the
+//     calibration file, one row per batch;
+//   - llm-compressor: its oneshot() with WandaPruningModifier / SparseGPTModifier and the default
+//     sequential pipeline over LlamaDecoderLayer, fed the same rows in the same order.
+// Each in a fresh process with OMP_NUM_THREADS = MKL_NUM_THREADS = T, the two alternating which
+// goes first from repeat to repeat, so load from other processes falls on both alike.
+//
+// Printed per method, pattern and tool: wall time of the whole process (medians over the repeats)
+// and its core time (ours: the pruning as result.json times it, the model opened and the checkpoint
+// written outside it; llm-compressor: the oneshot() call alone, imports and loading outside it),
+// peak RSS (getrusage of the child), the achieved sparsity of the 84 Linears, the mean
+// KL(dense || pruned) of next-token distributions over every position of the held-out rows and,
+// for the second tool, the fraction of mask entries equal to ours — all from one evaluation in
+// transformers (bench_peers_reference.py evaluate). Then the ratios: our wall time over
+// llm-compressor's oneshot() time (target <= 0.6) and over its wall time, and our wall time over the
+// compute limit (target <= 1.3).
+//
+// The compute limit is the time of the products the method cannot avoid, at this machine's GEMM
+// rate at the model's shapes, measured here on the same threads (at::linear / at::mm, median of 5):
+// two passes of every pruned decoder layer's Linears over the calibration tokens (the statistics
+// pass and the pass that feeds the next layer), one of the vision tower's layers up to LLaVA's
+// feature layer and of the projector; for SparseGPT also X·Xᵀ for each distinct Linear input (its
+// upper triangle: it is symmetric), the Cholesky factor and inverse of each (d³ flops) and the
+// updates of the kept weights (d_out·d_in² flops). Attention scores, norms and activations are
+// left out, so the limit is a lower bound.
+//
+// Exit status 2 when a tool's Linears are not at 50 % sparsity.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
+#include <torch/version.h>
+
+#include "bench/bench_options.h"
+#include "bench/capture_stdout.h"
+#include "bench/median.h"
+#include "core/error.h"
+#include "core/io/safetensors.h"
+
+namespace fs = std::filesystem;
+
+namespace ps {
+namespace {
+
+constexpr const char* kUsage = "[--dir DIR] [--samples S] [--repeats R] [--threads T]";
+constexpr int64_t kHeldOut = 8;
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr const char* kTargets = R"(language_model\.model\.layers\.\d+\..*)";
+
+// The median seconds of f() over 5 runs after 2 unmeasured ones.
+double timed(const std::function<void()>& f) {
+    for (int i = 0; i < 2; ++i) f();
+    std::vector<double> s;
+    for (int i = 0; i < 5; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        f();
+        s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return median(s);
+}
+
+// y = x·Wᵀ for x [rows, in], W [out, in]: one Linear's product over one calibration row.
+double linear_seconds(int64_t rows, int64_t in, int64_t out) {
+    const at::Tensor x = at::randn({rows, in}), w = at::randn({out, in});
+    return timed([&] { at::linear(x, w); });
+}
+
+// [m, k] · [k, n].
+double mm_seconds(int64_t m, int64_t k, int64_t n) {
+    const at::Tensor a = at::randn({m, k}), b = at::randn({k, n});
+    return timed([&] { at::mm(a, b); });
+}
+
+struct Limits {
+    double wanda = 0, sparsegpt = 0;
+};
+
+// The compute limits of the header, from the checkpoint's config and the calibration rows.
+Limits compute_limits(const nlohmann::json& cfg, int64_t samples, int64_t tokens) {
+    const nlohmann::json &t = cfg.at("text_config"), &v = cfg.at("vision_config");
+    const int64_t h = t.at("hidden_size"), inter = t.at("intermediate_size"), layers = t.at("num_hidden_layers");
+    const int64_t kv = t.at("num_key_value_heads").get<int64_t>() * (h / t.at("num_attention_heads").get<int64_t>());
+    const int64_t vh = v.at("hidden_size"), vinter = v.at("intermediate_size");
+    const int64_t patches = (v.at("image_size").get<int64_t>() / v.at("patch_size").get<int64_t>()) *
+                            (v.at("image_size").get<int64_t>() / v.at("patch_size").get<int64_t>());
+    const int64_t vlayers = v.at("num_hidden_layers").get<int64_t>() + 1 + cfg.value("vision_feature_layer", int64_t{-2});
+    // {in, out} of the decoder layer's Linears: q, k, v, o, gate, up, down.
+    const std::vector<std::pair<int64_t, int64_t>> decoder = {{h, h}, {h, kv}, {h, kv}, {h, h}, {h, inter}, {h, inter}, {inter, h}};
+    double layer = 0, vision = 0;
+    for (const auto& [in, out] : decoder) layer += linear_seconds(tokens, in, out);
+    for (const auto& [in, out] : std::vector<std::pair<int64_t, int64_t>>{{vh, vh}, {vh, vh}, {vh, vh}, {vh, vh}, {vh, vinter}, {vinter, vh}})
+        vision += linear_seconds(patches + 1, in, out);
+    const double projector = linear_seconds(patches, vh, h) + linear_seconds(patches, h, h);
+    Limits l;
+    l.wanda = static_cast<double>(samples) * (2.0 * static_cast<double>(layers) * layer + static_cast<double>(vlayers) * vision + projector);
+    // SparseGPT: per layer X·Xᵀ (upper triangle) of its distinct inputs (attention, o, MLP: h wide;
+    // down: inter wide) over every row, and the solve.
+    double gram = 0, solve = 0;
+    for (int64_t d : {h, h, h, inter}) {
+        gram += static_cast<double>(samples) * mm_seconds(d, tokens, d) * static_cast<double>(d + 1) / (2.0 * static_cast<double>(d));
+        solve += mm_seconds(d, d, d) / 2.0;  // d³ of the factor and inverse: half of a d x d x d product's 2d³
+    }
+    for (const auto& [in, out] : decoder) solve += mm_seconds(out, in, in) / 2.0;  // d_out·d_in²
+    l.sparsegpt = l.wanda + static_cast<double>(layers) * (gram + solve);
+    return l;
+}
+
+struct Side {
+    std::vector<double> wall, core;
+    int64_t peak_rss = 0;
+    nlohmann::json eval;  // from evaluate
+};
+
+int run(const BenchOptions& o) {
+    const int64_t samples = o.values.at("--samples");
+    const std::string threads = std::to_string(o.threads);
+    std::error_code ec;
+    std::printf("llm-compressor's environment (%s):\n", PS_BENCH_PEERS_VENV);
+    std::fflush(stdout);
+    const std::string peer_versions = capture_stdout({"/bin/bash", PS_BENCH_PEERS_SETUP, PS_BENCH_PEERS_VENV});
+    std::printf("  %s", peer_versions.c_str());
+    if (!fs::exists(o.dir, ec)) {
+        std::printf("generating %s with transformers ...\n", o.dir.c_str());
+        std::fflush(stdout);
+        capture_stdout({PS_BENCH_PYTHON, PS_BENCH_PEERS_REFERENCE, "prepare", o.dir, std::to_string(samples), std::to_string(kHeldOut)});
+    }
+    const std::string calibration = (fs::path(o.dir) / "calibration.safetensors").string();
+    if (!fs::exists(fs::path(o.dir) / "config.json", ec) || !fs::exists(calibration, ec))
+        throw Error(o.dir, "exists but is not a bench_peers folder (config.json, calibration.safetensors); pass a new path");
+    const auto calib = SafetensorsFile::open(calibration);
+    const TensorInfo* ids = calib->find("input_ids");
+    if (!ids || ids->shape.size() != 2) throw Error(calibration, "has no [samples, tokens] input_ids");
+    if (ids->shape[0] != samples)
+        throw Error(calibration, "holds " + std::to_string(ids->shape[0]) + " rows, not --samples " + std::to_string(samples) +
+                                     "; pass that --samples or a new --dir");
+    const int64_t tokens = ids->shape[1];
+    nlohmann::json cfg;
+    std::ifstream(fs::path(o.dir) / "config.json") >> cfg;
+
+    at::set_num_threads(o.threads);
+    std::printf("measuring the GEMM rate at the model's shapes on %d threads ...\n", o.threads);
+    std::fflush(stdout);
+    const Limits limits = compute_limits(cfg, samples, tokens);
+
+    const fs::path work = fs::path(o.dir) / "runs";
+    fs::create_directories(work);
+    const std::vector<std::string> env = {"OMP_NUM_THREADS=" + threads, "MKL_NUM_THREADS=" + threads};
+    std::printf("\n%lld calibration rows of %lld tokens, %d repeats, %d threads; PruneStudio on torch %s\n",
+                static_cast<long long>(samples), static_cast<long long>(tokens), o.repeats, o.threads, TORCH_VERSION);
+    std::printf("compute limit: Wanda %.2f s, SparseGPT %.2f s\n\n", limits.wanda, limits.sparsegpt);
+    std::printf("%-9s %-12s %-15s %8s %8s %9s %9s %9s %9s\n", "method", "pattern", "tool", "wall s", "core s", "peak MiB",
+                "sparsity", "KL", "same mask");
+    int status = 0;
+    std::vector<std::string> summary;
+    for (const std::string method : {"wanda", "sparsegpt"}) {
+        for (const std::string pattern : {"unstructured", "2:4"}) {
+            const std::string tag = method + "-" + (pattern == "2:4" ? "2of4" : pattern);
+            const fs::path plan = work / (tag + ".json"), ours_out = work / ("ours-" + tag), peer_out = work / ("llmc-" + tag + ".safetensors");
+            nlohmann::json p = {{"method", method},  {"sparsity", 0.5},          {"pattern", pattern},
+                                {"targets", {kTargets}}, {"sparsegpt", {{"blocksize", 128}, {"percdamp", 0.01}}},
+                                {"calibration", {{"data", calibration}, {"samples", samples}}}};
+            std::ofstream(plan) << p.dump(1);
+            Side ours, peer;
+            for (int r = 0; r < o.repeats; ++r) {
+                auto run_ours = [&] {
+                    fs::remove_all(ours_out);
+                    const ChildRun c = run_child({PS_CLI, "prune", "--plan", plan.string(), "--model", o.dir, "--out", ours_out.string()}, env);
+                    nlohmann::json result;
+                    std::ifstream(ours_out / "result.json") >> result;
+                    ours.wall.push_back(c.seconds);
+                    ours.core.push_back(result.at("seconds").get<double>());
+                    ours.peak_rss = std::max(ours.peak_rss, c.peak_rss_bytes);
+                };
+                auto run_peer = [&] {
+                    const ChildRun c = run_child({PS_BENCH_PEERS_VENV "/bin/python", PS_BENCH_PEERS_REFERENCE, "oneshot", o.dir, calibration,
+                                                  method, pattern, threads, peer_out.string()},
+                                                 env);
+                    const nlohmann::json j = nlohmann::json::parse(c.out.substr(c.out.rfind('{')));
+                    peer.wall.push_back(c.seconds);
+                    peer.core.push_back(j.at("seconds").get<double>());
+                    peer.peak_rss = std::max(peer.peak_rss, c.peak_rss_bytes);
+                };
+                if (r % 2 == 0) {
+                    run_ours();
+                    run_peer();
+                } else {
+                    run_peer();
+                    run_ours();
+                }
+            }
+            const nlohmann::json e = nlohmann::json::parse(capture_stdout({PS_BENCH_PYTHON, PS_BENCH_PEERS_REFERENCE, "evaluate", o.dir, threads,
+                                                                           "ours=" + (ours_out / "model.safetensors").string(),
+                                                                           "llm-compressor=" + peer_out.string()}));
+            ours.eval = e.at("results").at("ours");
+            peer.eval = e.at("results").at("llm-compressor");
+            for (const auto& [tool, s] : {std::pair<const char*, const Side*>{"prunestudio", &ours}, {"llm-compressor", &peer}}) {
+                const bool has_agreement = s->eval.contains("mask_agreement");
+                std::printf("%-9s %-12s %-15s %8.2f %8.2f %9.0f %9.4f %9.5f %9s\n", method.c_str(), pattern.c_str(), tool, median(s->wall),
+                            median(s->core), static_cast<double>(s->peak_rss) / kMiB, s->eval.at("sparsity").get<double>(),
+                            s->eval.at("kl").get<double>(),
+                            has_agreement ? (std::to_string(s->eval.at("mask_agreement").get<double>() * 100).substr(0, 5) + " %").c_str() : "-");
+                if (std::abs(s->eval.at("sparsity").get<double>() - 0.5) > 1e-3) status = 2;
+            }
+            std::fflush(stdout);
+            const double limit = method == "wanda" ? limits.wanda : limits.sparsegpt;
+            char line[512];
+            std::snprintf(line, sizeof line,
+                          "%-9s %-12s ours / its oneshot() %.2fx (target <= 0.6: %s), / its wall %.2fx; ours / limit %.2fx (target <= 1.3: %s); "
+                          "KL ours %.5f vs %.5f; peak RSS %.2fx",
+                          method.c_str(), pattern.c_str(), median(ours.wall) / median(peer.core),
+                          median(ours.wall) <= 0.6 * median(peer.core) ? "met" : "MISSED", median(ours.wall) / median(peer.wall),
+                          median(ours.wall) / limit, median(ours.wall) <= 1.3 * limit ? "met" : "MISSED", ours.eval.at("kl").get<double>(),
+                          peer.eval.at("kl").get<double>(), static_cast<double>(ours.peak_rss) / static_cast<double>(peer.peak_rss));
+            summary.push_back(line);
+        }
+    }
+    std::printf("\n");
+    for (const std::string& s : summary) std::printf("%s\n", s.c_str());
+    if (status) std::printf("a tool's Linears are not at 50 %% sparsity\n");
+    return status;
+}
+
+}  // namespace
+}  // namespace ps
+
+int main(int argc, char** argv) {
+    try {
+        ps::BenchOptions o = ps::parse_bench_options(argc, argv, "bench_peers", ps::kUsage, 2, {{"--samples", 32}});
+        if (o.dir.empty()) o.dir = ps::bench_temp_root() + "/prunestudio-bench-peers";
+        return ps::run(o);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_peers: %s\n", e.what());
+        return 1;
+    }
+}
