@@ -1,15 +1,17 @@
 // bench_large_model: pruning a checkpoint larger than half of this machine's memory, streamed from
 // its memory-mapped shards with one block resident, as `prunestudio-cli prune --streaming` runs.
 //
-// Usage: bench_large_model [--dir DIR] [--gib G] [--threads T]
+// Usage: bench_large_model [--dir DIR] [--gib G] [--threads T] [--samples S] [--method M] [--device D] [--dtype T]
 //   DIR (default $TMPDIR or /tmp, then prunestudio-bench-large) keeps the generated checkpoint in
 //   DIR/model for later runs; the pruned checkpoint goes to DIR/pruned and is removed after the
-//   run. G defaults to 55 % of MemTotal; T to the number of cores.
+//   run. G defaults to 55 % of MemTotal; T to the number of cores. S calibration samples (default
+//   2), M the method (wanda; sparsegpt), D and T where and in which precision the blocks are pruned
+//   (cpu, float32; e.g. cuda, bfloat16: on a GPU, 25 GiB gives LLaVA-7B's 32 decoder layers).
 //
 // The checkpoint: a random float32 LLaVA-1.5-style model (ps::write_demo_checkpoint, 2 GiB shards)
 // with a CLIP tower of 8 layers x 1024 (224 px, 32 px patches: 49 image tokens) and a LLaMA
 // decoder 4096 wide (MLP 11008, 32 query / 8 key-value heads, vocabulary 32000) with as many
-// layers as reach G. What runs: Wanda 50 % unstructured on every Linear of both towers, 2
+// layers as reach G. What runs: M at 50 % unstructured on every Linear of both towers, S
 // calibration samples of 64 tokens, writing the pruned weights and masks block by block.
 //
 // Printed: the checkpoint's size against MemTotal, the peak resident memory of the pruning
@@ -45,7 +47,7 @@ namespace ps {
 namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0, kMiB = 1024.0 * 1024.0;
-constexpr const char* kUsage = "[--dir DIR] [--gib G] [--threads T]";
+constexpr const char* kUsage = "[--dir DIR] [--gib G] [--threads T] [--samples S] [--method M] [--device D] [--dtype T]";
 
 int64_t mem_total_bytes() {
     std::ifstream f("/proc/meminfo");
@@ -75,12 +77,12 @@ DemoDims large_dims(double gib) {
     return d;
 }
 
-// Two samples: BOS, 5 text tokens, the 49 image tokens, 9 text tokens; random pixels.
-std::vector<VlmInputs> calibration(const DemoDims& d) {
+// `samples` samples: BOS, 5 text tokens, the 49 image tokens, 9 text tokens; random pixels.
+std::vector<VlmInputs> calibration(const DemoDims& d, int64_t samples) {
     at::Generator gen = at::detail::createCPUGenerator(7);
     const int64_t image_tokens = (d.image / d.patch) * (d.image / d.patch);
     std::vector<VlmInputs> out;
-    for (int s = 0; s < 2; ++s) {
+    for (int64_t s = 0; s < samples; ++s) {
         VlmInputs in;
         in.pixel_values = at::randn({1, 3, d.image, d.image}, gen);
         in.input_ids = at::cat({at::ones({1, 1}, at::kLong), at::randint(2, d.vocab - 1, {1, 5}, gen, at::kLong),
@@ -122,13 +124,17 @@ int run(const BenchOptions& o) {
 
     LoadOptions load;
     load.streaming = true;
+    load.device = o.texts.at("--device");
+    load.dtype = o.texts.at("--dtype");
     auto model = Vlm::load(model_dir.string(), load);
     Plan plan;
     plan.model = model_dir.string();
     plan.streaming = true;
-    plan.method = "wanda";
+    plan.device = load.device;
+    plan.dtype = load.dtype;
+    plan.method = o.texts.at("--method");
     plan.sparsity = 0.5;
-    const std::vector<VlmInputs> batches = calibration(dims);
+    const std::vector<VlmInputs> batches = calibration(dims, o.values.at("--samples"));
     const SparsityMap allocation = allocate(plan, model->map());
     const auto [largest_name, largest] = largest_block(model->weights().checkpoint());
     const int64_t before = resident_bytes();
@@ -149,9 +155,9 @@ int run(const BenchOptions& o) {
         if (t.target > 0) ++linears, zeros += t.numel - t.nnz, numel += t.numel;
     std::printf("checkpoint %.2f GiB in %s (%d + %d blocks), MemTotal %.2f GiB: ratio %.2f of memory\n", checkpoint / kGiB,
                 model_dir.c_str(), dims.v_layers, dims.t_layers, ram / kGiB, static_cast<double>(checkpoint) / ram);
-    std::printf("pruned %lld Linears to %.2f %% sparsity in %.0f s with %d threads; wrote %.2f GiB (weights and masks)\n",
-                static_cast<long long>(linears), 100.0 * zeros / std::max<int64_t>(1, numel), seconds, at::get_num_threads(),
-                pruned / kGiB);
+    std::printf("%s pruned %lld Linears to %.2f %% sparsity in %.0f s on %s (%s, %d threads); wrote %.2f GiB (weights and masks)\n",
+                plan.method.c_str(), static_cast<long long>(linears), 100.0 * zeros / std::max<int64_t>(1, numel), seconds,
+                load.device.c_str(), load.dtype.c_str(), at::get_num_threads(), pruned / kGiB);
     std::printf("peak resident memory during pruning %.0f MiB: %.3f x the checkpoint, %.2f x the largest block (%s, %.0f "
                 "MiB); above the %.0f MiB resident before pruning: %.0f MiB, %.2f x the largest block\n",
                 peak / kMiB, peak / static_cast<double>(checkpoint), peak / static_cast<double>(largest), largest_name.c_str(),
@@ -165,7 +171,8 @@ int run(const BenchOptions& o) {
 int main(int argc, char** argv) {
     ps::ScratchPool::install();  // as the runs in core/job do
     try {
-        ps::BenchOptions o = ps::parse_bench_options(argc, argv, "bench_large_model", ps::kUsage, 1, {{"--gib", 0}});
+        ps::BenchOptions o = ps::parse_bench_options(argc, argv, "bench_large_model", ps::kUsage, 1, {{"--gib", 0}, {"--samples", 2}},
+                                                     {{"--method", "wanda"}, {"--device", "cpu"}, {"--dtype", "float32"}});
         if (o.dir.empty()) o.dir = ps::bench_temp_root() + "/prunestudio-bench-large";
         return ps::run(o);
     } catch (const std::exception& e) {

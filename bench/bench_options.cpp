@@ -14,10 +14,12 @@ void bench_usage_error(const std::string& program, const std::string& usage, con
 }
 
 BenchOptions parse_bench_options(int argc, char** argv, const std::string& program, const std::string& usage,
-                                 int default_repeats, const std::map<std::string, int64_t>& extra) {
+                                 int default_repeats, const std::map<std::string, int64_t>& extra,
+                                 const std::map<std::string, std::string>& texts) {
     BenchOptions o;
     o.repeats = default_repeats;
     o.values = extra;
+    o.texts = texts;
     auto positive = [&](const std::string& flag, const char* text) {
         char* end = nullptr;
         errno = 0;
@@ -41,6 +43,8 @@ BenchOptions parse_bench_options(int argc, char** argv, const std::string& progr
             o.threads = static_cast<int>(std::min<int64_t>(positive(a, v), 1024));
         else if (o.values.count(a))
             o.values[a] = positive(a, v);
+        else if (o.texts.count(a))
+            o.texts[a] = v;
         else
             bench_usage_error(program, usage, "unknown option: " + a);
     }

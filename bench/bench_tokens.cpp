@@ -4,11 +4,13 @@
 // first use (with the default model's installed text tower, which this benchmark does not run).
 // Keep 0.5 drops half the patch tokens after block 0 by [CLS]-attention (so block 0 runs eager
 // attention and blocks 1-11 run on 99 tokens); keep 1.0 is the plain tower with fused SDPA
-// everywhere. Images/s = batch / seconds of one Vlm::run_tower(vision), float32 CPU. The two
+// everywhere. Images/s = batch / seconds of one Vlm::run_tower(vision) (on --device D in --dtype T:
+// float32 on the CPU by default; on CUDA the clock stops after the device has finished). The two
 // settings alternate R times (one untimed warm-up each first); medians are printed, with the ratio
 // keep-0.5 / keep-1.0 (target >= 1.6) and the FLOPs ratio of block_flops() for comparison.
 //
-// Usage: bench_tokens [--dir DIR] [--repeats R] [--threads T] [--batch B]   (R 5, T the cores, B 32)
+// Usage: bench_tokens [--dir DIR] [--repeats R] [--threads T] [--batch B] [--device D] [--dtype T]
+//   (R 5, T the cores, B 32, D cpu, T float32)
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
@@ -16,6 +18,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <vector>
+
+#include <torch/cuda.h>
 
 #include "bench/bench_options.h"
 #include "bench/median.h"
@@ -27,7 +31,7 @@
 namespace ps {
 namespace {
 
-const char* kUsage = "[--dir DIR] [--repeats R] [--threads T] [--batch B]";
+const char* kUsage = "[--dir DIR] [--repeats R] [--threads T] [--batch B] [--device D] [--dtype T]";
 
 void write_model(const std::string& dir) {
     DefaultModelSpec spec;
@@ -44,6 +48,7 @@ void write_model(const std::string& dir) {
 double seconds_of(const Vlm& model, const VlmInputs& in) {
     const auto t0 = std::chrono::steady_clock::now();
     model.run_tower(0, in);
+    if (model.weights().device().is_cuda()) torch::cuda::synchronize();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -52,11 +57,14 @@ int run(const BenchOptions& o) {
     if (!std::filesystem::exists(dir)) write_model(dir);
     if (o.threads > 0) at::set_num_threads(o.threads);
     at::NoGradGuard no_grad;
-    auto model = Vlm::load(dir);
+    LoadOptions load;
+    load.device = o.texts.at("--device");
+    load.dtype = o.texts.at("--dtype");
+    auto model = Vlm::load(dir, load);
     const int64_t batch = o.values.at("--batch");
     at::manual_seed(0);
     VlmInputs in;
-    in.pixel_values = at::randn({batch, 3, 224, 224});
+    in.pixel_values = at::randn({batch, 3, 224, 224}).to(model->weights().device(), model->weights().dtype());
 
     TokenPruning half;
     half.vision = {{0, 0.5}};
@@ -76,8 +84,8 @@ int run(const BenchOptions& o) {
         std::printf("repeat %d: keep 1.0 %.3f s, keep 0.5 %.3f s\n", r + 1, f, h);
     }
     const double full = median(full_s), halved = median(half_s);
-    std::printf("vision tower, %lld images of %lld tokens, %d threads, medians of %d:\n", static_cast<long long>(batch),
-                static_cast<long long>(tokens), at::get_num_threads(), o.repeats);
+    std::printf("vision tower, %lld images of %lld tokens, %s %s, %d threads, medians of %d:\n", static_cast<long long>(batch),
+                static_cast<long long>(tokens), load.device.c_str(), load.dtype.c_str(), at::get_num_threads(), o.repeats);
     std::printf("  keep 1.0: %8.2f images/s (%.3f s)\n", batch / full, full);
     std::printf("  keep 0.5: %8.2f images/s (%.3f s)\n", batch / halved, halved);
     std::printf("throughput ratio keep 0.5 / keep 1.0: %.2f (target >= 1.6); block FLOPs ratio %.2f\n", full / halved,
@@ -90,7 +98,8 @@ int run(const BenchOptions& o) {
 
 int main(int argc, char** argv) {
     try {
-        const ps::BenchOptions o = ps::parse_bench_options(argc, argv, "bench_tokens", ps::kUsage, 5, {{"--batch", 32}});
+        const ps::BenchOptions o = ps::parse_bench_options(argc, argv, "bench_tokens", ps::kUsage, 5, {{"--batch", 32}},
+                                                           {{"--device", "cpu"}, {"--dtype", "float32"}});
         return ps::run(o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_tokens: %s\n", e.what());

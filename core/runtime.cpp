@@ -1,5 +1,7 @@
 #include "core/runtime.h"
 
+#include <dlfcn.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -37,5 +39,20 @@ int64_t status_kib(const std::string& key) {
 int64_t resident_bytes() { return status_kib("VmRSS:") * 1024; }
 int64_t peak_resident_bytes() { return status_kib("VmHWM:") * 1024; }
 void reset_peak_resident() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+int64_t cuda_free_bytes() {
+    using MemGetInfo = int (*)(size_t*, size_t*);  // cudaError_t cudaMemGetInfo(size_t* free, size_t* total)
+    static const auto get = reinterpret_cast<MemGetInfo>(dlsym(RTLD_DEFAULT, "cudaMemGetInfo"));
+    size_t free = 0, total = 0;
+    return get && get(&free, &total) == 0 ? static_cast<int64_t>(free) : -1;  // 0: cudaSuccess
+}
+
+int cuda_compute_major(int device) {
+    using GetAttribute = int (*)(int*, int, int);  // cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device)
+    static const auto get = reinterpret_cast<GetAttribute>(dlsym(RTLD_DEFAULT, "cudaDeviceGetAttribute"));
+    constexpr int kComputeCapabilityMajor = 75;  // cudaDevAttrComputeCapabilityMajor
+    int major = 0;
+    return get && get(&major, kComputeCapabilityMajor, device) == 0 ? major : -1;
+}
 
 }  // namespace ps

@@ -21,4 +21,10 @@ int64_t resident_bytes();
 int64_t peak_resident_bytes();
 void reset_peak_resident();
 
+// The CUDA runtime torch loaded, asked directly (cudaMemGetInfo, cudaDeviceGetAttribute looked up
+// at run time, so nothing here needs the CUDA headers): the current device's free memory in bytes,
+// and a device's compute capability major (8 for Ampere); -1 without a usable CUDA runtime.
+int64_t cuda_free_bytes();
+int cuda_compute_major(int device);
+
 }  // namespace ps

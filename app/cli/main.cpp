@@ -215,6 +215,7 @@ ps::LoadOptions load_options(const Args& a) {
     opt.device = a.value("--device", opt.device);
     opt.dtype = a.value("--dtype", opt.dtype);
     opt.streaming = a.flag("--streaming");
+    opt.sparse_kernels = true;  // inference: 2:4 Linears take the semi-structured kernels on CUDA
     return opt;
 }
 

@@ -25,6 +25,7 @@ AskSession::AskSession(const std::string& model_dir, const std::string& device, 
     LoadOptions load;
     load.device = device;
     load.dtype = dtype;
+    load.sparse_kernels = true;
     impl_->model = Vlm::load(model_dir, load);
     impl_->causal = dynamic_cast<const CausalVlm*>(impl_->model.get());
     if (!impl_->causal) throw Error(model_dir, "is not a generative model: it answers no questions (the Tokens and Curves tabs show what it does)");

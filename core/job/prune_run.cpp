@@ -6,6 +6,7 @@
 #include "core/job/plan_model.h"
 #include "core/model/vlm.h"
 #include "core/prune/calibration.h"
+#include "core/prune/device_batches.h"
 #include "core/prune/pipeline.h"
 #include "core/prune/pruned_checkpoint.h"
 #include "core/prune/registry.h"
@@ -38,7 +39,8 @@ PruneRunSummary run_prune(const Plan& plan, const std::string& out_dir, const Jo
                                 " needs calibration data (magnitude pruning with a uniform or per-modality allocation needs none)");
         s.text += "no calibration data (" + unavailable + "): pruned from the weights alone\n";
     }
-    const auto batches = unavailable.empty() ? calibration_batches(*model, plan.calibration, plan.seed) : std::vector<VlmInputs>{};
+    const auto batches =
+        unavailable.empty() ? size_for_device(*model, calibration_batches(*model, plan.calibration, plan.seed)) : std::vector<VlmInputs>{};
     for (const UnusedBlock& b : unused_blocks(model->map()))
         s.text += std::string(modality_name(b.modality)) + " block " + std::to_string(b.block) + " (" + std::to_string(b.linears) +
                   " Linears) is " + b.why + ": left unpruned and out of the target\n";

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/io/checkpoint.h"
 #include "core/model/families.h"
+#include "core/model/semi_structured.h"
 
 namespace ps {
 
@@ -12,6 +13,7 @@ std::unique_ptr<Vlm> Vlm::load(const std::string& dir, const LoadOptions& opt) {
     Checkpoint ckpt = Checkpoint::open(dir);
     ModelMap map = map_model(ckpt);
     auto weights = std::make_unique<WeightStore>(std::move(ckpt), opt);
+    if (opt.sparse_kernels) use_semi_structured_kernels(*weights);
     return create_family_model(std::move(map), std::move(weights));
 }
 

@@ -21,6 +21,9 @@ struct LoadOptions {
     std::string device = "cpu";     // "cpu", "cuda", "cuda:N"
     std::string dtype = "float32";  // "float32", "bfloat16", "float16"
     bool streaming = false;
+    // On CUDA, 2:4-sparse Linears through the semi-structured sparse kernels (core/model/semi_structured.h)
+    // for inference; pruning and recovery, which change the weights, leave it off.
+    bool sparse_kernels = false;
 };
 
 at::Device parse_device(const std::string& s);       // throws ps::Error for unknown or unavailable devices
