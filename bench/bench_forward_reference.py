@@ -13,8 +13,9 @@ forward against the reference implementation on the same torch.
       <|vision_start|> and <|vision_end|>). Checkpoint::open reads model.safetensors only, so the
       inputs file beside it is not taken for a shard.
 
-  bench_forward_reference.py run DIR THREADS REPEATS LOGITS_OUT
-      Loads DIR with from_pretrained (transformers' default attention implementation), runs one
+  bench_forward_reference.py run DIR THREADS REPEATS LOGITS_OUT [DEVICE DTYPE]
+      Loads DIR with from_pretrained (transformers' default attention implementation) onto DEVICE
+      in DTYPE (cpu, float32 when not given; on CUDA each timing waits for the device), runs one
       untimed forward, then REPEATS timed ones under torch.inference_mode() with model.eval(), and
       writes the last forward's logits to LOGITS_OUT (safetensors, "logits"). Only the forward call
       is timed: not interpreter start-up, `import torch`, loading, nor writing the logits. Prints
@@ -114,26 +115,30 @@ def prepare(folder, family):
     return 0
 
 
-def run(folder, threads, repeats, logits_out):
+def run(folder, threads, repeats, logits_out, device="cpu", dtype="float32"):
     import transformers as tf
 
     torch.set_num_threads(threads)
-    inputs = load_file(os.path.join(folder, INPUTS))
+    inputs = {k: v.to(device) for k, v in load_file(os.path.join(folder, INPUTS)).items()}
+    inputs["pixel_values"] = inputs["pixel_values"].to(getattr(torch, dtype))
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     start = time.perf_counter()
     config = tf.AutoConfig.from_pretrained(folder)
     # Qwen2_5_VLConfig answers attribute reads from its text config (model_type "qwen2_5_vl_text"): ask its class.
     cls = tf.Qwen2_5_VLForConditionalGeneration if isinstance(config, tf.Qwen2_5_VLConfig) else tf.LlavaForConditionalGeneration
-    model = cls.from_pretrained(folder).eval()
+    model = cls.from_pretrained(folder, dtype=getattr(torch, dtype)).to(device).eval()
     load_seconds = time.perf_counter() - start
 
     seconds = []
     with torch.inference_mode():
         out = model(**inputs)  # untimed warm-up: thread pool start, lazy kernel set-up, allocator
         for _ in range(repeats):
+            sync()
             start = time.perf_counter()
             out = model(**inputs)
+            sync()
             seconds.append(time.perf_counter() - start)
-    save_file({"logits": out.logits.float().contiguous()}, logits_out)
+    save_file({"logits": out.logits.float().cpu().contiguous()}, logits_out)
 
     print(json.dumps({
         "seconds": seconds,
@@ -153,9 +158,10 @@ def main():
     a = sys.argv[1:]
     if len(a) in (2, 3) and a[0] == "prepare" and (len(a) == 2 or a[2] in ("llava", "qwen2_5_vl")):
         return prepare(a[1], a[2] if len(a) == 3 else "llava")
-    if len(a) == 5 and a[0] == "run":
-        return run(a[1], int(a[2]), int(a[3]), a[4])
-    print("usage: bench_forward_reference.py prepare DIR [llava|qwen2_5_vl] | run DIR THREADS REPEATS LOGITS_OUT", file=sys.stderr)
+    if len(a) in (5, 7) and a[0] == "run":
+        return run(a[1], int(a[2]), int(a[3]), a[4], *a[5:])
+    print("usage: bench_forward_reference.py prepare DIR [llava|qwen2_5_vl] | run DIR THREADS REPEATS LOGITS_OUT [DEVICE DTYPE]",
+          file=sys.stderr)
     return 2
 
 

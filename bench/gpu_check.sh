@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check: on a CUDA machine, one command that builds what it needs (or reuses the build),
 # runs every test with a CUDA path (ctest label "cuda"), then on the GPU in bfloat16: the pruning
-# of bench_peers' LLaVA-1.5-shaped model by the CLI (Wanda and SparseGPT, 50 %), the vision tower
-# with run-time token pruning (bench_tokens), greedy generation of the generative default on its
+# of bench_peers' LLaVA-1.5-shaped model by the CLI (Wanda and SparseGPT, 50 %), our forward
+# against transformers' on the same GPU (bench_forward), the vision tower with run-time token
+# pruning (bench_tokens), greedy generation of the generative default on its
 # built-in questions, a streamed SparseGPT 50 % prune of a generated LLaVA-7B-shaped checkpoint
 # (time and peak GPU memory, polled from nvidia-smi), and the 2:4 speed-up of a 2:4-pruned 7B
 # layer's Linears through the semi-structured sparse kernel against dense (bench_semi_structured).
@@ -94,7 +95,7 @@ else
   step setup "installed|torch" bash "$ROOT/packaging/setup.sh"
   step build "Linking|Built" env BUILD_DIR="$BUILD" bash "$ROOT/packaging/build.sh"
 fi
-for program in "$CLI" "$BUILD/bench/bench_tokens" "$BUILD/bench/bench_large_model" "$BUILD/bench/bench_semi_structured"; do
+for program in "$CLI" "$BUILD/bench/bench_forward" "$BUILD/bench/bench_tokens" "$BUILD/bench/bench_large_model" "$BUILD/bench/bench_semi_structured"; do
   if ((DRY)) && [ ! -x "$program" ]; then note "would build $program"; fi
 done
 
@@ -110,6 +111,7 @@ for method in wanda sparsegpt; do
   fi
   step "prune-$method" "tensors in" "$CLI" prune --plan "$plan" --model "$PEERS" --out "$WORK/$method-pruned" --device cuda --dtype bfloat16
 done
+step forward "ratio streamed" "$BUILD/bench/bench_forward" --device cuda --dtype bfloat16 --repeats 3
 step tokens "throughput ratio" "$BUILD/bench/bench_tokens" --device cuda --dtype bfloat16 --batch 256 --repeats 5
 step generate "exact_match|accuracy" "$CLI" eval "$BUILD/default-vlm" --task open --limit 200 --batch 32 --device cuda --dtype bfloat16
 step prune-7b "peak GPU memory|pruned" with_gpu_peak "$BUILD/bench/bench_large_model" --dir "$WORK/large" --gib "$LARGE_GIB" \

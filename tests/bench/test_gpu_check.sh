@@ -11,7 +11,7 @@ trap 'rm -rf "$WORK"' EXIT
 fail() { echo "test_gpu_check: $*" >&2; exit 1; }
 
 out=$(bash "$ROOT/bench/gpu_check.sh" --dry-run --build-dir "$BUILD" --work "$WORK") || fail "--dry-run exited $?"
-for step in build tests prepare-peers prune-wanda prune-sparsegpt tokens generate prune-7b kernel-2of4; do
+for step in build tests prepare-peers prune-wanda prune-sparsegpt forward tokens generate prune-7b kernel-2of4; do
   grep -qE "^\[dry-run\] $step +[^ ]" <<<"$out" || fail "--dry-run does not show step $step: $out"
 done
 grep -qF "ctest --test-dir $BUILD -L cuda" <<<"$out" || fail "the CUDA tests are not run from $BUILD"
