@@ -465,6 +465,7 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
             for (int i = 0; i < tower.num_blocks; ++i) {
                 auto targets = stage_targets([&](const LinearLayer& l) { return l.block == i && l.modality == tower.modality; });
                 const std::string stage = tower.name + " block " + std::to_string(i);
+                finished = !work_after(t, i);  // then its second pass and the blocks after it would run for nothing
                 {
                     const HeldBlock held(w);  // mapped once for both passes over the batches
                     prune_stage(stage, i, targets, [&](size_t b) {
@@ -472,11 +473,9 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
                         model.block(t, i, probe);
                     });
                     if (!targets.empty()) throw Error(targets.begin()->first, "its block never ran it, so it cannot be calibrated");
-                    if (work_after(t, i))
-                        for_each_batch(states.size(), side_by_side, [&](size_t b) { model.block(t, i, states[b]); });
+                    if (!finished) for_each_batch(states.size(), side_by_side, [&](size_t b) { model.block(t, i, states[b]); });
                 }
                 flush();
-                finished = !work_after(t, i);  // the blocks after it would run for nothing
                 job.report("pruning", finished ? blocks_total : ++blocks_done, blocks_total, stage);
                 if (finished) break;
             }
