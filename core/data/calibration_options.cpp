@@ -1,5 +1,6 @@
 #include "core/data/calibration_options.h"
 
+#include "core/ends_with.h"
 #include "core/io/json_fields.h"
 
 namespace ps {
@@ -16,7 +17,7 @@ CalibrationOptions CalibrationOptions::read(const JsonFields& c) {
 nlohmann::json CalibrationOptions::to_json() const { return {{"data", data}, {"samples", samples}, {"batch_size", batch_size}}; }
 
 bool is_conversation_file(const std::string& data) {
-    return data.size() > 5 && data.compare(data.size() - 5, 5, ".json") == 0;
+    return data.size() > 5 && ends_with(data, ".json");
 }
 
 }  // namespace ps

@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "core/ends_with.h"
 #include "core/error.h"
 
 namespace ps {
@@ -20,10 +21,6 @@ namespace {
 
 constexpr uint8_t kTypeUint8 = 0x08;
 constexpr size_t kChunk = size_t{1} << 16;
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 std::string hex_bytes(const uint8_t* b, size_t n) {
     std::string out;

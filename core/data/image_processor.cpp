@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
+#include "core/ends_with.h"
 #include "core/error.h"
 #include "core/io/json_util.h"
 
@@ -21,8 +22,7 @@ constexpr std::array<double, 3> kClipMean{0.48145466, 0.4578275, 0.40821073};  /
 constexpr std::array<double, 3> kClipStd{0.26862954, 0.26130258, 0.27577711};   // OPENAI_CLIP_STD
 
 std::string strip_suffix(const std::string& s, const std::string& suffix) {
-    const bool has = s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-    return has ? s.substr(0, s.size() - suffix.size()) : s;
+    return ends_with(s, suffix) ? s.substr(0, s.size() - suffix.size()) : s;
 }
 
 // The constructor defaults of transformers' processor `type`; false for a type not handled here.

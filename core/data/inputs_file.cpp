@@ -3,6 +3,7 @@
 #include <cstring>
 #include <tuple>
 
+#include "core/ends_with.h"
 #include "core/error.h"
 
 namespace ps {
@@ -54,7 +55,7 @@ bool floating(DType t) { return t == DType::F16 || t == DType::BF16 || t == DTyp
 
 bool is_inputs_file(const std::string& data) {
     static const std::string ext = ".safetensors";
-    return data.size() > ext.size() && data.compare(data.size() - ext.size(), ext.size(), ext) == 0;
+    return data.size() > ext.size() && ends_with(data, ext);
 }
 
 InputsFile read_inputs_file(const std::string& path) {

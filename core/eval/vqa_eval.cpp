@@ -6,16 +6,13 @@
 #include "core/data/fashion_mnist.h"
 #include "core/data/image.h"
 #include "core/data/image_processor.h"
+#include "core/ends_with.h"
 #include "core/error.h"
 #include "core/model/causal_vlm.h"
 #include "core/model/processor.h"
 
 namespace ps {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& tail) {
-    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 // The images of `items` (in order): built-in rows, or decoded files.
 ImageInputs images_of(const VqaSet& set, const std::vector<size_t>& items, const Processor& p) {

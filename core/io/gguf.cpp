@@ -8,6 +8,7 @@
 #include <numeric>
 #include <set>
 
+#include "core/ends_with.h"
 #include "core/error.h"
 #include "core/io/file_map.h"
 
@@ -15,7 +16,7 @@ namespace ps {
 
 bool is_gguf_path(const std::string& path) {
     struct stat st {};
-    return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0 && ::stat(path.c_str(), &st) == 0 &&
+    return path.size() > 5 && ends_with(path, ".gguf") && ::stat(path.c_str(), &st) == 0 &&
            S_ISREG(st.st_mode);
 }
 

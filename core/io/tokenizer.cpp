@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/ends_with.h"
 #include "core/error.h"
 #include "core/io/byte_level_bpe_tokenizer.h"
 #include "core/io/clip_bpe_tokenizer.h"
@@ -442,7 +443,7 @@ enum class Kind { WordPiece, ClipBpe, SentencePiece };
 
 Kind kind_of_class(const std::string& cls, const std::string& config_path) {
     std::string base = cls;
-    if (base.size() > 4 && base.compare(base.size() - 4, 4, "Fast") == 0) base.resize(base.size() - 4);
+    if (base.size() > 4 && ends_with(base, "Fast")) base.resize(base.size() - 4);
     if (base == "BertTokenizer" || base == "DistilBertTokenizer") return Kind::WordPiece;
     if (base == "CLIPTokenizer") return Kind::ClipBpe;
     if (base == "LlamaTokenizer") return Kind::SentencePiece;

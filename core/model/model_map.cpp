@@ -4,6 +4,7 @@
 #include <regex>
 #include <set>
 
+#include "core/ends_with.h"
 #include "core/error.h"
 #include "core/io/checkpoint.h"
 
@@ -19,10 +20,6 @@ std::vector<std::string> split_path(const std::string& s) {
             start = i + 1;
         }
     return parts;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }

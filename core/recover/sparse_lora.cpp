@@ -6,6 +6,7 @@
 
 #include <torch/autograd.h>
 
+#include "core/ends_with.h"
 #include "core/error.h"
 #include "core/io/checkpoint.h"
 #include "core/train/rng_stream.h"
@@ -99,7 +100,7 @@ PrunedLinear pruned_linear(const std::string& wname, const at::Tensor& w, const 
 }
 
 std::string linear_of(const std::string& wname, const std::string& source) {
-    if (wname.size() <= kWeight.size() || wname.compare(wname.size() - kWeight.size(), kWeight.size(), kWeight) != 0)
+    if (wname.size() <= kWeight.size() || !ends_with(wname, kWeight))
         throw Error(source, "mask '" + wname + "' is not a Linear's weight");
     return wname.substr(0, wname.size() - kWeight.size());
 }
