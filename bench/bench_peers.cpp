@@ -61,8 +61,8 @@
 #include "bench/bench_options.h"
 #include "bench/capture_stdout.h"
 #include "bench/median.h"
+#include "core/data/inputs_file.h"
 #include "core/error.h"
-#include "core/io/safetensors.h"
 
 namespace fs = std::filesystem;
 
@@ -155,13 +155,11 @@ int run(const BenchOptions& o) {
     const std::string calibration = (fs::path(o.dir) / "calibration.safetensors").string();
     if (!fs::exists(fs::path(o.dir) / "config.json", ec) || !fs::exists(calibration, ec))
         throw Error(o.dir, "exists but is not a bench_peers folder (config.json, calibration.safetensors); pass a new path");
-    const auto calib = SafetensorsFile::open(calibration);
-    const TensorInfo* ids = calib->find("input_ids");
-    if (!ids || ids->shape.size() != 2) throw Error(calibration, "has no [samples, tokens] input_ids");
-    if (ids->shape[0] != samples)
-        throw Error(calibration, "holds " + std::to_string(ids->shape[0]) + " rows, not --samples " + std::to_string(samples) +
+    const InputsFile calib = read_inputs_file(calibration);
+    if (calib.rows != samples)
+        throw Error(calibration, "holds " + std::to_string(calib.rows) + " rows, not --samples " + std::to_string(samples) +
                                      "; pass that --samples or a new --dir");
-    const int64_t tokens = ids->shape[1];
+    const int64_t tokens = calib.tokens;
     nlohmann::json cfg;
     std::ifstream(fs::path(o.dir) / "config.json") >> cfg;
 
