@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -30,12 +31,13 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
     cfg = ImageProcessorConfig{};
     cfg.type = type;
     const std::string base = strip_suffix(type, "Fast");
-    if (base == "CLIPImageProcessor") {
+    if (base == "CLIPImageProcessor" || base == "LlavaNextImageProcessor") {
         cfg.shortest_edge = 224;
         cfg.do_center_crop = true;
         cfg.image_mean = kClipMean;
         cfg.image_std = kClipStd;
         cfg.do_convert_rgb = true;
+        if (base == "LlavaNextImageProcessor") cfg.grid_pinpoints = {{336, 672}, {672, 336}, {672, 672}, {1008, 336}, {336, 1008}};
     } else if (base == "ViTImageProcessor") {
         cfg.resample = ResampleFilter::Bilinear;
     } else if (base == "Qwen2VLImageProcessor") {
@@ -51,7 +53,8 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
 
 std::string unsupported(const std::string& type) {
     return "unsupported '" + type +
-           "' (supported: CLIPImageProcessor, SiglipImageProcessor, ViTImageProcessor, Qwen2VLImageProcessor)";
+           "' (supported: CLIPImageProcessor, SiglipImageProcessor, ViTImageProcessor, Qwen2VLImageProcessor, "
+           "LlavaNextImageProcessor)";
 }
 
 // Qwen2-VL's smart_resize: each side rounded (half to even, as Python's round) to a multiple of
@@ -158,6 +161,19 @@ public:
         if (const json* v = find("temporal_patch_size")) cfg.temporal_patch_size = positive_int(*v, "temporal_patch_size");
         if (const json* v = find("merge_size")) cfg.merge_size = positive_int(*v, "merge_size");
     }
+    // LlavaNextImageProcessor: image_grid_pinpoints, a non-empty list of [height, width].
+    void read_pinpoints(std::vector<std::array<int, 2>>& out) const {
+        const json* v = find("image_grid_pinpoints");
+        if (!v) return;
+        if (!v->is_array() || v->empty()) fail("image_grid_pinpoints", "expected a list of [height, width], got " + v->dump());
+        out.clear();
+        for (size_t i = 0; i < v->size(); ++i) {
+            const json& e = (*v)[i];
+            const std::string field = "image_grid_pinpoints[" + std::to_string(i) + "]";
+            if (!e.is_array() || e.size() != 2) fail(field, "expected [height, width], got " + e.dump());
+            out.push_back({positive_int(e[0], field + "[0]"), positive_int(e[1], field + "[1]")});
+        }
+    }
     int64_t pixel_count(const json& v, const std::string& field) const {
         if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (int64_t{1} << 40))
             fail(field, "expected a positive number of pixels, got " + v.dump());
@@ -253,6 +269,7 @@ ImageProcessorConfig read_image_processor_config(const std::string& path) {
     r.read_rgb("image_std", cfg.image_std, true);
     r.read("do_convert_rgb", cfg.do_convert_rgb);
     if (cfg.native_resolution) r.read_native_resolution(cfg);
+    if (!cfg.grid_pinpoints.empty()) r.read_pinpoints(cfg.grid_pinpoints);
     return cfg;
 }
 
@@ -351,6 +368,47 @@ at::Tensor preprocess_gray_batch(const at::Tensor& images, const ImageProcessorC
         for (int64_t i = begin; i < end; ++i) out[i].copy_(one(i));
     });
     return out;
+}
+
+std::array<int, 2> best_resolution(int rows, int cols, const std::vector<std::array<int, 2>>& pinpoints) {
+    if (pinpoints.empty()) throw Error("preprocess", "no grid pinpoints to tile the image at");
+    std::array<int, 2> best = pinpoints.front();
+    int64_t most_kept = 0, least_wasted = std::numeric_limits<int64_t>::max();
+    for (const auto& [h, w] : pinpoints) {
+        // In double, truncated, as the Python does.
+        const double scale = std::min(static_cast<double>(w) / cols, static_cast<double>(h) / rows);
+        const auto scaled_w = static_cast<int64_t>(cols * scale), scaled_h = static_cast<int64_t>(rows * scale);
+        const int64_t kept = std::min(scaled_w * scaled_h, static_cast<int64_t>(cols) * rows);
+        const int64_t wasted = static_cast<int64_t>(w) * h - kept;
+        if (kept > most_kept || (kept == most_kept && wasted < least_wasted)) {
+            most_kept = kept;
+            least_wasted = wasted;
+            best = {h, w};
+        }
+    }
+    return best;
+}
+
+at::Tensor anyres_tiles(const cv::Mat& rgb, const ImageProcessorConfig& cfg) {
+    if (rgb.empty() || rgb.type() != CV_8UC3) throw Error("preprocess", "expected a non-empty 8-bit RGB image");
+    const auto [th, tw] = best_resolution(rgb.rows, rgb.cols, cfg.grid_pinpoints);
+    if (th % cfg.crop_height || tw % cfg.crop_width)
+        throw Error("preprocess", "grid pinpoint " + std::to_string(th) + "x" + std::to_string(tw) + " is not made of " +
+                                      std::to_string(cfg.crop_height) + "x" + std::to_string(cfg.crop_width) + " tiles");
+    // get_patch_output_size: the side that scales less fills its target, the other is rounded up.
+    const double scale_w = static_cast<double>(tw) / rgb.cols, scale_h = static_cast<double>(th) / rgb.rows;
+    int h = th, w = tw;
+    if (scale_w < scale_h) h = std::min(static_cast<int>(std::ceil(rgb.rows * scale_w)), th);
+    else w = std::min(static_cast<int>(std::ceil(rgb.cols * scale_h)), tw);
+    cv::Mat canvas = cv::Mat::zeros(th, tw, CV_8UC3);
+    pil_resize(rgb, w, h, cfg.resample).copyTo(canvas(cv::Rect((tw - w) / 2, (th - h) / 2, w, h)));
+    // The global view: a square of the shortest edge (or of the smaller of a fixed size's sides).
+    const int side = cfg.shortest_edge > 0 ? cfg.shortest_edge : std::min(cfg.height, cfg.width);
+    std::vector<at::Tensor> views{preprocess(pil_resize(rgb, side, side, cfg.resample), cfg)};
+    for (int y = 0; y < th; y += cfg.crop_height)
+        for (int x = 0; x < tw; x += cfg.crop_width)
+            views.push_back(preprocess(canvas(cv::Rect(x, y, cfg.crop_width, cfg.crop_height)).clone(), cfg));
+    return at::stack(views);
 }
 
 at::Tensor image_patches(const at::Tensor& pixels, const ImageProcessorConfig& cfg, std::array<int64_t, 3>& grid) {

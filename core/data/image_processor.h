@@ -1,7 +1,8 @@
-// The image preprocessing of Hugging Face's CLIP, SigLIP, ViT and Qwen2-VL image processors,
-// configured from a checkpoint's preprocessor_config.json, so that pixel_values built here equal
-// transformers' (the PIL-based "slow" processors): resize, centre crop, rescale, normalize, in that
-// order; Qwen2-VL's native resolution then cuts the image into the flattened patches its vision tower takes.
+// The image preprocessing of Hugging Face's CLIP, SigLIP, ViT, Qwen2-VL and LLaVA-NeXT image
+// processors, configured from a checkpoint's preprocessor_config.json, so that pixel_values built here
+// equal transformers' (the PIL-based "slow" processors): resize, centre crop, rescale, normalize, in
+// that order; Qwen2-VL's native resolution then cuts the image into the flattened patches its vision
+// tower takes, LLaVA-NeXT's anyres first tiles it on the grid that fits it best.
 #pragma once
 #include <array>
 #include <string>
@@ -36,6 +37,9 @@ struct ImageProcessorConfig {
     bool native_resolution = false;
     int64_t min_pixels = 56 * 56, max_pixels = 28 * 28 * 1280;
     int patch_size = 14, temporal_patch_size = 2, merge_size = 2;
+    // LLaVA-NeXT's anyres (LlavaNextImageProcessor): the resolutions (height, width) an image may be
+    // tiled at; non-empty turns it on (anyres_tiles).
+    std::vector<std::array<int, 2>> grid_pinpoints;
 };
 
 // The constructor defaults transformers gives `type` (CLIPImageProcessor, SiglipImageProcessor,
@@ -68,6 +72,15 @@ at::Tensor preprocess_gray_batch(const at::Tensor& images, const ImageProcessorC
 // order of merge_size x merge_size groups as Qwen2VLImageProcessor writes them; `grid` gets
 // (1, gh, gw). Throws ps::Error when H or W is not a multiple of patch_size * merge_size.
 at::Tensor image_patches(const at::Tensor& pixels, const ImageProcessorConfig& cfg, std::array<int64_t, 3>& grid);
+
+// transformers' select_best_resolution: of `pinpoints` (height, width), the one keeping the most of
+// an image of rows x cols once scaled into it, ties to the least padding, then the first.
+std::array<int, 2> best_resolution(int rows, int cols, const std::vector<std::array<int, 2>>& pinpoints);
+
+// LLaVA-NeXT's anyres: the image scaled, keeping its aspect ratio, into its best resolution, centred
+// on a zero background and cut into crop-sized tiles (row-major), after a global view resized to a
+// square of the shortest edge; each then preprocessed: [1 + tiles, 3, crop, crop].
+at::Tensor anyres_tiles(const cv::Mat& rgb, const ImageProcessorConfig& cfg);
 
 // The inverse of image_patches for one image of (1, rows, cols) patches: its first frame [3, H, W].
 at::Tensor patches_image(const at::Tensor& patches, int64_t rows, int64_t cols, const ImageProcessorConfig& cfg);

@@ -10,7 +10,7 @@ namespace ps {
 
 namespace {
 
-constexpr const char* kTensors = "input_ids, attention_mask, labels, pixel_values, image_grid_thw";
+constexpr const char* kTensors = "input_ids, attention_mask, labels, pixel_values, image_grid_thw, image_sizes";
 
 std::string shape_text(const std::vector<int64_t>& shape) {
     std::string s = "[";
@@ -63,13 +63,14 @@ InputsFile read_inputs_file(const std::string& path) {
     in.file = SafetensorsFile::open(path);
     const SafetensorsFile& f = *in.file;
     auto fail = [&](const std::string& tensor, const std::string& what) { throw Error(path, tensor + ": " + what); };
-    const TensorInfo *ids = nullptr, *mask = nullptr, *labels = nullptr, *grid = nullptr;
+    const TensorInfo *ids = nullptr, *mask = nullptr, *labels = nullptr, *grid = nullptr, *sizes = nullptr;
     for (const TensorInfo& t : f.tensors()) {
         if (t.name == "input_ids") ids = &t;
         else if (t.name == "attention_mask") mask = &t;
         else if (t.name == "labels") labels = &t;
         else if (t.name == "pixel_values") in.pixel_values = &t;
         else if (t.name == "image_grid_thw") grid = &t;
+        else if (t.name == "image_sizes") sizes = &t;
         else fail(t.name, std::string("not a model input (expected ") + kTensors + ")");
     }
     if (!ids) fail("input_ids", "missing");
@@ -93,11 +94,23 @@ InputsFile read_inputs_file(const std::string& path) {
     for (int64_t v : in.attention_mask)
         if (v != 0 && v != 1) fail("attention_mask", "holds " + std::to_string(v) + "; only 0 and 1 are allowed");
     if (grid && !in.pixel_values) fail("image_grid_thw", "given without pixel_values");
+    if (sizes && !in.pixel_values) fail("image_sizes", "given without pixel_values");
+    if (grid && sizes) fail("image_sizes", "given with image_grid_thw; a model takes one or the other");
     if (!in.pixel_values) return in;
     const TensorInfo& px = *in.pixel_values;
     if (!floating(px.dtype)) fail("pixel_values", std::string("must be floating point, is ") + dtype_name(px.dtype));
     for (int64_t d : px.shape)
         if (d < 1) fail("pixel_values", "has an empty dimension: " + shape_text(px.shape));
+    if (sizes) {
+        in.image_sizes = integers(f, *sizes, ok);
+        if (!ok || sizes->shape != std::vector<int64_t>{in.rows, 2})
+            fail("image_sizes", "must be an integer [samples, 2] tensor (one image per input_ids row), is " + shape_text(sizes->shape));
+        for (int64_t v : in.image_sizes)
+            if (v < 1) fail("image_sizes", "holds an image side of " + std::to_string(v) + " pixels");
+        if (px.shape.size() != 5 || px.shape[0] != in.rows)
+            fail("pixel_values", "must be [samples, views, channels, height, width] with image_sizes, is " + shape_text(px.shape));
+        return in;
+    }
     if (!grid) {
         if (px.shape.size() != 4 || px.shape[0] != in.rows)
             fail("pixel_values", "must be [samples, channels, height, width] with one image per input_ids row (" +

@@ -40,6 +40,9 @@ std::string read_chat_template(const std::string& dir) {
 }
 
 std::optional<std::string> chat_prompt_template(const std::string& jinja) {
+    // Mistral's instruction format (LLaVA-NeXT on Mistral): the images, then the text, in one turn.
+    if (jinja.find("[INST]") != std::string::npos && jinja.find("[/INST]") != std::string::npos)
+        return std::string("[INST] {image}\n{question} [/INST]");
     const std::string start = "<|im_start|>", end = "<|im_end|>";
     if (jinja.find(start) == std::string::npos) return std::nullopt;
     std::string system;

@@ -1,6 +1,7 @@
 // The chat format a checkpoint was tuned on, read from the template it ships (tokenizer_config.json,
 // chat_template.json / .jinja, or a GGUF file's tokenizer.chat_template) and built in code for the
-// formats recognised — no Jinja is run. A prompt template marks "{image}" and "{question}".
+// formats recognised (ChatML, Mistral's [INST]) — no Jinja is run. A prompt template marks
+// "{image}" and "{question}".
 #pragma once
 #include <optional>
 #include <string>
@@ -14,8 +15,8 @@ std::string read_chat_template(const std::string& dir);
 // One user turn with the generation prompt, for a recognised format: ChatML
 // ("<|im_start|>user\n{image}\n{question}<|im_end|>\n<|im_start|>assistant\n"; no line break
 // after the image when the template marks it with <|vision_start|>, as Qwen2-VL's), after the
-// system turn the template inserts by default (SmolLM2's, Qwen2's) when it has one. nullopt for
-// other templates.
+// system turn the template inserts by default (SmolLM2's, Qwen2's) when it has one; Mistral's
+// "[INST] {image}\n{question} [/INST]". nullopt for other templates.
 std::optional<std::string> chat_prompt_template(const std::string& jinja);
 
 }  // namespace ps

@@ -115,6 +115,9 @@ at::Tensor llama_attention_bias(const at::Tensor& attention_mask, int64_t batch,
 
 StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, const at::Tensor& attention_mask,
                        const at::Tensor& positions, int64_t past) {
+    if (c.sliding_window > 0 && past + inputs_embeds.size(1) > c.sliding_window)
+        throw Error("input_ids", std::to_string(past + inputs_embeds.size(1)) + " tokens are more than the decoder's sliding window of " +
+                                     std::to_string(c.sliding_window) + " (sliding-window attention is not supported)");
     StageState s;
     s.hidden = inputs_embeds;
     s.positions = positions.to(inputs_embeds.device());

@@ -29,6 +29,8 @@ struct LlamaConfig {
     // the column where j % 3 == 2 and j < 3 x the column section, else with the time.
     std::vector<int64_t> mrope_section;
     bool mrope_interleaved = false;
+    // Mistral's sliding window (0: none): not applied, so a sequence longer than it is refused.
+    int64_t sliding_window = 0;
 };
 // LlamaConfig defaults; throws ps::Error naming `config_path` for unsupported rope_scaling types.
 LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path);

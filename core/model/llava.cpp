@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/io/tensor_view.h"
+#include "core/model/anyres.h"
 #include "core/model/clip.h"
 #include "core/model/config_reader.h"
 #include "core/model/layers.h"
@@ -15,12 +17,41 @@ namespace ps {
 
 namespace {
 
-class Llava : public Vlm, public CausalVlm {
+// The decoder's config as transformers builds it: text_config over the defaults of its model_type's
+// config class (LLaMA's are llama_config's own). Mistral keeps its sliding window, which sequences
+// may not outgrow; Qwen2 has q/k/v biases and refuses its sliding window.
+LlamaConfig llava_text_config(const nlohmann::json& config, const std::string& path) {
+    const ConfigReader top(config, path);
+    const std::string type = top.sub("text_config").string("model_type", "llama");
+    nlohmann::json text = nlohmann::json::object();
+    if (type == "mistral")
+        text = {{"hidden_size", 4096}, {"intermediate_size", 14336}, {"num_key_value_heads", 8},
+                {"max_position_embeddings", 4096 * 32}, {"rms_norm_eps", 1e-6}, {"sliding_window", 4096}};
+    else if (type == "qwen2")
+        text = {{"vocab_size", 151936}, {"intermediate_size", 22016}, {"max_position_embeddings", 32768}, {"rms_norm_eps", 1e-6}};
+    else if (type != "llama")
+        throw Error(path, "text_config.model_type \"" + type + "\" is not supported (LLaVA runs with a LLaMA, Mistral or Qwen2 decoder)");
+    if (const auto it = config.find("text_config"); it != config.end() && it->is_object())
+        for (const auto& [key, value] : it->items())
+            if (!value.is_null()) text[key] = value;
+    const ConfigReader t(text, path, "text_config.");
+    LlamaConfig c = llama_config(t, path);
+    if (type == "mistral" && t.has("sliding_window")) c.sliding_window = t.integer("sliding_window", 0);
+    if (type == "qwen2") {
+        if (t.boolean("use_sliding_window", false))
+            throw Error(path, "text_config.use_sliding_window: sliding-window attention is not supported for Qwen2 decoders");
+        c.qkv_bias = true;
+    }
+    return c;
+}
+
+class Llava : public Vlm, public CausalVlm, public TiledVlm {
 public:
     Llava(ModelMap map, std::unique_ptr<WeightStore> weights) : Vlm(std::move(map), std::move(weights)) {
         const Checkpoint& ckpt = weights_->checkpoint();
         const std::string path = ckpt.config_path();
         const ConfigReader cfg(ckpt.config(), path);
+        tiled_ = cfg.string("model_type", "llava") == "llava_next";
 
         const ConfigReader vc = cfg.sub("vision_config");
         const std::string vision_type = vc.string("model_type", "clip_vision_model");
@@ -42,11 +73,7 @@ public:
             vision_.patch_size = 14;
             vision_.image_size = 336;
         }
-        const ConfigReader tc = cfg.sub("text_config");
-        if (tc.string("model_type", "llama") != "llama")
-            throw Error(path, "text_config.model_type \"" + tc.string("model_type", "") +
-                                  "\" is not supported (LLaVA runs with a LLaMA decoder)");
-        text_ = llama_config(tc, path);
+        text_ = llava_text_config(ckpt.config(), path);
 
         image_token_ = cfg.integer("image_token_index", cfg.integer("image_token_id", 32000));
         projector_act_ = cfg.string("projector_hidden_act", "gelu");
@@ -55,6 +82,27 @@ public:
         if (strategy != "default" && strategy != "full")
             throw Error(path, "vision_feature_select_strategy must be \"default\" or \"full\", not \"" + strategy + "\"");
         keep_cls_ = strategy == "full";
+        if (tiled_) {
+            // LLaVA-NeXT: tiles of the vision tower's image size at image_grid_pinpoints (LlavaNextConfig's by default).
+            geometry_.tile = vision_.image_size;
+            geometry_.side = vision_.image_size / vision_.patch_size;
+            geometry_.pinpoints = {{336, 672}, {672, 336}, {672, 672}, {1008, 336}, {336, 1008}};
+            if (const auto it = ckpt.config().find("image_grid_pinpoints"); it != ckpt.config().end()) {
+                geometry_.pinpoints.clear();
+                if (it->is_array())
+                    for (const auto& p : *it)
+                        if (p.is_array() && p.size() == 2 && p[0].is_number_integer() && p[1].is_number_integer() &&
+                            p[0].get<int64_t>() >= geometry_.tile && p[1].get<int64_t>() >= geometry_.tile &&
+                            p[0].get<int64_t>() <= 1 << 16 && p[1].get<int64_t>() <= 1 << 16)
+                            geometry_.pinpoints.push_back({p[0].get<int>(), p[1].get<int>()});
+                if (!it->is_array() || it->empty() || geometry_.pinpoints.size() != it->size())
+                    throw Error(path, "image_grid_pinpoints must be a list of [height, width] of at least one " +
+                                          std::to_string(geometry_.tile) + "-pixel tile, not " + it->dump());
+            }
+            if (keep_cls_ && !vit_)
+                throw Error(path, "vision_feature_select_strategy \"full\" keeps the vision tower's [CLS] token, which a tiled "
+                                  "image's feature grid has no place for");
+        }
         // hidden_states[k] of the vision tower is the output of its first k blocks (k < 0 counts back
         // from layers + 1), taken without post_layernorm.
         const int64_t layer = cfg.integer("vision_feature_layer", -2);
@@ -72,6 +120,7 @@ public:
         projector_prefix_ = root + "multi_modal_projector.";
         language_prefix_ = modules ? "model.language_model." : "language_model.model.";
         head_name_ = modules ? "lm_head.weight" : "language_model.lm_head.weight";
+        newline_name_ = root + "image_newline";
 
         towers_ = {{"vision", Modality::Vision, static_cast<int>(blocks)},
                    {"language", Modality::Language, static_cast<int>(text_.layers)}};
@@ -81,11 +130,12 @@ public:
     StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const override {
         if (tower == 0) {
             if (!in.pixel_values.defined()) return StageState{};
-            return vit_ ? vit_embed(*weights_, vision_prefix_, vit_config_, in.pixel_values)
-                        : clip_vision_embed(*weights_, vision_prefix_, vision_, in.pixel_values);
+            const at::Tensor pixels = tiled_ ? views(in) : in.pixel_values;
+            return vit_ ? vit_embed(*weights_, vision_prefix_, vit_config_, pixels)
+                        : clip_vision_embed(*weights_, vision_prefix_, vision_, pixels);
         }
         at::Tensor ids = in.input_ids.to(weights_->device());
-        at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden);
+        at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden, in.image_sizes);
         at::Tensor positions = at::arange(ids.size(1), ids.options()).unsqueeze(0);
         StageState s = llama_start(text_, x, in.attention_mask, positions);
         s.image_slots = ids == image_token_;
@@ -130,26 +180,93 @@ public:
         at::NoGradGuard no_grad;
         const StageState vision = run_tower(0, in);
         at::Tensor ids = in.input_ids.to(weights_->device());
-        return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden),
+        return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden, in.image_sizes),
                               in.attention_mask, max_new_tokens, eos, step, {}, {&token_hook(), 1, ids == image_token_});
     }
 
 private:
     std::string layer_prefix(int i) const { return language_prefix_ + "layers." + std::to_string(i) + "."; }
 
-    // Token embeddings with the projected image features [images,P,D] written over the image tokens.
-    at::Tensor merged_embeddings(const at::Tensor& ids, const at::Tensor& features) const {
+    const AnyresGeometry* anyres() const override { return tiled_ ? &geometry_ : nullptr; }
+
+    // Each image's views (global, then tiles) out of pixel_values [images, views, 3, H, W] (padded
+    // to the most views) or [views, 3, H, W] (all images' views one after another), by image_sizes.
+    at::Tensor views(const VlmInputs& in) const {
+        if (!in.image_sizes.defined() || in.image_sizes.dim() != 2 || in.image_sizes.size(1) != 2)
+            throw Error("image_sizes", "a tiled model (LLaVA-NeXT) takes each image's [height, width] with its pixel_values");
+        const at::Tensor sizes = in.image_sizes.to(at::kCPU, at::kLong);
+        const at::Tensor& px = in.pixel_values;
+        std::vector<at::Tensor> parts;
+        int64_t total = 0;
+        for (int64_t i = 0; i < sizes.size(0); ++i) {
+            const AnyresLayout l = geometry_.layout(sizes[i][0].item<int64_t>(), sizes[i][1].item<int64_t>());
+            const int64_t n = 1 + l.grid_rows * l.grid_cols;
+            if (px.dim() == 5) {
+                if (i >= px.size(0) || px.size(1) < n)
+                    throw Error("pixel_values", "image " + std::to_string(i) + " needs " + std::to_string(n) + " views (" +
+                                                    std::to_string(l.grid_rows) + "x" + std::to_string(l.grid_cols) +
+                                                    " tiles and the global view); pixel_values " + shape_string(px) + " has not");
+                parts.push_back(px[i].narrow(0, 0, n));
+            }
+            total += n;
+        }
+        if (px.dim() == 5) {
+            if (px.size(0) != sizes.size(0))
+                throw Error("pixel_values", shape_string(px) + " holds " + std::to_string(px.size(0)) + " images, image_sizes " +
+                                                std::to_string(sizes.size(0)));
+            return at::cat(parts);
+        }
+        if (px.dim() != 4 || px.size(0) != total)
+            throw Error("pixel_values", shape_string(px) + " is not the " + std::to_string(total) + " views image_sizes asks for");
+        return px;
+    }
+
+    // Token embeddings with the projected image features written over the image tokens: each
+    // image's [P,D] (LLaVA-1.5), or for a tiled model its global view's features, then its tiles'
+    // feature map with the padding cut off and image_newline after each row (transformers'
+    // pack_image_features).
+    at::Tensor merged_embeddings(const at::Tensor& ids, const at::Tensor& features, const at::Tensor& image_sizes) const {
         at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids);
         at::Tensor slots = ids == image_token_;
         const int64_t tokens = slots.sum().item<int64_t>();
-        const int64_t images = features.defined() ? features.size(0) : 0;
-        const int64_t per_image = features.defined() ? features.size(1) : 0;
-        if (tokens != images * per_image)
-            throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) +
-                                         ") but " + std::to_string(images) + " image(s) of " + std::to_string(per_image) +
-                                         " features; each image needs exactly that many tokens");
+        at::Tensor packed = features.defined() ? (tiled_ ? pack(features, image_sizes) : features.flatten(0, 1)) : at::Tensor();
+        const int64_t given = packed.defined() ? packed.size(0) : 0;
+        if (tokens != given)
+            throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) + ") but the " +
+                                         std::to_string(features.defined() ? image_count(features, image_sizes) : 0) +
+                                         " image(s) give " + std::to_string(given) + " features; each feature needs one token");
         if (tokens == 0) return x;
-        return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), features.to(x.scalar_type()));
+        return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), packed.to(x.scalar_type()));
+    }
+
+    int64_t image_count(const at::Tensor& features, const at::Tensor& image_sizes) const {
+        return tiled_ ? image_sizes.size(0) : features.size(0);
+    }
+
+    // Every image's views' features [views, side^2, D] packed as image tokens [tokens, D].
+    at::Tensor pack(const at::Tensor& features, const at::Tensor& image_sizes) const {
+        const at::Tensor sizes = image_sizes.to(at::kCPU, at::kLong);
+        const int64_t side = geometry_.side, d = features.size(-1);
+        if (features.size(1) != side * side)
+            throw Error("pixel_values", std::to_string(features.size(1)) + " features per view, not the " +
+                                            std::to_string(side) + "x" + std::to_string(side) + " grid a tile gives");
+        const at::Tensor newline = weights_->get(newline_name_, {d}).to(features.scalar_type());
+        std::vector<at::Tensor> out;
+        int64_t view = 0;
+        for (int64_t i = 0; i < sizes.size(0); ++i) {
+            const AnyresLayout l = geometry_.layout(sizes[i][0].item<int64_t>(), sizes[i][1].item<int64_t>());
+            const int64_t tiles = l.grid_rows * l.grid_cols;
+            out.push_back(features[view]);
+            const at::Tensor grid = features.narrow(0, view + 1, tiles)
+                                        .view({l.grid_rows, l.grid_cols, side, side, d})
+                                        .permute({4, 0, 2, 1, 3})
+                                        .reshape({d, l.grid_rows * side, l.grid_cols * side})
+                                        .narrow(1, l.row0, l.rows)
+                                        .narrow(2, l.col0, l.cols);
+            out.push_back(at::cat({grid, newline.view({d, 1, 1}).expand({d, l.rows, 1})}, 2).reshape({d, -1}).t());
+            view += 1 + tiles;
+        }
+        return at::cat(out);
     }
 
     ClipTowerConfig vision_;
@@ -159,7 +276,9 @@ private:
     int64_t image_token_ = 0;
     std::string projector_act_;
     bool projector_bias_ = true, keep_cls_ = false;
-    std::string vision_prefix_, projector_prefix_, language_prefix_, head_name_;
+    std::string vision_prefix_, projector_prefix_, language_prefix_, head_name_, newline_name_;
+    bool tiled_ = false;  // LLaVA-NeXT: images as tiles and a global view (geometry_), packed with image_newline
+    AnyresGeometry geometry_;
 };
 
 // LLaVA takes the vision features from hidden_states[vision_feature_layer] (-2 by default: before
@@ -185,16 +304,15 @@ std::unique_ptr<Vlm> make_llava(ModelMap map, std::unique_ptr<WeightStore> weigh
     return std::make_unique<Llava>(std::move(map), std::move(weights));
 }
 
-}  // namespace
-
-FamilySpec llava_family() {
+// LLaVA-1.5 and LLaVA-NeXT share names, capabilities and factory.
+FamilySpec llava_spec(std::string id, std::string display, std::string model_type) {
     // Both the older Hub layout (language_model.model.*, vision_tower.*) and the newer one
     // (model.language_model.*) are covered.
-    FamilySpec f{"llava", "LLaVA-1.5", {"llava"},
+    FamilySpec f{std::move(id), std::move(display), {std::move(model_type)},
                  {{"(model\\.)?vision_tower\\.", Modality::Vision},
-                  {"(model\\.)?multi_modal_projector\\.", Modality::Projector},
+                  {"(model\\.)?(multi_modal_projector\\.|image_newline)", Modality::Projector},
                   {"(model\\.)?language_model\\.", Modality::Language}},
-                 llava_unused};
+                 llava_unused, {}, nullptr};
     Capabilities& c = f.capabilities;
     c.kind = ModelKind::Generative;
     c.image_tokens_in_language = true;
@@ -203,5 +321,11 @@ FamilySpec llava_family() {
     f.factory = make_llava;
     return f;
 }
+
+}  // namespace
+
+FamilySpec llava_family() { return llava_spec("llava", "LLaVA-1.5", "llava"); }
+
+FamilySpec llava_next_family() { return llava_spec("llava_next", "LLaVA-NeXT", "llava_next"); }
 
 }  // namespace ps

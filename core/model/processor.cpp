@@ -30,6 +30,7 @@ Processor::Processor(const Vlm& model) : family_(model.map().family), chat_templ
         image_seq_length_ = cfg.integer("image_seq_length", 576);
         vision_start_ = cfg.integer("vision_start_token_id", -1);
         vision_end_ = cfg.integer("vision_end_token_id", -1);
+        if (const auto* tiled = dynamic_cast<const TiledVlm*>(&model); tiled && tiled->anyres()) anyres_ = *tiled->anyres();
     } else if (const TowerCapabilities* language = caps.tower(Modality::Language); caps.generative() && language) {
         max_text_tokens_ = cfg.sub(language->config_key).integer("max_position_embeddings", 0);
     } else {
@@ -59,6 +60,7 @@ ImageInputs ImageInputs::select(const std::vector<int64_t>& rows) const {
     const at::Tensor index = at::tensor(rows, at::kLong);
     if (!image_grid_thw.defined()) {
         out.pixel_values = pixel_values.index_select(0, index.to(pixel_values.device()));
+        if (image_sizes.defined()) out.image_sizes = image_sizes.index_select(0, index.to(image_sizes.device()));
         return out;
     }
     const at::Tensor patches = image_grid_thw.prod(-1).cpu();
@@ -71,6 +73,7 @@ ImageInputs ImageInputs::select(const std::vector<int64_t>& rows) const {
 }
 
 int64_t Processor::image_tokens(int rows, int cols) const {
+    if (anyres_) return anyres_->layout(rows, cols).tokens(anyres_->side);
     const ImageProcessorConfig& cfg = image_config();
     if (!cfg.native_resolution) return image_seq_length_;
     const auto [h, w] = resized_size(rows, cols, cfg);
@@ -81,6 +84,23 @@ ImageInputs Processor::images(const std::vector<cv::Mat>& images) const {
     if (images.empty()) throw Error("run", "at least one image is needed");
     const ImageProcessorConfig& cfg = image_config();
     ImageInputs out;
+    if (anyres_) {  // each image's views, zero-padded to the most views, as the processor's do_pad
+        if (cfg.grid_pinpoints.empty())
+            throw Error("preprocessor_config.json", "image_processor_type " + cfg.type + " does not tile images, and the model takes tiled ones (image_grid_pinpoints)");
+        std::vector<at::Tensor> views;
+        std::vector<int64_t> sizes;
+        int64_t most = 0;
+        for (const cv::Mat& image : images) {
+            views.push_back(anyres_tiles(image, cfg));
+            most = std::max(most, views.back().size(0));
+            sizes.insert(sizes.end(), {image.rows, image.cols});
+            out.tokens.push_back(image_tokens(image.rows, image.cols));
+        }
+        for (at::Tensor& v : views) v = at::constant_pad_nd(v, {0, 0, 0, 0, 0, 0, 0, most - v.size(0)});
+        out.pixel_values = at::stack(views);
+        out.image_sizes = at::tensor(sizes, at::kLong).view({-1, 2});
+        return out;
+    }
     if (!cfg.native_resolution) {
         out.pixel_values = preprocess_batch(images, cfg);
         out.tokens.assign(images.size(), image_seq_length_);
@@ -101,7 +121,7 @@ ImageInputs Processor::images(const std::vector<cv::Mat>& images) const {
 
 ImageInputs Processor::gray_images(const at::Tensor& images) const {
     const ImageProcessorConfig& cfg = image_config();
-    if (!cfg.native_resolution) {
+    if (!cfg.native_resolution && !anyres_) {
         ImageInputs out;
         out.pixel_values = preprocess_gray_batch(images, cfg);
         out.tokens.assign(static_cast<size_t>(out.pixel_values.size(0)), image_seq_length_);
@@ -164,7 +184,7 @@ std::vector<int64_t> Processor::chat_ids(const std::string& question, int64_t im
     // As the Hugging Face processor splits the prompt at its image: the text before carries the
     // tokenizer's special tokens (unless it starts with BOS already, as chat templates write it),
     // the image token is repeated once per image feature, the text after is encoded without them.
-    // Without an image, "{image}" and the line break after it go.
+    // Without an image, "{image}" and the line break after it go and the prompt is encoded whole.
     const Tokenizer& tokenizer = this->tokenizer();
     const std::string before = chat_template_.substr(0, image_at);
     std::string after = chat_template_.substr(image_at + kImage.size());
@@ -176,13 +196,12 @@ std::vector<int64_t> Processor::chat_ids(const std::string& question, int64_t im
     plain.add_special_tokens = false;
     const auto bos = tokenizer.bos_id() ? tokenizer.id_to_token(*tokenizer.bos_id()) : std::nullopt;
     first.add_special_tokens = !(bos && !bos->empty() && before.rfind(*bos, 0) == 0);
+    if (!image) return tokenizer.encode(before + after, first);
     std::vector<int64_t> ids = tokenizer.encode(before, first);
-    if (image) {
-        if (image_seq_length_ <= 0) throw Error("run", "this model takes no images; ask without one");
-        if (vision_start_ >= 0) ids.push_back(vision_start_);
-        ids.insert(ids.end(), static_cast<size_t>(image_tokens), image_token_);
-        if (vision_end_ >= 0) ids.push_back(vision_end_);
-    }
+    if (image_seq_length_ <= 0) throw Error("run", "this model takes no images; ask without one");
+    if (vision_start_ >= 0) ids.push_back(vision_start_);
+    ids.insert(ids.end(), static_cast<size_t>(image_tokens), image_token_);
+    if (vision_end_ >= 0) ids.push_back(vision_end_);
     const std::vector<int64_t> rest = tokenizer.encode(after, plain);
     ids.insert(ids.end(), rest.begin(), rest.end());
     return ids;

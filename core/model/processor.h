@@ -6,6 +6,7 @@
 #pragma once
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,20 +14,23 @@
 
 #include "core/data/image_processor.h"
 #include "core/io/tokenizer.h"
+#include "core/model/anyres.h"
 #include "core/model/vlm.h"
 
 namespace ps {
 
 // Images as a vision tower takes them (VlmInputs' pixel_values, and image_grid_thw for a
-// native-resolution family), with the number of image tokens each is in a chat prompt.
+// native-resolution family or image_sizes for a tiled one), with the number of image tokens each is
+// in a chat prompt.
 struct ImageInputs {
-    at::Tensor pixel_values, image_grid_thw;
+    at::Tensor pixel_values, image_grid_thw, image_sizes;
     std::vector<int64_t> tokens;
     // The images `rows` (repeats allowed), in that order.
     ImageInputs select(const std::vector<int64_t>& rows) const;
     void put(VlmInputs& in) const {
         in.pixel_values = pixel_values;
         in.image_grid_thw = image_grid_thw;
+        in.image_sizes = image_sizes;
     }
 };
 
@@ -79,6 +83,7 @@ private:
     int64_t image_token_ = -1;
     int64_t image_seq_length_ = 0;
     int64_t vision_start_ = -1, vision_end_ = -1;  // tokens around an image's tokens, where the config names them
+    std::optional<AnyresGeometry> anyres_;  // a tiled model's (TiledVlm)
 };
 
 }  // namespace ps

@@ -21,9 +21,13 @@ namespace ps {
 struct VlmInputs {
     // [B,3,H,W] float, preprocessed as the family's image processor does; for a native-resolution
     // family (Qwen2-VL) every image's flattened patches one after another, [patches, C·T·p·p],
-    // with image_grid_thw.
+    // with image_grid_thw; for a tiled one, with image_sizes.
     at::Tensor pixel_values;
     at::Tensor image_grid_thw;  // [images,3] int64: each image's patch grid (time, rows, columns); native resolution only
+    // [images,2] int64: each image's (height, width) as given, for a tiled family (LLaVA-NeXT), whose
+    // pixel_values are then [images, tiles, 3, H, W]: each image's global view and tiles, zero-padded
+    // to the most tiles.
+    at::Tensor image_sizes;
     at::Tensor input_ids;       // [B,T] int64
     at::Tensor attention_mask;  // [B,T] 0/1, optional (all ones when undefined)
     // [B,T] int64, optional, as transformers' `labels`: the token at t is what position t-1's

@@ -31,6 +31,7 @@ VlmInputs inputs_rows(const InputsFile& in, const std::vector<int64_t>& rows) {
     const at::Tensor pixels = tensor_view(in.file, *in.pixel_values);
     if (in.image_grid_thw.empty()) {
         b.pixel_values = pixels.index_select(0, index).to(at::kFloat);
+        if (!in.image_sizes.empty()) b.image_sizes = table(in.image_sizes, 2);
         return b;
     }
     std::vector<at::Tensor> patches;

@@ -7,6 +7,7 @@
 #include <opencv2/core.hpp>
 
 #include "core/error.h"
+#include "core/model/anyres.h"
 #include "core/token/token_pruning.h"
 
 namespace ps {
@@ -64,6 +65,44 @@ std::vector<TokenGrid> native_grids(const Vlm& model, const at::Tensor& grid_thw
     return out;
 }
 
+// Tiled images (image_sizes): each image's tiles as one grid, laid out as they sit in the padded
+// image. `views` [views, side^2] holds every image's global view then its tiles (the vision tower's
+// scores); `packed` the image tokens as the decoder reads them (the global view's, then the kept
+// rows of the tiles' map with a newline each), whose cut-off padding scores 0.
+std::vector<TokenGrid> tiled_grids(const Vlm& model, const at::Tensor& image_sizes, const at::Tensor& scores, bool packed) {
+    const auto* tiled = dynamic_cast<const TiledVlm*>(&model);
+    if (!tiled || !tiled->anyres()) throw Error("image_sizes", "given to a model that does not tile its images");
+    const AnyresGeometry& g = *tiled->anyres();
+    const int64_t side = g.side;
+    const at::Tensor sizes = image_sizes.to(at::kCPU, at::kLong);
+    const at::Tensor s = scores.reshape({-1}).to(at::kCPU, at::kFloat);
+    std::vector<TokenGrid> out;
+    int64_t from = 0;
+    for (int64_t i = 0; i < sizes.size(0); ++i) {
+        const AnyresLayout l = g.layout(sizes[i][0].item<int64_t>(), sizes[i][1].item<int64_t>());
+        const int64_t rows = l.grid_rows * side, cols = l.grid_cols * side, tiles = l.grid_rows * l.grid_cols;
+        const int64_t n = packed ? l.tokens(side) : (1 + tiles) * side * side;
+        if (from + n > s.numel()) throw Error("image tokens", "fewer scores than the images' tokens");
+        at::Tensor map;
+        if (packed) {
+            map = at::zeros({rows, cols}, at::kFloat);
+            map.narrow(0, l.row0, l.rows).narrow(1, l.col0, l.cols).copy_(s.narrow(0, from + side * side, l.rows * (l.cols + 1))
+                                                                             .view({l.rows, l.cols + 1})
+                                                                             .narrow(1, 0, l.cols));
+        } else {
+            map = s.narrow(0, from + side * side, tiles * side * side)
+                      .view({l.grid_rows, l.grid_cols, side, side})
+                      .permute({0, 2, 1, 3})
+                      .reshape({rows, cols})
+                      .contiguous();
+        }
+        out.push_back(grid_of(map.data_ptr<float>(), static_cast<int>(rows), static_cast<int>(cols)));
+        from += n;
+    }
+    if (from != s.numel()) throw Error("image tokens", "more scores than the images' tokens");
+    return out;
+}
+
 }  // namespace
 
 std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs& in, int block, TokenMetric metric) {
@@ -78,6 +117,7 @@ std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs&
         model.block(vision, block, s, &probs);
         at::Tensor scores = token_scores(model, vision, block, s, probs, metric);
         if (model.capabilities().vision_cls) scores = scores.slice(1, 1);  // patches, without [CLS]
+        if (in.image_sizes.defined()) return tiled_grids(model, in.image_sizes, scores, false);
         if (!in.image_grid_thw.defined()) return square_grids(scores);
         // Native resolution: back to the processor's patch order, then a mean per merged token.
         const int64_t group = model.capabilities().vision_token_group;
@@ -96,6 +136,7 @@ std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs&
     const at::Tensor scores = last_token_attention(probs);  // [B,N]
     const at::Tensor image_scores = scores.masked_select(s.image_slots.to(scores.device()));
     if (in.image_grid_thw.defined()) return native_grids(model, in.image_grid_thw, image_scores);
+    if (in.image_sizes.defined()) return tiled_grids(model, in.image_sizes, image_scores, true);
     const int64_t images = s.image_slots.sum(1).min().item<int64_t>();
     if (images == 0 || !s.image_slots.sum(1).eq(images).all().item<bool>())
         throw Error("image tokens", "every prompt needs exactly one image");
@@ -110,6 +151,20 @@ cv::Mat model_view(const VlmInputs& in, int64_t image, const ImageProcessorConfi
         const int64_t first = image == 0 ? 0 : grid.slice(0, 0, image).prod(1).sum().item<int64_t>();
         const int64_t t = grid[image][0].item<int64_t>(), rows = grid[image][1].item<int64_t>(), cols = grid[image][2].item<int64_t>();
         x = patches_image(in.pixel_values.narrow(0, first, t * rows * cols).to(at::kCPU, at::kFloat), t * rows, cols, cfg);
+    } else if (in.image_sizes.defined()) {  // tiled: the tiles put back together, padding and all
+        const at::Tensor sizes = in.image_sizes.to(at::kCPU, at::kLong);
+        if (image < 0 || image >= sizes.size(0) || in.pixel_values.dim() != 5)
+            throw Error("pixel_values", "has no tiled image " + std::to_string(image));
+        const auto [h, w] = best_resolution(static_cast<int>(sizes[image][0].item<int64_t>()),
+                                            static_cast<int>(sizes[image][1].item<int64_t>()), cfg.grid_pinpoints);
+        const int64_t rows = h / cfg.crop_height, cols = w / cfg.crop_width;
+        if (in.pixel_values.size(1) < 1 + rows * cols) throw Error("pixel_values", "has fewer tiles than image " + std::to_string(image) + " needs");
+        x = in.pixel_values[image]
+                .narrow(0, 1, rows * cols)
+                .to(at::kCPU, at::kFloat)
+                .view({rows, cols, 3, cfg.crop_height, cfg.crop_width})
+                .permute({2, 0, 3, 1, 4})
+                .reshape({3, rows * cfg.crop_height, cols * cfg.crop_width});
     } else {
         if (in.pixel_values.dim() != 4 || image < 0 || image >= in.pixel_values.size(0) || in.pixel_values.size(1) != 3)
             throw Error("pixel_values", "has no image " + std::to_string(image) + " [3,H,W]");

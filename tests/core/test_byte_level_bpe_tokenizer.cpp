@@ -74,6 +74,9 @@ private Q_SLOTS:
         // A ChatML template without a literal default system message starts at the user turn.
         QCOMPARE(QString::fromStdString(*ps::chat_prompt_template("{{'<|im_start|>system\\n' + message['content'] + '<|im_end|>'}}")),
                  QString("<|im_start|>user\n{image}\n{question}<|im_end|>\n<|im_start|>assistant\n"));
+        // Mistral's instruction format (its prompts' ids are checked against transformers in test_llava_next).
+        QCOMPARE(QString::fromStdString(*ps::chat_prompt_template("{{ '[INST] ' + message['content'] + ' [/INST]' }}")),
+                 QString("[INST] {image}\n{question} [/INST]"));
     }
 
     // What to_json() writes, transformers reads as the same tokenizer.

@@ -257,6 +257,10 @@ private Q_SLOTS:
         QCOMPARE(clip.image_mean[0], 0.48145466);
         QCOMPARE(ps::image_processor_defaults("SiglipImageProcessor").resample, ps::ResampleFilter::Bicubic);
         QVERIFY(ps::image_processor_defaults("Qwen2VLImageProcessor").native_resolution);
+        const ps::ImageProcessorConfig next = ps::image_processor_defaults("LlavaNextImageProcessor");
+        QCOMPARE(next.grid_pinpoints.size(), size_t{5});
+        QCOMPARE(next.grid_pinpoints[3], (std::array<int, 2>{1008, 336}));
+        QCOMPARE(next.crop_height, 224);
         QVERIFY_THROWS_EXCEPTION(ps::Error, ps::image_processor_defaults("Idefics3ImageProcessor"));
     }
 
@@ -270,6 +274,11 @@ private Q_SLOTS:
             {R"({"image_processor_type": "Qwen2VLImageProcessor", "min_pixels": -4})", "field 'min_pixels'"},
             {R"({"image_processor_type": "Qwen2VLImageProcessor", "min_pixels": 9000, "max_pixels": 8000})", "field 'min_pixels'"},
             {R"({"image_processor_type": "Qwen2VLImageProcessor", "merge_size": 0})", "field 'merge_size'"},
+            {R"({"image_processor_type": "LlavaNextImageProcessor", "image_grid_pinpoints": []})", "field 'image_grid_pinpoints'"},
+            {R"({"image_processor_type": "LlavaNextImageProcessor", "image_grid_pinpoints": [[336, 672], [672]]})",
+             "field 'image_grid_pinpoints[1]'"},
+            {R"({"image_processor_type": "LlavaNextImageProcessor", "image_grid_pinpoints": [[336, -672]]})",
+             "field 'image_grid_pinpoints[0][1]'"},
             {R"({"image_processor_type": 7})", "field 'image_processor_type'"},
             {R"({"image_processor_type": "CLIPImageProcessor", "size": {"width": 3}})", "field 'size'"},
             {R"({"image_processor_type": "CLIPImageProcessor", "size": "big"})", "field 'size'"},

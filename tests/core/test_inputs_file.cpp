@@ -96,6 +96,19 @@ private Q_SLOTS:
         QVERIFY(!b.attention_mask.defined() && !b.labels.defined());
     }
 
+    // LLaVA-NeXT's processor output: every row's views [S,V,C,H,W] with image_sizes [S,2].
+    void tiled_rows_get_their_views() {
+        const at::Tensor views = at::arange(2 * 3 * 3 * 2 * 2, at::kFloat).reshape({2, 3, 3, 2, 2});
+        const at::Tensor sizes = at::tensor({37, 101, 20, 26}, at::kLong).reshape({2, 2});
+        const std::string path = save("tiled.safetensors", {{"input_ids", at::zeros({2, 4}, at::kLong)},
+                                                            {"pixel_values", views},
+                                                            {"image_sizes", sizes}});
+        const ps::VlmInputs b = ps::inputs_rows(ps::read_inputs_file(path), {1, 0});
+        QVERIFY(b.pixel_values.equal(views.flip(0)));
+        QVERIFY(b.image_sizes.equal(sizes.flip(0)));
+        QVERIFY(!b.image_grid_thw.defined());
+    }
+
     // Wanda needs calibration inputs, which a checkpoint without tokenizer files cannot build from
     // text; a file of inputs calibrates it, and the run equals one on the processor's own batches.
     void prunes_a_checkpoint_without_tokenizer() {
@@ -139,6 +152,11 @@ private Q_SLOTS:
         QTest::newRow("grid zero") << "grid_zero" << "image_grid_thw: row 1 has grid size 0";
         QTest::newRow("grid sum") << "grid_sum" << "pixel_values: has 12 patches, image_grid_thw adds up to 8";
         QTest::newRow("grid too large") << "grid_large" << "pixel_values: has 12 patches, image_grid_thw adds up to more";
+        QTest::newRow("sizes alone") << "sizes_alone" << "image_sizes: given without pixel_values";
+        QTest::newRow("sizes and grid") << "sizes_grid" << "image_sizes: given with image_grid_thw; a model takes one or the other";
+        QTest::newRow("sizes shape") << "sizes_shape" << "image_sizes: must be an integer [samples, 2] tensor (one image per input_ids row), is [2,3]";
+        QTest::newRow("size zero") << "size_zero" << "image_sizes: holds an image side of 0 pixels";
+        QTest::newRow("views rank") << "views_rank" << "pixel_values: must be [samples, views, channels, height, width] with image_sizes, is [2,3,8,8]";
         QTest::newRow("truncated file") << "truncated" << "";
     }
     void bad_files() {
@@ -146,6 +164,7 @@ private Q_SLOTS:
         QFETCH(QString, expected);
         const at::Tensor ids = at::ones({2, 4}, at::kLong), img = at::zeros({2, 3, 8, 8});
         const at::Tensor patches = at::zeros({12, 5}), grid = at::tensor({1, 2, 2, 1, 2, 2}, at::kLong).reshape({2, 3});
+        const at::Tensor views = at::zeros({2, 3, 3, 8, 8}), sizes = at::tensor({37, 101, 20, 26}, at::kLong).reshape({2, 2});
         const std::map<QString, ps::NamedTensors> files = {
             {"no_ids", {{"attention_mask", ids}}},
             {"unknown", {{"input_ids", ids}, {"image", img}}},
@@ -163,6 +182,11 @@ private Q_SLOTS:
             {"grid_zero", {{"input_ids", ids}, {"pixel_values", patches}, {"image_grid_thw", grid * at::tensor({1, 0}, at::kLong).reshape({2, 1})}}},
             {"grid_sum", {{"input_ids", ids}, {"pixel_values", patches}, {"image_grid_thw", grid}}},
             {"grid_large", {{"input_ids", ids}, {"pixel_values", patches}, {"image_grid_thw", grid * 1000000007}}},
+            {"sizes_alone", {{"input_ids", ids}, {"image_sizes", sizes}}},
+            {"sizes_grid", {{"input_ids", ids}, {"pixel_values", patches}, {"image_grid_thw", grid}, {"image_sizes", sizes}}},
+            {"sizes_shape", {{"input_ids", ids}, {"pixel_values", views}, {"image_sizes", grid}}},
+            {"size_zero", {{"input_ids", ids}, {"pixel_values", views}, {"image_sizes", sizes * at::tensor({1, 0}, at::kLong)}}},
+            {"views_rank", {{"input_ids", ids}, {"pixel_values", img}, {"image_sizes", sizes}}},
             {"truncated", {{"input_ids", ids}, {"pixel_values", img}}},
         };
         std::string path = save("bad-" + name + ".safetensors", files.at(name));

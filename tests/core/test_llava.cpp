@@ -162,11 +162,11 @@ private Q_SLOTS:
         in.input_ids = in.input_ids.clone();
         in.input_ids.index_put_({0, 5}, 7);  // one image token of row 0 becomes text
         const QString e = error_of([&] { model->forward(in); });
-        QVERIFY2(e.contains("49 image tokens") && e.contains("2 image(s) of 25 features") && !e.contains('\n'), qPrintable(e));
+        QVERIFY2(e.contains("49 image tokens") && e.contains("the 2 image(s) give 50 features") && !e.contains('\n'), qPrintable(e));
         const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
         QVERIFY(!error_of([&] { causal->generate_batch(in, 2, std::nullopt); }).isEmpty());
         in.pixel_values = at::Tensor();  // image tokens but no image
-        QVERIFY(error_of([&] { model->forward(in); }).contains("but 0 image(s)"));
+        QVERIFY(error_of([&] { model->forward(in); }).contains("but the 0 image(s) give 0 features"));
     }
 
     void unsupported_rope_type() {

@@ -1,0 +1,399 @@
+// LLaVA-NeXT in core/model/llava.cpp against transformers on tiny random models made by
+// tests/python/llava_next_reference.py with a LLaMA (Hub layout), Mistral (module layout) and Qwen2
+// (module layout, ChatML) decoder: the anyres image processor's pixel values and image sizes for
+// three non-square images (wide, tall, small), the image-token counts and chat prompts, every hidden
+// state of both towers (every tile of two images) and the logits for a prompt about two images,
+// greedy answers of a left-padded batch and of the two-image prompt, and the streamed model equal to
+// the resident one. Heatmaps lay each image's tiles out as they sit in the image. Questions about
+// images of different tile counts answer batched as one at a time, through the CLI too. A Wanda 2:4 language-only prune and a width prune of the decoder's MLP export
+// folders that transformers reloads with the logits of our pruned model. Configs and inputs that
+// cannot describe a tiled model are refused in one line.
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "core/data/image.h"
+#include "core/data/vqa_file.h"
+#include "core/eval/vqa_eval.h"
+#include "core/error.h"
+#include "core/io/safetensors_writer.h"
+#include "core/job/plan.h"
+#include "core/job/prune_run.h"
+#include "core/model/causal_vlm.h"
+#include "core/model/processor.h"
+#include "core/report/export.h"
+#include "core/token/image_tokens.h"
+#include "core/token/token_pruning.h"
+#include "tests/core/model_parity.h"
+
+namespace {
+
+// The tensors of tests/python/llava_next_reference.py's OUT/reference.safetensors.
+ps_test::Reference read_reference(const QString& dir) {
+    ps_test::Reference ref;
+    ref.dir = dir;
+    auto f = ps::SafetensorsFile::open((dir + "/reference.safetensors").toStdString());
+    for (const auto& info : f->tensors()) ref.tensors[info.name] = ps::tensor_view(f, info).clone();
+    return ref;
+}
+
+// The reference's inputs under `prefix`: "" the prompt about both images, "generate." the
+// left-padded batch of one-image prompts.
+ps::VlmInputs prompt_inputs(const ps_test::Reference& ref, const std::string& prefix = "") {
+    ps::VlmInputs in;
+    in.input_ids = ref[prefix + "input_ids"];
+    if (ref.has(prefix + "attention_mask")) in.attention_mask = ref[prefix + "attention_mask"];
+    in.pixel_values = ref[prefix + "pixel_values"];
+    in.image_sizes = ref[prefix + "image_sizes"];
+    return in;
+}
+
+std::vector<int64_t> ids_of(const at::Tensor& t) {
+    const at::Tensor c = t.reshape({-1}).to(at::kLong).contiguous();
+    return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+}  // namespace
+
+class TestLlavaNext : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir tmp_;
+
+    // The reference folder of `text` with `args` (made by the parity slot, or here when it ran alone).
+    QString made(const QString& text, const QStringList& args) {
+        const QString dir = tmp_.filePath(text);
+        if (QFileInfo::exists(dir + "/reference.safetensors")) return dir;
+        const auto run = ps_test::run_python("llava_next_reference.py", QStringList{dir, text} + args);
+        if (run.exit_code != 0) qWarning("%s", run.err.constData());
+        return dir;
+    }
+
+private Q_SLOTS:
+    void initTestCase() { QVERIFY(tmp_.isValid()); }
+
+    void parity_data() {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QStringList>("args");
+        QTest::newRow("LLaMA decoder, Hub layout") << "llama" << QStringList{};
+        QTest::newRow("Mistral decoder, module layout") << "mistral" << QStringList{"--module-layout"};
+        QTest::newRow("Qwen2 decoder, module layout, ChatML") << "qwen2" << QStringList{"--module-layout"};
+    }
+
+    void parity() {
+        QFETCH(QString, text);
+        QFETCH(QStringList, args);
+        const QString dir = tmp_.filePath(text);
+        const auto run = ps_test::run_python("llava_next_reference.py", QStringList{dir, text} + args);
+        QVERIFY2(run.exit_code == 0, run.err.constData());
+        const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
+        const ps_test::Reference ref = read_reference(dir);
+
+        auto model = ps::Vlm::load(dir.toStdString());
+        QCOMPARE(QString::fromStdString(model->map().family_display), QString("LLaVA-NeXT"));
+        const ps::Processor processor(*model);
+        const int64_t image_token = nlohmann::json::parse(ps_test::read_bytes(dir + "/config.json").toStdString())
+                                        .at("image_token_index").get<int64_t>();
+        // The image processor: the views (global, then tiles), the image sizes, the image tokens.
+        double worst_pixel = 0;
+        for (const std::string name : {"a", "b", "c"}) {
+            const cv::Mat image = ps::load_image((dir + "/" + QString::fromStdString(name) + ".png").toStdString());
+            const ps::ImageInputs img = processor.images({image});
+            QCOMPARE(ids_of(img.image_sizes), ids_of(ref[name + ".image_sizes"]));
+            QCOMPARE(img.pixel_values.sizes().vec(), ref[name + ".pixel_values"].sizes().vec());
+            worst_pixel = std::max(worst_pixel, ps_test::diff(img.pixel_values, ref[name + ".pixel_values"]).first);
+            QCOMPARE(img.tokens.front(), (ref[name + ".input_ids"] == image_token).sum().item<int64_t>());
+            QCOMPARE(ids_of(processor.chat(image, questions.at(name).get<std::string>()).input_ids), ids_of(ref[name + ".input_ids"]));
+        }
+        QVERIFY2(worst_pixel <= 1e-6, qPrintable(QString("pixel values differ by %1").arg(worst_pixel)));
+        QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ids_of(ref["text.input_ids"]));
+        const at::Tensor counts = ref["token_counts"];
+        for (int64_t i = 0; i < counts.size(0); ++i) {
+            const int h = static_cast<int>(counts[i][0].item<int64_t>()), w = static_cast<int>(counts[i][1].item<int64_t>());
+            QVERIFY2(processor.image_tokens(h, w) == counts[i][2].item<int64_t>(),
+                     qPrintable(QString("%1x%2: %3 image tokens, the processor's %4").arg(w).arg(h).arg(processor.image_tokens(h, w))
+                                    .arg(counts[i][2].item<int64_t>())));
+        }
+        // Two images in one call: padded to the most views, as the processor's do_pad.
+        const ps::ImageInputs both_images = processor.images(
+            {ps::load_image((dir + "/a.png").toStdString()), ps::load_image((dir + "/c.png").toStdString())});
+        QCOMPARE(both_images.pixel_values.sizes().vec(), ref["generate.pixel_values"].sizes().vec());
+        QVERIFY(ps_test::diff(both_images.pixel_values, ref["generate.pixel_values"]).first <= 1e-6);
+
+        // Every hidden state and the logits for a prompt about two images.
+        const ps::VlmInputs in = prompt_inputs(ref);
+        ps::CaptureOptions cap;
+        cap.hidden_states = true;
+        const ps::VlmOutputs out = model->forward(in, cap);
+        PS_COMPARE_TENSOR(out.logits, ref["logits"], std::string("logits"), false, 1e-4, 0);
+        const char* towers[] = {"vision", "language"};
+        QString report = QString("pixels %1, logits %2").arg(worst_pixel).arg(ps_test::diff(out.logits, ref["logits"]).first);
+        for (int t = 0; t < 2; ++t) {
+            QCOMPARE(out.hidden_states[t].size(), size_t(model->towers()[t].num_blocks + 1));
+            double worst = 0;
+            for (size_t i = 0; i < out.hidden_states[t].size(); ++i) {
+                const std::string key = std::string(towers[t]) + ".hidden." + std::to_string(i);
+                PS_COMPARE_TENSOR(out.hidden_states[t][i], ref[key], key, false, 1e-4, 0);
+                worst = std::max(worst, ps_test::diff(out.hidden_states[t][i], ref[key]).first);
+            }
+            report += QString(", %1 hidden x%2 %3").arg(towers[t]).arg(out.hidden_states[t].size()).arg(worst);
+        }
+
+        // Greedy answers: a left-padded batch of one-image prompts, and the two-image prompt.
+        const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
+        QVERIFY(causal);
+        const ps::VlmInputs batch = prompt_inputs(ref, "generate.");
+        const at::Tensor& want = ref["generate.ids"];
+        const auto answers = causal->generate_batch(batch, static_cast<int>(want.size(1)), std::nullopt);
+        for (int64_t b = 0; b < want.size(0); ++b) QCOMPARE(answers[static_cast<size_t>(b)], ids_of(want[b]));
+        QCOMPARE(causal->generate(in, 6, std::nullopt), ids_of(ref["generate.both"]));
+
+        // Streamed, one block resident: the same logits.
+        ps::LoadOptions streaming;
+        streaming.streaming = true;
+        const at::Tensor streamed = ps::Vlm::load(dir.toStdString(), streaming)->forward(in).logits;
+        QVERIFY(streamed.equal(out.logits));
+        qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
+    }
+
+    // Heatmaps over the image as the model tiled it: for a vision metric, the cell of patch (y, x) of
+    // tile (r, c) sits at row r·side + y, column c·side + x and holds that patch's score in its view;
+    // for FastV's text metric, the decoder's image tokens fill the map but for the padding transformers
+    // cut off, which scores 0. The model's view is its tiles put back together, padding included.
+    void heatmaps_over_the_tiles() {
+        const QString dir = made("llama", {});
+        const ps_test::Reference ref = read_reference(dir);
+        auto model = ps::Vlm::load(dir.toStdString());
+        const ps::VlmInputs in = prompt_inputs(ref);
+        const int64_t side = 5;  // 30-pixel tiles of 6-pixel patches
+        // Image a (37 x 101) is one row of three tiles, image b (95 x 41) one column of three.
+        const std::vector<std::array<int64_t, 2>> tiles = {{1, 3}, {3, 1}};
+
+        const auto grids = ps::image_token_importance(*model, in, 0, ps::TokenMetric::Received);
+        ps::StageState s = model->embed(0, in, {});
+        at::Tensor probs;
+        model->block(0, 0, s, &probs);
+        const at::Tensor scores = ps::token_scores(*model, 0, 0, s, probs, ps::TokenMetric::Received).slice(1, 1).to(at::kFloat);
+        QCOMPARE(grids.size(), size_t{2});
+        int64_t view = 0;
+        for (size_t i = 0; i < 2; ++i) {
+            const auto [gr, gc] = tiles[i];
+            QCOMPARE(grids[i].rows, static_cast<int>(gr * side));
+            QCOMPARE(grids[i].cols, static_cast<int>(gc * side));
+            for (int64_t r = 0; r < gr; ++r)
+                for (int64_t c = 0; c < gc; ++c)
+                    for (int64_t y = 0; y < side; ++y)
+                        for (int64_t x = 0; x < side; ++x) {
+                            const float want = scores[view + 1 + r * gc + c][y * side + x].item<float>();
+                            QCOMPARE(grids[i].scores[static_cast<size_t>((r * side + y) * gc * side + c * side + x)], want);
+                        }
+            view += 1 + gr * gc;
+        }
+
+        // FastV's text metric at decoder layer 0: image a keeps 13 of its 15 feature columns
+        // (transformers cuts one padded column off each side), so columns 0 and 14 score 0.
+        const auto text = ps::image_token_importance(*model, in, 0, ps::TokenMetric::Text);
+        QCOMPARE(text.size(), size_t{2});
+        QCOMPARE(text[0].rows, 5);
+        QCOMPARE(text[0].cols, 15);
+        for (int y = 0; y < 5; ++y)
+            for (int x = 0; x < 15; ++x) {
+                const float v = text[0].scores[static_cast<size_t>(y * 15 + x)];
+                QVERIFY2((x == 0 || x == 14) ? v == 0 : v > 0, qPrintable(QString("(%1, %2): %3").arg(y).arg(x).arg(v)));
+            }
+
+        // What the model saw of image a: 90 x 30 pixels of tiles, the image scaled to 82 x 30 between
+        // 4-pixel black bands.
+        const cv::Mat seen = ps::model_view(in, 0, ps::Processor(*model).image_config());
+        QCOMPARE(seen.cols, 90);
+        QCOMPARE(seen.rows, 30);
+        QCOMPARE(cv::countNonZero(seen.colRange(0, 4).clone().reshape(1)), 0);
+        QCOMPARE(cv::countNonZero(seen.colRange(86, 90).clone().reshape(1)), 0);
+        QVERIFY(cv::countNonZero(seen.col(4).clone().reshape(1)) > 0 && cv::countNonZero(seen.col(85).clone().reshape(1)) > 0);
+    }
+
+    // A question file about images of 4, 4 and 3 views: batched (views zero-padded to the most,
+    // prompts left-padded) the answers and likelihoods are those of one question at a time, and
+    // prunestudio-cli eval writes the same answers.
+    void questions_batched_as_alone() {
+        const QString dir = made("qwen2", {"--module-layout"});
+        const QString questions = dir + "/questions.jsonl", answers = dir + "/answers.jsonl";
+        ps_test::write_bytes(questions, R"({"id": "q1", "image": "a.png", "question": "What is shown?", "answers": "a cat", "kind": "open"}
+{"id": "q2", "image": "c.png", "question": "How dark is it?", "answers": "very", "kind": "open"}
+{"id": "q3", "image": "b.png", "question": "Which colour?", "answers": "red", "kind": "open"}
+)");
+        auto model = ps::Vlm::load(dir.toStdString());
+        const ps::VqaSet set = ps::load_vqa_file(questions.toStdString());
+        ps::VqaEvalOptions opt;
+        opt.batch_size = 3;
+        opt.max_new_tokens = 5;
+        const ps::VqaEvalResult batched = ps::evaluate_vqa(*model, set, opt, ps::JobControl{});
+        opt.batch_size = 1;
+        const ps::VqaEvalResult alone = ps::evaluate_vqa(*model, set, opt, ps::JobControl{});
+        QCOMPARE(batched.records.size(), size_t{3});
+        for (size_t i = 0; i < 3; ++i) {
+            QCOMPARE(batched.records[i].answer, alone.records[i].answer);
+            QVERIFY2(std::abs(batched.records[i].nll - alone.records[i].nll) <= 1e-4 * std::abs(alone.records[i].nll),
+                     qPrintable(QString("%1 alone, %2 batched").arg(alone.records[i].nll).arg(batched.records[i].nll)));
+        }
+        const auto cli = ps_test::run_cli({"eval", dir, "--data", questions, "--answers", answers, "--batch", "3", "--max-new-tokens", "5"});
+        QVERIFY2(cli.exit_code == 0, cli.err.constData());
+        size_t row = 0;
+        for (const QByteArray& line : ps_test::read_bytes(answers).split('\n'))
+            if (!line.isEmpty()) QCOMPARE(nlohmann::json::parse(line.toStdString()).at("text").get<std::string>(), alone.records[row++].answer);
+        QCOMPARE(row, size_t{3});
+    }
+
+    // Inputs a tiled model cannot take are refused in one line naming the tensor.
+    void bad_inputs() {
+        const QString dir = made("llama", {});
+        const ps_test::Reference ref = read_reference(dir);
+        auto model = ps::Vlm::load(dir.toStdString());
+        auto refused = [&](ps::VlmInputs in, const std::string& want) {
+            try {
+                model->forward(in);
+                QFAIL("the inputs were accepted");
+            } catch (const ps::Error& e) {
+                QCOMPARE(std::string(e.what()), want);
+            }
+        };
+        ps::VlmInputs in = prompt_inputs(ref);
+        in.image_sizes = at::Tensor();
+        refused(in, "image_sizes: a tiled model (LLaVA-NeXT) takes each image's [height, width] with its pixel_values");
+        in = prompt_inputs(ref);
+        in.pixel_values = in.pixel_values.narrow(1, 0, 3);
+        refused(in, "pixel_values: image 0 needs 4 views (1x3 tiles and the global view); pixel_values [2, 3, 3, 30, 30] has not");
+        in = prompt_inputs(ref);
+        in.image_sizes = at::tensor({37, 101, 0, 41}, at::kLong).view({2, 2});
+        refused(in, "image_sizes: an image of 41x0 pixels cannot be tiled (each side 1 to 1048576 pixels)");
+        in = prompt_inputs(ref);  // one image token fewer
+        const int64_t image_token = nlohmann::json::parse(ps_test::read_bytes(dir + "/config.json").toStdString())
+                                        .at("image_token_index").get<int64_t>();
+        const at::Tensor ids = in.input_ids[0];
+        const int64_t first = (ids == image_token).nonzero()[0][0].item<int64_t>(), n = ids.size(0);
+        in.input_ids = at::cat({ids.narrow(0, 0, first), ids.narrow(0, first + 1, n - first - 1)}).unsqueeze(0);
+        const int64_t features = (ids == image_token).sum().item<int64_t>();
+        refused(in, "input_ids: " + std::to_string(features - 1) + " image tokens (id " + std::to_string(image_token) +
+                        ") but the 2 image(s) give " + std::to_string(features) + " features; each feature needs one token");
+    }
+
+    // config.json fields that cannot describe a tiled model are refused in one line naming the
+    // file and the field, before any weight is read; a Mistral sequence longer than its sliding
+    // window is refused, not run without the window.
+    void bad_configs_data() {
+        QTest::addColumn<QString>("field");
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<QString>("error");
+        QTest::newRow("pinpoint smaller than a tile") << "image_grid_pinpoints" << "[[30, 60], [20, 30]]"
+                                                      << "config.json: image_grid_pinpoints must be a list of [height, width] of at least "
+                                                         "one 30-pixel tile, not [[30,60],[20,30]]";
+        QTest::newRow("pinpoints not a list") << "image_grid_pinpoints" << "{}"
+                                              << "config.json: image_grid_pinpoints must be a list of [height, width] of at least "
+                                                 "one 30-pixel tile, not {}";
+        QTest::newRow("[CLS] kept") << "vision_feature_select_strategy" << "\"full\""
+                                    << "config.json: vision_feature_select_strategy \"full\" keeps the vision tower's [CLS] token, "
+                                       "which a tiled image's feature grid has no place for";
+        QTest::newRow("unknown decoder") << "text_config.model_type" << "\"gemma\""
+                                         << "config.json: text_config.model_type \"gemma\" is not supported (LLaVA runs with a LLaMA, "
+                                            "Mistral or Qwen2 decoder)";
+        QTest::newRow("Qwen2 sliding window") << "text_config.use_sliding_window" << "true"
+                                              << "config.json: text_config.use_sliding_window: sliding-window attention is not "
+                                                 "supported for Qwen2 decoders";
+    }
+
+    void bad_configs() {
+        QFETCH(QString, field);
+        QFETCH(QString, value);
+        QFETCH(QString, error);
+        const QString dir = made("llama", {}), bad = tmp_.filePath("bad-config");
+        QVERIFY(QDir().mkpath(bad));
+        QFile::remove(bad + "/model.safetensors");
+        QVERIFY(QFile::copy(dir + "/model.safetensors", bad + "/model.safetensors"));
+        nlohmann::json config = nlohmann::json::parse(ps_test::read_bytes(dir + "/config.json").toStdString());
+        nlohmann::json* at = &config;
+        QStringList path = field.split('.');
+        const std::string last = path.takeLast().toStdString();
+        for (const QString& p : path) at = &(*at)[p.toStdString()];
+        (*at)[last] = nlohmann::json::parse(value.toStdString());
+        if (last == "use_sliding_window") (*at)["model_type"] = "qwen2";
+        ps_test::write_bytes(bad + "/config.json", QByteArray::fromStdString(config.dump()));
+        try {
+            ps::Vlm::load(bad.toStdString());
+            QFAIL("the config was accepted");
+        } catch (const ps::Error& e) {
+            QCOMPARE(QString(e.what()), bad + "/" + error);
+        }
+    }
+
+    void sliding_window_is_not_outgrown() {
+        const QString dir = made("mistral", {"--module-layout"}), copy = tmp_.filePath("mistral-window");
+        QVERIFY(QDir().mkpath(copy));
+        for (const char* f : {"model.safetensors", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json"})
+            QVERIFY(QFile::copy(dir + "/" + f, copy + "/" + f));
+        nlohmann::json config = nlohmann::json::parse(ps_test::read_bytes(dir + "/config.json").toStdString());
+        config["text_config"]["sliding_window"] = 100;
+        ps_test::write_bytes(copy + "/config.json", QByteArray::fromStdString(config.dump()));
+        const ps_test::Reference ref = read_reference(dir);
+        try {
+            ps::Vlm::load(copy.toStdString())->forward(prompt_inputs(ref));
+            QFAIL("a sequence longer than the sliding window ran");
+        } catch (const ps::Error& e) {
+            QCOMPARE(std::string(e.what()), "input_ids: " + std::to_string(ref["input_ids"].size(1)) +
+                                                " tokens are more than the decoder's sliding window of 100 (sliding-window "
+                                                "attention is not supported)");
+        }
+    }
+
+    void pruned_exports_reload_in_transformers_data() {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QStringList>("args");
+        QTest::newRow("LLaMA decoder, Hub layout") << "llama" << QStringList{};
+        QTest::newRow("Qwen2 decoder, module layout") << "qwen2" << QStringList{"--module-layout"};
+    }
+
+    void pruned_exports_reload_in_transformers() {
+        QFETCH(QString, text);
+        QFETCH(QStringList, args);
+        const QString dir = tmp_.filePath(text + "-40");
+        const auto run = ps_test::run_python("llava_next_reference.py", QStringList{dir, text, "--intermediate", "40"} + args);
+        QVERIFY2(run.exit_code == 0, run.err.constData());
+        const ps_test::Reference ref = read_reference(dir);
+        const std::string inputs = (dir + "/inputs.safetensors").toStdString();
+        ps::save_safetensors(inputs, {{"input_ids", ref["input_ids"]}, {"pixel_values", ref["pixel_values"]},
+                                      {"image_sizes", ref["image_sizes"]}});
+        const ps::VlmInputs in = prompt_inputs(ref);
+
+        for (const char* method : {"wanda", "width"}) {
+            ps::Plan p;
+            p.model = dir.toStdString();
+            p.method = method;
+            p.pattern = std::string(method) == "wanda" ? "2:4" : "structured";
+            p.sparsity = 0.5;
+            p.allocation.kind = "modality";
+            p.allocation.modality = {{"vision", 0.0}, {"projector", 0.0}, {"language", 0.5}};
+            p.calibration.samples = 8;
+            p.calibration.batch_size = 4;
+            const std::string pruned = (dir + "/" + method).toStdString(), out = pruned + "-hf";
+            ps::run_prune(p, pruned, {});
+            ps::export_checkpoint(pruned, out, {}, {});
+            const at::Tensor ours = ps::Vlm::load(pruned)->forward(in).logits;
+            QVERIFY2(ps_test::diff(ours, ref["logits"]).first > 1e-3, "the pruned model answers as the dense one");
+            QVERIFY(ours.equal(ps::Vlm::load(out)->forward(in).logits));
+            const std::string theirs = out + "/reference-logits.safetensors";
+            const auto py = ps_test::run_python("hf_check.py", {"logits", QString::fromStdString(out), QString::fromStdString(inputs),
+                                                                QString::fromStdString(theirs)});
+            QVERIFY2(py.exit_code == 0, py.err.constData());
+            const double d = ps_test::diff(ours, ps::load_safetensors(theirs).at(0).second).first;
+            qInfo("%s %s: transformers reloads the export, logits max abs diff %.3g", QTest::currentDataTag(), method, d);
+            QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestLlavaNext)
+#include "test_llava_next.moc"
