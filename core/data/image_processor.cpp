@@ -172,6 +172,7 @@ public:
             const std::string field = "image_grid_pinpoints[" + std::to_string(i) + "]";
             if (!e.is_array() || e.size() != 2) fail(field, "expected [height, width], got " + e.dump());
             out.push_back({positive_int(e[0], field + "[0]"), positive_int(e[1], field + "[1]")});
+            if (out.back()[0] > 8192 || out.back()[1] > 8192) fail(field, "tiles images at most 8192 pixels a side, got " + e.dump());
         }
     }
     int64_t pixel_count(const json& v, const std::string& field) const {

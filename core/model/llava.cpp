@@ -31,9 +31,12 @@ LlamaConfig llava_text_config(const nlohmann::json& config, const std::string& p
         text = {{"vocab_size", 151936}, {"intermediate_size", 22016}, {"max_position_embeddings", 32768}, {"rms_norm_eps", 1e-6}};
     else if (type != "llama")
         throw Error(path, "text_config.model_type \"" + type + "\" is not supported (LLaVA runs with a LLaMA, Mistral or Qwen2 decoder)");
+    // A null field is the class's None: no sliding window, no rope scaling, head_dim from the sizes.
     if (const auto it = config.find("text_config"); it != config.end() && it->is_object())
-        for (const auto& [key, value] : it->items())
-            if (!value.is_null()) text[key] = value;
+        for (const auto& [key, value] : it->items()) {
+            if (value.is_null()) text.erase(key);
+            else text[key] = value;
+        }
     const ConfigReader t(text, path, "text_config.");
     LlamaConfig c = llama_config(t, path);
     if (type == "mistral" && t.has("sliding_window")) c.sliding_window = t.integer("sliding_window", 0);
@@ -93,11 +96,11 @@ public:
                     for (const auto& p : *it)
                         if (p.is_array() && p.size() == 2 && p[0].is_number_integer() && p[1].is_number_integer() &&
                             p[0].get<int64_t>() >= geometry_.tile && p[1].get<int64_t>() >= geometry_.tile &&
-                            p[0].get<int64_t>() <= 1 << 16 && p[1].get<int64_t>() <= 1 << 16)
+                            p[0].get<int64_t>() <= 8192 && p[1].get<int64_t>() <= 8192)
                             geometry_.pinpoints.push_back({p[0].get<int>(), p[1].get<int>()});
                 if (!it->is_array() || it->empty() || geometry_.pinpoints.size() != it->size())
                     throw Error(path, "image_grid_pinpoints must be a list of [height, width] of at least one " +
-                                          std::to_string(geometry_.tile) + "-pixel tile, not " + it->dump());
+                                          std::to_string(geometry_.tile) + "-pixel tile and at most 8192 pixels, not " + it->dump());
             }
             if (keep_cls_ && !vit_)
                 throw Error(path, "vision_feature_select_strategy \"full\" keeps the vision tower's [CLS] token, which a tiled "
@@ -184,10 +187,10 @@ public:
                               in.attention_mask, max_new_tokens, eos, step, {}, {&token_hook(), 1, ids == image_token_});
     }
 
+    const AnyresGeometry* anyres() const override { return tiled_ ? &geometry_ : nullptr; }
+
 private:
     std::string layer_prefix(int i) const { return language_prefix_ + "layers." + std::to_string(i) + "."; }
-
-    const AnyresGeometry* anyres() const override { return tiled_ ? &geometry_ : nullptr; }
 
     // Each image's views (global, then tiles) out of pixel_values [images, views, 3, H, W] (padded
     // to the most views) or [views, 3, H, W] (all images' views one after another), by image_sizes.
@@ -196,13 +199,16 @@ private:
             throw Error("image_sizes", "a tiled model (LLaVA-NeXT) takes each image's [height, width] with its pixel_values");
         const at::Tensor sizes = in.image_sizes.to(at::kCPU, at::kLong);
         const at::Tensor& px = in.pixel_values;
+        if (px.dim() == 5 && px.size(0) != sizes.size(0))
+            throw Error("pixel_values", shape_string(px) + " holds " + std::to_string(px.size(0)) + " images, image_sizes " +
+                                            std::to_string(sizes.size(0)));
         std::vector<at::Tensor> parts;
         int64_t total = 0;
         for (int64_t i = 0; i < sizes.size(0); ++i) {
             const AnyresLayout l = geometry_.layout(sizes[i][0].item<int64_t>(), sizes[i][1].item<int64_t>());
             const int64_t n = 1 + l.grid_rows * l.grid_cols;
             if (px.dim() == 5) {
-                if (i >= px.size(0) || px.size(1) < n)
+                if (px.size(1) < n)
                     throw Error("pixel_values", "image " + std::to_string(i) + " needs " + std::to_string(n) + " views (" +
                                                     std::to_string(l.grid_rows) + "x" + std::to_string(l.grid_cols) +
                                                     " tiles and the global view); pixel_values " + shape_string(px) + " has not");
@@ -210,12 +216,7 @@ private:
             }
             total += n;
         }
-        if (px.dim() == 5) {
-            if (px.size(0) != sizes.size(0))
-                throw Error("pixel_values", shape_string(px) + " holds " + std::to_string(px.size(0)) + " images, image_sizes " +
-                                                std::to_string(sizes.size(0)));
-            return at::cat(parts);
-        }
+        if (px.dim() == 5) return at::cat(parts);
         if (px.dim() != 4 || px.size(0) != total)
             throw Error("pixel_values", shape_string(px) + " is not the " + std::to_string(total) + " views image_sizes asks for");
         return px;

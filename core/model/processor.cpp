@@ -86,7 +86,8 @@ ImageInputs Processor::images(const std::vector<cv::Mat>& images) const {
     ImageInputs out;
     if (anyres_) {  // each image's views, zero-padded to the most views, as the processor's do_pad
         if (cfg.grid_pinpoints.empty())
-            throw Error("preprocessor_config.json", "image_processor_type " + cfg.type + " does not tile images, and the model takes tiled ones (image_grid_pinpoints)");
+            throw Error("preprocessor_config.json", "image_processor_type " + cfg.type +
+                                                        " does not tile images, and the model takes tiled ones (image_grid_pinpoints)");
         std::vector<at::Tensor> views;
         std::vector<int64_t> sizes;
         int64_t most = 0;

@@ -66,9 +66,9 @@ std::vector<TokenGrid> native_grids(const Vlm& model, const at::Tensor& grid_thw
 }
 
 // Tiled images (image_sizes): each image's tiles as one grid, laid out as they sit in the padded
-// image. `views` [views, side^2] holds every image's global view then its tiles (the vision tower's
-// scores); `packed` the image tokens as the decoder reads them (the global view's, then the kept
-// rows of the tiles' map with a newline each), whose cut-off padding scores 0.
+// image. `scores` are the vision tower's, [views, side^2] with each image's global view before its
+// tiles, or with `packed` the image tokens' as the decoder reads them (the global view's, then the
+// kept rows of the tiles' map with a newline each), where the cut-off padding scores 0.
 std::vector<TokenGrid> tiled_grids(const Vlm& model, const at::Tensor& image_sizes, const at::Tensor& scores, bool packed) {
     const auto* tiled = dynamic_cast<const TiledVlm*>(&model);
     if (!tiled || !tiled->anyres()) throw Error("image_sizes", "given to a model that does not tile its images");

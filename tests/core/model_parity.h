@@ -2,6 +2,7 @@
 // model with transformers and records its outputs; the C++ model runs on the same inputs and every
 // recorded tensor is compared.
 #pragma once
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -21,27 +22,54 @@ struct Reference {
     bool has(const std::string& k) const { return tensors.count(k) > 0; }
 };
 
-// Runs model_reference.py into a fresh folder under `tmp`; an empty Reference when it failed.
-inline Reference make_reference(const QTemporaryDir& tmp, const QString& family, const QStringList& args) {
-    static int n = 0;
+// The tensors a reference script wrote to `dir`/reference.safetensors.
+inline Reference read_reference(const QString& dir) {
     Reference r;
-    r.dir = tmp.filePath(QString("%1_%2").arg(family).arg(n++));
-    auto run = run_python("model_reference.py", QStringList{r.dir, family} + args);
-    if (run.exit_code != 0) {
-        qWarning("%s", run.err.constData());
-        return {};
-    }
-    auto f = ps::SafetensorsFile::open((r.dir + "/reference.safetensors").toStdString());
+    r.dir = dir;
+    auto f = ps::SafetensorsFile::open((dir + "/reference.safetensors").toStdString());
     for (const auto& info : f->tensors()) r.tensors[info.name] = ps::tensor_view(f, info).clone();
     return r;
 }
 
-inline ps::VlmInputs reference_inputs(const Reference& r) {
+// Runs model_reference.py into a fresh folder under `tmp`; an empty Reference when it failed.
+inline Reference make_reference(const QTemporaryDir& tmp, const QString& family, const QStringList& args) {
+    static int n = 0;
+    const QString dir = tmp.filePath(QString("%1_%2").arg(family).arg(n++));
+    auto run = run_python("model_reference.py", QStringList{dir, family} + args);
+    if (run.exit_code != 0) {
+        qWarning("%s", run.err.constData());
+        return {};
+    }
+    return read_reference(dir);
+}
+
+// `script` DIR ARGS run into `tmp`/`name` unless that folder holds its reference already (tests
+// whose slots share a reference model); the folder.
+inline QString reference_folder(const QTemporaryDir& tmp, const char* script, const QString& name, const QStringList& args) {
+    const QString dir = tmp.filePath(name);
+    if (QFileInfo::exists(dir + "/reference.safetensors")) return dir;
+    const auto run = run_python(script, QStringList{dir} + args);
+    if (run.exit_code != 0) qWarning("%s", run.err.constData());
+    return dir;
+}
+
+// The model inputs the reference recorded under `prefix`: input_ids, and attention_mask,
+// pixel_values, image_grid_thw and image_sizes where it has them.
+inline ps::VlmInputs reference_inputs(const Reference& r, const std::string& prefix = "") {
     ps::VlmInputs in;
-    if (r.has("pixel_values")) in.pixel_values = r["pixel_values"];
-    if (r.has("input_ids")) in.input_ids = r["input_ids"];
-    if (r.has("attention_mask")) in.attention_mask = r["attention_mask"];
+    for (auto [name, field] : {std::pair<const char*, at::Tensor ps::VlmInputs::*>{"input_ids", &ps::VlmInputs::input_ids},
+                               {"attention_mask", &ps::VlmInputs::attention_mask},
+                               {"pixel_values", &ps::VlmInputs::pixel_values},
+                               {"image_grid_thw", &ps::VlmInputs::image_grid_thw},
+                               {"image_sizes", &ps::VlmInputs::image_sizes}})
+        if (r.has(prefix + name)) in.*field = r[prefix + name];
     return in;
+}
+
+// A tensor's values as int64 (token ids, grids, sizes), in row-major order.
+inline std::vector<int64_t> ids_of(const at::Tensor& t) {
+    const at::Tensor c = t.reshape({-1}).to(at::kLong).contiguous();
+    return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
 }
 
 // max |got - want|, and that divided by max |want| (for reduced-precision comparisons).

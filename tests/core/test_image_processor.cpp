@@ -279,6 +279,8 @@ private Q_SLOTS:
              "field 'image_grid_pinpoints[1]'"},
             {R"({"image_processor_type": "LlavaNextImageProcessor", "image_grid_pinpoints": [[336, -672]]})",
              "field 'image_grid_pinpoints[0][1]'"},
+            {R"({"image_processor_type": "LlavaNextImageProcessor", "image_grid_pinpoints": [[336, 9000]]})",
+             "field 'image_grid_pinpoints[0]'"},
             {R"({"image_processor_type": 7})", "field 'image_processor_type'"},
             {R"({"image_processor_type": "CLIPImageProcessor", "size": {"width": 3}})", "field 'size'"},
             {R"({"image_processor_type": "CLIPImageProcessor", "size": "big"})", "field 'size'"},

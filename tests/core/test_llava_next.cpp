@@ -5,12 +5,12 @@
 // state of both towers (every tile of two images) and the logits for a prompt about two images,
 // greedy answers of a left-padded batch and of the two-image prompt, and the streamed model equal to
 // the resident one. Heatmaps lay each image's tiles out as they sit in the image. Questions about
-// images of different tile counts answer batched as one at a time, through the CLI too. A Wanda 2:4 language-only prune and a width prune of the decoder's MLP export
-// folders that transformers reloads with the logits of our pruned model. Configs and inputs that
-// cannot describe a tiled model are refused in one line.
+// images of different tile counts answer batched as one at a time, through the CLI too. A Wanda 2:4
+// language-only prune and a width prune of the decoder's MLP export folders that transformers
+// reloads with the logits of our pruned model. Configs and inputs that cannot describe a tiled model
+// are refused in one line.
 #include <QDir>
 #include <QFile>
-#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -21,58 +21,17 @@
 #include "core/data/vqa_file.h"
 #include "core/eval/vqa_eval.h"
 #include "core/error.h"
-#include "core/io/safetensors_writer.h"
-#include "core/job/plan.h"
-#include "core/job/prune_run.h"
 #include "core/model/causal_vlm.h"
 #include "core/model/processor.h"
-#include "core/report/export.h"
 #include "core/token/image_tokens.h"
 #include "core/token/token_pruning.h"
+#include "tests/core/export_parity.h"
 #include "tests/core/model_parity.h"
-
-namespace {
-
-// The tensors of tests/python/llava_next_reference.py's OUT/reference.safetensors.
-ps_test::Reference read_reference(const QString& dir) {
-    ps_test::Reference ref;
-    ref.dir = dir;
-    auto f = ps::SafetensorsFile::open((dir + "/reference.safetensors").toStdString());
-    for (const auto& info : f->tensors()) ref.tensors[info.name] = ps::tensor_view(f, info).clone();
-    return ref;
-}
-
-// The reference's inputs under `prefix`: "" the prompt about both images, "generate." the
-// left-padded batch of one-image prompts.
-ps::VlmInputs prompt_inputs(const ps_test::Reference& ref, const std::string& prefix = "") {
-    ps::VlmInputs in;
-    in.input_ids = ref[prefix + "input_ids"];
-    if (ref.has(prefix + "attention_mask")) in.attention_mask = ref[prefix + "attention_mask"];
-    in.pixel_values = ref[prefix + "pixel_values"];
-    in.image_sizes = ref[prefix + "image_sizes"];
-    return in;
-}
-
-std::vector<int64_t> ids_of(const at::Tensor& t) {
-    const at::Tensor c = t.reshape({-1}).to(at::kLong).contiguous();
-    return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
-}
-
-}  // namespace
 
 class TestLlavaNext : public QObject {
     Q_OBJECT
 private:
     QTemporaryDir tmp_;
-
-    // The reference folder of `text` with `args` (made by the parity slot, or here when it ran alone).
-    QString made(const QString& text, const QStringList& args) {
-        const QString dir = tmp_.filePath(text);
-        if (QFileInfo::exists(dir + "/reference.safetensors")) return dir;
-        const auto run = ps_test::run_python("llava_next_reference.py", QStringList{dir, text} + args);
-        if (run.exit_code != 0) qWarning("%s", run.err.constData());
-        return dir;
-    }
 
 private Q_SLOTS:
     void initTestCase() { QVERIFY(tmp_.isValid()); }
@@ -92,7 +51,7 @@ private Q_SLOTS:
         const auto run = ps_test::run_python("llava_next_reference.py", QStringList{dir, text} + args);
         QVERIFY2(run.exit_code == 0, run.err.constData());
         const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
-        const ps_test::Reference ref = read_reference(dir);
+        const ps_test::Reference ref = ps_test::read_reference(dir);
 
         auto model = ps::Vlm::load(dir.toStdString());
         QCOMPARE(QString::fromStdString(model->map().family_display), QString("LLaVA-NeXT"));
@@ -104,14 +63,15 @@ private Q_SLOTS:
         for (const std::string name : {"a", "b", "c"}) {
             const cv::Mat image = ps::load_image((dir + "/" + QString::fromStdString(name) + ".png").toStdString());
             const ps::ImageInputs img = processor.images({image});
-            QCOMPARE(ids_of(img.image_sizes), ids_of(ref[name + ".image_sizes"]));
+            QCOMPARE(ps_test::ids_of(img.image_sizes), ps_test::ids_of(ref[name + ".image_sizes"]));
             QCOMPARE(img.pixel_values.sizes().vec(), ref[name + ".pixel_values"].sizes().vec());
             worst_pixel = std::max(worst_pixel, ps_test::diff(img.pixel_values, ref[name + ".pixel_values"]).first);
             QCOMPARE(img.tokens.front(), (ref[name + ".input_ids"] == image_token).sum().item<int64_t>());
-            QCOMPARE(ids_of(processor.chat(image, questions.at(name).get<std::string>()).input_ids), ids_of(ref[name + ".input_ids"]));
+            const ps::VlmInputs prompt = processor.chat(image, questions.at(name).get<std::string>());
+            QCOMPARE(ps_test::ids_of(prompt.input_ids), ps_test::ids_of(ref[name + ".input_ids"]));
         }
         QVERIFY2(worst_pixel <= 1e-6, qPrintable(QString("pixel values differ by %1").arg(worst_pixel)));
-        QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ids_of(ref["text.input_ids"]));
+        QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ps_test::ids_of(ref["text.input_ids"]));
         const at::Tensor counts = ref["token_counts"];
         for (int64_t i = 0; i < counts.size(0); ++i) {
             const int h = static_cast<int>(counts[i][0].item<int64_t>()), w = static_cast<int>(counts[i][1].item<int64_t>());
@@ -126,7 +86,7 @@ private Q_SLOTS:
         QVERIFY(ps_test::diff(both_images.pixel_values, ref["generate.pixel_values"]).first <= 1e-6);
 
         // Every hidden state and the logits for a prompt about two images.
-        const ps::VlmInputs in = prompt_inputs(ref);
+        const ps::VlmInputs in = ps_test::reference_inputs(ref);
         ps::CaptureOptions cap;
         cap.hidden_states = true;
         const ps::VlmOutputs out = model->forward(in, cap);
@@ -147,11 +107,11 @@ private Q_SLOTS:
         // Greedy answers: a left-padded batch of one-image prompts, and the two-image prompt.
         const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
         QVERIFY(causal);
-        const ps::VlmInputs batch = prompt_inputs(ref, "generate.");
+        const ps::VlmInputs batch = ps_test::reference_inputs(ref, "generate.");
         const at::Tensor& want = ref["generate.ids"];
         const auto answers = causal->generate_batch(batch, static_cast<int>(want.size(1)), std::nullopt);
-        for (int64_t b = 0; b < want.size(0); ++b) QCOMPARE(answers[static_cast<size_t>(b)], ids_of(want[b]));
-        QCOMPARE(causal->generate(in, 6, std::nullopt), ids_of(ref["generate.both"]));
+        for (int64_t b = 0; b < want.size(0); ++b) QCOMPARE(answers[static_cast<size_t>(b)], ps_test::ids_of(want[b]));
+        QCOMPARE(causal->generate(in, 6, std::nullopt), ps_test::ids_of(ref["generate.both"]));
 
         // Streamed, one block resident: the same logits.
         ps::LoadOptions streaming;
@@ -166,10 +126,10 @@ private Q_SLOTS:
     // for FastV's text metric, the decoder's image tokens fill the map but for the padding transformers
     // cut off, which scores 0. The model's view is its tiles put back together, padding included.
     void heatmaps_over_the_tiles() {
-        const QString dir = made("llama", {});
-        const ps_test::Reference ref = read_reference(dir);
+        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "llama", {"llama"});
+        const ps_test::Reference ref = ps_test::read_reference(dir);
         auto model = ps::Vlm::load(dir.toStdString());
-        const ps::VlmInputs in = prompt_inputs(ref);
+        const ps::VlmInputs in = ps_test::reference_inputs(ref);
         const int64_t side = 5;  // 30-pixel tiles of 6-pixel patches
         // Image a (37 x 101) is one row of three tiles, image b (95 x 41) one column of three.
         const std::vector<std::array<int64_t, 2>> tiles = {{1, 3}, {3, 1}};
@@ -221,7 +181,7 @@ private Q_SLOTS:
     // prompts left-padded) the answers and likelihoods are those of one question at a time, and
     // prunestudio-cli eval writes the same answers.
     void questions_batched_as_alone() {
-        const QString dir = made("qwen2", {"--module-layout"});
+        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "qwen2", {"qwen2", "--module-layout"});
         const QString questions = dir + "/questions.jsonl", answers = dir + "/answers.jsonl";
         ps_test::write_bytes(questions, R"({"id": "q1", "image": "a.png", "question": "What is shown?", "answers": "a cat", "kind": "open"}
 {"id": "q2", "image": "c.png", "question": "How dark is it?", "answers": "very", "kind": "open"}
@@ -245,14 +205,15 @@ private Q_SLOTS:
         QVERIFY2(cli.exit_code == 0, cli.err.constData());
         size_t row = 0;
         for (const QByteArray& line : ps_test::read_bytes(answers).split('\n'))
-            if (!line.isEmpty()) QCOMPARE(nlohmann::json::parse(line.toStdString()).at("text").get<std::string>(), alone.records[row++].answer);
+            if (!line.isEmpty())
+                QCOMPARE(nlohmann::json::parse(line.toStdString()).at("text").get<std::string>(), alone.records[row++].answer);
         QCOMPARE(row, size_t{3});
     }
 
     // Inputs a tiled model cannot take are refused in one line naming the tensor.
     void bad_inputs() {
-        const QString dir = made("llama", {});
-        const ps_test::Reference ref = read_reference(dir);
+        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "llama", {"llama"});
+        const ps_test::Reference ref = ps_test::read_reference(dir);
         auto model = ps::Vlm::load(dir.toStdString());
         auto refused = [&](ps::VlmInputs in, const std::string& want) {
             try {
@@ -262,16 +223,19 @@ private Q_SLOTS:
                 QCOMPARE(std::string(e.what()), want);
             }
         };
-        ps::VlmInputs in = prompt_inputs(ref);
+        ps::VlmInputs in = ps_test::reference_inputs(ref);
         in.image_sizes = at::Tensor();
         refused(in, "image_sizes: a tiled model (LLaVA-NeXT) takes each image's [height, width] with its pixel_values");
-        in = prompt_inputs(ref);
+        in = ps_test::reference_inputs(ref);
         in.pixel_values = in.pixel_values.narrow(1, 0, 3);
         refused(in, "pixel_values: image 0 needs 4 views (1x3 tiles and the global view); pixel_values [2, 3, 3, 30, 30] has not");
-        in = prompt_inputs(ref);
+        in = ps_test::reference_inputs(ref);
+        in.image_sizes = in.image_sizes.narrow(0, 0, 1);
+        refused(in, "pixel_values: [2, 4, 3, 30, 30] holds 2 images, image_sizes 1");
+        in = ps_test::reference_inputs(ref);
         in.image_sizes = at::tensor({37, 101, 0, 41}, at::kLong).view({2, 2});
         refused(in, "image_sizes: an image of 41x0 pixels cannot be tiled (each side 1 to 1048576 pixels)");
-        in = prompt_inputs(ref);  // one image token fewer
+        in = ps_test::reference_inputs(ref);  // one image token fewer
         const int64_t image_token = nlohmann::json::parse(ps_test::read_bytes(dir + "/config.json").toStdString())
                                         .at("image_token_index").get<int64_t>();
         const at::Tensor ids = in.input_ids[0];
@@ -291,10 +255,10 @@ private Q_SLOTS:
         QTest::addColumn<QString>("error");
         QTest::newRow("pinpoint smaller than a tile") << "image_grid_pinpoints" << "[[30, 60], [20, 30]]"
                                                       << "config.json: image_grid_pinpoints must be a list of [height, width] of at least "
-                                                         "one 30-pixel tile, not [[30,60],[20,30]]";
+                                                         "one 30-pixel tile and at most 8192 pixels, not [[30,60],[20,30]]";
         QTest::newRow("pinpoints not a list") << "image_grid_pinpoints" << "{}"
                                               << "config.json: image_grid_pinpoints must be a list of [height, width] of at least "
-                                                 "one 30-pixel tile, not {}";
+                                                 "one 30-pixel tile and at most 8192 pixels, not {}";
         QTest::newRow("[CLS] kept") << "vision_feature_select_strategy" << "\"full\""
                                     << "config.json: vision_feature_select_strategy \"full\" keeps the vision tower's [CLS] token, "
                                        "which a tiled image's feature grid has no place for";
@@ -310,7 +274,8 @@ private Q_SLOTS:
         QFETCH(QString, field);
         QFETCH(QString, value);
         QFETCH(QString, error);
-        const QString dir = made("llama", {}), bad = tmp_.filePath("bad-config");
+        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "llama", {"llama"});
+        const QString bad = tmp_.filePath("bad-config");
         QVERIFY(QDir().mkpath(bad));
         QFile::remove(bad + "/model.safetensors");
         QVERIFY(QFile::copy(dir + "/model.safetensors", bad + "/model.safetensors"));
@@ -331,22 +296,27 @@ private Q_SLOTS:
     }
 
     void sliding_window_is_not_outgrown() {
-        const QString dir = made("mistral", {"--module-layout"}), copy = tmp_.filePath("mistral-window");
+        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "mistral", {"mistral", "--module-layout"});
+        const QString copy = tmp_.filePath("mistral-window");
         QVERIFY(QDir().mkpath(copy));
         for (const char* f : {"model.safetensors", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json"})
             QVERIFY(QFile::copy(dir + "/" + f, copy + "/" + f));
         nlohmann::json config = nlohmann::json::parse(ps_test::read_bytes(dir + "/config.json").toStdString());
         config["text_config"]["sliding_window"] = 100;
         ps_test::write_bytes(copy + "/config.json", QByteArray::fromStdString(config.dump()));
-        const ps_test::Reference ref = read_reference(dir);
+        const ps_test::Reference ref = ps_test::read_reference(dir);
         try {
-            ps::Vlm::load(copy.toStdString())->forward(prompt_inputs(ref));
+            ps::Vlm::load(copy.toStdString())->forward(ps_test::reference_inputs(ref));
             QFAIL("a sequence longer than the sliding window ran");
         } catch (const ps::Error& e) {
             QCOMPARE(std::string(e.what()), "input_ids: " + std::to_string(ref["input_ids"].size(1)) +
                                                 " tokens are more than the decoder's sliding window of 100 (sliding-window "
                                                 "attention is not supported)");
         }
+        // A null window is MistralConfig's None: no window, the model's logits.
+        config["text_config"]["sliding_window"] = nullptr;
+        ps_test::write_bytes(copy + "/config.json", QByteArray::fromStdString(config.dump()));
+        QVERIFY(ps_test::diff(ps::Vlm::load(copy.toStdString())->forward(ps_test::reference_inputs(ref)).logits, ref["logits"]).first <= 1e-4);
     }
 
     void pruned_exports_reload_in_transformers_data() {
@@ -362,36 +332,7 @@ private Q_SLOTS:
         const QString dir = tmp_.filePath(text + "-40");
         const auto run = ps_test::run_python("llava_next_reference.py", QStringList{dir, text, "--intermediate", "40"} + args);
         QVERIFY2(run.exit_code == 0, run.err.constData());
-        const ps_test::Reference ref = read_reference(dir);
-        const std::string inputs = (dir + "/inputs.safetensors").toStdString();
-        ps::save_safetensors(inputs, {{"input_ids", ref["input_ids"]}, {"pixel_values", ref["pixel_values"]},
-                                      {"image_sizes", ref["image_sizes"]}});
-        const ps::VlmInputs in = prompt_inputs(ref);
-
-        for (const char* method : {"wanda", "width"}) {
-            ps::Plan p;
-            p.model = dir.toStdString();
-            p.method = method;
-            p.pattern = std::string(method) == "wanda" ? "2:4" : "structured";
-            p.sparsity = 0.5;
-            p.allocation.kind = "modality";
-            p.allocation.modality = {{"vision", 0.0}, {"projector", 0.0}, {"language", 0.5}};
-            p.calibration.samples = 8;
-            p.calibration.batch_size = 4;
-            const std::string pruned = (dir + "/" + method).toStdString(), out = pruned + "-hf";
-            ps::run_prune(p, pruned, {});
-            ps::export_checkpoint(pruned, out, {}, {});
-            const at::Tensor ours = ps::Vlm::load(pruned)->forward(in).logits;
-            QVERIFY2(ps_test::diff(ours, ref["logits"]).first > 1e-3, "the pruned model answers as the dense one");
-            QVERIFY(ours.equal(ps::Vlm::load(out)->forward(in).logits));
-            const std::string theirs = out + "/reference-logits.safetensors";
-            const auto py = ps_test::run_python("hf_check.py", {"logits", QString::fromStdString(out), QString::fromStdString(inputs),
-                                                                QString::fromStdString(theirs)});
-            QVERIFY2(py.exit_code == 0, py.err.constData());
-            const double d = ps_test::diff(ours, ps::load_safetensors(theirs).at(0).second).first;
-            qInfo("%s %s: transformers reloads the export, logits max abs diff %.3g", QTest::currentDataTag(), method, d);
-            QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
-        }
+        ps_test::check_pruned_exports_reload(ps_test::read_reference(dir));
     }
 };
 

@@ -19,7 +19,6 @@
 // either pruning as the API does (likelihoods batched as alone).
 #include <QDir>
 #include <QFile>
-#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -30,28 +29,16 @@
 #include "core/data/image.h"
 #include "core/data/image_processor.h"
 #include "core/error.h"
-#include "core/io/safetensors_writer.h"
-#include "core/job/plan.h"
-#include "core/job/prune_run.h"
 #include "core/model/causal_vlm.h"
 #include "core/model/processor.h"
-#include "core/report/export.h"
 #include "core/data/vqa_file.h"
 #include "core/eval/vqa_eval.h"
 #include "core/token/image_tokens.h"
 #include "core/token/token_pruning.h"
+#include "tests/core/export_parity.h"
 #include "tests/core/model_parity.h"
 
 namespace {
-
-// The tensors of tests/python/qwen_vl_reference.py's OUT/reference.safetensors.
-ps_test::Reference read_reference(const QString& dir) {
-    ps_test::Reference ref;
-    ref.dir = dir;
-    auto f = ps::SafetensorsFile::open((dir + "/reference.safetensors").toStdString());
-    for (const auto& info : f->tensors()) ref.tensors[info.name] = ps::tensor_view(f, info).clone();
-    return ref;
-}
 
 // What tests/python/qwen_vl_token_reference.py wrote for `mode` (vision, text).
 std::map<std::string, at::Tensor> tokens_reference(const QString& dir, const char* mode) {
@@ -60,37 +47,12 @@ std::map<std::string, at::Tensor> tokens_reference(const QString& dir, const cha
     return out;
 }
 
-// The reference's inputs under `prefix`: "" the prompt about both images, "generate." the
-// left-padded batch of one-image prompts.
-ps::VlmInputs prompt_inputs(const ps_test::Reference& ref, const std::string& prefix = "") {
-    ps::VlmInputs in;
-    in.input_ids = ref[prefix + "input_ids"];
-    if (ref.has(prefix + "attention_mask")) in.attention_mask = ref[prefix + "attention_mask"];
-    in.pixel_values = ref[prefix + "pixel_values"];
-    in.image_grid_thw = ref[prefix + "image_grid_thw"];
-    return in;
-}
-
-std::vector<int64_t> ids_of(const at::Tensor& t) {
-    const at::Tensor c = t.reshape({-1}).to(at::kLong).contiguous();
-    return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
-}
-
 }  // namespace
 
 class TestQwenVl : public QObject {
     Q_OBJECT
 private:
     QTemporaryDir tmp_;
-
-    // The reference folder of `variant` (made by the parity slot, or here when it ran alone).
-    QString made(const QString& variant, const QStringList& args) {
-        const QString dir = tmp_.filePath(variant);
-        if (QFileInfo::exists(dir + "/reference.safetensors")) return dir;
-        const auto run = ps_test::run_python("qwen_vl_reference.py", QStringList{dir, variant} + args);
-        if (run.exit_code != 0) qWarning("%s", run.err.constData());
-        return dir;
-    }
 
 private Q_SLOTS:
     void initTestCase() { QVERIFY(tmp_.isValid()); }
@@ -110,7 +72,7 @@ private Q_SLOTS:
         const auto run = ps_test::run_python("qwen_vl_reference.py", QStringList{dir, variant} + args);
         QVERIFY2(run.exit_code == 0, run.err.constData());
         const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
-        const ps_test::Reference ref = read_reference(dir);
+        const ps_test::Reference ref = ps_test::read_reference(dir);
 
         auto model = ps::Vlm::load(dir.toStdString());
         const ps::Processor processor(*model);
@@ -118,7 +80,7 @@ private Q_SLOTS:
         double worst_pixel = 0;
         for (const std::string name : {"a", "b", "c", "d"}) {
             const ps::ImageInputs img = processor.images({ps::load_image((dir + "/" + QString::fromStdString(name) + ".png").toStdString())});
-            QCOMPARE(ids_of(img.image_grid_thw), ids_of(ref[name + ".image_grid_thw"]));
+            QCOMPARE(ps_test::ids_of(img.image_grid_thw), ps_test::ids_of(ref[name + ".image_grid_thw"]));
             QCOMPARE(img.pixel_values.sizes().vec(), ref[name + ".pixel_values"].sizes().vec());
             worst_pixel = std::max(worst_pixel, ps_test::diff(img.pixel_values, ref[name + ".pixel_values"]).first);
             const at::Tensor grid = ref[name + ".image_grid_thw"][0];
@@ -128,12 +90,12 @@ private Q_SLOTS:
         // The chat prompts.
         for (const std::string name : {"a", "b"}) {
             const cv::Mat image = ps::load_image((dir + "/" + QString::fromStdString(name) + ".png").toStdString());
-            QCOMPARE(ids_of(processor.chat(image, questions.at(name).get<std::string>()).input_ids), ids_of(ref[name + ".input_ids"]));
+            QCOMPARE(ps_test::ids_of(processor.chat(image, questions.at(name).get<std::string>()).input_ids), ps_test::ids_of(ref[name + ".input_ids"]));
         }
-        QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ids_of(ref["text.input_ids"]));
+        QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ps_test::ids_of(ref["text.input_ids"]));
 
         // Every hidden state and the logits for a prompt about two images.
-        const ps::VlmInputs in = prompt_inputs(ref);
+        const ps::VlmInputs in = ps_test::reference_inputs(ref);
         ps::CaptureOptions cap;
         cap.hidden_states = true;
         const ps::VlmOutputs out = model->forward(in, cap);
@@ -155,11 +117,11 @@ private Q_SLOTS:
         // Greedy answers: a left-padded batch of one-image prompts, and the two-image prompt.
         const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
         QVERIFY(causal);
-        const ps::VlmInputs batch = prompt_inputs(ref, "generate.");
+        const ps::VlmInputs batch = ps_test::reference_inputs(ref, "generate.");
         const at::Tensor& want = ref["generate.ids"];
         const auto answers = causal->generate_batch(batch, static_cast<int>(want.size(1)), std::nullopt);
-        for (int64_t b = 0; b < want.size(0); ++b) QCOMPARE(answers[static_cast<size_t>(b)], ids_of(want[b]));
-        QCOMPARE(causal->generate(in, 6, std::nullopt), ids_of(ref["generate.both"]));
+        for (int64_t b = 0; b < want.size(0); ++b) QCOMPARE(answers[static_cast<size_t>(b)], ps_test::ids_of(want[b]));
+        QCOMPARE(causal->generate(in, 6, std::nullopt), ps_test::ids_of(ref["generate.both"]));
 
         // Streamed, one block resident: the same logits.
         ps::LoadOptions streaming;
@@ -174,13 +136,13 @@ private Q_SLOTS:
     void token_pruning_before_the_merger() {
         QFETCH(QString, variant);
         QFETCH(QStringList, args);
-        const QString dir = made(variant, args);
+        const QString dir = ps_test::reference_folder(tmp_, "qwen_vl_reference.py", variant, QStringList{variant} + args);
         const auto py = ps_test::run_python("qwen_vl_token_reference.py", {dir, "vision", "0", "0.5"});
         QVERIFY2(py.exit_code == 0, py.err.constData());
-        const ps_test::Reference ref = read_reference(dir);
+        const ps_test::Reference ref = ps_test::read_reference(dir);
         std::map<std::string, at::Tensor> want = tokens_reference(dir, "vision");
         auto model = ps::Vlm::load(dir.toStdString());
-        const ps::VlmInputs in = prompt_inputs(ref);
+        const ps::VlmInputs in = ps_test::reference_inputs(ref);
 
         // The heatmap at block 0: each image's merged grid, the reference's scores.
         const auto grids = ps::image_token_importance(*model, in, 0, ps::TokenMetric::Received);
@@ -205,7 +167,7 @@ private Q_SLOTS:
         pruning.metric = ps::TokenMetric::Received;
         pruning.vision = {{0, 0.5}};
         ps::install_token_pruning(*model, pruning);
-        QCOMPARE(ids_of(model->run_tower(0, in).positions), ids_of(want["kept"]));
+        QCOMPARE(ps_test::ids_of(model->run_tower(0, in).positions), ps_test::ids_of(want["kept"]));
         const at::Tensor logits = model->forward(in).logits;
         PS_COMPARE_TENSOR(logits, want["logits"], std::string("pruned logits"), false, 1e-4, 0);
         qInfo("%s: %s; logits max abs diff %.3g", QTest::currentDataTag(), py.out.trimmed().constData(),
@@ -213,7 +175,7 @@ private Q_SLOTS:
 
         // A left-padded batch of two images of different sizes answers as each prompt alone.
         const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
-        const ps::VlmInputs batch = prompt_inputs(ref, "generate.");
+        const ps::VlmInputs batch = ps_test::reference_inputs(ref, "generate.");
         const at::Tensor batched = model->forward(batch).logits;
         const auto answers = causal->generate_batch(batch, 4, std::nullopt);
         int64_t first_patch = 0;
@@ -247,10 +209,10 @@ private Q_SLOTS:
     void text_guided_token_pruning_in_the_decoder() {
         QFETCH(QString, variant);
         QFETCH(QStringList, args);
-        const QString dir = made(variant, args);
+        const QString dir = ps_test::reference_folder(tmp_, "qwen_vl_reference.py", variant, QStringList{variant} + args);
         const auto py = ps_test::run_python("qwen_vl_token_reference.py", {dir, "text", "0", "0.5"});
         QVERIFY2(py.exit_code == 0, py.err.constData());
-        const ps_test::Reference ref = read_reference(dir);
+        const ps_test::Reference ref = ps_test::read_reference(dir);
         std::map<std::string, at::Tensor> want = tokens_reference(dir, "text");
         auto model = ps::Vlm::load(dir.toStdString());
         ps::TokenPruning pruning;
@@ -258,7 +220,7 @@ private Q_SLOTS:
         pruning.language_after = 0;
         pruning.language_keep = 0.5;
         ps::install_token_pruning(*model, pruning);
-        const ps::VlmInputs in = prompt_inputs(ref);
+        const ps::VlmInputs in = ps_test::reference_inputs(ref);
         const at::Tensor logits = model->forward(in).logits;
         QCOMPARE(logits.size(1), want["kept"].size(0));
         PS_COMPARE_TENSOR(logits, want["logits"], std::string("pruned logits"), false, 1e-4, 0);
@@ -289,7 +251,7 @@ private Q_SLOTS:
     // prunestudio-cli eval --plan answers a question file with the Plan's token pruning (in the
     // vision tower, then FastV in the decoder) as evaluate_vqa on the pruned model does.
     void generative_eval_with_token_pruning() {
-        const QString dir = made("qwen2_5_vl", {"--tie"});
+        const QString dir = ps_test::reference_folder(tmp_, "qwen_vl_reference.py", "qwen2_5_vl", {"qwen2_5_vl", "--tie"});
         const QString questions = dir + "/questions.jsonl", plan = dir + "/tokens-plan.json", answers = dir + "/answers.jsonl";
         ps_test::write_bytes(questions, R"({"id": "q1", "image": "a.png", "question": "What is shown?", "answers": "a cat", "kind": "open"}
 {"id": "q2", "image": "b.png", "question": "Which colour?", "answers": "red", "kind": "open"}
@@ -372,7 +334,8 @@ private Q_SLOTS:
         QFETCH(QString, field);
         QFETCH(QString, value);
         QFETCH(QString, error);
-        const QString dir = made("qwen3_vl", {}), bad = tmp_.filePath("qwen3-bad");
+        const QString dir = ps_test::reference_folder(tmp_, "qwen_vl_reference.py", "qwen3_vl", {"qwen3_vl"});
+        const QString bad = tmp_.filePath("qwen3-bad");
         QVERIFY(QDir().mkpath(bad));
         QFile::remove(bad + "/model.safetensors");
         QVERIFY(QFile::copy(dir + "/model.safetensors", bad + "/model.safetensors"));
@@ -395,36 +358,7 @@ private Q_SLOTS:
         const QString dir = tmp_.filePath(variant + "-40");
         const auto run = ps_test::run_python("qwen_vl_reference.py", QStringList{dir, variant, "--intermediate", "40"} + args);
         QVERIFY2(run.exit_code == 0, run.err.constData());
-        const ps_test::Reference ref = read_reference(dir);
-        const std::string inputs = (dir + "/inputs.safetensors").toStdString();
-        ps::save_safetensors(inputs, {{"input_ids", ref["input_ids"]}, {"pixel_values", ref["pixel_values"]},
-                                      {"image_grid_thw", ref["image_grid_thw"]}});
-        const ps::VlmInputs in = prompt_inputs(ref);
-
-        for (const char* method : {"wanda", "width"}) {
-            ps::Plan p;
-            p.model = dir.toStdString();
-            p.method = method;
-            p.pattern = std::string(method) == "wanda" ? "2:4" : "structured";
-            p.sparsity = 0.5;
-            p.allocation.kind = "modality";
-            p.allocation.modality = {{"vision", 0.0}, {"projector", 0.0}, {"language", 0.5}};
-            p.calibration.samples = 8;
-            p.calibration.batch_size = 4;
-            const std::string pruned = (dir + "/" + method).toStdString(), out = pruned + "-hf";
-            ps::run_prune(p, pruned, {});
-            ps::export_checkpoint(pruned, out, {}, {});
-            const at::Tensor ours = ps::Vlm::load(pruned)->forward(in).logits;
-            QVERIFY2(ps_test::diff(ours, ref["logits"]).first > 1e-3, "the pruned model answers as the dense one");
-            QVERIFY(ours.equal(ps::Vlm::load(out)->forward(in).logits));
-            const std::string theirs = out + "/reference-logits.safetensors";
-            const auto py = ps_test::run_python("hf_check.py", {"logits", QString::fromStdString(out), QString::fromStdString(inputs),
-                                                                QString::fromStdString(theirs)});
-            QVERIFY2(py.exit_code == 0, py.err.constData());
-            const double d = ps_test::diff(ours, ps::load_safetensors(theirs).at(0).second).first;
-            qInfo("%s %s: transformers reloads the export, logits max abs diff %.3g", QTest::currentDataTag(), method, d);
-            QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
-        }
+        ps_test::check_pruned_exports_reload(ps_test::read_reference(dir));
     }
 };
 
