@@ -35,7 +35,7 @@
 #include "core/eval/vqa_eval.h"
 #include "core/token/image_tokens.h"
 #include "core/token/token_pruning.h"
-#include "tests/core/export_parity.h"
+#include "tests/core/generative_parity.h"
 #include "tests/core/model_parity.h"
 
 namespace {
@@ -114,20 +114,9 @@ private Q_SLOTS:
             report += QString(", %1 hidden x%2 %3").arg(towers[t]).arg(out.hidden_states[t].size()).arg(worst);
         }
 
-        // Greedy answers: a left-padded batch of one-image prompts, and the two-image prompt.
-        const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
-        QVERIFY(causal);
-        const ps::VlmInputs batch = ps_test::reference_inputs(ref, "generate.");
-        const at::Tensor& want = ref["generate.ids"];
-        const auto answers = causal->generate_batch(batch, static_cast<int>(want.size(1)), std::nullopt);
-        for (int64_t b = 0; b < want.size(0); ++b) QCOMPARE(answers[static_cast<size_t>(b)], ps_test::ids_of(want[b]));
-        QCOMPARE(causal->generate(in, 6, std::nullopt), ps_test::ids_of(ref["generate.both"]));
-
-        // Streamed, one block resident: the same logits.
-        ps::LoadOptions streaming;
-        streaming.streaming = true;
-        const at::Tensor streamed = ps::Vlm::load(dir.toStdString(), streaming)->forward(in).logits;
-        QVERIFY(streamed.equal(out.logits));
+        // Greedy answers of a left-padded batch of one-image prompts and of the two-image prompt; streamed.
+        ps_test::check_generation_and_streaming(*model, ref, out.logits);
+        if (QTest::currentTestFailed()) return;
         qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
     }
 

@@ -1,10 +1,10 @@
-// The generative families' export check: the language model of a reference checkpoint pruned
-// (Wanda 2:4, then half of each MLP's width with the config rewritten), exported, and reloaded by
-// transformers (tests/python/hf_check.py) with our pruned model's logits on the reference's prompt.
+// Checks the generative families' tests share, on a reference a script wrote with transformers:
+// greedy generation and streaming, and pruned exports that transformers reloads.
 #pragma once
 #include <QTest>
 
 #include "core/io/safetensors_writer.h"
+#include "core/model/causal_vlm.h"
 #include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "core/report/export.h"
@@ -12,7 +12,25 @@
 
 namespace ps_test {
 
-// `ref` as read_reference() gives it (its prompt's inputs and dense logits). Reports through QTest.
+// Greedy answers of the reference's left-padded batch (generate.*) and of its prompt
+// (generate.both), and the model loaded streamed giving `logits` on that prompt. Reports through QTest.
+inline void check_generation_and_streaming(const ps::Vlm& model, const Reference& ref, const at::Tensor& logits) {
+    const auto* causal = dynamic_cast<const ps::CausalVlm*>(&model);
+    QVERIFY(causal);
+    const ps::VlmInputs batch = reference_inputs(ref, "generate.");
+    const at::Tensor& want = ref["generate.ids"];
+    const auto answers = causal->generate_batch(batch, static_cast<int>(want.size(1)), std::nullopt);
+    for (int64_t b = 0; b < want.size(0); ++b) QCOMPARE(answers[static_cast<size_t>(b)], ids_of(want[b]));
+    const ps::VlmInputs in = reference_inputs(ref);
+    QCOMPARE(causal->generate(in, static_cast<int>(ref["generate.both"].size(1)), std::nullopt), ids_of(ref["generate.both"]));
+    ps::LoadOptions streaming;  // one block resident
+    streaming.streaming = true;
+    QVERIFY(ps::Vlm::load(ref.dir.toStdString(), streaming)->forward(in).logits.equal(logits));
+}
+
+// The language model of the reference checkpoint pruned (Wanda 2:4, then half of each MLP's width
+// with the config rewritten), exported, and reloaded by transformers (tests/python/hf_check.py) with
+// our pruned model's logits on the reference's prompt. Reports through QTest.
 inline void check_pruned_exports_reload(const Reference& ref) {
     const std::string dir = ref.dir.toStdString(), inputs = dir + "/inputs.safetensors";
     ps::NamedTensors saved;
