@@ -37,7 +37,18 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
         cfg.image_mean = kClipMean;
         cfg.image_std = kClipStd;
         cfg.do_convert_rgb = true;
-        if (base == "LlavaNextImageProcessor") cfg.grid_pinpoints = {{336, 672}, {672, 336}, {672, 672}, {1008, 336}, {336, 1008}};
+        if (base == "LlavaNextImageProcessor") {
+            cfg.grid_pinpoints = {{336, 672}, {672, 336}, {672, 672}, {1008, 336}, {336, 1008}};
+            cfg.tile = cfg.crop_height;
+        }
+    } else if (base == "LlavaOnevisionImageProcessor") {
+        cfg.height = cfg.width = 384;
+        cfg.image_mean = kClipMean;
+        cfg.image_std = kClipStd;
+        cfg.do_convert_rgb = true;
+        for (int h = 384; h <= 2304; h += 384)  // 1x1 to 6x6 tiles of 384 pixels
+            for (int w = 384; w <= 2304; w += 384) cfg.grid_pinpoints.push_back({h, w});
+        cfg.tile = cfg.height;
     } else if (base == "ViTImageProcessor") {
         cfg.resample = ResampleFilter::Bilinear;
     } else if (base == "Qwen2VLImageProcessor") {
@@ -54,7 +65,7 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
 std::string unsupported(const std::string& type) {
     return "unsupported '" + type +
            "' (supported: CLIPImageProcessor, SiglipImageProcessor, ViTImageProcessor, Qwen2VLImageProcessor, "
-           "LlavaNextImageProcessor)";
+           "LlavaNextImageProcessor, LlavaOnevisionImageProcessor)";
 }
 
 // Qwen2-VL's smart_resize: each side rounded (half to even, as Python's round) to a multiple of
@@ -161,7 +172,7 @@ public:
         if (const json* v = find("temporal_patch_size")) cfg.temporal_patch_size = positive_int(*v, "temporal_patch_size");
         if (const json* v = find("merge_size")) cfg.merge_size = positive_int(*v, "merge_size");
     }
-    // LlavaNextImageProcessor: image_grid_pinpoints, a non-empty list of [height, width].
+    // Anyres processors: image_grid_pinpoints, a non-empty list of [height, width].
     void read_pinpoints(std::vector<std::array<int, 2>>& out) const {
         const json* v = find("image_grid_pinpoints");
         if (!v) return;
@@ -270,7 +281,11 @@ ImageProcessorConfig read_image_processor_config(const std::string& path) {
     r.read_rgb("image_std", cfg.image_std, true);
     r.read("do_convert_rgb", cfg.do_convert_rgb);
     if (cfg.native_resolution) r.read_native_resolution(cfg);
-    if (!cfg.grid_pinpoints.empty()) r.read_pinpoints(cfg.grid_pinpoints);
+    if (!cfg.grid_pinpoints.empty()) {
+        r.read_pinpoints(cfg.grid_pinpoints);
+        // get_image_patches' patch size: LLaVA-NeXT's crop height, OneVision's size height.
+        cfg.tile = cfg.shortest_edge > 0 ? cfg.crop_height : cfg.height;
+    }
     return cfg;
 }
 
@@ -392,10 +407,12 @@ std::array<int, 2> best_resolution(int rows, int cols, const std::vector<std::ar
 
 at::Tensor anyres_tiles(const cv::Mat& rgb, const ImageProcessorConfig& cfg) {
     if (rgb.empty() || rgb.type() != CV_8UC3) throw Error("preprocess", "expected a non-empty 8-bit RGB image");
+    const int tile = cfg.tile;
+    if (tile <= 0) throw Error("preprocess", "image_processor_type " + cfg.type + " does not tile images");
     const auto [th, tw] = best_resolution(rgb.rows, rgb.cols, cfg.grid_pinpoints);
-    if (th % cfg.crop_height || tw % cfg.crop_width)
+    if (th % tile || tw % tile)
         throw Error("preprocess", "grid pinpoint " + std::to_string(th) + "x" + std::to_string(tw) + " is not made of " +
-                                      std::to_string(cfg.crop_height) + "x" + std::to_string(cfg.crop_width) + " tiles");
+                                      std::to_string(tile) + "x" + std::to_string(tile) + " tiles");
     // get_patch_output_size: the side that scales less fills its target, the other is rounded up.
     const double scale_w = static_cast<double>(tw) / rgb.cols, scale_h = static_cast<double>(th) / rgb.rows;
     int h = th, w = tw;
@@ -403,12 +420,11 @@ at::Tensor anyres_tiles(const cv::Mat& rgb, const ImageProcessorConfig& cfg) {
     else w = std::min(static_cast<int>(std::ceil(rgb.cols * scale_h)), tw);
     cv::Mat canvas = cv::Mat::zeros(th, tw, CV_8UC3);
     pil_resize(rgb, w, h, cfg.resample).copyTo(canvas(cv::Rect((tw - w) / 2, (th - h) / 2, w, h)));
-    // The global view: a square of the shortest edge (or of the smaller of a fixed size's sides).
-    const int side = cfg.shortest_edge > 0 ? cfg.shortest_edge : std::min(cfg.height, cfg.width);
-    std::vector<at::Tensor> views{preprocess(pil_resize(rgb, side, side, cfg.resample), cfg)};
-    for (int y = 0; y < th; y += cfg.crop_height)
-        for (int x = 0; x < tw; x += cfg.crop_width)
-            views.push_back(preprocess(canvas(cv::Rect(x, y, cfg.crop_width, cfg.crop_height)).clone(), cfg));
+    // The global view: the processor's size, a square of the shortest edge or height x width.
+    const int gh = cfg.shortest_edge > 0 ? cfg.shortest_edge : cfg.height, gw = cfg.shortest_edge > 0 ? cfg.shortest_edge : cfg.width;
+    std::vector<at::Tensor> views{preprocess(pil_resize(rgb, gw, gh, cfg.resample), cfg)};
+    for (int y = 0; y < th; y += tile)
+        for (int x = 0; x < tw; x += tile) views.push_back(preprocess(canvas(cv::Rect(x, y, tile, tile)).clone(), cfg));
     return at::stack(views);
 }
 

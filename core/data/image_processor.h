@@ -1,5 +1,5 @@
-// The image preprocessing of Hugging Face's CLIP, SigLIP, ViT, Qwen2-VL and LLaVA-NeXT image
-// processors, configured from a checkpoint's preprocessor_config.json, so that pixel_values built here
+// The image preprocessing of Hugging Face's CLIP, SigLIP, ViT, Qwen2-VL, LLaVA-NeXT and
+// LLaVA-OneVision image processors, configured from a checkpoint's preprocessor_config.json, so that pixel_values built here
 // equal transformers' (the PIL-based "slow" processors): resize, centre crop, rescale, normalize, in
 // that order; Qwen2-VL's native resolution then cuts the image into the flattened patches its vision
 // tower takes, LLaVA-NeXT's anyres first tiles it on the grid that fits it best.
@@ -37,9 +37,11 @@ struct ImageProcessorConfig {
     bool native_resolution = false;
     int64_t min_pixels = 56 * 56, max_pixels = 28 * 28 * 1280;
     int patch_size = 14, temporal_patch_size = 2, merge_size = 2;
-    // LLaVA-NeXT's anyres (LlavaNextImageProcessor): the resolutions (height, width) an image may be
-    // tiled at; non-empty turns it on (anyres_tiles).
+    // Anyres (LlavaNextImageProcessor, LlavaOnevisionImageProcessor): the resolutions (height, width)
+    // an image may be tiled at, in square tiles of `tile` pixels (LLaVA-NeXT's crop height,
+    // OneVision's size height); non-empty turns it on (anyres_tiles).
     std::vector<std::array<int, 2>> grid_pinpoints;
+    int tile = 0;
 };
 
 // The constructor defaults transformers gives `type` (CLIPImageProcessor, SiglipImageProcessor,
@@ -77,9 +79,9 @@ at::Tensor image_patches(const at::Tensor& pixels, const ImageProcessorConfig& c
 // an image of rows x cols once scaled into it, ties to the least padding, then the first.
 std::array<int, 2> best_resolution(int rows, int cols, const std::vector<std::array<int, 2>>& pinpoints);
 
-// LLaVA-NeXT's anyres: the image scaled, keeping its aspect ratio, into its best resolution, centred
-// on a zero background and cut into crop-sized tiles (row-major), after a global view resized to a
-// square of the shortest edge; each then preprocessed: [1 + tiles, 3, crop, crop].
+// Anyres: the image scaled, keeping its aspect ratio, into its best resolution, centred on a zero
+// background and cut into tiles (row-major), after a global view resized to the processor's size
+// (a square of the shortest edge, or height x width); each then preprocessed: [1 + tiles, 3, h, w].
 at::Tensor anyres_tiles(const cv::Mat& rgb, const ImageProcessorConfig& cfg);
 
 // The inverse of image_patches for one image of (1, rows, cols) patches: its first frame [3, H, W].

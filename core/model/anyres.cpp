@@ -7,6 +7,17 @@
 #include "core/error.h"
 
 namespace ps {
+namespace {
+
+// Python's float a // b for positive operands: (a - fmod(a, b)) / b, floored, rounded up when it
+// falls more than half below.
+double python_floor_div(double a, double b) {
+    const double div = (a - std::fmod(a, b)) / b;
+    const double floor = std::floor(div);
+    return div - floor > 0.5 ? floor + 1 : floor;
+}
+
+}  // namespace
 
 AnyresLayout AnyresGeometry::layout(int64_t height, int64_t width) const {
     if (height <= 0 || width <= 0 || height > (1 << 20) || width > (1 << 20))
@@ -30,6 +41,17 @@ AnyresLayout AnyresGeometry::layout(int64_t height, int64_t width) const {
         const int64_t pad = (l.cols - fitted(width * (static_cast<double>(l.rows) / height))) / 2;
         l.col0 = pad;
         l.cols -= 2 * pad;
+    }
+    l.packed_rows = l.rows;
+    l.packed_cols = l.cols;
+    // anyres_max: more features than max_tiles tiles give (by more than 1.1 times a side) are
+    // scaled down to about that many, each side floor-divided by the ratio as Python's // does.
+    if (max_tiles > 0) {
+        const double ratio = std::sqrt(static_cast<double>(l.rows * l.cols) / static_cast<double>(max_tiles * side * side));
+        if (ratio > 1.1) {
+            l.packed_rows = static_cast<int64_t>(python_floor_div(static_cast<double>(l.rows), ratio));
+            l.packed_cols = static_cast<int64_t>(python_floor_div(static_cast<double>(l.cols), ratio));
+        }
     }
     return l;
 }

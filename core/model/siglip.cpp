@@ -30,7 +30,7 @@ class Siglip : public Vlm {
 public:
     Siglip(ModelMap map, std::unique_ptr<WeightStore> weights) : Vlm(std::move(map), std::move(weights)) {
         const ConfigReader cfg(weights_->checkpoint().config(), weights_->checkpoint().config_path());
-        vision_ = siglip_tower_config(cfg.sub("vision_config"), true);
+        vision_ = siglip_vision_config(cfg.sub("vision_config"));
         text_ = siglip_tower_config(cfg.sub("text_config"), false);
         if (!cfg.sub("vision_config").boolean("vision_use_head", true))
             throw Error(weights_->checkpoint().config_path(), "SigLIP without a vision pooling head is not supported");
@@ -40,20 +40,8 @@ public:
 
     StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>&) const override {
         const WeightStore& w = *weights_;
+        if (tower == 0) return siglip_vision_embed(w, "vision_model.", vision_, in.pixel_values);
         StageState s;
-        if (tower == 0) {
-            const std::string e = "vision_model.embeddings.";
-            at::Tensor pix = in.pixel_values.to(w.device(), w.dtype());
-            at::Tensor x = at::conv2d(pix, w.get(e + "patch_embedding.weight"), w.get(e + "patch_embedding.bias"),
-                                      vision_.patch_size);
-            x = x.flatten(2).transpose(1, 2);
-            at::Tensor pos = w.get(e + "position_embedding.weight");
-            if (pos.size(0) != x.size(1))
-                throw Error("pixel_values", std::to_string(x.size(1)) + " patches, but the model has " +
-                                                std::to_string(pos.size(0)) + " position embeddings");
-            s.hidden = x + pos.unsqueeze(0);
-            return s;
-        }
         const std::string e = "text_model.embeddings.";
         at::Tensor ids = in.input_ids.to(w.device());
         const int64_t len = ids.size(1);
@@ -116,6 +104,22 @@ std::unique_ptr<Vlm> make_siglip(ModelMap map, std::unique_ptr<WeightStore> weig
 }
 
 }  // namespace
+
+ClipTowerConfig siglip_vision_config(const ConfigReader& c) { return siglip_tower_config(c, true); }
+
+StageState siglip_vision_embed(const WeightStore& w, const std::string& p, const ClipTowerConfig& c, const at::Tensor& pixel_values) {
+    const std::string e = p + "embeddings.";
+    at::Tensor x = at::conv2d(pixel_values.to(w.device(), w.dtype()), w.get(e + "patch_embedding.weight"),
+                              w.get(e + "patch_embedding.bias"), c.patch_size);
+    x = x.flatten(2).transpose(1, 2);
+    const at::Tensor pos = w.get(e + "position_embedding.weight");
+    if (pos.size(0) != x.size(1))
+        throw Error("pixel_values", std::to_string(x.size(1)) + " patches, but the model has " + std::to_string(pos.size(0)) +
+                                        " position embeddings");
+    StageState s;
+    s.hidden = x + pos.unsqueeze(0);
+    return s;
+}
 
 FamilySpec siglip_family() {
     FamilySpec f{"siglip", "SigLIP", {"siglip", "siglip2"}, dual_encoder_prefixes(false)};

@@ -68,7 +68,8 @@ std::vector<TokenGrid> native_grids(const Vlm& model, const at::Tensor& grid_thw
 // Tiled images (image_sizes): each image's tiles as one grid, laid out as they sit in the padded
 // image. `scores` are the vision tower's, [views, side^2] with each image's global view before its
 // tiles, or with `packed` the image tokens' as the decoder reads them (the global view's, then the
-// kept rows of the tiles' map with a newline each), where the cut-off padding scores 0.
+// kept rows of the tiles' map with a newline each), where the cut-off padding scores 0 and a map
+// OneVision scaled down is scaled back up (nearest).
 std::vector<TokenGrid> tiled_grids(const Vlm& model, const at::Tensor& image_sizes, const at::Tensor& scores, bool packed) {
     const auto* tiled = dynamic_cast<const TiledVlm*>(&model);
     if (!tiled || !tiled->anyres()) throw Error("image_sizes", "given to a model that does not tile its images");
@@ -85,10 +86,14 @@ std::vector<TokenGrid> tiled_grids(const Vlm& model, const at::Tensor& image_siz
         if (from + n > s.numel()) throw Error("image tokens", "fewer scores than the images' tokens");
         at::Tensor map;
         if (packed) {
+            at::Tensor kept = s.narrow(0, from + side * side, l.packed_rows * (l.packed_cols + 1))
+                                  .view({l.packed_rows, l.packed_cols + 1})
+                                  .narrow(1, 0, l.packed_cols);
+            // A map scaled down (OneVision) shows each packed token over the features it stands for.
+            if (l.packed_rows != l.rows || l.packed_cols != l.cols)
+                kept = at::upsample_nearest2d(kept.unsqueeze(0).unsqueeze(0), {l.rows, l.cols})[0][0];
             map = at::zeros({rows, cols}, at::kFloat);
-            map.narrow(0, l.row0, l.rows).narrow(1, l.col0, l.cols).copy_(s.narrow(0, from + side * side, l.rows * (l.cols + 1))
-                                                                             .view({l.rows, l.cols + 1})
-                                                                             .narrow(1, 0, l.cols));
+            map.narrow(0, l.row0, l.rows).narrow(1, l.col0, l.cols).copy_(kept);
         } else {
             map = s.narrow(0, from + side * side, tiles * side * side)
                       .view({l.grid_rows, l.grid_cols, side, side})
@@ -157,14 +162,15 @@ cv::Mat model_view(const VlmInputs& in, int64_t image, const ImageProcessorConfi
             throw Error("pixel_values", "has no tiled image " + std::to_string(image));
         const auto [h, w] = best_resolution(static_cast<int>(sizes[image][0].item<int64_t>()),
                                             static_cast<int>(sizes[image][1].item<int64_t>()), cfg.grid_pinpoints);
-        const int64_t rows = h / cfg.crop_height, cols = w / cfg.crop_width;
+        if (cfg.tile <= 0) throw Error("preprocessor_config.json", "image_processor_type " + cfg.type + " does not tile images");
+        const int64_t t = cfg.tile, rows = h / t, cols = w / t;
         if (in.pixel_values.size(1) < 1 + rows * cols) throw Error("pixel_values", "has fewer tiles than image " + std::to_string(image) + " needs");
         x = in.pixel_values[image]
                 .narrow(0, 1, rows * cols)
                 .to(at::kCPU, at::kFloat)
-                .view({rows, cols, 3, cfg.crop_height, cfg.crop_width})
+                .view({rows, cols, 3, t, t})
                 .permute({2, 0, 3, 1, 4})
-                .reshape({3, rows * cfg.crop_height, cols * cfg.crop_width});
+                .reshape({3, rows * t, cols * t});
     } else {
         if (in.pixel_values.dim() != 4 || image < 0 || image >= in.pixel_values.size(0) || in.pixel_values.size(1) != 3)
             throw Error("pixel_values", "has no image " + std::to_string(image) + " [3,H,W]");

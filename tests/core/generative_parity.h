@@ -1,8 +1,17 @@
 // Checks the generative families' tests share, on a reference a script wrote with transformers:
-// greedy generation and streaming, and pruned exports that transformers reloads.
+// greedy generation and streaming, pruned exports that transformers reloads, questions answered
+// batched as one at a time, and edited configs that must be refused.
 #pragma once
+#include <QDir>
+#include <QFile>
 #include <QTest>
 
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "core/eval/vqa_eval.h"
+#include "core/data/vqa_file.h"
 #include "core/io/safetensors_writer.h"
 #include "core/model/causal_vlm.h"
 #include "core/job/plan.h"
@@ -62,6 +71,48 @@ inline void check_pruned_exports_reload(const Reference& ref) {
         qInfo("%s %s: transformers reloads the export, logits max abs diff %.3g", QTest::currentDataTag(), method, d);
         QVERIFY2(d <= 1e-4, qPrintable(QString::number(d)));
     }
+}
+
+// The question file `questions` answered greedily (5 new tokens) in batches of `batch` and one
+// question at a time: the same answers, answer NLLs within 1e-4 relative. `alone` gets the
+// one-at-a-time result. Reports through QTest.
+inline void check_batched_as_alone(const ps::Vlm& model, const QString& questions, int batch, ps::VqaEvalResult& alone) {
+    const ps::VqaSet set = ps::load_vqa_file(questions.toStdString());
+    ps::VqaEvalOptions opt;
+    opt.batch_size = batch;
+    opt.max_new_tokens = 5;
+    const ps::VqaEvalResult batched = ps::evaluate_vqa(model, set, opt, ps::JobControl{});
+    opt.batch_size = 1;
+    alone = ps::evaluate_vqa(model, set, opt, ps::JobControl{});
+    QCOMPARE(batched.records.size(), set.items.size());
+    for (size_t i = 0; i < batched.records.size(); ++i) {
+        QCOMPARE(batched.records[i].answer, alone.records[i].answer);
+        QVERIFY2(std::abs(batched.records[i].nll - alone.records[i].nll) <= 1e-4 * std::abs(alone.records[i].nll),
+                 qPrintable(QString("%1 alone, %2 batched").arg(alone.records[i].nll).arg(batched.records[i].nll)));
+    }
+}
+
+// The checkpoint `dir` copied to `bad` (its weights) with config.json edited: each dotted field
+// ("text_config.model_type") set to its JSON value. What loading it throws; empty when it loads.
+inline QString load_error_with(const QString& dir, const QString& bad, const QList<QPair<QString, QString>>& edits) {
+    QDir().mkpath(bad);
+    QFile::remove(bad + "/model.safetensors");
+    QFile::copy(dir + "/model.safetensors", bad + "/model.safetensors");
+    nlohmann::json config = nlohmann::json::parse(read_bytes(dir + "/config.json").toStdString());
+    for (const auto& [field, value] : edits) {
+        nlohmann::json* at = &config;
+        QStringList path = field.split('.');
+        const std::string last = path.takeLast().toStdString();
+        for (const QString& p : path) at = &(*at)[p.toStdString()];
+        (*at)[last] = nlohmann::json::parse(value.toStdString());
+    }
+    write_bytes(bad + "/config.json", QByteArray::fromStdString(config.dump()));
+    try {
+        ps::Vlm::load(bad.toStdString());
+    } catch (const ps::Error& e) {
+        return QString(e.what());
+    }
+    return {};
 }
 
 }  // namespace ps_test

@@ -261,6 +261,13 @@ private Q_SLOTS:
         QCOMPARE(next.grid_pinpoints.size(), size_t{5});
         QCOMPARE(next.grid_pinpoints[3], (std::array<int, 2>{1008, 336}));
         QCOMPARE(next.crop_height, 224);
+        QCOMPARE(next.tile, 224);
+        const ps::ImageProcessorConfig onevision = ps::image_processor_defaults("LlavaOnevisionImageProcessor");
+        QCOMPARE(onevision.grid_pinpoints.size(), size_t{36});  // 1x1 to 6x6 tiles of 384 pixels
+        QCOMPARE(onevision.grid_pinpoints[7], (std::array<int, 2>{768, 768}));
+        QCOMPARE(onevision.tile, 384);
+        QCOMPARE(onevision.shortest_edge, 0);
+        QVERIFY(!onevision.do_center_crop);
         QVERIFY_THROWS_EXCEPTION(ps::Error, ps::image_processor_defaults("Idefics3ImageProcessor"));
     }
 
@@ -281,6 +288,9 @@ private Q_SLOTS:
              "field 'image_grid_pinpoints[0][1]'"},
             {R"({"image_processor_type": "LlavaNextImageProcessor", "image_grid_pinpoints": [[336, 9000]]})",
              "field 'image_grid_pinpoints[0]'"},
+            {R"({"image_processor_type": "LlavaOnevisionImageProcessor", "size": {"shortest_edge": 384}})", "field 'size'"},
+            {R"({"image_processor_type": "LlavaOnevisionImageProcessor", "image_grid_pinpoints": [[384, 768], "big"]})",
+             "field 'image_grid_pinpoints[1]'"},
             {R"({"image_processor_type": 7})", "field 'image_processor_type'"},
             {R"({"image_processor_type": "CLIPImageProcessor", "size": {"width": 3}})", "field 'size'"},
             {R"({"image_processor_type": "CLIPImageProcessor", "size": "big"})", "field 'size'"},

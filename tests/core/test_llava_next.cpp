@@ -1,5 +1,5 @@
 // LLaVA-NeXT in core/model/llava.cpp against transformers on tiny random models made by
-// tests/python/llava_next_reference.py with a LLaMA (Hub layout), Mistral (module layout) and Qwen2
+// tests/python/llava_tiled_reference.py with a LLaMA (Hub layout), Mistral (module layout) and Qwen2
 // (module layout, ChatML) decoder: the anyres image processor's pixel values and image sizes for
 // three non-square images (wide, tall, small), the image-token counts and chat prompts, every hidden
 // state of both towers (every tile of two images) and the logits for a prompt about two images,
@@ -26,6 +26,7 @@
 #include "core/token/token_pruning.h"
 #include "tests/core/generative_parity.h"
 #include "tests/core/model_parity.h"
+#include "tests/core/tiled_parity.h"
 
 class TestLlavaNext : public QObject {
     Q_OBJECT
@@ -47,61 +48,24 @@ private Q_SLOTS:
         QFETCH(QString, text);
         QFETCH(QStringList, args);
         const QString dir = tmp_.filePath(text);
-        const auto run = ps_test::run_python("llava_next_reference.py", QStringList{dir, text} + args);
+        const auto run = ps_test::run_python("llava_tiled_reference.py", QStringList{dir, text} + args);
         QVERIFY2(run.exit_code == 0, run.err.constData());
         const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
         const ps_test::Reference ref = ps_test::read_reference(dir);
 
         auto model = ps::Vlm::load(dir.toStdString());
         QCOMPARE(QString::fromStdString(model->map().family_display), QString("LLaVA-NeXT"));
-        const ps::Processor processor(*model);
-        const int64_t image_token = nlohmann::json::parse(ps_test::read_bytes(dir + "/config.json").toStdString())
-                                        .at("image_token_index").get<int64_t>();
-        // The image processor: the views (global, then tiles), the image sizes, the image tokens.
         double worst_pixel = 0;
-        for (const std::string name : {"a", "b", "c"}) {
-            const cv::Mat image = ps::load_image((dir + "/" + QString::fromStdString(name) + ".png").toStdString());
-            const ps::ImageInputs img = processor.images({image});
-            QCOMPARE(ps_test::ids_of(img.image_sizes), ps_test::ids_of(ref[name + ".image_sizes"]));
-            QCOMPARE(img.pixel_values.sizes().vec(), ref[name + ".pixel_values"].sizes().vec());
-            worst_pixel = std::max(worst_pixel, ps_test::diff(img.pixel_values, ref[name + ".pixel_values"]).first);
-            QCOMPARE(img.tokens.front(), (ref[name + ".input_ids"] == image_token).sum().item<int64_t>());
-            const ps::VlmInputs prompt = processor.chat(image, questions.at(name).get<std::string>());
-            QCOMPARE(ps_test::ids_of(prompt.input_ids), ps_test::ids_of(ref[name + ".input_ids"]));
-        }
-        QVERIFY2(worst_pixel <= 1e-6, qPrintable(QString("pixel values differ by %1").arg(worst_pixel)));
-        QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ps_test::ids_of(ref["text.input_ids"]));
-        const at::Tensor counts = ref["token_counts"];
-        for (int64_t i = 0; i < counts.size(0); ++i) {
-            const int h = static_cast<int>(counts[i][0].item<int64_t>()), w = static_cast<int>(counts[i][1].item<int64_t>());
-            QVERIFY2(processor.image_tokens(h, w) == counts[i][2].item<int64_t>(),
-                     qPrintable(QString("%1x%2: %3 image tokens, the processor's %4").arg(w).arg(h).arg(processor.image_tokens(h, w))
-                                    .arg(counts[i][2].item<int64_t>())));
-        }
-        // Two images in one call: padded to the most views, as the processor's do_pad.
-        const ps::ImageInputs both_images = processor.images(
-            {ps::load_image((dir + "/a.png").toStdString()), ps::load_image((dir + "/c.png").toStdString())});
-        QCOMPARE(both_images.pixel_values.sizes().vec(), ref["generate.pixel_values"].sizes().vec());
-        QVERIFY(ps_test::diff(both_images.pixel_values, ref["generate.pixel_values"]).first <= 1e-6);
+        ps_test::check_tiled_processor(*model, ref, questions, worst_pixel);
+        if (QTest::currentTestFailed()) return;
 
         // Every hidden state and the logits for a prompt about two images.
-        const ps::VlmInputs in = ps_test::reference_inputs(ref);
         ps::CaptureOptions cap;
         cap.hidden_states = true;
-        const ps::VlmOutputs out = model->forward(in, cap);
-        PS_COMPARE_TENSOR(out.logits, ref["logits"], std::string("logits"), false, 1e-4, 0);
-        const char* towers[] = {"vision", "language"};
-        QString report = QString("pixels %1, logits %2").arg(worst_pixel).arg(ps_test::diff(out.logits, ref["logits"]).first);
-        for (int t = 0; t < 2; ++t) {
-            QCOMPARE(out.hidden_states[t].size(), size_t(model->towers()[t].num_blocks + 1));
-            double worst = 0;
-            for (size_t i = 0; i < out.hidden_states[t].size(); ++i) {
-                const std::string key = std::string(towers[t]) + ".hidden." + std::to_string(i);
-                PS_COMPARE_TENSOR(out.hidden_states[t][i], ref[key], key, false, 1e-4, 0);
-                worst = std::max(worst, ps_test::diff(out.hidden_states[t][i], ref[key]).first);
-            }
-            report += QString(", %1 hidden x%2 %3").arg(towers[t]).arg(out.hidden_states[t].size()).arg(worst);
-        }
+        const ps::VlmOutputs out = model->forward(ps_test::reference_inputs(ref), cap);
+        QString report = QString("pixels %1, ").arg(worst_pixel);
+        ps_test::check_hidden_states(*model, ref, out, report);
+        if (QTest::currentTestFailed()) return;
 
         // Greedy answers of a left-padded batch of one-image prompts and of the two-image prompt; streamed.
         ps_test::check_generation_and_streaming(*model, ref, out.logits);
@@ -114,7 +78,7 @@ private Q_SLOTS:
     // for FastV's text metric, the decoder's image tokens fill the map but for the padding transformers
     // cut off, which scores 0. The model's view is its tiles put back together, padding included.
     void heatmaps_over_the_tiles() {
-        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "llama", {"llama"});
+        const QString dir = ps_test::reference_folder(tmp_, "llava_tiled_reference.py", "llama", {"llama"});
         const ps_test::Reference ref = ps_test::read_reference(dir);
         auto model = ps::Vlm::load(dir.toStdString());
         const ps::VlmInputs in = ps_test::reference_inputs(ref);
@@ -169,26 +133,12 @@ private Q_SLOTS:
     // prompts left-padded) the answers and likelihoods are those of one question at a time, and
     // prunestudio-cli eval writes the same answers.
     void questions_batched_as_alone() {
-        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "qwen2", {"qwen2", "--module-layout"});
-        const QString questions = dir + "/questions.jsonl", answers = dir + "/answers.jsonl";
-        ps_test::write_bytes(questions, R"({"id": "q1", "image": "a.png", "question": "What is shown?", "answers": "a cat", "kind": "open"}
-{"id": "q2", "image": "c.png", "question": "How dark is it?", "answers": "very", "kind": "open"}
-{"id": "q3", "image": "b.png", "question": "Which colour?", "answers": "red", "kind": "open"}
-)");
+        const QString dir = ps_test::reference_folder(tmp_, "llava_tiled_reference.py", "qwen2", {"qwen2", "--module-layout"});
+        const QString questions = ps_test::write_tiled_questions(dir), answers = dir + "/answers.jsonl";
         auto model = ps::Vlm::load(dir.toStdString());
-        const ps::VqaSet set = ps::load_vqa_file(questions.toStdString());
-        ps::VqaEvalOptions opt;
-        opt.batch_size = 3;
-        opt.max_new_tokens = 5;
-        const ps::VqaEvalResult batched = ps::evaluate_vqa(*model, set, opt, ps::JobControl{});
-        opt.batch_size = 1;
-        const ps::VqaEvalResult alone = ps::evaluate_vqa(*model, set, opt, ps::JobControl{});
-        QCOMPARE(batched.records.size(), size_t{3});
-        for (size_t i = 0; i < 3; ++i) {
-            QCOMPARE(batched.records[i].answer, alone.records[i].answer);
-            QVERIFY2(std::abs(batched.records[i].nll - alone.records[i].nll) <= 1e-4 * std::abs(alone.records[i].nll),
-                     qPrintable(QString("%1 alone, %2 batched").arg(alone.records[i].nll).arg(batched.records[i].nll)));
-        }
+        ps::VqaEvalResult alone;
+        ps_test::check_batched_as_alone(*model, questions, 3, alone);
+        if (QTest::currentTestFailed()) return;
         const auto cli = ps_test::run_cli({"eval", dir, "--data", questions, "--answers", answers, "--batch", "3", "--max-new-tokens", "5"});
         QVERIFY2(cli.exit_code == 0, cli.err.constData());
         size_t row = 0;
@@ -200,7 +150,7 @@ private Q_SLOTS:
 
     // Inputs a tiled model cannot take are refused in one line naming the tensor.
     void bad_inputs() {
-        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "llama", {"llama"});
+        const QString dir = ps_test::reference_folder(tmp_, "llava_tiled_reference.py", "llama", {"llama"});
         const ps_test::Reference ref = ps_test::read_reference(dir);
         auto model = ps::Vlm::load(dir.toStdString());
         auto refused = [&](ps::VlmInputs in, const std::string& want) {
@@ -213,7 +163,7 @@ private Q_SLOTS:
         };
         ps::VlmInputs in = ps_test::reference_inputs(ref);
         in.image_sizes = at::Tensor();
-        refused(in, "image_sizes: a tiled model (LLaVA-NeXT) takes each image's [height, width] with its pixel_values");
+        refused(in, "image_sizes: a tiled model (LLaVA-NeXT, OneVision) takes each image's [height, width] with its pixel_values");
         in = ps_test::reference_inputs(ref);
         in.pixel_values = in.pixel_values.narrow(1, 0, 3);
         refused(in, "pixel_values: image 0 needs 4 views (1x3 tiles and the global view); pixel_values [2, 3, 3, 30, 30] has not");
@@ -262,29 +212,15 @@ private Q_SLOTS:
         QFETCH(QString, field);
         QFETCH(QString, value);
         QFETCH(QString, error);
-        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "llama", {"llama"});
+        const QString dir = ps_test::reference_folder(tmp_, "llava_tiled_reference.py", "llama", {"llama"});
+        QList<QPair<QString, QString>> edits{{field, value}};
+        if (field == "text_config.use_sliding_window") edits.append(qMakePair(QString("text_config.model_type"), QString("\"qwen2\"")));
         const QString bad = tmp_.filePath("bad-config");
-        QVERIFY(QDir().mkpath(bad));
-        QFile::remove(bad + "/model.safetensors");
-        QVERIFY(QFile::copy(dir + "/model.safetensors", bad + "/model.safetensors"));
-        nlohmann::json config = nlohmann::json::parse(ps_test::read_bytes(dir + "/config.json").toStdString());
-        nlohmann::json* at = &config;
-        QStringList path = field.split('.');
-        const std::string last = path.takeLast().toStdString();
-        for (const QString& p : path) at = &(*at)[p.toStdString()];
-        (*at)[last] = nlohmann::json::parse(value.toStdString());
-        if (last == "use_sliding_window") (*at)["model_type"] = "qwen2";
-        ps_test::write_bytes(bad + "/config.json", QByteArray::fromStdString(config.dump()));
-        try {
-            ps::Vlm::load(bad.toStdString());
-            QFAIL("the config was accepted");
-        } catch (const ps::Error& e) {
-            QCOMPARE(QString(e.what()), bad + "/" + error);
-        }
+        QCOMPARE(ps_test::load_error_with(dir, bad, edits), bad + "/" + error);
     }
 
     void sliding_window_is_not_outgrown() {
-        const QString dir = ps_test::reference_folder(tmp_, "llava_next_reference.py", "mistral", {"mistral", "--module-layout"});
+        const QString dir = ps_test::reference_folder(tmp_, "llava_tiled_reference.py", "mistral", {"mistral", "--module-layout"});
         const QString copy = tmp_.filePath("mistral-window");
         QVERIFY(QDir().mkpath(copy));
         for (const char* f : {"model.safetensors", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json"})
@@ -318,7 +254,7 @@ private Q_SLOTS:
         QFETCH(QString, text);
         QFETCH(QStringList, args);
         const QString dir = tmp_.filePath(text + "-40");
-        const auto run = ps_test::run_python("llava_next_reference.py", QStringList{dir, text, "--intermediate", "40"} + args);
+        const auto run = ps_test::run_python("llava_tiled_reference.py", QStringList{dir, text, "--intermediate", "40"} + args);
         QVERIFY2(run.exit_code == 0, run.err.constData());
         ps_test::check_pruned_exports_reload(ps_test::read_reference(dir));
     }

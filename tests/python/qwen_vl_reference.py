@@ -34,6 +34,7 @@ import transformers as tf
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
+import hidden_states
 from tokenizer_reference import make_split_bpe
 
 # A chat template of Qwen2-VL's format: the default system turn, then each image as
@@ -165,16 +166,9 @@ def main():
 
     both = processor(text=[prompt(["a", "b"], QUESTIONS["both"])], images=[images["a"], images["b"]], return_tensors="pt")
     visual, layers = model.model.visual, model.model.language_model.layers
-    # The first block's input: the patch embedding, for Qwen2.5-VL already in its windows' order.
-    hooks = [visual.blocks[0].register_forward_pre_hook(lambda _m, args: ref.__setitem__("vision.hidden.0", args[0].clone()))]
-    for i, block in enumerate(visual.blocks):
-        hooks.append(block.register_forward_hook(lambda _m, _i, o, i=i: ref.__setitem__(f"vision.hidden.{i + 1}", o.clone())))
-    hooks.append(layers[0].register_forward_pre_hook(
-        lambda _m, args, kwargs: ref.__setitem__("language.hidden.0", (args[0] if args else kwargs["hidden_states"]).clone()),
-        with_kwargs=True))
-    for i, layer in enumerate(layers):  # decoder layer outputs before the final norm
-        hooks.append(layer.register_forward_hook(
-            lambda _m, _i, o, i=i: ref.__setitem__(f"language.hidden.{i + 1}", (o[0] if isinstance(o, tuple) else o).clone())))
+    # The first block's input: the patch embedding, for Qwen2.5-VL already in its windows' order;
+    # decoder layer outputs before the final norm.
+    hooks = hidden_states.record(ref, "vision", visual.blocks) + hidden_states.record(ref, "language", layers)
     with torch.no_grad():
         out = model(**both)
         if v3:  # DeepStack adds its features to the image tokens after the first layers' outputs

@@ -97,6 +97,10 @@ def main():
     write("config/llava.json", json.dumps({"model_type": "llava", "projector_hidden_act": "gelu",
                                           "text_config": {"model_type": "llama", "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0},
                                           "vision_config": {"model_type": "clip_vision_model", "layer_norm_eps": 1e-5}}))
+    write("config/llava_onevision.json", json.dumps({"model_type": "llava_onevision", "vision_aspect_ratio": "anyres_max_9",
+                                                    "image_grid_pinpoints": [[384, 768], [768, 384]],
+                                                    "text_config": {"model_type": "qwen2", "use_sliding_window": False},
+                                                    "vision_config": {"model_type": "siglip_vision_model", "vision_use_head": False}}))
     write("config/clip.json", json.dumps({"model_type": "clip", "tie_word_embeddings": False, "text_config": {"vocab_size": 99}}))
     # The tiny Qwen2.5-VL and Qwen3-VL configs transformers writes for the family tests.
     write("config/qwen2_5_vl.json", json.dumps({

@@ -1,11 +1,13 @@
-"""Reference for LLaVA-NeXT in core/model/llava.cpp: a tiny random LlavaNextForConditionalGeneration
-made here with transformers (a CLIP vision tower of odd sizes with 30-pixel tiles, a LLaMA, Mistral or
-Qwen2 decoder with grouped-query attention), saved with a byte-level BPE tokenizer trained here with
-<image> added, LLaVA-NeXT's image processor (grid pinpoints of 30-pixel multiples) and a chat
-template (ChatML for Qwen2, [INST] for Mistral, LLaVA's USER/ASSISTANT for LLaMA), and what transformers' processor and
-model give.
+"""Reference for the tiled LLaVA generations in core/model/llava.cpp: a tiny random
+LlavaNextForConditionalGeneration (a CLIP vision tower of odd sizes with 30-pixel tiles) or, with
+--onevision, LlavaOnevisionForConditionalGeneration (a SigLIP tower, with or without its unused
+pooling head, and vision_aspect_ratio anyres_max_1 so that tiled feature maps are scaled down), made
+here with transformers with a LLaMA, Mistral or Qwen2 decoder with grouped-query attention, saved
+with a byte-level BPE tokenizer trained here with <image> added, the generation's image processor
+(grid pinpoints of 30-pixel multiples) and a chat template (ChatML for Qwen2, [INST] for Mistral,
+LLaVA's USER/ASSISTANT for LLaMA), and what transformers' processor and model give.
 
-  llava_next_reference.py OUT llama|mistral|qwen2 [--module-layout] [--intermediate N]
+  llava_tiled_reference.py OUT llama|mistral|qwen2 [--onevision [--vision-head]] [--module-layout] [--intermediate N]
 
 writes the checkpoint to OUT (in the layout save_pretrained writes: vision_tower.*, image_newline,
 language_model.model.*; --module-layout renamed to model.vision_tower.*, model.image_newline,
@@ -35,6 +37,7 @@ import transformers as tf
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
+import hidden_states
 from tokenizer_reference import make_split_bpe
 
 CHATML = (
@@ -58,6 +61,7 @@ QUESTIONS = {"a": "What is shown in this picture?", "b": "Describe the colours."
              "text": "Hello, who are you?", "both": "What differs between the two pictures?"}
 TILE, PATCH = 30, 6
 PINPOINTS = [[30, 60], [60, 30], [60, 60], [90, 30], [30, 90]]
+ASPECT_RATIO = "anyres_max_1"  # OneVision: feature maps of more than one tile's worth are scaled down
 
 
 def write_images(out):
@@ -72,18 +76,38 @@ def write_images(out):
     return images
 
 
-def make_model(text_type, tok, intermediate):
+def make_model(a, tok):
+    text = dict(model_type=a.text, hidden_size=48, intermediate_size=a.intermediate, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, vocab_size=len(tok), max_position_embeddings=512)
+    if a.text == "mistral":
+        text.update(sliding_window=4096, rope_theta=1000000.0)
+    common = dict(text_config=text, image_grid_pinpoints=PINPOINTS, image_token_index=tok.convert_tokens_to_ids("<image>"),
+                  projector_hidden_act="gelu")
+    torch.manual_seed(0)
+    if a.onevision:
+        vision = dict(model_type="siglip_vision_model", hidden_size=40, intermediate_size=37, num_hidden_layers=3,
+                      num_attention_heads=2, image_size=TILE, patch_size=PATCH, vision_use_head=a.vision_head)
+        cfg = tf.LlavaOnevisionConfig(vision_config=vision, vision_feature_layer=-1, vision_feature_select_strategy="full",
+                                      vision_aspect_ratio=ASPECT_RATIO, **common)
+        return tf.LlavaOnevisionForConditionalGeneration(cfg).eval()
     vision = dict(model_type="clip_vision_model", hidden_size=40, intermediate_size=37, num_hidden_layers=3,
                   num_attention_heads=2, image_size=TILE, patch_size=PATCH, projection_dim=16)
-    text = dict(model_type=text_type, hidden_size=48, intermediate_size=intermediate, num_hidden_layers=2,
-                num_attention_heads=4, num_key_value_heads=2, vocab_size=len(tok), max_position_embeddings=512)
-    if text_type == "mistral":
-        text.update(sliding_window=4096, rope_theta=1000000.0)
-    cfg = tf.LlavaNextConfig(vision_config=vision, text_config=text, image_grid_pinpoints=PINPOINTS,
-                             image_token_index=tok.convert_tokens_to_ids("<image>"), vision_feature_layer=-2,
-                             vision_feature_select_strategy="default", projector_hidden_act="gelu")
-    torch.manual_seed(0)
+    cfg = tf.LlavaNextConfig(vision_config=vision, vision_feature_layer=-2, vision_feature_select_strategy="default", **common)
     return tf.LlavaNextForConditionalGeneration(cfg).eval()
+
+
+def make_processor(a, tok, template):
+    if a.onevision:
+        image_processor = tf.LlavaOnevisionImageProcessor(size={"height": TILE, "width": TILE}, image_grid_pinpoints=PINPOINTS)
+        return image_processor, tf.LlavaOnevisionProcessor(
+            image_processor=image_processor, tokenizer=tok, video_processor=tf.LlavaOnevisionVideoProcessor(),
+            num_image_tokens=(TILE // PATCH) ** 2, vision_feature_select_strategy="full", vision_aspect_ratio=ASPECT_RATIO,
+            chat_template=template)
+    image_processor = tf.LlavaNextImageProcessor(size={"shortest_edge": TILE}, crop_size={"height": TILE, "width": TILE},
+                                                 image_grid_pinpoints=PINPOINTS)
+    return image_processor, tf.LlavaNextProcessor(image_processor=image_processor, tokenizer=tok, patch_size=PATCH,
+                                                  vision_feature_select_strategy="default", num_additional_image_tokens=1,
+                                                  chat_template=template)
 
 
 def to_module_layout(path):
@@ -103,23 +127,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("text", choices=["llama", "mistral", "qwen2"])
+    ap.add_argument("--onevision", action="store_true")
+    ap.add_argument("--vision-head", action="store_true", help="OneVision: keep SigLIP's pooling head (unused)")
     ap.add_argument("--module-layout", action="store_true")
     ap.add_argument("--intermediate", type=int, default=37, help="the decoder's MLP width")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
 
-    template = {"qwen2": CHATML, "mistral": MISTRAL}.get(a.text, VICUNA)
+    template = CHATML if a.onevision else {"qwen2": CHATML, "mistral": MISTRAL}.get(a.text, VICUNA)
     make_split_bpe(a.out, "qwen2")
     tok = tf.Qwen2TokenizerFast.from_pretrained(a.out, chat_template=template, padding_side="left")
     tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
     tok.save_pretrained(a.out)
-    image_processor = tf.LlavaNextImageProcessor(size={"shortest_edge": TILE}, crop_size={"height": TILE, "width": TILE},
-                                                 image_grid_pinpoints=PINPOINTS)
-    processor = tf.LlavaNextProcessor(image_processor=image_processor, tokenizer=tok, patch_size=PATCH,
-                                      vision_feature_select_strategy="default", num_additional_image_tokens=1,
-                                      chat_template=template)
+    image_processor, processor = make_processor(a, tok, template)
     image_processor.save_pretrained(a.out)
-    model = make_model(a.text, tok, a.intermediate)
+    model = make_model(a, tok)
     model.save_pretrained(a.out, safe_serialization=True)
     if a.module_layout:
         to_module_layout(os.path.join(a.out, "model.safetensors"))
@@ -147,16 +169,9 @@ def main():
 
     both = processor(text=[prompt(["a", "b"], QUESTIONS["both"])], images=[images["a"], images["b"]], return_tensors="pt")
     vision, layers = model.model.vision_tower.vision_model, model.model.language_model.layers
-    hooks = [vision.pre_layrnorm.register_forward_hook(lambda _m, _i, o: ref.__setitem__("vision.hidden.0", o.clone()))]
-    for i, block in enumerate(vision.encoder.layers):
-        hooks.append(block.register_forward_hook(
-            lambda _m, _i, o, i=i: ref.__setitem__(f"vision.hidden.{i + 1}", (o[0] if isinstance(o, tuple) else o).clone())))
-    hooks.append(layers[0].register_forward_pre_hook(
-        lambda _m, args, kwargs: ref.__setitem__("language.hidden.0", (args[0] if args else kwargs["hidden_states"]).clone()),
-        with_kwargs=True))
-    for i, layer in enumerate(layers):  # decoder layer outputs before the final norm
-        hooks.append(layer.register_forward_hook(
-            lambda _m, _i, o, i=i: ref.__setitem__(f"language.hidden.{i + 1}", (o[0] if isinstance(o, tuple) else o).clone())))
+    embedding = vision.embeddings if a.onevision else vision.pre_layrnorm
+    # Decoder layer outputs before the final norm.
+    hooks = hidden_states.record(ref, "vision", vision.encoder.layers, embedding) + hidden_states.record(ref, "language", layers)
     with torch.no_grad():
         out = model(**both)
     for h in hooks:

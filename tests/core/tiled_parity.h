@@ -1,0 +1,78 @@
+// Checks the tests of the tiled LLaVA generations (LLaVA-NeXT, LLaVA-OneVision) share, on a
+// reference tests/python/llava_tiled_reference.py wrote: the processor against transformers', and
+// every hidden state and the logits of the reference's prompt about two images.
+#pragma once
+#include <QTest>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "core/data/image.h"
+#include "core/model/processor.h"
+#include "tests/core/model_parity.h"
+
+namespace ps_test {
+
+// The image processor's views, image sizes and image tokens for images a, b and c, their chat
+// prompts and the prompt without an image, the image-token counts of the reference's 300 image
+// sizes, and two images padded to the most views. `worst_pixel` gets the largest pixel difference.
+// Reports through QTest.
+inline void check_tiled_processor(const ps::Vlm& model, const Reference& ref, const nlohmann::json& questions, double& worst_pixel) {
+    const ps::Processor processor(model);
+    const int64_t image_token = nlohmann::json::parse(read_bytes(ref.dir + "/config.json").toStdString()).at("image_token_index").get<int64_t>();
+    worst_pixel = 0;
+    for (const std::string name : {"a", "b", "c"}) {
+        const cv::Mat image = ps::load_image((ref.dir + "/" + QString::fromStdString(name) + ".png").toStdString());
+        const ps::ImageInputs img = processor.images({image});
+        QCOMPARE(ids_of(img.image_sizes), ids_of(ref[name + ".image_sizes"]));
+        QCOMPARE(img.pixel_values.sizes().vec(), ref[name + ".pixel_values"].sizes().vec());
+        worst_pixel = std::max(worst_pixel, diff(img.pixel_values, ref[name + ".pixel_values"]).first);
+        QCOMPARE(img.tokens.front(), (ref[name + ".input_ids"] == image_token).sum().item<int64_t>());
+        QCOMPARE(ids_of(processor.chat(image, questions.at(name).get<std::string>()).input_ids), ids_of(ref[name + ".input_ids"]));
+    }
+    QVERIFY2(worst_pixel <= 1e-6, qPrintable(QString("pixel values differ by %1").arg(worst_pixel)));
+    QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ids_of(ref["text.input_ids"]));
+    const at::Tensor counts = ref["token_counts"];
+    for (int64_t i = 0; i < counts.size(0); ++i) {
+        const int h = static_cast<int>(counts[i][0].item<int64_t>()), w = static_cast<int>(counts[i][1].item<int64_t>());
+        QVERIFY2(processor.image_tokens(h, w) == counts[i][2].item<int64_t>(),
+                 qPrintable(QString("%1x%2: %3 image tokens, the processor's %4").arg(w).arg(h).arg(processor.image_tokens(h, w))
+                                .arg(counts[i][2].item<int64_t>())));
+    }
+    // Two images in one call: padded to the most views, as the processor's do_pad.
+    const ps::ImageInputs both = processor.images({ps::load_image((ref.dir + "/a.png").toStdString()),
+                                                   ps::load_image((ref.dir + "/c.png").toStdString())});
+    QCOMPARE(both.pixel_values.sizes().vec(), ref["generate.pixel_values"].sizes().vec());
+    QVERIFY(diff(both.pixel_values, ref["generate.pixel_values"]).first <= 1e-6);
+}
+
+// `out`'s hidden states of both towers (vision.hidden.<i>, language.hidden.<i>), then its logits,
+// within 1e-4 of the reference's; `report` gets the largest differences. Reports through QTest.
+inline void check_hidden_states(const ps::Vlm& model, const Reference& ref, const ps::VlmOutputs& out, QString& report) {
+    const char* towers[] = {"vision", "language"};
+    for (int t = 0; t < 2; ++t) {
+        QCOMPARE(out.hidden_states[t].size(), size_t(model.towers()[t].num_blocks + 1));
+        double worst = 0;
+        for (size_t i = 0; i < out.hidden_states[t].size(); ++i) {
+            const std::string key = std::string(towers[t]) + ".hidden." + std::to_string(i);
+            PS_COMPARE_TENSOR(out.hidden_states[t][i], ref[key], key, false, 1e-4, 0);
+            worst = std::max(worst, diff(out.hidden_states[t][i], ref[key]).first);
+        }
+        report += QString("%1 hidden x%2 %3, ").arg(towers[t]).arg(out.hidden_states[t].size()).arg(worst);
+    }
+    PS_COMPARE_TENSOR(out.logits, ref["logits"], std::string("logits"), false, 1e-4, 0);
+    report += QString("logits %1").arg(diff(out.logits, ref["logits"]).first);
+}
+
+// A question file about the reference's images a, c and b (4, 3 and 4 views): dir/questions.jsonl.
+inline QString write_tiled_questions(const QString& dir) {
+    const QString path = dir + "/questions.jsonl";
+    write_bytes(path, R"({"id": "q1", "image": "a.png", "question": "What is shown?", "answers": "a cat", "kind": "open"}
+{"id": "q2", "image": "c.png", "question": "How dark is it?", "answers": "very", "kind": "open"}
+{"id": "q3", "image": "b.png", "question": "Which colour?", "answers": "red", "kind": "open"}
+)");
+    return path;
+}
+
+}  // namespace ps_test
