@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz, clang with ASan + UBSan) into build-fuzz/ and fuzzes
-# each for FUZZ_SECONDS (default 30), starting from the seeds in tests/data/fuzz/<kind>/, as many
+# each for FUZZ_SECONDS (default 20), starting from the seeds in tests/data/fuzz/<kind>/, as many
 # at once as there are cores. Prints each target's executions per second and corpus size; exits
 # non-zero on any crash, leak, timeout or sanitizer report (the reproducer is left in
 # build-fuzz/crashes/). Needs the default model (build/default-model) for the tokenizer target:
@@ -8,7 +8,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR="$ROOT/build-fuzz"
-SECONDS_EACH=${FUZZ_SECONDS:-30}
+SECONDS_EACH=${FUZZ_SECONDS:-20}
 KINDS=(safetensors gguf config tokenizer image run_score vqa_file llava_conversations inputs_file)
 CXX=clang++ cmake -S "$ROOT/tests/fuzz" -B "$DIR" -G Ninja -DPS_TOKENIZER_DIR="$ROOT/build/default-model" >/dev/null
 cmake --build "$DIR" -j "$(nproc)"

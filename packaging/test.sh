@@ -30,7 +30,7 @@ stage "test suite"
 BUILD_DIR="$ROOT/build" bash "$ROOT/packaging/test_deb.sh"
 stage "package"
 
-# Fuzzing: every libFuzzer target (tests/fuzz) for FUZZ_SECONDS (30) from its seed corpus.
+# Fuzzing: every libFuzzer target (tests/fuzz) for FUZZ_SECONDS (20) from its seed corpus.
 bash "$ROOT/packaging/fuzz.sh"
 stage "fuzzing"
 
