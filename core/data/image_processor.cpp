@@ -49,6 +49,12 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
         for (int h = 384; h <= 2304; h += 384)  // 1x1 to 6x6 tiles of 384 pixels
             for (int w = 384; w <= 2304; w += 384) cfg.grid_pinpoints.push_back({h, w});
         cfg.tile = cfg.height;
+    } else if (base == "GotOcr2ImageProcessor") {
+        cfg.height = cfg.width = 384;
+        cfg.image_mean = kClipMean;
+        cfg.image_std = kClipStd;
+        cfg.do_convert_rgb = true;
+        cfg.crop_to_patches = true;
     } else if (base == "ViTImageProcessor") {
         cfg.resample = ResampleFilter::Bilinear;
     } else if (base == "Qwen2VLImageProcessor") {
@@ -65,7 +71,7 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
 std::string unsupported(const std::string& type) {
     return "unsupported '" + type +
            "' (supported: CLIPImageProcessor, SiglipImageProcessor, ViTImageProcessor, Qwen2VLImageProcessor, "
-           "LlavaNextImageProcessor, LlavaOnevisionImageProcessor)";
+           "LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor)";
 }
 
 // Qwen2-VL's smart_resize: each side rounded (half to even, as Python's round) to a multiple of
@@ -186,6 +192,14 @@ public:
             if (out.back()[0] > 8192 || out.back()[1] > 8192) fail(field, "tiles images at most 8192 pixels a side, got " + e.dump());
         }
     }
+    // GotOcr2ImageProcessor: 1 <= min_patches <= max_patches <= 64.
+    void read_patch_counts(ImageProcessorConfig& cfg) const {
+        if (const json* v = find("min_patches")) cfg.min_patches = positive_int(*v, "min_patches");
+        if (const json* v = find("max_patches")) cfg.max_patches = positive_int(*v, "max_patches");
+        if (cfg.max_patches > 64) fail("max_patches", "at most 64 tiles, got " + std::to_string(cfg.max_patches));
+        if (cfg.min_patches > cfg.max_patches)
+            fail("min_patches", std::to_string(cfg.min_patches) + " is more than max_patches " + std::to_string(cfg.max_patches));
+    }
     int64_t pixel_count(const json& v, const std::string& field) const {
         if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (int64_t{1} << 40))
             fail(field, "expected a positive number of pixels, got " + v.dump());
@@ -281,6 +295,7 @@ ImageProcessorConfig read_image_processor_config(const std::string& path) {
     r.read_rgb("image_std", cfg.image_std, true);
     r.read("do_convert_rgb", cfg.do_convert_rgb);
     if (cfg.native_resolution) r.read_native_resolution(cfg);
+    if (cfg.crop_to_patches) r.read_patch_counts(cfg);
     if (!cfg.grid_pinpoints.empty()) {
         r.read_pinpoints(cfg.grid_pinpoints);
         // get_image_patches' patch size: LLaVA-NeXT's crop height, OneVision's size height.
@@ -425,6 +440,44 @@ at::Tensor anyres_tiles(const cv::Mat& rgb, const ImageProcessorConfig& cfg) {
     std::vector<at::Tensor> views{preprocess(pil_resize(rgb, gw, gh, cfg.resample), cfg)};
     for (int y = 0; y < th; y += tile)
         for (int x = 0; x < tw; x += tile) views.push_back(preprocess(canvas(cv::Rect(x, y, tile, tile)).clone(), cfg));
+    return at::stack(views);
+}
+
+std::array<int, 2> tile_grid(int rows, int cols, const ImageProcessorConfig& cfg) {
+    if (rows <= 0 || cols <= 0) throw Error("preprocess", "an image needs at least one pixel a side");
+    if (!cfg.crop_to_patches || cfg.max_patches <= 1) return {1, 1};
+    // get_all_supported_aspect_ratios: (columns, rows) of min..max tiles, by tile count (stable).
+    std::vector<std::array<int, 2>> grids;
+    for (int w = 1; w <= cfg.max_patches; ++w)
+        for (int h = 1; h <= cfg.max_patches; ++h)
+            if (w * h <= cfg.max_patches && w * h >= cfg.min_patches) grids.push_back({w, h});
+    std::stable_sort(grids.begin(), grids.end(), [](const auto& a, const auto& b) { return a[0] * a[1] < b[0] * b[1]; });
+    const double aspect = static_cast<double>(cols) / rows, area = static_cast<double>(cols) * rows;
+    double best_diff = std::numeric_limits<double>::infinity();
+    std::array<int, 2> best{1, 1};
+    for (const auto& g : grids) {
+        const double diff = std::abs(aspect - static_cast<double>(g[0]) / g[1]);
+        if (diff < best_diff) {
+            best_diff = diff;
+            best = g;
+        } else if (diff == best_diff && area > 0.5 * cfg.height * cfg.width * g[0] * g[1]) {
+            best = g;
+        }
+    }
+    return {best[1], best[0]};
+}
+
+at::Tensor crop_tiles(const cv::Mat& rgb, const ImageProcessorConfig& cfg) {
+    if (rgb.empty() || rgb.type() != CV_8UC3) throw Error("preprocess", "expected a non-empty 8-bit RGB image");
+    if (!cfg.crop_to_patches || cfg.max_patches <= 1) return preprocess(rgb, cfg).unsqueeze(0);
+    const auto [rows, cols] = tile_grid(rgb.rows, rgb.cols, cfg);
+    // crop_image_to_patches resizes with its own default filter, bicubic, whatever `resample` says.
+    const cv::Mat canvas = pil_resize(rgb, cols * cfg.width, rows * cfg.height, ResampleFilter::Bicubic);
+    std::vector<at::Tensor> views;
+    for (int y = 0; y < rows; ++y)
+        for (int x = 0; x < cols; ++x)
+            views.push_back(preprocess(canvas(cv::Rect(x * cfg.width, y * cfg.height, cfg.width, cfg.height)).clone(), cfg));
+    if (rows * cols > 1) views.push_back(preprocess(pil_resize(rgb, cfg.width, cfg.height, ResampleFilter::Bicubic), cfg));
     return at::stack(views);
 }
 

@@ -1,5 +1,5 @@
-// The image preprocessing of Hugging Face's CLIP, SigLIP, ViT, Qwen2-VL, LLaVA-NeXT and
-// LLaVA-OneVision image processors, configured from a checkpoint's preprocessor_config.json, so that pixel_values built here
+// The image preprocessing of Hugging Face's CLIP, SigLIP, ViT, Qwen2-VL, LLaVA-NeXT,
+// LLaVA-OneVision and GOT-OCR2 (InternVL's) image processors, configured from a checkpoint's preprocessor_config.json, so that pixel_values built here
 // equal transformers' (the PIL-based "slow" processors): resize, centre crop, rescale, normalize, in
 // that order; Qwen2-VL's native resolution then cuts the image into the flattened patches its vision
 // tower takes, LLaVA-NeXT's anyres first tiles it on the grid that fits it best.
@@ -42,6 +42,11 @@ struct ImageProcessorConfig {
     // OneVision's size height); non-empty turns it on (anyres_tiles).
     std::vector<std::array<int, 2>> grid_pinpoints;
     int tile = 0;
+    // GotOcr2ImageProcessor (InternVL): each image cut into min_patches..max_patches tiles of height x
+    // width on the grid closest to its aspect ratio, with a thumbnail after them (crop_tiles). On,
+    // whatever the file says, as InternVLProcessor passes crop_to_patches.
+    bool crop_to_patches = false;
+    int min_patches = 1, max_patches = 12;
 };
 
 // The constructor defaults transformers gives `type` (CLIPImageProcessor, SiglipImageProcessor,
@@ -83,6 +88,25 @@ std::array<int, 2> best_resolution(int rows, int cols, const std::vector<std::ar
 // background and cut into tiles (row-major), after a global view resized to the processor's size
 // (a square of the shortest edge, or height x width); each then preprocessed: [1 + tiles, 3, h, w].
 at::Tensor anyres_tiles(const cv::Mat& rgb, const ImageProcessorConfig& cfg);
+
+// GOT-OCR2's get_optimal_tiled_canvas: the tile grid (rows, columns) of an image of rows x cols, of
+// min_patches..max_patches tiles, whose aspect ratio is closest to the image's (a tie to more tiles
+// while they cover less than twice the image). (1, 1) without crop_to_patches.
+std::array<int, 2> tile_grid(int rows, int cols, const ImageProcessorConfig& cfg);
+// The views of crop_to_patches: the image resized (bicubic) onto its tile grid and cut into tiles
+// (row-major), then, for more than one tile, a thumbnail of the whole image; each preprocessed:
+// [views, 3, height, width].
+at::Tensor crop_tiles(const cv::Mat& rgb, const ImageProcessorConfig& cfg);
+// Views an image of that grid has: its tiles, and the thumbnail when there is more than one; of
+// each image's grid in image_tiles [images, 2], [images] on the CPU.
+inline int64_t tile_views(const std::array<int, 2>& grid) {
+    const int64_t tiles = int64_t{grid[0]} * grid[1];
+    return tiles + (tiles > 1);
+}
+inline at::Tensor tile_views(const at::Tensor& image_tiles) {
+    const at::Tensor tiles = image_tiles.to(at::kCPU, at::kLong).prod(-1);
+    return tiles + (tiles > 1).to(at::kLong);
+}
 
 // The inverse of image_patches for one image of (1, rows, cols) patches: its first frame [3, H, W].
 at::Tensor patches_image(const at::Tensor& patches, int64_t rows, int64_t cols, const ImageProcessorConfig& cfg);

@@ -10,7 +10,7 @@ namespace ps {
 
 namespace {
 
-constexpr const char* kTensors = "input_ids, attention_mask, labels, pixel_values, image_grid_thw, image_sizes";
+constexpr const char* kTensors = "input_ids, attention_mask, labels, pixel_values, image_grid_thw, image_sizes, image_tiles";
 
 std::string shape_text(const std::vector<int64_t>& shape) {
     std::string s = "[";
@@ -63,7 +63,7 @@ InputsFile read_inputs_file(const std::string& path) {
     in.file = SafetensorsFile::open(path);
     const SafetensorsFile& f = *in.file;
     auto fail = [&](const std::string& tensor, const std::string& what) { throw Error(path, tensor + ": " + what); };
-    const TensorInfo *ids = nullptr, *mask = nullptr, *labels = nullptr, *grid = nullptr, *sizes = nullptr;
+    const TensorInfo *ids = nullptr, *mask = nullptr, *labels = nullptr, *grid = nullptr, *sizes = nullptr, *tiles = nullptr;
     for (const TensorInfo& t : f.tensors()) {
         if (t.name == "input_ids") ids = &t;
         else if (t.name == "attention_mask") mask = &t;
@@ -71,6 +71,7 @@ InputsFile read_inputs_file(const std::string& path) {
         else if (t.name == "pixel_values") in.pixel_values = &t;
         else if (t.name == "image_grid_thw") grid = &t;
         else if (t.name == "image_sizes") sizes = &t;
+        else if (t.name == "image_tiles") tiles = &t;
         else fail(t.name, std::string("not a model input (expected ") + kTensors + ")");
     }
     if (!ids) fail("input_ids", "missing");
@@ -95,7 +96,10 @@ InputsFile read_inputs_file(const std::string& path) {
         if (v != 0 && v != 1) fail("attention_mask", "holds " + std::to_string(v) + "; only 0 and 1 are allowed");
     if (grid && !in.pixel_values) fail("image_grid_thw", "given without pixel_values");
     if (sizes && !in.pixel_values) fail("image_sizes", "given without pixel_values");
+    if (tiles && !in.pixel_values) fail("image_tiles", "given without pixel_values");
     if (grid && sizes) fail("image_sizes", "given with image_grid_thw; a model takes one or the other");
+    if (tiles && (grid || sizes))
+        fail("image_tiles", std::string("given with ") + (grid ? "image_grid_thw" : "image_sizes") + "; a model takes one or the other");
     if (!in.pixel_values) return in;
     const TensorInfo& px = *in.pixel_values;
     if (!floating(px.dtype)) fail("pixel_values", std::string("must be floating point, is ") + dtype_name(px.dtype));
@@ -111,34 +115,43 @@ InputsFile read_inputs_file(const std::string& path) {
             fail("pixel_values", "must be [samples, views, channels, height, width] with image_sizes, is " + shape_text(px.shape));
         return in;
     }
-    if (!grid) {
+    if (!grid && !tiles) {
         if (px.shape.size() != 4 || px.shape[0] != in.rows)
             fail("pixel_values", "must be [samples, channels, height, width] with one image per input_ids row (" +
                                      std::to_string(in.rows) + "), is " + shape_text(px.shape));
         return in;
     }
-    in.image_grid_thw = integers(f, *grid, ok);
-    if (!ok || grid->shape != std::vector<int64_t>{in.rows, 3})
-        fail("image_grid_thw", "must be an integer [samples, 3] tensor (one image per input_ids row), is " + shape_text(grid->shape));
-    if (px.shape.size() != 2) fail("pixel_values", "must be [patches, features] with image_grid_thw, is " + shape_text(px.shape));
-    // Each row's patches t·h·w, summed; `more` once the sum passes the rows pixel_values has
-    // (checked by division, so no product overflows).
+    // A patch grid (t, h, w per row: t·h·w patches) or a tile grid (rows, columns per row: the tiles
+    // and a thumbnail when more than one) gives each row's rows of pixel_values.
+    const char* const grid_name = grid ? "image_grid_thw" : "image_tiles";
+    const int64_t k_max = grid ? 3 : 2;
+    std::vector<int64_t>& table = grid ? in.image_grid_thw : in.image_tiles;
+    table = integers(f, grid ? *grid : *tiles, ok);
+    if (!ok || (grid ? grid : tiles)->shape != std::vector<int64_t>{in.rows, k_max})
+        fail(grid_name, "must be an integer [samples, " + std::to_string(k_max) + "] tensor (one image per input_ids row), is " +
+                            shape_text((grid ? grid : tiles)->shape));
+    if (grid && px.shape.size() != 2) fail("pixel_values", "must be [patches, features] with image_grid_thw, is " + shape_text(px.shape));
+    if (tiles && px.shape.size() != 4)
+        fail("pixel_values", "must be [views, channels, height, width] with image_tiles, is " + shape_text(px.shape));
+    // Each row's count summed; `more` once the sum passes the rows pixel_values has (checked by
+    // division, so no product overflows).
     const int64_t have = px.shape[0];
     bool more = false;
     in.patch_begin = {0};
     for (int64_t r = 0; r < in.rows; ++r) {
-        int64_t patches = 1;
-        for (int k = 0; k < 3; ++k) {
-            const int64_t g = in.image_grid_thw[static_cast<size_t>(r * 3 + k)];
-            if (g < 1) fail("image_grid_thw", "row " + std::to_string(r) + " has grid size " + std::to_string(g));
-            if (patches > have / g) more = true;
-            else patches *= g;
+        int64_t count = 1;
+        for (int64_t k = 0; k < k_max; ++k) {
+            const int64_t g = table[static_cast<size_t>(r * k_max + k)];
+            if (g < 1) fail(grid_name, "row " + std::to_string(r) + " has grid size " + std::to_string(g));
+            if (count > have / g) more = true;
+            else count *= g;
         }
-        if (!more && patches > have - in.patch_begin.back()) more = true;
-        in.patch_begin.push_back(more ? have : in.patch_begin.back() + patches);
+        if (tiles && count > 1) ++count;  // the thumbnail
+        if (!more && count > have - in.patch_begin.back()) more = true;
+        in.patch_begin.push_back(more ? have : in.patch_begin.back() + count);
     }
     if (more || in.patch_begin.back() != have)
-        fail("pixel_values", "has " + std::to_string(have) + " patches, image_grid_thw adds up to " +
+        fail("pixel_values", "has " + std::to_string(have) + (grid ? " patches, " : " views, ") + grid_name + " adds up to " +
                                  (more ? "more" : std::to_string(in.patch_begin.back())));
     return in;
 }

@@ -4,8 +4,9 @@
 // input_ids [S,T] (integer); optional attention_mask [S,T] (0/1) and labels [S,T] (integer, -100
 // where no loss is taken); pixel_values [S,C,H,W] (one image per row, floating point), with
 // image_grid_thw [S,3] every row's flattened patches one after another as Qwen2-VL's processor
-// writes them, or with image_sizes [S,2] every row's views [S,V,C,H,W] as LLaVA-NeXT's does. Read without torch (the fuzz targets build it); core/prune/calibration makes the
-// tensors.
+// writes them, with image_sizes [S,2] every row's views [S,V,C,H,W] as LLaVA-NeXT's does, or with
+// image_tiles [S,2] every row's tiles and thumbnail one after another [V,C,H,W] as InternVL's does.
+// Read without torch (the fuzz targets build it); core/prune/calibration makes the tensors.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -26,7 +27,8 @@ struct InputsFile {
     const TensorInfo* pixel_values = nullptr;                // in `file`; null without images
     std::vector<int64_t> image_grid_thw;                      // rows·3, or empty
     std::vector<int64_t> image_sizes;                         // rows·2 (height, width), or empty
-    std::vector<int64_t> patch_begin;                         // with a grid: each row's first patch, then the total
+    std::vector<int64_t> image_tiles;                         // rows·2 (tile rows, tile columns), or empty
+    std::vector<int64_t> patch_begin;                         // with a grid: each row's first patch (or view), then the total
 };
 
 // Reads and checks the whole file; throws ps::Error naming it and the tensor: a missing

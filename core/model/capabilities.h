@@ -41,6 +41,10 @@ struct Capabilities {
     // Generative models: the prompt a question becomes, "{image}" and "{question}" replaced
     // (LLaVA-1.5: "USER: {image}\n{question} ASSISTANT:"); empty for dual encoders.
     std::string chat_template;
+    // The tokens the prompt puts around each image's tokens, by their text in the tokenizer
+    // (InternVL: "<img>", "</img>"); empty when there are none or the config names their ids
+    // (Qwen2-VL's vision_start_token_id, vision_end_token_id).
+    std::string image_start, image_end;
     std::vector<TowerCapabilities> towers;
 
     bool generative() const { return kind == ModelKind::Generative; }

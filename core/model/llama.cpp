@@ -288,4 +288,31 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     return out;
 }
 
+LlamaConfig multimodal_text_config(const nlohmann::json& config, const std::string& path, const std::string& default_type) {
+    const std::string type = ConfigReader(config, path).sub("text_config").string("model_type", default_type);
+    nlohmann::json text = nlohmann::json::object();
+    if (type == "mistral")
+        text = {{"hidden_size", 4096}, {"intermediate_size", 14336}, {"num_key_value_heads", 8},
+                {"max_position_embeddings", 4096 * 32}, {"rms_norm_eps", 1e-6}, {"sliding_window", 4096}};
+    else if (type == "qwen2")
+        text = {{"vocab_size", 151936}, {"intermediate_size", 22016}, {"max_position_embeddings", 32768}, {"rms_norm_eps", 1e-6}};
+    else if (type != "llama")
+        throw Error(path, "text_config.model_type \"" + type + "\" is not supported (the decoder may be LLaMA, Mistral or Qwen2)");
+    // A null field is the class's None: no sliding window, no rope scaling, head_dim from the sizes.
+    if (const auto it = config.find("text_config"); it != config.end() && it->is_object())
+        for (const auto& [key, value] : it->items()) {
+            if (value.is_null()) text.erase(key);
+            else text[key] = value;
+        }
+    const ConfigReader t(text, path, "text_config.");
+    LlamaConfig c = llama_config(t, path);
+    if (type == "mistral" && t.has("sliding_window")) c.sliding_window = t.integer("sliding_window", 0);
+    if (type == "qwen2") {
+        if (t.boolean("use_sliding_window", false))
+            throw Error(path, "text_config.use_sliding_window: sliding-window attention is not supported for Qwen2 decoders");
+        c.qkv_bias = true;
+    }
+    return c;
+}
+
 }  // namespace ps

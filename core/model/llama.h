@@ -34,6 +34,11 @@ struct LlamaConfig {
 };
 // LlamaConfig defaults; throws ps::Error naming `config_path` for unsupported rope_scaling types.
 LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path);
+// The decoder of a multimodal config.json as transformers builds it: text_config over the defaults
+// of its model_type's config class (`default_type` when it names none; LLaMA's defaults are
+// llama_config's own). Mistral keeps its sliding window, which sequences may not outgrow; Qwen2 has
+// q/k/v biases and refuses its sliding window. Throws ps::Error naming `config_path` for another type.
+LlamaConfig multimodal_text_config(const nlohmann::json& config, const std::string& config_path, const std::string& default_type);
 
 // Keys and values seen so far by one layer, [B,Hkv,S,d] each; empty before the first step.
 struct LayerCache {

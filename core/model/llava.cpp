@@ -30,39 +30,6 @@ Generation generation_of(const nlohmann::json& config) {
 // vision_feature_layer when config.json has none: the config class's default.
 int64_t default_feature_layer(Generation g) { return g == Generation::OneVision ? -1 : -2; }
 
-// The decoder's config as transformers builds it: text_config over the defaults of its model_type's
-// config class (LLaMA's are llama_config's own; OneVision's decoder is Qwen2 unless it says
-// otherwise). Mistral keeps its sliding window, which sequences may not outgrow; Qwen2 has q/k/v
-// biases and refuses its sliding window.
-LlamaConfig llava_text_config(const nlohmann::json& config, const std::string& path) {
-    const ConfigReader top(config, path);
-    const std::string type =
-        top.sub("text_config").string("model_type", generation_of(config) == Generation::OneVision ? "qwen2" : "llama");
-    nlohmann::json text = nlohmann::json::object();
-    if (type == "mistral")
-        text = {{"hidden_size", 4096}, {"intermediate_size", 14336}, {"num_key_value_heads", 8},
-                {"max_position_embeddings", 4096 * 32}, {"rms_norm_eps", 1e-6}, {"sliding_window", 4096}};
-    else if (type == "qwen2")
-        text = {{"vocab_size", 151936}, {"intermediate_size", 22016}, {"max_position_embeddings", 32768}, {"rms_norm_eps", 1e-6}};
-    else if (type != "llama")
-        throw Error(path, "text_config.model_type \"" + type + "\" is not supported (LLaVA runs with a LLaMA, Mistral or Qwen2 decoder)");
-    // A null field is the class's None: no sliding window, no rope scaling, head_dim from the sizes.
-    if (const auto it = config.find("text_config"); it != config.end() && it->is_object())
-        for (const auto& [key, value] : it->items()) {
-            if (value.is_null()) text.erase(key);
-            else text[key] = value;
-        }
-    const ConfigReader t(text, path, "text_config.");
-    LlamaConfig c = llama_config(t, path);
-    if (type == "mistral" && t.has("sliding_window")) c.sliding_window = t.integer("sliding_window", 0);
-    if (type == "qwen2") {
-        if (t.boolean("use_sliding_window", false))
-            throw Error(path, "text_config.use_sliding_window: sliding-window attention is not supported for Qwen2 decoders");
-        c.qkv_bias = true;
-    }
-    return c;
-}
-
 class Llava : public Vlm, public CausalVlm, public TiledVlm {
 public:
     Llava(ModelMap map, std::unique_ptr<WeightStore> weights) : Vlm(std::move(map), std::move(weights)) {
@@ -95,7 +62,7 @@ public:
             vision_.patch_size = 14;
             vision_.image_size = onevision ? 384 : 336;
         }
-        text_ = llava_text_config(ckpt.config(), path);
+        text_ = multimodal_text_config(ckpt.config(), path, onevision ? "qwen2" : "llama");
 
         image_token_ = cfg.integer("image_token_index", cfg.integer("image_token_id", onevision ? 151646 : 32000));
         projector_act_ = cfg.string("projector_hidden_act", "gelu");

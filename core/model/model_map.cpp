@@ -46,7 +46,7 @@ std::string role_of(const std::string& module) {
     if (leaf == "q_proj" || leaf == "q" || leaf == "query") role = "q";
     else if (leaf == "k_proj" || leaf == "k" || leaf == "key") role = "k";
     else if (leaf == "v_proj" || leaf == "v" || leaf == "value") role = "v";
-    else if (leaf == "o_proj" || leaf == "out_proj" || leaf == "o") role = "o";
+    else if (leaf == "o_proj" || leaf == "out_proj" || leaf == "o" || (leaf == "projection_layer" && parent == "attention")) role = "o";
     else if (leaf == "qkv") role = "qkv";
     else if ((leaf == "proj" || leaf == "projection") && parent.find("attn") != std::string::npos) role = "o";
     else if (leaf == "dense") {

@@ -30,6 +30,7 @@ Processor::Processor(const Vlm& model) : family_(model.map().family), chat_templ
         image_seq_length_ = cfg.integer("image_seq_length", 576);
         vision_start_ = cfg.integer("vision_start_token_id", -1);
         vision_end_ = cfg.integer("vision_end_token_id", -1);
+        image_markers_ = {caps.image_start, caps.image_end};
         if (const auto* tiled = dynamic_cast<const TiledVlm*>(&model); tiled && tiled->anyres()) anyres_ = *tiled->anyres();
     } else if (const TowerCapabilities* language = caps.tower(Modality::Language); caps.generative() && language) {
         max_text_tokens_ = cfg.sub(language->config_key).integer("max_position_embeddings", 0);
@@ -58,23 +59,26 @@ ImageInputs ImageInputs::select(const std::vector<int64_t>& rows) const {
     ImageInputs out;
     for (int64_t r : rows) out.tokens.push_back(tokens.at(static_cast<size_t>(r)));
     const at::Tensor index = at::tensor(rows, at::kLong);
-    if (!image_grid_thw.defined()) {
+    if (!image_grid_thw.defined() && !image_tiles.defined()) {
         out.pixel_values = pixel_values.index_select(0, index.to(pixel_values.device()));
         if (image_sizes.defined()) out.image_sizes = image_sizes.index_select(0, index.to(image_sizes.device()));
         return out;
     }
-    const at::Tensor patches = image_grid_thw.prod(-1).cpu();
-    const at::Tensor first = patches.cumsum(0) - patches;
+    // Each image's rows of pixel_values: its patches (native resolution) or views (cropped tiles).
+    const at::Tensor counts = image_tiles.defined() ? tile_views(image_tiles) : image_grid_thw.prod(-1).cpu();
+    const at::Tensor first = counts.cumsum(0) - counts;
     std::vector<at::Tensor> parts;
-    for (int64_t r : rows) parts.push_back(pixel_values.narrow(0, first[r].item<int64_t>(), patches[r].item<int64_t>()));
+    for (int64_t r : rows) parts.push_back(pixel_values.narrow(0, first[r].item<int64_t>(), counts[r].item<int64_t>()));
     out.pixel_values = at::cat(parts);
-    out.image_grid_thw = image_grid_thw.index_select(0, index.to(image_grid_thw.device()));
+    for (at::Tensor ImageInputs::*f : {&ImageInputs::image_grid_thw, &ImageInputs::image_tiles})
+        if ((this->*f).defined()) out.*f = (this->*f).index_select(0, index.to((this->*f).device()));
     return out;
 }
 
 int64_t Processor::image_tokens(int rows, int cols) const {
     if (anyres_) return anyres_->layout(rows, cols).tokens(anyres_->side);
     const ImageProcessorConfig& cfg = image_config();
+    if (cfg.crop_to_patches) return tile_views(tile_grid(rows, cols, cfg)) * image_seq_length_;
     if (!cfg.native_resolution) return image_seq_length_;
     const auto [h, w] = resized_size(rows, cols, cfg);
     return (h / cfg.patch_size) * (w / cfg.patch_size) / (cfg.merge_size * cfg.merge_size);
@@ -102,6 +106,19 @@ ImageInputs Processor::images(const std::vector<cv::Mat>& images) const {
         out.image_sizes = at::tensor(sizes, at::kLong).view({-1, 2});
         return out;
     }
+    if (cfg.crop_to_patches) {  // each image's tiles and thumbnail, one after another
+        std::vector<at::Tensor> views;
+        std::vector<int64_t> grids;
+        for (const cv::Mat& image : images) {
+            const std::array<int, 2> grid = tile_grid(image.rows, image.cols, cfg);
+            views.push_back(crop_tiles(image, cfg));
+            grids.insert(grids.end(), grid.begin(), grid.end());
+            out.tokens.push_back(tile_views(grid) * image_seq_length_);
+        }
+        out.pixel_values = at::cat(views);
+        out.image_tiles = at::tensor(grids, at::kLong).view({-1, 2});
+        return out;
+    }
     if (!cfg.native_resolution) {
         out.pixel_values = preprocess_batch(images, cfg);
         out.tokens.assign(images.size(), image_seq_length_);
@@ -122,7 +139,7 @@ ImageInputs Processor::images(const std::vector<cv::Mat>& images) const {
 
 ImageInputs Processor::gray_images(const at::Tensor& images) const {
     const ImageProcessorConfig& cfg = image_config();
-    if (!cfg.native_resolution && !anyres_) {
+    if (!cfg.native_resolution && !anyres_ && !cfg.crop_to_patches) {
         ImageInputs out;
         out.pixel_values = preprocess_gray_batch(images, cfg);
         out.tokens.assign(static_cast<size_t>(out.pixel_values.size(0)), image_seq_length_);
@@ -201,11 +218,19 @@ std::vector<int64_t> Processor::chat_ids(const std::string& question, int64_t im
     std::vector<int64_t> ids = tokenizer.encode(before, first);
     if (image_seq_length_ <= 0) throw Error("run", "this model takes no images; ask without one");
     if (vision_start_ >= 0) ids.push_back(vision_start_);
+    if (!image_markers_[0].empty()) ids.push_back(marker_id(image_markers_[0]));
     ids.insert(ids.end(), static_cast<size_t>(image_tokens), image_token_);
+    if (!image_markers_[1].empty()) ids.push_back(marker_id(image_markers_[1]));
     if (vision_end_ >= 0) ids.push_back(vision_end_);
     const std::vector<int64_t> rest = tokenizer.encode(after, plain);
     ids.insert(ids.end(), rest.begin(), rest.end());
     return ids;
+}
+
+int64_t Processor::marker_id(const std::string& token) const {
+    const std::optional<int64_t> id = tokenizer().token_to_id(token);
+    if (!id) throw Error("tokenizer", "has no " + token + " token, which the model's prompts put around each image");
+    return *id;
 }
 
 VlmInputs Processor::chat(const cv::Mat& image, const std::string& question) const {

@@ -4,6 +4,7 @@
 // or from the image's size, as Qwen2-VL's). A checkpoint may
 // lack either file: what needs it then throws the error that reading it gave.
 #pragma once
+#include <array>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -20,10 +21,10 @@
 namespace ps {
 
 // Images as a vision tower takes them (VlmInputs' pixel_values, and image_grid_thw for a
-// native-resolution family or image_sizes for a tiled one), with the number of image tokens each is
-// in a chat prompt.
+// native-resolution family, image_sizes for a tiled one or image_tiles for one cropped into tiles),
+// with the number of image tokens each is in a chat prompt.
 struct ImageInputs {
-    at::Tensor pixel_values, image_grid_thw, image_sizes;
+    at::Tensor pixel_values, image_grid_thw, image_sizes, image_tiles;
     std::vector<int64_t> tokens;
     // The images `rows` (repeats allowed), in that order.
     ImageInputs select(const std::vector<int64_t>& rows) const;
@@ -31,6 +32,7 @@ struct ImageInputs {
         in.pixel_values = pixel_values;
         in.image_grid_thw = image_grid_thw;
         in.image_sizes = image_sizes;
+        in.image_tiles = image_tiles;
     }
 };
 
@@ -83,6 +85,8 @@ private:
     int64_t image_token_ = -1;
     int64_t image_seq_length_ = 0;
     int64_t vision_start_ = -1, vision_end_ = -1;  // tokens around an image's tokens, where the config names them
+    std::array<std::string, 2> image_markers_;       // ...or the tokenizer's tokens of this text (Capabilities)
+    int64_t marker_id(const std::string& token) const;
     std::optional<AnyresGeometry> anyres_;  // a tiled model's (TiledVlm)
 };
 

@@ -28,6 +28,10 @@ struct VlmInputs {
     // pixel_values are then [images, tiles, 3, H, W]: each image's global view and tiles, zero-padded
     // to the most tiles.
     at::Tensor image_sizes;
+    // [images,2] int64: each image's tile grid (rows, columns) for a family whose processor cuts
+    // images into tiles and a thumbnail (InternVL), whose pixel_values are then [views, 3, H, W]:
+    // each image's rows x columns tiles, then its thumbnail when it has more than one.
+    at::Tensor image_tiles;
     at::Tensor input_ids;       // [B,T] int64
     at::Tensor attention_mask;  // [B,T] 0/1, optional (all ones when undefined)
     // [B,T] int64, optional, as transformers' `labels`: the token at t is what position t-1's

@@ -29,7 +29,7 @@ VlmInputs inputs_rows(const InputsFile& in, const std::vector<int64_t>& rows) {
     if (!in.labels.empty()) b.labels = table(in.labels, in.tokens);
     if (!in.pixel_values) return b;
     const at::Tensor pixels = tensor_view(in.file, *in.pixel_values);
-    if (in.image_grid_thw.empty()) {
+    if (in.image_grid_thw.empty() && in.image_tiles.empty()) {
         b.pixel_values = pixels.index_select(0, index).to(at::kFloat);
         if (!in.image_sizes.empty()) b.image_sizes = table(in.image_sizes, 2);
         return b;
@@ -37,7 +37,8 @@ VlmInputs inputs_rows(const InputsFile& in, const std::vector<int64_t>& rows) {
     std::vector<at::Tensor> patches;
     for (int64_t r : rows) patches.push_back(pixels.slice(0, in.patch_begin[r], in.patch_begin[r + 1]));
     b.pixel_values = at::cat(patches).to(at::kFloat);
-    b.image_grid_thw = table(in.image_grid_thw, 3);
+    if (!in.image_grid_thw.empty()) b.image_grid_thw = table(in.image_grid_thw, 3);
+    else b.image_tiles = table(in.image_tiles, 2);
     return b;
 }
 

@@ -20,7 +20,7 @@ bool joinable(const VlmInputs& a, const VlmInputs& b) {
     };
     return same(a.input_ids, b.input_ids, 1) && same(a.attention_mask, b.attention_mask, 1) && same(a.labels, b.labels, 1) &&
            same(a.pixel_values, b.pixel_values, 1) && same(a.image_grid_thw, b.image_grid_thw, 1) &&
-           same(a.image_sizes, b.image_sizes, 1);
+           same(a.image_sizes, b.image_sizes, 1) && same(a.image_tiles, b.image_tiles, 1);
 }
 
 at::Tensor cat_defined(const std::vector<const VlmInputs*>& parts, at::Tensor VlmInputs::*field) {
@@ -62,7 +62,8 @@ std::vector<VlmInputs> join_batches(const std::vector<VlmInputs>& batches, int64
         if (group.empty()) return;
         VlmInputs b;
         for (at::Tensor VlmInputs::*f : {&VlmInputs::pixel_values, &VlmInputs::image_grid_thw, &VlmInputs::image_sizes,
-                                         &VlmInputs::input_ids, &VlmInputs::attention_mask, &VlmInputs::labels})
+                                         &VlmInputs::image_tiles, &VlmInputs::input_ids, &VlmInputs::attention_mask,
+                                         &VlmInputs::labels})
             b.*f = cat_defined(group, f);
         out.push_back(std::move(b));
         group.clear();

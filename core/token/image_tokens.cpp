@@ -65,6 +65,31 @@ std::vector<TokenGrid> native_grids(const Vlm& model, const at::Tensor& grid_thw
     return out;
 }
 
+// Images cropped into tiles (image_tiles): each image's tiles as one grid, laid out as they sit in
+// the image; its thumbnail is left out. `scores` [views, n] hold each view's n = s x s scores in
+// row-major order (the vision tower's patches, or the decoder's image tokens of a view).
+std::vector<TokenGrid> cropped_grids(const at::Tensor& image_tiles, const at::Tensor& scores) {
+    const at::Tensor grid = image_tiles.to(at::kCPU, at::kLong);
+    const int64_t views = tile_views(grid).sum().item<int64_t>();
+    if (views == 0 || scores.numel() % views) throw Error("image tokens", "scores do not split evenly over the images' views");
+    const int64_t n = scores.numel() / views, side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(n))));
+    if (side * side != n) throw Error("image tokens", std::to_string(n) + " scores a view are not a square grid");
+    const at::Tensor s = scores.reshape({views, side, side}).to(at::kCPU, at::kFloat);
+    std::vector<TokenGrid> out;
+    int64_t view = 0;
+    for (int64_t i = 0; i < grid.size(0); ++i) {
+        const int64_t rows = grid[i][0].item<int64_t>(), cols = grid[i][1].item<int64_t>();
+        const at::Tensor map = s.narrow(0, view, rows * cols)
+                                   .view({rows, cols, side, side})
+                                   .permute({0, 2, 1, 3})
+                                   .reshape({rows * side, cols * side})
+                                   .contiguous();
+        out.push_back(grid_of(map.data_ptr<float>(), static_cast<int>(rows * side), static_cast<int>(cols * side)));
+        view += tile_views({static_cast<int>(rows), static_cast<int>(cols)});
+    }
+    return out;
+}
+
 // Tiled images (image_sizes): each image's tiles as one grid, laid out as they sit in the padded
 // image. `scores` are the vision tower's, [views, side^2] with each image's global view before its
 // tiles, or with `packed` the image tokens' as the decoder reads them (the global view's, then the
@@ -123,6 +148,7 @@ std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs&
         at::Tensor scores = token_scores(model, vision, block, s, probs, metric);
         if (model.capabilities().vision_cls) scores = scores.slice(1, 1);  // patches, without [CLS]
         if (in.image_sizes.defined()) return tiled_grids(model, in.image_sizes, scores, false);
+        if (in.image_tiles.defined()) return cropped_grids(in.image_tiles, scores);
         if (!in.image_grid_thw.defined()) return square_grids(scores);
         // Native resolution: back to the processor's patch order, then a mean per merged token.
         const int64_t group = model.capabilities().vision_token_group;
@@ -142,6 +168,7 @@ std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs&
     const at::Tensor image_scores = scores.masked_select(s.image_slots.to(scores.device()));
     if (in.image_grid_thw.defined()) return native_grids(model, in.image_grid_thw, image_scores);
     if (in.image_sizes.defined()) return tiled_grids(model, in.image_sizes, image_scores, true);
+    if (in.image_tiles.defined()) return cropped_grids(in.image_tiles, image_scores);
     const int64_t images = s.image_slots.sum(1).min().item<int64_t>();
     if (images == 0 || !s.image_slots.sum(1).eq(images).all().item<bool>())
         throw Error("image tokens", "every prompt needs exactly one image");
@@ -156,6 +183,19 @@ cv::Mat model_view(const VlmInputs& in, int64_t image, const ImageProcessorConfi
         const int64_t first = image == 0 ? 0 : grid.slice(0, 0, image).prod(1).sum().item<int64_t>();
         const int64_t t = grid[image][0].item<int64_t>(), rows = grid[image][1].item<int64_t>(), cols = grid[image][2].item<int64_t>();
         x = patches_image(in.pixel_values.narrow(0, first, t * rows * cols).to(at::kCPU, at::kFloat), t * rows, cols, cfg);
+    } else if (in.image_tiles.defined()) {  // cropped into tiles: the tiles put back together
+        const at::Tensor grid = in.image_tiles.to(at::kCPU, at::kLong);
+        if (image < 0 || image >= grid.size(0) || in.pixel_values.dim() != 4)
+            throw Error("pixel_values", "has no cropped image " + std::to_string(image));
+        const int64_t first = tile_views(grid).slice(0, 0, image).sum().item<int64_t>();
+        const int64_t rows = grid[image][0].item<int64_t>(), cols = grid[image][1].item<int64_t>();
+        const int64_t h = in.pixel_values.size(2), w = in.pixel_values.size(3);
+        if (in.pixel_values.size(0) < first + rows * cols) throw Error("pixel_values", "has fewer views than image_tiles gives");
+        x = in.pixel_values.narrow(0, first, rows * cols)
+                .to(at::kCPU, at::kFloat)
+                .view({rows, cols, 3, h, w})
+                .permute({2, 0, 3, 1, 4})
+                .reshape({3, rows * h, cols * w});
     } else if (in.image_sizes.defined()) {  // tiled: the tiles put back together, padding and all
         const at::Tensor sizes = in.image_sizes.to(at::kCPU, at::kLong);
         if (image < 0 || image >= sizes.size(0) || in.pixel_values.dim() != 5)

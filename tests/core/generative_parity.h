@@ -7,6 +7,7 @@
 #include <QTest>
 
 #include <cmath>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -113,6 +114,36 @@ inline QString load_error_with(const QString& dir, const QString& bad, const QLi
         return QString(e.what());
     }
     return {};
+}
+
+// Through prunestudio-cli on the checkpoint `dir` with `plan` (an unstructured method, a recovery
+// section of four steps): prune, recover (every pruned weight stays zero), a sweep of Wanda and
+// SparseGPT at 30 % and 60 % on 8 questions (sparsity rises with the target), and an export of the
+// recovered model that transformers loads. Reports through QTest.
+inline void check_loop_through_cli(const QString& dir, const QString& plan) {
+    auto ok = [](const Run& r) { return r.exit_code == 0 ? QByteArray() : r.err; };
+    QCOMPARE(ok(run_cli({"prune", "--plan", plan, "--out", dir + "/run"})), QByteArray());
+    QCOMPARE(ok(run_cli({"recover", "--plan", plan, "--pruned", dir + "/run", "--out", dir + "/recovered"})), QByteArray());
+    const nlohmann::json result = nlohmann::json::parse(read_bytes(dir + "/recovered/result.json").toStdString());
+    const nlohmann::json& masked = result.at("masked_linears");
+    QCOMPARE(masked.at("nonzero_in_mask").get<int64_t>(), int64_t{0});
+    QCOMPARE(masked.at("nnz_merged").get<int64_t>(), masked.at("nnz_pruned").get<int64_t>());
+    QVERIFY(masked.at("sparsity_pruned").get<double>() > 0.3);
+    QCOMPARE(result.at("recovery").at("steps").get<int>(), 4);
+    for (const auto& step : result.at("recovery").at("log")) QVERIFY(std::isfinite(step.at("loss").get<double>()));
+
+    QCOMPARE(ok(run_cli({"sweep", "--plan", plan, "--out", dir + "/sweep", "--methods", "wanda,sparsegpt", "--sparsities",
+                         "0.3,0.6", "--limit", "8"})),
+             QByteArray());
+    const nlohmann::json sweep = nlohmann::json::parse(read_bytes(dir + "/sweep/sweep.json").toStdString());
+    QCOMPARE(sweep.at("points").size(), size_t{4});
+    std::map<std::string, std::vector<double>> achieved;
+    for (const auto& point : sweep.at("points")) achieved[point.at("method").get<std::string>()].push_back(point.at("achieved").get<double>());
+    for (const auto& [method, a] : achieved) QVERIFY2(a.size() == 2 && 0 < a[0] && a[0] < a[1], method.c_str());
+
+    QCOMPARE(ok(run_cli({"export", dir + "/recovered", "--out", dir + "/recovered-hf"})), QByteArray());
+    const auto load = run_python("hf_check.py", {"load", dir + "/recovered-hf"});
+    QVERIFY2(load.exit_code == 0, load.out.constData());
 }
 
 }  // namespace ps_test

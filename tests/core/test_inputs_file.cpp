@@ -109,6 +109,22 @@ private Q_SLOTS:
         QVERIFY(!b.image_grid_thw.defined());
     }
 
+    // InternVL's processor output: every row's tiles and thumbnail one after another [V,C,H,W] with
+    // image_tiles [S,2]: 1 x 3 tiles and a thumbnail, then a single tile.
+    void cropped_rows_get_their_views() {
+        const at::Tensor views = at::arange(5 * 3 * 2 * 2, at::kFloat).reshape({5, 3, 2, 2});
+        const at::Tensor tiles = at::tensor({1, 3, 1, 1}, at::kLong).reshape({2, 2});
+        const std::string path = save("cropped.safetensors", {{"input_ids", at::zeros({2, 4}, at::kLong)},
+                                                              {"pixel_values", views},
+                                                              {"image_tiles", tiles}});
+        const ps::InputsFile f = ps::read_inputs_file(path);
+        QCOMPARE(f.patch_begin, (std::vector<int64_t>{0, 4, 5}));
+        const ps::VlmInputs b = ps::inputs_rows(f, {1, 0});
+        QVERIFY(b.pixel_values.equal(at::cat({views.slice(0, 4, 5), views.slice(0, 0, 4)})));
+        QVERIFY(b.image_tiles.equal(tiles.flip(0)));
+        QVERIFY(!b.image_grid_thw.defined() && !b.image_sizes.defined());
+    }
+
     // Wanda needs calibration inputs, which a checkpoint without tokenizer files cannot build from
     // text; a file of inputs calibrates it, and the run equals one on the processor's own batches.
     void prunes_a_checkpoint_without_tokenizer() {
@@ -157,6 +173,13 @@ private Q_SLOTS:
         QTest::newRow("sizes shape") << "sizes_shape" << "image_sizes: must be an integer [samples, 2] tensor (one image per input_ids row), is [2,3]";
         QTest::newRow("size zero") << "size_zero" << "image_sizes: holds an image side of 0 pixels";
         QTest::newRow("views rank") << "views_rank" << "pixel_values: must be [samples, views, channels, height, width] with image_sizes, is [2,3,8,8]";
+        QTest::newRow("tiles alone") << "tiles_alone" << "image_tiles: given without pixel_values";
+        QTest::newRow("tiles and sizes") << "tiles_sizes" << "image_tiles: given with image_sizes; a model takes one or the other";
+        QTest::newRow("tiles shape") << "tiles_shape" << "image_tiles: must be an integer [samples, 2] tensor (one image per input_ids row), is [2,3]";
+        QTest::newRow("tiles zero") << "tiles_zero" << "image_tiles: row 1 has grid size 0";
+        QTest::newRow("tiles rank") << "tiles_rank" << "pixel_values: must be [views, channels, height, width] with image_tiles, is [2,3,3,8,8]";
+        QTest::newRow("tiles sum") << "tiles_sum" << "pixel_values: has 6 views, image_tiles adds up to 5";
+        QTest::newRow("tiles past the views") << "tiles_more" << "pixel_values: has 2 views, image_tiles adds up to more";
         QTest::newRow("truncated file") << "truncated" << "";
     }
     void bad_files() {
@@ -165,6 +188,7 @@ private Q_SLOTS:
         const at::Tensor ids = at::ones({2, 4}, at::kLong), img = at::zeros({2, 3, 8, 8});
         const at::Tensor patches = at::zeros({12, 5}), grid = at::tensor({1, 2, 2, 1, 2, 2}, at::kLong).reshape({2, 3});
         const at::Tensor views = at::zeros({2, 3, 3, 8, 8}), sizes = at::tensor({37, 101, 20, 26}, at::kLong).reshape({2, 2});
+        const at::Tensor tile_grid = at::tensor({1, 3, 1, 1}, at::kLong).reshape({2, 2});
         const std::map<QString, ps::NamedTensors> files = {
             {"no_ids", {{"attention_mask", ids}}},
             {"unknown", {{"input_ids", ids}, {"image", img}}},
@@ -187,6 +211,13 @@ private Q_SLOTS:
             {"sizes_shape", {{"input_ids", ids}, {"pixel_values", views}, {"image_sizes", grid}}},
             {"size_zero", {{"input_ids", ids}, {"pixel_values", views}, {"image_sizes", sizes * at::tensor({1, 0}, at::kLong)}}},
             {"views_rank", {{"input_ids", ids}, {"pixel_values", img}, {"image_sizes", sizes}}},
+            {"tiles_alone", {{"input_ids", ids}, {"image_tiles", tile_grid}}},
+            {"tiles_sizes", {{"input_ids", ids}, {"pixel_values", img}, {"image_sizes", sizes}, {"image_tiles", tile_grid}}},
+            {"tiles_shape", {{"input_ids", ids}, {"pixel_values", img}, {"image_tiles", grid}}},
+            {"tiles_zero", {{"input_ids", ids}, {"pixel_values", img}, {"image_tiles", tile_grid * at::tensor({1, 0}, at::kLong).reshape({2, 1})}}},
+            {"tiles_rank", {{"input_ids", ids}, {"pixel_values", views}, {"image_tiles", tile_grid}}},
+            {"tiles_sum", {{"input_ids", ids}, {"pixel_values", at::zeros({6, 3, 8, 8})}, {"image_tiles", tile_grid}}},
+            {"tiles_more", {{"input_ids", ids}, {"pixel_values", img}, {"image_tiles", tile_grid}}},
             {"truncated", {{"input_ids", ids}, {"pixel_values", img}}},
         };
         std::string path = save("bad-" + name + ".safetensors", files.at(name));

@@ -201,8 +201,8 @@ private Q_SLOTS:
                                     << "config.json: vision_feature_select_strategy \"full\" keeps the vision tower's [CLS] token, "
                                        "which a tiled image's feature grid has no place for";
         QTest::newRow("unknown decoder") << "text_config.model_type" << "\"gemma\""
-                                         << "config.json: text_config.model_type \"gemma\" is not supported (LLaVA runs with a LLaMA, "
-                                            "Mistral or Qwen2 decoder)";
+                                         << "config.json: text_config.model_type \"gemma\" is not supported (the decoder may be LLaMA, "
+                                            "Mistral or Qwen2)";
         QTest::newRow("Qwen2 sliding window") << "text_config.use_sliding_window" << "true"
                                               << "config.json: text_config.use_sliding_window: sliding-window attention is not "
                                                  "supported for Qwen2 decoders";

@@ -14,9 +14,6 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-#include <cmath>
-#include <map>
-
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
@@ -190,29 +187,7 @@ private Q_SLOTS:
             {"allocation", {{"kind", "modality"}, {"vision", 0.3}, {"language", 0.5}}},
             {"recovery", {{"mode", "sparselora"}, {"max_steps", 4}, {"batch_size", 4}, {"eval_every", 2}, {"eval_samples", 8},
                           {"data_fraction", 0.01}, {"checkpoint_every", 2}}}}.dump()));
-        auto ok = [](const ps_test::Run& r) { return r.exit_code == 0 ? QByteArray() : r.err; };
-        QCOMPARE(ok(ps_test::run_cli({"prune", "--plan", plan, "--out", dir + "/run"})), QByteArray());
-        QCOMPARE(ok(ps_test::run_cli({"recover", "--plan", plan, "--pruned", dir + "/run", "--out", dir + "/recovered"})), QByteArray());
-        const nlohmann::json result = nlohmann::json::parse(ps_test::read_bytes(dir + "/recovered/result.json").toStdString());
-        const nlohmann::json& masked = result.at("masked_linears");
-        QCOMPARE(masked.at("nonzero_in_mask").get<int64_t>(), int64_t{0});
-        QCOMPARE(masked.at("nnz_merged").get<int64_t>(), masked.at("nnz_pruned").get<int64_t>());
-        QVERIFY(masked.at("sparsity_pruned").get<double>() > 0.35);
-        QCOMPARE(result.at("recovery").at("steps").get<int>(), 4);
-        for (const auto& step : result.at("recovery").at("log")) QVERIFY(std::isfinite(step.at("loss").get<double>()));
-
-        QCOMPARE(ok(ps_test::run_cli({"sweep", "--plan", plan, "--out", dir + "/sweep", "--methods", "wanda,sparsegpt",
-                                      "--sparsities", "0.3,0.6", "--limit", "8"})),
-                 QByteArray());
-        const nlohmann::json sweep = nlohmann::json::parse(ps_test::read_bytes(dir + "/sweep/sweep.json").toStdString());
-        QCOMPARE(sweep.at("points").size(), size_t{4});
-        std::map<std::string, std::vector<double>> achieved;
-        for (const auto& point : sweep.at("points")) achieved[point.at("method").get<std::string>()].push_back(point.at("achieved").get<double>());
-        for (const auto& [method, a] : achieved) QVERIFY2(a.size() == 2 && 0 < a[0] && a[0] < a[1], method.c_str());
-
-        QCOMPARE(ok(ps_test::run_cli({"export", dir + "/recovered", "--out", dir + "/recovered-hf"})), QByteArray());
-        const auto load = ps_test::run_python("hf_check.py", {"load", dir + "/recovered-hf"});
-        QVERIFY2(load.exit_code == 0, load.out.constData());
+        ps_test::check_loop_through_cli(dir, plan);
     }
 
 private:

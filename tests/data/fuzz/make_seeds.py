@@ -67,6 +67,9 @@ def main():
     write("inputs_file/patch_grid.safetensors", safetensors({
         "input_ids": ("U8", [2, 3], bytes([1, 9, 2, 1, 9, 2])), "pixel_values": ("F32", [12, 2], bytes(96)),
         "image_grid_thw": ("I64", [2, 3], struct.pack("<6q", 1, 2, 2, 1, 2, 4))}))
+    write("inputs_file/cropped_tiles.safetensors", safetensors({
+        "input_ids": ("I64", [2, 2], struct.pack("<4q", 1, 9, 1, 9)), "pixel_values": ("F32", [5, 3, 2, 2], bytes(240)),
+        "image_tiles": ("I64", [2, 2], struct.pack("<4q", 1, 3, 1, 1))}))
 
     options = {"images": 1000, "kl_samples": 16}
     write("run_score/zero_shot.json", json.dumps({"options": options, "metric": "zero_shot_top1", "run": 85.2, "dense": 86.3,
