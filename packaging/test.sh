@@ -2,7 +2,7 @@
 # Sets up, builds, and runs the whole test suite (CTest), checks the .deb (packaging/test_deb.sh:
 # built, installed into a test root, run, purged), fuzzes the parsers (packaging/fuzz.sh),
 # then runs tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build: by default the
-# tests labelled io (parsers, the CLI and every bad-input case); with --sanitize-all the whole
+# tests labelled io (parsers, and every bad-input case through the CLI); with --sanitize-all the whole
 # suite (on 2 cores about 40 min more: 23 min to build, 16 to run). Prints each stage's time at the
 # end; exits non-zero on any failure.
 set -euo pipefail
