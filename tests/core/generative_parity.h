@@ -116,11 +116,19 @@ inline QString load_error_with(const QString& dir, const QString& bad, const QLi
     return {};
 }
 
-// Through prunestudio-cli on the checkpoint `dir` with `plan` (an unstructured method, a recovery
-// section of four steps): prune, recover (every pruned weight stays zero), a sweep of Wanda and
-// SparseGPT at 30 % and 60 % on 8 questions (sparsity rises with the target), and an export of the
-// recovered model that transformers loads. Reports through QTest.
-inline void check_loop_through_cli(const QString& dir, const QString& plan) {
+// Through prunestudio-cli on the checkpoint `dir`, with a Plan written to dir/plan.json (SparseGPT
+// at 30 % for the vision tower and 50 % for the language model, 8 calibration samples, four
+// SparseLoRA steps): prune, recover (every pruned weight stays zero), a sweep of Wanda and SparseGPT
+// at 30 % and 60 % on 8 questions (sparsity rises with the target), and an export of the recovered
+// model that transformers loads. Reports through QTest.
+inline void check_loop_through_cli(const QString& dir) {
+    const QString plan = dir + "/plan.json";
+    write_bytes(plan, QByteArray::fromStdString(nlohmann::json{
+        {"model", dir.toStdString()}, {"method", "sparsegpt"}, {"pattern", "unstructured"}, {"sparsity", 0.5},
+        {"calibration", {{"samples", 8}, {"batch_size", 4}}},
+        {"allocation", {{"kind", "modality"}, {"vision", 0.3}, {"language", 0.5}}},
+        {"recovery", {{"mode", "sparselora"}, {"max_steps", 4}, {"batch_size", 4}, {"eval_every", 2}, {"eval_samples", 8},
+                      {"data_fraction", 0.01}, {"checkpoint_every", 2}}}}.dump()));
     auto ok = [](const Run& r) { return r.exit_code == 0 ? QByteArray() : r.err; };
     QCOMPARE(ok(run_cli({"prune", "--plan", plan, "--out", dir + "/run"})), QByteArray());
     QCOMPARE(ok(run_cli({"recover", "--plan", plan, "--pruned", dir + "/run", "--out", dir + "/recovered"})), QByteArray());

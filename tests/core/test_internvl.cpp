@@ -198,14 +198,7 @@ private Q_SLOTS:
 
     // Prune, recover, sweep and export through prunestudio-cli, as for LLaVA-OneVision.
     void loop_closes_through_the_cli() {
-        const QString dir = even_mlp(), plan = dir + "/plan.json";
-        ps_test::write_bytes(plan, QByteArray::fromStdString(nlohmann::json{
-            {"model", dir.toStdString()}, {"method", "sparsegpt"}, {"pattern", "unstructured"}, {"sparsity", 0.5},
-            {"calibration", {{"samples", 8}, {"batch_size", 4}}},
-            {"allocation", {{"kind", "modality"}, {"vision", 0.3}, {"language", 0.5}}},
-            {"recovery", {{"mode", "sparselora"}, {"max_steps", 4}, {"batch_size", 4}, {"eval_every", 2}, {"eval_samples", 8},
-                          {"data_fraction", 0.01}, {"checkpoint_every", 2}}}}.dump()));
-        ps_test::check_loop_through_cli(dir, plan);
+        ps_test::check_loop_through_cli(even_mlp());
     }
 
 private:
