@@ -29,7 +29,6 @@
 #include "bench/median.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/fashion_mnist_vqa.h"
-#include "core/data/image_processor.h"
 #include "core/error.h"
 #include "core/eval/vqa_eval.h"
 #include "core/io/safetensors.h"
@@ -59,10 +58,12 @@ int run(const BenchOptions& o) {
     NamedTensors file;
     for (int64_t b = 0; b * batch < questions; ++b) {
         const int64_t begin = b * batch, end = std::min(questions, begin + batch);
+        const ImageInputs pixels = processor.gray_images(set.images->images.slice(0, begin, end));
         std::vector<std::vector<int64_t>> ids;
-        for (int64_t i = begin; i < end; ++i) ids.push_back(processor.chat_ids(vqa_prompt(set.items[i], set.kind, {}), true));
+        for (int64_t i = begin; i < end; ++i)
+            ids.push_back(processor.chat_ids(vqa_prompt(set.items[i], set.kind, {}), pixels.prompt(static_cast<size_t>(i - begin))));
         VlmInputs in = processor.batch(ids, /*pad_left=*/true);
-        in.pixel_values = preprocess_gray_batch(set.images->images.slice(0, begin, end), processor.image_config());
+        pixels.put(in);
         const std::string k = std::to_string(b);
         file.push_back({"input_ids." + k, in.input_ids});
         file.push_back({"attention_mask." + k, in.attention_mask});

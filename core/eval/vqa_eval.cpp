@@ -91,7 +91,7 @@ VqaEvalResult evaluate_vqa(const Vlm& model, const VqaSet& set, const VqaEvalOpt
         }
         const ImageInputs pixels = images ? images_of(set, items, processor) : ImageInputs{};
         for (size_t k = 0; k < items.size(); ++k)
-            prompts.push_back(processor.chat_ids(r.records[items[k]].prompt, images ? pixels.tokens[k] : 0));
+            prompts.push_back(processor.chat_ids(r.records[items[k]].prompt, images ? pixels.prompt(k) : PromptImage{}));
 
         if (opt.generate) {
             VlmInputs in = processor.batch(prompts, /*pad_left=*/true);

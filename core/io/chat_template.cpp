@@ -43,6 +43,11 @@ std::optional<std::string> chat_prompt_template(const std::string& jinja) {
     // Mistral's instruction format (LLaVA-NeXT on Mistral): the images, then the text, in one turn.
     if (jinja.find("[INST]") != std::string::npos && jinja.find("[/INST]") != std::string::npos)
         return std::string("[INST] {image}\n{question} [/INST]");
+    // Idefics3's and SmolVLM's: "User:" before the turn's content, with a space only when it starts
+    // with text; after the literal text the template opens with (SmolVLM's <|im_start|>, Idefics3's
+    // <|begin_of_text|>).
+    if (jinja.find("<end_of_utterance>") != std::string::npos && jinja.find("Assistant:") != std::string::npos)
+        return jinja.substr(0, jinja.find('{')) + "User:{image| }{question}<end_of_utterance>\nAssistant:";
     const std::string start = "<|im_start|>", end = "<|im_end|>";
     if (jinja.find(start) == std::string::npos) return std::nullopt;
     std::string system;

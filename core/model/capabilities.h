@@ -39,12 +39,21 @@ struct Capabilities {
     // the cls metric reads; false when every token is a patch.
     bool vision_cls = true;
     // Generative models: the prompt a question becomes, "{image}" and "{question}" replaced
-    // (LLaVA-1.5: "USER: {image}\n{question} ASSISTANT:"); empty for dual encoders.
+    // (LLaVA-1.5: "USER: {image}\n{question} ASSISTANT:"; "{image| }" puts a space there when
+    // there is no image); empty for dual encoders.
     std::string chat_template;
     // The tokens the prompt puts around each image's tokens, by their text in the tokenizer
     // (InternVL: "<img>", "</img>"); empty when there are none or the config names their ids
     // (Qwen2-VL's vision_start_token_id, vision_end_token_id).
     std::string image_start, image_end;
+    // Idefics3's image prompt: an image cut into a grid of tiles is each tile's tokens after
+    // image_start and <row_r_col_c>, a line break after each row of tiles, a line break, then its
+    // global view's tokens after image_start and <global-img>, then image_end; an image of one view
+    // is the global view's part alone.
+    bool tile_markers = false;
+    // The image tokens a view becomes, where the model knows it and config.json states no
+    // image_seq_length (Idefics3: (patches a side / scale_factor)^2); 0: config.json's.
+    int64_t view_tokens = 0;
     std::vector<TowerCapabilities> towers;
 
     bool generative() const { return kind == ModelKind::Generative; }

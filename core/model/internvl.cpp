@@ -1,15 +1,12 @@
 #include "core/model/internvl.h"
 
-#include <ATen/core/grad_mode.h>
-
 #include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
-#include "core/io/tensor_view.h"
 #include "core/model/config_reader.h"
 #include "core/model/layers.h"
-#include "core/model/llama.h"
+#include "core/model/image_token_vlm.h"
 
 namespace ps {
 namespace {
@@ -55,9 +52,9 @@ InternVitConfig internvit_config(const ConfigReader& c, const nlohmann::json& vi
     return v;
 }
 
-class InternVl : public Vlm, public CausalVlm {
+class InternVl : public ImageTokenVlm {
 public:
-    InternVl(ModelMap map, std::unique_ptr<WeightStore> weights) : Vlm(std::move(map), std::move(weights)) {
+    InternVl(ModelMap map, std::unique_ptr<WeightStore> weights) : ImageTokenVlm(std::move(map), std::move(weights)) {
         const Checkpoint& ckpt = weights_->checkpoint();
         const std::string path = ckpt.config_path();
         const ConfigReader cfg(ckpt.config(), path);
@@ -88,77 +85,15 @@ public:
         projector_prefix_ = root + "multi_modal_projector.";
         language_prefix_ = modules ? "model.language_model." : "language_model.model.";
         head_name_ = modules ? "lm_head.weight" : "language_model.lm_head.weight";
-        towers_ = {{"vision", Modality::Vision, static_cast<int>(vision_.layers)},
-                   {"language", Modality::Language, static_cast<int>(text_.layers)}};
+        set_towers(vision_.layers);
     }
 
-    StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const override {
-        if (tower == 0) return in.pixel_values.defined() ? vision_embed(in.pixel_values) : StageState{};
-        at::Tensor ids = in.input_ids.to(weights_->device());
-        at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden);
-        StageState s = llama_start(text_, x, in.attention_mask, at::arange(ids.size(1), ids.options()).unsqueeze(0));
-        s.image_slots = ids == image_token_;
-        return s;
-    }
-
-    void block(int tower, int i, StageState& s, at::Tensor* probs) const override {
-        if (tower == 1) {
-            llama_decoder_block(*weights_, language_prefix_ + "layers." + std::to_string(i) + ".", text_, s, probs);
-            return;
-        }
-        if (s.hidden.defined()) vision_block(vision_prefix_ + "encoder.layer." + std::to_string(i) + ".", s, probs);
-    }
-
-    void finish(int tower, StageState& s) const override {
-        if (tower == 1) {
-            s.hidden = llama_final_norm(*weights_, language_prefix_, text_, s.hidden);
-            return;
-        }
-        if (!s.hidden.defined()) return;
-        const WeightStore& w = *weights_;
-        at::Tensor x = s.hidden;
-        if (vision_.final_norm)
-            x = layer_norm(x, w.get(vision_prefix_ + "layernorm.weight"), w.get(vision_prefix_ + "layernorm.bias"), vision_.eps);
-        x = pixel_shuffle(x.slice(1, 1));  // without [CLS]
-        const std::string& p = projector_prefix_;
-        const int64_t in = 4 * vision_.hidden;
-        x = layer_norm(x, w.get(p + "layer_norm.weight", {in}), w.get(p + "layer_norm.bias", {in}), 1e-5);
-        x = activation(w.linear(p + "linear_1", x, text_.hidden, in, true), projector_act_);
-        s = StageState{};
-        s.hidden = w.linear(p + "linear_2", x, text_.hidden, text_.hidden, true);
-    }
-
-    VlmOutputs head(const VlmInputs&, const std::vector<StageState>& t) const override {
-        VlmOutputs out;
-        out.logits = llama_logits(*weights_, language_prefix_, head_name_, text_, t[1].hidden);
-        return out;
-    }
-
-    std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
-                                                     const TokenStep& step) const override {
-        at::NoGradGuard no_grad;
-        const StageState vision = run_tower(0, in);
-        at::Tensor ids = in.input_ids.to(weights_->device());
-        return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden),
-                              in.attention_mask, max_new_tokens, eos, step, {}, {&token_hook(), 1, ids == image_token_});
-    }
-
-private:
-    at::Tensor norm(const std::string& n, const at::Tensor& x) const {
-        const WeightStore& w = *weights_;
-        return vision_.rms_norm ? rms_norm(x, w.get(n + ".weight", {vision_.hidden}), vision_.eps)
-                                : layer_norm(x, w.get(n + ".weight", {vision_.hidden}), w.get(n + ".bias", {vision_.hidden}), vision_.eps);
-    }
-
+protected:
     // Patch embeddings after [CLS], plus the learned positions; views [V,3,H,W] of the tower's size.
-    StageState vision_embed(const at::Tensor& pixel_values) const {
+    StageState vision_embed(const VlmInputs& in) const override {
         const WeightStore& w = *weights_;
         const std::string e = vision_prefix_ + "embeddings.";
-        at::Tensor px = pixel_values.to(w.device(), w.dtype());
-        if (px.dim() != 4 || px.size(2) != vision_.image_size || px.size(3) != vision_.image_size)
-            throw Error("pixel_values", shape_string(px) + " is not views [V, 3, " + std::to_string(vision_.image_size) + ", " +
-                                            std::to_string(vision_.image_size) + "] of the vision tower's tiles");
-        at::Tensor x = at::conv2d(px, w.get(e + "patch_embeddings.projection.weight"), w.get(e + "patch_embeddings.projection.bias"),
+        at::Tensor x = at::conv2d(square_views(in.pixel_values, vision_.image_size), w.get(e + "patch_embeddings.projection.weight"), w.get(e + "patch_embeddings.projection.bias"),
                                   vision_.patch_size)
                            .flatten(2)
                            .transpose(1, 2);
@@ -171,8 +106,9 @@ private:
 
     // InternVLVisionLayer: x + lambda_1 * attention(norm(x)), then + lambda_2 * mlp(norm(...)); the
     // q/k RMSNorms (eps 1e-6) span the whole width, before the heads are split.
-    void vision_block(const std::string& p, StageState& s, at::Tensor* probs) const {
+    void vision_block(int index, StageState& s, at::Tensor* probs) const override {
         const WeightStore& w = *weights_;
+        const std::string p = vision_prefix_ + "encoder.layer." + std::to_string(index) + ".";
         const int64_t d = vision_.hidden;
         const int64_t i = w.coupled_width({p + "mlp.fc1.weight"}, {p + "mlp.fc2.weight"}, vision_.intermediate);
         const std::string a = p + "attention.";
@@ -192,37 +128,31 @@ private:
         s.hidden = h + w.get(p + "lambda_2", {d}) * w.linear(p + "mlp.fc2", x, d, i, true);
     }
 
-    // transformers' pixel_shuffle at 0.5 on each view's side x side features [V, side^2, C]:
-    // [V, (side/2)^2, 4C], each token the features of a 2 x 2 group of patches.
-    at::Tensor pixel_shuffle(const at::Tensor& x) const {
-        const int64_t n = x.size(0), c = x.size(2), half = side_ / 2;
-        return x.reshape({n, side_, side_, c})
-            .reshape({n, side_, half, 2 * c})
-            .permute({0, 2, 1, 3})
-            .reshape({n, half, half, 4 * c})
-            .permute({0, 2, 1, 3})
-            .reshape({n, half * half, 4 * c});
+    void vision_finish(StageState& s) const override {
+        const WeightStore& w = *weights_;
+        at::Tensor x = s.hidden;
+        if (vision_.final_norm)
+            x = layer_norm(x, w.get(vision_prefix_ + "layernorm.weight"), w.get(vision_prefix_ + "layernorm.bias"), vision_.eps);
+        x = pixel_shuffle(x.slice(1, 1), side_, 2);  // without [CLS]
+        const std::string& p = projector_prefix_;
+        const int64_t in = 4 * vision_.hidden;
+        x = layer_norm(x, w.get(p + "layer_norm.weight", {in}), w.get(p + "layer_norm.bias", {in}), 1e-5);
+        x = activation(w.linear(p + "linear_1", x, text_.hidden, in, true), projector_act_);
+        s = StageState{};
+        s.hidden = w.linear(p + "linear_2", x, text_.hidden, text_.hidden, true);
     }
 
-    // Token embeddings with every view's features [V, tokens, D] written over the image tokens in order.
-    at::Tensor merged_embeddings(const at::Tensor& ids, const at::Tensor& features) const {
-        at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids);
-        const at::Tensor slots = ids == image_token_;
-        const int64_t tokens = slots.sum().item<int64_t>();
-        const int64_t given = features.defined() ? features.size(0) * features.size(1) : 0;
-        if (tokens != given)
-            throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) + ") but the " +
-                                         std::to_string(features.defined() ? features.size(0) : 0) + " view(s) give " +
-                                         std::to_string(given) + " features; each feature needs one token");
-        if (tokens == 0) return x;
-        return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), features.flatten(0, 1).to(x.scalar_type()));
+private:
+    at::Tensor norm(const std::string& n, const at::Tensor& x) const {
+        const WeightStore& w = *weights_;
+        return vision_.rms_norm ? rms_norm(x, w.get(n + ".weight", {vision_.hidden}), vision_.eps)
+                                : layer_norm(x, w.get(n + ".weight", {vision_.hidden}), w.get(n + ".bias", {vision_.hidden}), vision_.eps);
     }
 
     InternVitConfig vision_;
-    LlamaConfig text_;
-    int64_t image_token_ = 0, side_ = 0;
+    int64_t side_ = 0;
     std::string projector_act_;
-    std::string vision_prefix_, projector_prefix_, language_prefix_, head_name_;
+    std::string vision_prefix_, projector_prefix_;
 };
 
 std::unique_ptr<Vlm> make_internvl(ModelMap map, std::unique_ptr<WeightStore> weights) {

@@ -122,4 +122,14 @@ at::Tensor merge_heads(const at::Tensor& x) {
     return x.transpose(1, 2).contiguous().view({x.size(0), x.size(2), x.size(1) * x.size(3)});
 }
 
+at::Tensor pixel_shuffle(const at::Tensor& x, int64_t side, int64_t f) {
+    const int64_t n = x.size(0), c = x.size(2), cut = side / f;
+    return x.reshape({n, side, side, c})
+        .reshape({n, side, cut, f * c})
+        .permute({0, 2, 1, 3})
+        .reshape({n, cut, cut, f * f * c})
+        .permute({0, 2, 1, 3})
+        .reshape({n, cut * cut, f * f * c});
+}
+
 }  // namespace ps

@@ -49,4 +49,8 @@ at::Tensor rotate_half(const at::Tensor& x);
 at::Tensor split_heads(const at::Tensor& x, int64_t heads);
 at::Tensor merge_heads(const at::Tensor& x);
 
+// transformers' pixel shuffle (InternVL, Idefics3): each view's side x side features [V, side^2, C]
+// as [V, (side/f)^2, f^2 C], a token the features of an f x f group of patches, in row-major order.
+at::Tensor pixel_shuffle(const at::Tensor& x, int64_t side, int64_t f);
+
 }  // namespace ps

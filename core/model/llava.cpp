@@ -1,7 +1,5 @@
 #include "core/model/llava.h"
 
-#include <ATen/core/grad_mode.h>
-
 #include <algorithm>
 
 #include "core/error.h"
@@ -10,7 +8,7 @@
 #include "core/model/clip.h"
 #include "core/model/config_reader.h"
 #include "core/model/layers.h"
-#include "core/model/llama.h"
+#include "core/model/image_token_vlm.h"
 #include "core/model/siglip.h"
 #include "core/model/vit.h"
 
@@ -30,9 +28,9 @@ Generation generation_of(const nlohmann::json& config) {
 // vision_feature_layer when config.json has none: the config class's default.
 int64_t default_feature_layer(Generation g) { return g == Generation::OneVision ? -1 : -2; }
 
-class Llava : public Vlm, public CausalVlm, public TiledVlm {
+class Llava : public ImageTokenVlm, public TiledVlm {
 public:
-    Llava(ModelMap map, std::unique_ptr<WeightStore> weights) : Vlm(std::move(map), std::move(weights)) {
+    Llava(ModelMap map, std::unique_ptr<WeightStore> weights) : ImageTokenVlm(std::move(map), std::move(weights)) {
         const Checkpoint& ckpt = weights_->checkpoint();
         const std::string path = ckpt.config_path();
         const ConfigReader cfg(ckpt.config(), path);
@@ -127,43 +125,25 @@ public:
         head_name_ = modules ? "lm_head.weight" : "language_model.lm_head.weight";
         newline_name_ = root + "image_newline";
 
-        towers_ = {{"vision", Modality::Vision, static_cast<int>(blocks)},
-                   {"language", Modality::Language, static_cast<int>(text_.layers)}};
+        set_towers(blocks);
     }
 
-    // Without pixel_values the vision tower is empty and the prompt must hold no image tokens.
-    StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const override {
-        if (tower == 0) {
-            if (!in.pixel_values.defined()) return StageState{};
-            const at::Tensor pixels = tiled_ ? views(in) : in.pixel_values;
-            if (vit_) return vit_embed(*weights_, vision_prefix_, vit_config_, pixels);
-            return siglip_ ? siglip_vision_embed(*weights_, vision_prefix_, vision_, pixels)
-                           : clip_vision_embed(*weights_, vision_prefix_, vision_, pixels);
-        }
-        at::Tensor ids = in.input_ids.to(weights_->device());
-        at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden, in.image_sizes);
-        at::Tensor positions = at::arange(ids.size(1), ids.options()).unsqueeze(0);
-        StageState s = llama_start(text_, x, in.attention_mask, positions);
-        s.image_slots = ids == image_token_;
-        return s;
+    const AnyresGeometry* anyres() const override { return tiled_ ? &geometry_ : nullptr; }
+
+protected:
+    StageState vision_embed(const VlmInputs& in) const override {
+        const at::Tensor pixels = tiled_ ? views(in) : in.pixel_values;
+        if (vit_) return vit_embed(*weights_, vision_prefix_, vit_config_, pixels);
+        return siglip_ ? siglip_vision_embed(*weights_, vision_prefix_, vision_, pixels)
+                       : clip_vision_embed(*weights_, vision_prefix_, vision_, pixels);
     }
 
-    void block(int tower, int i, StageState& s, at::Tensor* probs) const override {
-        if (tower == 0) {
-            if (!s.hidden.defined()) return;
-            if (vit_) vit_block(*weights_, vision_prefix_ + "encoder.layer." + std::to_string(i) + ".", vit_config_, s, probs);
-            else clip_encoder_block(*weights_, vision_prefix_ + "encoder.layers." + std::to_string(i) + ".", vision_, s, probs);
-            return;
-        }
-        llama_decoder_block(*weights_, layer_prefix(i), text_, s, probs);
+    void vision_block(int i, StageState& s, at::Tensor* probs) const override {
+        if (vit_) vit_block(*weights_, vision_prefix_ + "encoder.layer." + std::to_string(i) + ".", vit_config_, s, probs);
+        else clip_encoder_block(*weights_, vision_prefix_ + "encoder.layers." + std::to_string(i) + ".", vision_, s, probs);
     }
 
-    void finish(int tower, StageState& s) const override {
-        if (tower == 1) {
-            s.hidden = llama_final_norm(*weights_, language_prefix_, text_, s.hidden);
-            return;
-        }
-        if (!s.hidden.defined()) return;
+    void vision_finish(StageState& s) const override {
         // transformers' ViTModel and SiglipVisionModel report their last hidden state after their
         // final layernorm (hidden_states[-1] is last_hidden_state), so features taken from the last
         // block are normalised; CLIP's are not.
@@ -181,26 +161,18 @@ public:
         s.hidden = w.linear(p + "linear_2", x, text_.hidden, text_.hidden, projector_bias_);
     }
 
-    VlmOutputs head(const VlmInputs&, const std::vector<StageState>& t) const override {
-        VlmOutputs out;
-        out.logits = llama_logits(*weights_, language_prefix_, head_name_, text_, t[1].hidden);
-        return out;
+    // Each image's [P,D] (LLaVA-1.5), or for a tiled model its global view's features, then its
+    // tiles' feature map with the padding cut off (and for OneVision scaled down to anyres_max
+    // tiles' worth) and image_newline after each row (transformers' pack_image_features).
+    at::Tensor image_features(const at::Tensor& features, const VlmInputs& in) const override {
+        return tiled_ ? pack(features, in.image_sizes) : features.flatten(0, 1);
     }
 
-    std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
-                                                     const TokenStep& step) const override {
-        at::NoGradGuard no_grad;
-        const StageState vision = run_tower(0, in);
-        at::Tensor ids = in.input_ids.to(weights_->device());
-        return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden, in.image_sizes),
-                              in.attention_mask, max_new_tokens, eos, step, {}, {&token_hook(), 1, ids == image_token_});
+    std::string feature_source(const at::Tensor& features, const VlmInputs& in) const override {
+        return "the " + std::to_string(!features.defined() ? 0 : tiled_ ? in.image_sizes.size(0) : features.size(0)) + " image(s)";
     }
-
-    const AnyresGeometry* anyres() const override { return tiled_ ? &geometry_ : nullptr; }
 
 private:
-    std::string layer_prefix(int i) const { return language_prefix_ + "layers." + std::to_string(i) + "."; }
-
     // Each image's views (global, then tiles) out of pixel_values [images, views, 3, H, W] (padded
     // to the most views) or [views, 3, H, W] (all images' views one after another), by image_sizes.
     at::Tensor views(const VlmInputs& in) const {
@@ -229,28 +201,6 @@ private:
         if (px.dim() != 4 || px.size(0) != total)
             throw Error("pixel_values", shape_string(px) + " is not the " + std::to_string(total) + " views image_sizes asks for");
         return px;
-    }
-
-    // Token embeddings with the projected image features written over the image tokens: each
-    // image's [P,D] (LLaVA-1.5), or for a tiled model its global view's features, then its tiles'
-    // feature map with the padding cut off (and for OneVision scaled down to anyres_max tiles'
-    // worth) and image_newline after each row (transformers' pack_image_features).
-    at::Tensor merged_embeddings(const at::Tensor& ids, const at::Tensor& features, const at::Tensor& image_sizes) const {
-        at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids);
-        at::Tensor slots = ids == image_token_;
-        const int64_t tokens = slots.sum().item<int64_t>();
-        at::Tensor packed = features.defined() ? (tiled_ ? pack(features, image_sizes) : features.flatten(0, 1)) : at::Tensor();
-        const int64_t given = packed.defined() ? packed.size(0) : 0;
-        if (tokens != given)
-            throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) + ") but the " +
-                                         std::to_string(features.defined() ? image_count(features, image_sizes) : 0) +
-                                         " image(s) give " + std::to_string(given) + " features; each feature needs one token");
-        if (tokens == 0) return x;
-        return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), packed.to(x.scalar_type()));
-    }
-
-    int64_t image_count(const at::Tensor& features, const at::Tensor& image_sizes) const {
-        return tiled_ ? image_sizes.size(0) : features.size(0);
     }
 
     // Every image's views' features [views, side^2, D] packed as image tokens [tokens, D].
@@ -285,11 +235,9 @@ private:
     bool vit_ = false;     // a ViTModel vision tower (vit_config_) instead of CLIP's
     bool siglip_ = false;  // a SigLIP vision tower (no [CLS]; CLIP's blocks)
     BertStyleConfig vit_config_;
-    LlamaConfig text_;
-    int64_t image_token_ = 0;
     std::string projector_act_;
     bool projector_bias_ = true, keep_cls_ = false;
-    std::string vision_prefix_, projector_prefix_, language_prefix_, head_name_, newline_name_;
+    std::string vision_prefix_, projector_prefix_, newline_name_;
     bool tiled_ = false;  // LLaVA-NeXT, OneVision: images as tiles and a global view (geometry_), packed with image_newline
     AnyresGeometry geometry_;
 };

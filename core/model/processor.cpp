@@ -27,10 +27,11 @@ Processor::Processor(const Vlm& model) : family_(model.map().family), chat_templ
     const Capabilities& caps = model.capabilities();
     if (caps.image_tokens_in_language) {
         image_token_ = cfg.integer("image_token_index", cfg.integer("image_token_id", 32000));
-        image_seq_length_ = cfg.integer("image_seq_length", 576);
+        image_seq_length_ = caps.view_tokens > 0 ? caps.view_tokens : cfg.integer("image_seq_length", 576);
         vision_start_ = cfg.integer("vision_start_token_id", -1);
         vision_end_ = cfg.integer("vision_end_token_id", -1);
         image_markers_ = {caps.image_start, caps.image_end};
+        tile_markers_ = caps.tile_markers;
         if (const auto* tiled = dynamic_cast<const TiledVlm*>(&model); tiled && tiled->anyres()) anyres_ = *tiled->anyres();
     } else if (const TowerCapabilities* language = caps.tower(Modality::Language); caps.generative() && language) {
         max_text_tokens_ = cfg.sub(language->config_key).integer("max_position_embeddings", 0);
@@ -75,13 +76,26 @@ ImageInputs ImageInputs::select(const std::vector<int64_t>& rows) const {
     return out;
 }
 
-int64_t Processor::image_tokens(int rows, int cols) const {
-    if (anyres_) return anyres_->layout(rows, cols).tokens(anyres_->side);
+PromptImage ImageInputs::prompt(size_t i) const {
+    PromptImage p;
+    p.tokens = tokens.at(i);
+    if (image_tiles.defined()) {
+        const at::Tensor grid = image_tiles[static_cast<int64_t>(i)].to(at::kCPU, at::kLong);
+        p.tiles = {grid[0].item<int64_t>(), grid[1].item<int64_t>()};
+    }
+    return p;
+}
+
+PromptImage Processor::prompt_image(int rows, int cols) const {
+    if (anyres_) return {anyres_->layout(rows, cols).tokens(anyres_->side)};
     const ImageProcessorConfig& cfg = image_config();
-    if (cfg.crop_to_patches) return tile_views(tile_grid(rows, cols, cfg)) * image_seq_length_;
-    if (!cfg.native_resolution) return image_seq_length_;
+    if (cfg.cuts_tiles()) {
+        const std::array<int, 2> grid = tile_grid(rows, cols, cfg);
+        return {tile_views(grid) * image_seq_length_, {grid[0], grid[1]}};
+    }
+    if (!cfg.native_resolution) return {image_seq_length_};
     const auto [h, w] = resized_size(rows, cols, cfg);
-    return (h / cfg.patch_size) * (w / cfg.patch_size) / (cfg.merge_size * cfg.merge_size);
+    return {(h / cfg.patch_size) * (w / cfg.patch_size) / (cfg.merge_size * cfg.merge_size)};
 }
 
 ImageInputs Processor::images(const std::vector<cv::Mat>& images) const {
@@ -99,14 +113,14 @@ ImageInputs Processor::images(const std::vector<cv::Mat>& images) const {
             views.push_back(anyres_tiles(image, cfg));
             most = std::max(most, views.back().size(0));
             sizes.insert(sizes.end(), {image.rows, image.cols});
-            out.tokens.push_back(image_tokens(image.rows, image.cols));
+            out.tokens.push_back(prompt_image(image.rows, image.cols).tokens);
         }
         for (at::Tensor& v : views) v = at::constant_pad_nd(v, {0, 0, 0, 0, 0, 0, 0, most - v.size(0)});
         out.pixel_values = at::stack(views);
         out.image_sizes = at::tensor(sizes, at::kLong).view({-1, 2});
         return out;
     }
-    if (cfg.crop_to_patches) {  // each image's tiles and thumbnail, one after another
+    if (cfg.cuts_tiles()) {  // each image's tiles and whole view, one after another
         std::vector<at::Tensor> views;
         std::vector<int64_t> grids;
         for (const cv::Mat& image : images) {
@@ -139,7 +153,7 @@ ImageInputs Processor::images(const std::vector<cv::Mat>& images) const {
 
 ImageInputs Processor::gray_images(const at::Tensor& images) const {
     const ImageProcessorConfig& cfg = image_config();
-    if (!cfg.native_resolution && !anyres_ && !cfg.crop_to_patches) {
+    if (!cfg.native_resolution && !anyres_ && !cfg.cuts_tiles()) {
         ImageInputs out;
         out.pixel_values = preprocess_gray_batch(images, cfg);
         out.tokens.assign(static_cast<size_t>(out.pixel_values.size(0)), image_seq_length_);
@@ -193,20 +207,24 @@ VlmInputs Processor::batch(const std::vector<std::vector<int64_t>>& ids, bool pa
     return in;
 }
 
-std::vector<int64_t> Processor::chat_ids(const std::string& question, int64_t image_tokens) const {
-    const bool image = image_tokens > 0;
+std::vector<int64_t> Processor::chat_ids(const std::string& question, const PromptImage& image_place) const {
+    const bool image = image_place.tokens > 0;
     if (chat_error_) std::rethrow_exception(chat_error_);
-    const std::string kImage = "{image}", kQuestion = "{question}";
+    const std::string kImage = "{image", kQuestion = "{question}";
     const size_t image_at = chat_template_.find(kImage);
-    if (image_at == std::string::npos) throw Error("run", "chat prompts need a generative model");
+    const size_t image_end = chat_template_.find('}', image_at);
+    if (image_at == std::string::npos || image_end == std::string::npos) throw Error("run", "chat prompts need a generative model");
     // As the Hugging Face processor splits the prompt at its image: the text before carries the
     // tokenizer's special tokens (unless it starts with BOS already, as chat templates write it),
-    // the image token is repeated once per image feature, the text after is encoded without them.
-    // Without an image, "{image}" and the line break after it go and the prompt is encoded whole.
+    // the image's part follows, the text after is encoded without them. Without an image,
+    // "{image}" and the line break after it go ("{image|text}": the text takes its place) and the
+    // prompt is encoded whole.
     const Tokenizer& tokenizer = this->tokenizer();
     const std::string before = chat_template_.substr(0, image_at);
-    std::string after = chat_template_.substr(image_at + kImage.size());
-    if (!image && !after.empty() && after[0] == '\n') after.erase(0, 1);
+    const std::string mark = chat_template_.substr(image_at + kImage.size(), image_end - image_at - kImage.size());
+    std::string after = chat_template_.substr(image_end + 1);
+    if (!image && !mark.empty() && mark[0] == '|') after.insert(0, mark.substr(1));
+    else if (!image && !after.empty() && after[0] == '\n') after.erase(0, 1);
     const size_t question_at = after.find(kQuestion);
     if (question_at != std::string::npos) after.replace(question_at, kQuestion.size(), question);
 
@@ -217,13 +235,47 @@ std::vector<int64_t> Processor::chat_ids(const std::string& question, int64_t im
     if (!image) return tokenizer.encode(before + after, first);
     std::vector<int64_t> ids = tokenizer.encode(before, first);
     if (image_seq_length_ <= 0) throw Error("run", "this model takes no images; ask without one");
-    if (vision_start_ >= 0) ids.push_back(vision_start_);
-    if (!image_markers_[0].empty()) ids.push_back(marker_id(image_markers_[0]));
-    ids.insert(ids.end(), static_cast<size_t>(image_tokens), image_token_);
-    if (!image_markers_[1].empty()) ids.push_back(marker_id(image_markers_[1]));
-    if (vision_end_ >= 0) ids.push_back(vision_end_);
+    const std::vector<int64_t> part = image_ids(image_place);
+    ids.insert(ids.end(), part.begin(), part.end());
     const std::vector<int64_t> rest = tokenizer.encode(after, plain);
     ids.insert(ids.end(), rest.begin(), rest.end());
+    return ids;
+}
+
+std::vector<int64_t> Processor::image_ids(const PromptImage& image) const {
+    std::vector<int64_t> ids;
+    auto tokens = [&](int64_t n) { ids.insert(ids.end(), static_cast<size_t>(n), image_token_); };
+    if (tile_markers_) {
+        // Idefics3Processor's image string, tokenized as the tokenizer splits it at its added
+        // tokens: the line breaks between them are text of their own.
+        EncodeOptions plain;
+        plain.add_special_tokens = false;
+        const int64_t start = marker_id(image_markers_[0]), rows = image.tiles[0], cols = image.tiles[1];
+        const int64_t views = rows * cols > 1 ? rows * cols + 1 : 1;
+        if (image.tokens != views * image_seq_length_)
+            throw Error("run", std::to_string(image.tokens) + " image tokens are not the " + std::to_string(views) + " views of a " +
+                                   std::to_string(rows) + "x" + std::to_string(cols) + " tile grid");
+        if (views > 1)
+            for (int64_t r = 1; r <= rows; ++r) {
+                for (int64_t c = 1; c <= cols; ++c) {
+                    ids.push_back(start);
+                    ids.push_back(marker_id("<row_" + std::to_string(r) + "_col_" + std::to_string(c) + ">"));
+                    tokens(image_seq_length_);
+                }
+                const std::vector<int64_t> line = tokenizer().encode(r < rows ? "\n" : "\n\n", plain);
+                ids.insert(ids.end(), line.begin(), line.end());
+            }
+        ids.push_back(start);
+        ids.push_back(marker_id("<global-img>"));
+        tokens(image_seq_length_);
+        ids.push_back(marker_id(image_markers_[1]));
+        return ids;
+    }
+    if (vision_start_ >= 0) ids.push_back(vision_start_);
+    if (!image_markers_[0].empty()) ids.push_back(marker_id(image_markers_[0]));
+    tokens(image.tokens);
+    if (!image_markers_[1].empty()) ids.push_back(marker_id(image_markers_[1]));
+    if (vision_end_ >= 0) ids.push_back(vision_end_);
     return ids;
 }
 
@@ -237,7 +289,7 @@ VlmInputs Processor::chat(const cv::Mat& image, const std::string& question) con
     VlmInputs in;
     tokenizer();  // the tokenizer first: its error is the one a missing pair of files reports
     const ImageInputs pixels = image.empty() ? ImageInputs{} : images({image});
-    in.input_ids = at::tensor(chat_ids(question, image.empty() ? 0 : pixels.tokens.front()), at::kLong).unsqueeze(0);
+    in.input_ids = at::tensor(chat_ids(question, image.empty() ? PromptImage{} : pixels.prompt(0)), at::kLong).unsqueeze(0);
     pixels.put(in);
     in.attention_mask = at::ones_like(in.input_ids);
     return in;

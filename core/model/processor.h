@@ -20,6 +20,13 @@
 
 namespace ps {
 
+// An image as a chat prompt holds it: its image-token count and, for a processor that cuts it into
+// tiles (image_tiles), its tile grid (rows, columns), which Idefics3's prompt marks.
+struct PromptImage {
+    int64_t tokens = 0;
+    std::array<int64_t, 2> tiles{1, 1};
+};
+
 // Images as a vision tower takes them (VlmInputs' pixel_values, and image_grid_thw for a
 // native-resolution family, image_sizes for a tiled one or image_tiles for one cropped into tiles),
 // with the number of image tokens each is in a chat prompt.
@@ -28,6 +35,8 @@ struct ImageInputs {
     std::vector<int64_t> tokens;
     // The images `rows` (repeats allowed), in that order.
     ImageInputs select(const std::vector<int64_t>& rows) const;
+    // How image i sits in a chat prompt.
+    PromptImage prompt(size_t i) const;
     void put(VlmInputs& in) const {
         in.pixel_values = pixel_values;
         in.image_grid_thw = image_grid_thw;
@@ -53,11 +62,11 @@ public:
     // chat() followed by `answer` and the tokenizer's EOS, as LLaVA trains on a turn: `labels` keep
     // the answer's tokens and EOS (-100 elsewhere), so the next-token loss is the answer's.
     VlmInputs chat(const cv::Mat& image, const std::string& question, const std::string& answer) const;
-    // The ids of chat() for an image of `image_tokens` tokens (0: no image), placed where the
-    // template puts the image (between the config's vision start and end tokens when it names them).
-    std::vector<int64_t> chat_ids(const std::string& question, int64_t image_tokens) const;
-    // How many image tokens an image of rows x cols pixels is in a chat prompt.
-    int64_t image_tokens(int rows, int cols) const;
+    // The ids of chat() for `image` (no tokens: no image), placed where the template puts the image
+    // (between the config's vision start and end tokens when it names them).
+    std::vector<int64_t> chat_ids(const std::string& question, const PromptImage& image) const;
+    // How an image of rows x cols pixels sits in a chat prompt.
+    PromptImage prompt_image(int rows, int cols) const;
 
     // Images alone, as the vision tower takes them; RGB images, or grey ones [N,H,W] uint8.
     ImageInputs images(const std::vector<cv::Mat>& images) const;
@@ -86,6 +95,9 @@ private:
     int64_t image_seq_length_ = 0;
     int64_t vision_start_ = -1, vision_end_ = -1;  // tokens around an image's tokens, where the config names them
     std::array<std::string, 2> image_markers_;       // ...or the tokenizer's tokens of this text (Capabilities)
+    bool tile_markers_ = false;                      // Capabilities::tile_markers
+    // The ids of one image's part of a prompt.
+    std::vector<int64_t> image_ids(const PromptImage& image) const;
     int64_t marker_id(const std::string& token) const;
     std::optional<AnyresGeometry> anyres_;  // a tiled model's (TiledVlm)
 };

@@ -68,7 +68,7 @@ ProjectorTrainingResult train_projector(Vlm& model, const LabelledImages& train,
     std::vector<double> weights;
     for (const auto& [kind, share] : opt.mix) weights.push_back(share);
     const int64_t n_images = train.images.size(0);
-    const int64_t image_tokens = processor.image_tokens(static_cast<int>(train.images.size(1)), static_cast<int>(train.images.size(2)));
+    const PromptImage image = processor.prompt_image(static_cast<int>(train.images.size(1)), static_cast<int>(train.images.size(2)));
 
     for (int64_t step = result.resumed_from; step < opt.steps; ++step) {
         // This step's samples depend on the seed and the step alone, so a resumed run sees the same.
@@ -81,7 +81,7 @@ ProjectorTrainingResult train_projector(Vlm& model, const LabelledImages& train,
             index[b] = std::uniform_int_distribution<int64_t>(0, n_images - 1)(rng);
             const int64_t label = train.labels[index[b]].item<int64_t>();
             const ClassQuestion q = class_question(opt.mix[kind_of(rng)].first, label, classes, rng);
-            ids[b] = processor.chat_ids(q.question, image_tokens);
+            ids[b] = processor.chat_ids(q.question, image);
             answers.emplace_back(b, static_cast<int64_t>(ids[b].size()));
             EncodeOptions plain;
             plain.add_special_tokens = false;

@@ -77,6 +77,15 @@ private Q_SLOTS:
         // Mistral's instruction format (its prompts' ids are checked against transformers in test_llava_next).
         QCOMPARE(QString::fromStdString(*ps::chat_prompt_template("{{ '[INST] ' + message['content'] + ' [/INST]' }}")),
                  QString("[INST] {image}\n{question} [/INST]"));
+        // Idefics3's and SmolVLM's User/Assistant format, after the text its template opens with (its
+        // prompts' ids are checked against transformers in test_idefics3); ChatML's marker does not
+        // make it ChatML.
+        const std::string idefics = "{% for message in messages %}{{message['role'] | capitalize}}{{':'}}{{ '<image>' }}"
+                                    "<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
+        QCOMPARE(QString::fromStdString(*ps::chat_prompt_template("<|im_start|>" + idefics)),
+                 QString("<|im_start|>User:{image| }{question}<end_of_utterance>\nAssistant:"));
+        QCOMPARE(QString::fromStdString(*ps::chat_prompt_template("<|begin_of_text|>" + idefics)),
+                 QString("<|begin_of_text|>User:{image| }{question}<end_of_utterance>\nAssistant:"));
     }
 
     // What to_json() writes, transformers reads as the same tokenizer.

@@ -268,7 +268,12 @@ private Q_SLOTS:
         QCOMPARE(onevision.tile, 384);
         QCOMPARE(onevision.shortest_edge, 0);
         QVERIFY(!onevision.do_center_crop);
-        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::image_processor_defaults("Idefics3ImageProcessor"));
+        const ps::ImageProcessorConfig smolvlm = ps::image_processor_defaults("SmolVLMImageProcessor");
+        QCOMPARE(smolvlm.longest_edge, 4 * 364);
+        QCOMPARE(smolvlm.max_image_size, 364);
+        QVERIFY(smolvlm.do_image_splitting && smolvlm.cuts_tiles());
+        QCOMPARE(smolvlm.resample, ps::ResampleFilter::Lanczos);
+        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::image_processor_defaults("Gemma3ImageProcessor"));
     }
 
     void malformed_configs_name_file_and_field() {
@@ -276,7 +281,12 @@ private Q_SLOTS:
             {"{", "not valid JSON"},
             {"[1, 2]", "expected a JSON object"},
             {"{}", "field 'image_processor_type': missing"},
-            {R"({"image_processor_type": "Idefics3ImageProcessor"})", "field 'image_processor_type': unsupported"},
+            {R"({"image_processor_type": "Gemma3ImageProcessor"})", "field 'image_processor_type': unsupported"},
+            {R"({"image_processor_type": "Idefics3ImageProcessor", "size": {"height": 364, "width": 364}})", "field 'size'"},
+            {R"({"image_processor_type": "Idefics3ImageProcessor", "max_image_size": {"longest_edge": 0}})",
+             "field 'max_image_size.longest_edge'"},
+            {R"({"image_processor_type": "SmolVLMImageProcessor", "size": {"longest_edge": 5000}})", "field 'size'"},
+            {R"({"image_processor_type": "SmolVLMImageProcessor", "do_image_splitting": 1})", "field 'do_image_splitting'"},
             {R"({"image_processor_type": "Qwen2VLImageProcessor", "size": {"shortest_edge": 3136}})", "field 'size'"},
             {R"({"image_processor_type": "Qwen2VLImageProcessor", "min_pixels": -4})", "field 'min_pixels'"},
             {R"({"image_processor_type": "Qwen2VLImageProcessor", "min_pixels": 9000, "max_pixels": 8000})", "field 'min_pixels'"},

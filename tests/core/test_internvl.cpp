@@ -26,7 +26,6 @@
 #include "core/model/processor.h"
 #include "core/token/image_tokens.h"
 #include "core/token/token_importance.h"
-#include "core/token/token_pruning.h"
 #include "tests/core/generative_parity.h"
 #include "tests/core/model_parity.h"
 #include "tests/core/tiled_parity.h"
@@ -85,7 +84,7 @@ private Q_SLOTS:
                      ps_test::ids_of(ref[image_name + ".input_ids"]));
         }
         QVERIFY2(worst_pixel <= 1e-6, qPrintable(QString("pixel values differ by %1").arg(worst_pixel)));
-        QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ps_test::ids_of(ref["text.input_ids"]));
+        QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), {}), ps_test::ids_of(ref["text.input_ids"]));
         const at::Tensor counts = ref["patch_counts"];
         const ps::ImageProcessorConfig& cfg = processor.image_config();
         for (int64_t i = 0; i < counts.size(0); ++i) {
@@ -95,15 +94,7 @@ private Q_SLOTS:
                      qPrintable(QString("%1x%2: %3 views, the processor's %4").arg(w).arg(h).arg(views).arg(counts[i][2].item<int64_t>())));
         }
 
-        ps::CaptureOptions cap;
-        cap.hidden_states = true;
-        const ps::VlmOutputs out = model->forward(ps_test::reference_inputs(ref), cap);
-        QString report = QString("pixels %1, ").arg(worst_pixel);
-        ps_test::check_hidden_states(*model, ref, out, report);
-        if (QTest::currentTestFailed()) return;
-        ps_test::check_generation_and_streaming(*model, ref, out.logits);
-        if (QTest::currentTestFailed()) return;
-        qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
+        ps_test::check_outputs(*model, ref, worst_pixel);
     }
 
     // Heatmaps: image a (37 x 101) is cut into a row of three 28-pixel tiles and a thumbnail. A
@@ -117,11 +108,7 @@ private Q_SLOTS:
         QCOMPARE(ps_test::ids_of(in.image_tiles), (std::vector<int64_t>{1, 3}));
 
         const auto grids = ps::image_token_importance(*model, in, 1, ps::TokenMetric::Cls);
-        ps::StageState s = model->embed(0, in, {});
-        model->block(0, 0, s);
-        at::Tensor probs;
-        model->block(0, 1, s, &probs);
-        const at::Tensor scores = ps::token_scores(*model, 0, 1, s, probs, ps::TokenMetric::Cls).slice(1, 1).to(at::kFloat);
+        const at::Tensor scores = ps_test::vision_block_scores(*model, in, 1, ps::TokenMetric::Cls).slice(1, 1);
         QCOMPARE(grids.size(), size_t{1});
         QCOMPARE(grids[0].rows, 4);
         QCOMPARE(grids[0].cols, 12);
@@ -130,10 +117,7 @@ private Q_SLOTS:
                 for (int64_t x = 0; x < 4; ++x)
                     QCOMPARE(grids[0].scores[static_cast<size_t>(y * 12 + c * 4 + x)], scores[c][y * 4 + x].item<float>());
 
-        ps::StageState lang = model->embed(1, in, {model->run_tower(0, in)});
-        at::Tensor lang_probs;
-        model->block(1, 0, lang, &lang_probs);
-        const at::Tensor image_scores = ps::last_token_attention(lang_probs).masked_select(lang.image_slots).to(at::kFloat);
+        const at::Tensor image_scores = ps_test::first_layer_image_scores(*model, in);
         const auto text = ps::image_token_importance(*model, in, 0, ps::TokenMetric::Text);
         QCOMPARE(text[0].rows, 2);
         QCOMPARE(text[0].cols, 6);

@@ -23,7 +23,6 @@
 #include "core/error.h"
 #include "core/model/processor.h"
 #include "core/token/image_tokens.h"
-#include "core/token/token_pruning.h"
 #include "tests/core/generative_parity.h"
 #include "tests/core/model_parity.h"
 #include "tests/core/tiled_parity.h"
@@ -59,18 +58,8 @@ private Q_SLOTS:
         ps_test::check_tiled_processor(*model, ref, questions, worst_pixel);
         if (QTest::currentTestFailed()) return;
 
-        // Every hidden state and the logits for a prompt about two images.
-        ps::CaptureOptions cap;
-        cap.hidden_states = true;
-        const ps::VlmOutputs out = model->forward(ps_test::reference_inputs(ref), cap);
-        QString report = QString("pixels %1, ").arg(worst_pixel);
-        ps_test::check_hidden_states(*model, ref, out, report);
-        if (QTest::currentTestFailed()) return;
-
-        // Greedy answers of a left-padded batch of one-image prompts and of the two-image prompt; streamed.
-        ps_test::check_generation_and_streaming(*model, ref, out.logits);
-        if (QTest::currentTestFailed()) return;
-        qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
+        // Every hidden state and the logits for a prompt about two images; greedy answers; streamed.
+        ps_test::check_outputs(*model, ref, worst_pixel);
     }
 
     // Heatmaps over the image as the model tiled it: for a vision metric, the cell of patch (y, x) of
@@ -87,10 +76,7 @@ private Q_SLOTS:
         const std::vector<std::array<int64_t, 2>> tiles = {{1, 3}, {3, 1}};
 
         const auto grids = ps::image_token_importance(*model, in, 0, ps::TokenMetric::Received);
-        ps::StageState s = model->embed(0, in, {});
-        at::Tensor probs;
-        model->block(0, 0, s, &probs);
-        const at::Tensor scores = ps::token_scores(*model, 0, 0, s, probs, ps::TokenMetric::Received).slice(1, 1).to(at::kFloat);
+        const at::Tensor scores = ps_test::vision_block_scores(*model, in, 0, ps::TokenMetric::Received).slice(1, 1);
         QCOMPARE(grids.size(), size_t{2});
         int64_t view = 0;
         for (size_t i = 0; i < 2; ++i) {

@@ -24,7 +24,6 @@
 #include "core/model/processor.h"
 #include "core/token/image_tokens.h"
 #include "core/token/token_importance.h"
-#include "core/token/token_pruning.h"
 #include "tests/core/generative_parity.h"
 #include "tests/core/model_parity.h"
 #include "tests/core/tiled_parity.h"
@@ -84,15 +83,7 @@ private Q_SLOTS:
         }
         QVERIFY2(scaled > 50 && scaled < counts.size(0), qPrintable(QString("%1 of 300 maps scaled down").arg(scaled)));
 
-        ps::CaptureOptions cap;
-        cap.hidden_states = true;
-        const ps::VlmOutputs out = model->forward(ps_test::reference_inputs(ref), cap);
-        QString report = QString("pixels %1, ").arg(worst_pixel);
-        ps_test::check_hidden_states(*model, ref, out, report);
-        if (QTest::currentTestFailed()) return;
-        ps_test::check_generation_and_streaming(*model, ref, out.logits);
-        if (QTest::currentTestFailed()) return;
-        qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
+        ps_test::check_outputs(*model, ref, worst_pixel);
     }
 
     // Heatmaps: a vision metric's cells are each tile's patches where the tile sits (SigLIP has no
@@ -106,11 +97,7 @@ private Q_SLOTS:
         const int64_t side = 5;
 
         const auto grids = ps::image_token_importance(*model, in, 1, ps::TokenMetric::Received);
-        ps::StageState s = model->embed(0, in, {});
-        model->block(0, 0, s);
-        at::Tensor probs;
-        model->block(0, 1, s, &probs);
-        const at::Tensor scores = ps::token_scores(*model, 0, 1, s, probs, ps::TokenMetric::Received).to(at::kFloat);
+        const at::Tensor scores = ps_test::vision_block_scores(*model, in, 1, ps::TokenMetric::Received);
         QCOMPARE(grids.size(), size_t{2});
         QCOMPARE(grids[0].rows, 5);
         QCOMPARE(grids[0].cols, 15);
@@ -119,10 +106,7 @@ private Q_SLOTS:
                 for (int64_t x = 0; x < side; ++x)
                     QCOMPARE(grids[0].scores[static_cast<size_t>(y * 15 + c * side + x)], scores[1 + c][y * side + x].item<float>());
 
-        ps::StageState lang = model->embed(1, in, {model->run_tower(0, in)});
-        at::Tensor lang_probs;
-        model->block(1, 0, lang, &lang_probs);
-        const at::Tensor image_scores = ps::last_token_attention(lang_probs).masked_select(lang.image_slots).to(at::kFloat);
+        const at::Tensor image_scores = ps_test::first_layer_image_scores(*model, in);
         const auto text = ps::image_token_importance(*model, in, 0, ps::TokenMetric::Text);
         QCOMPARE(text[0].rows, 5);
         QCOMPARE(text[0].cols, 15);

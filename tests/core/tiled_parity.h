@@ -1,6 +1,7 @@
-// Checks the tests of the tiled LLaVA generations (LLaVA-NeXT, LLaVA-OneVision) share, on a
-// reference tests/python/llava_tiled_reference.py wrote: the processor against transformers', and
-// every hidden state and the logits of the reference's prompt about two images.
+// Checks the tests of the families that tile images (LLaVA-NeXT, LLaVA-OneVision, InternVL,
+// Idefics3) share, on a reference their script wrote: the processor against transformers', every
+// hidden state, the logits and the greedy answers of the reference's prompts, and the scores that
+// heatmaps are checked against.
 #pragma once
 #include <QTest>
 
@@ -10,6 +11,9 @@
 
 #include "core/data/image.h"
 #include "core/model/processor.h"
+#include "core/token/token_importance.h"
+#include "core/token/token_pruning.h"
+#include "tests/core/generative_parity.h"
 #include "tests/core/model_parity.h"
 
 namespace ps_test {
@@ -32,12 +36,12 @@ inline void check_tiled_processor(const ps::Vlm& model, const Reference& ref, co
         QCOMPARE(ids_of(processor.chat(image, questions.at(name).get<std::string>()).input_ids), ids_of(ref[name + ".input_ids"]));
     }
     QVERIFY2(worst_pixel <= 1e-6, qPrintable(QString("pixel values differ by %1").arg(worst_pixel)));
-    QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), 0), ids_of(ref["text.input_ids"]));
+    QCOMPARE(processor.chat_ids(questions.at("text").get<std::string>(), {}), ids_of(ref["text.input_ids"]));
     const at::Tensor counts = ref["token_counts"];
     for (int64_t i = 0; i < counts.size(0); ++i) {
         const int h = static_cast<int>(counts[i][0].item<int64_t>()), w = static_cast<int>(counts[i][1].item<int64_t>());
-        QVERIFY2(processor.image_tokens(h, w) == counts[i][2].item<int64_t>(),
-                 qPrintable(QString("%1x%2: %3 image tokens, the processor's %4").arg(w).arg(h).arg(processor.image_tokens(h, w))
+        QVERIFY2(processor.prompt_image(h, w).tokens == counts[i][2].item<int64_t>(),
+                 qPrintable(QString("%1x%2: %3 image tokens, the processor's %4").arg(w).arg(h).arg(processor.prompt_image(h, w).tokens)
                                 .arg(counts[i][2].item<int64_t>())));
     }
     // Two images in one call: padded to the most views, as the processor's do_pad.
@@ -63,6 +67,39 @@ inline void check_hidden_states(const ps::Vlm& model, const Reference& ref, cons
     }
     PS_COMPARE_TENSOR(out.logits, ref["logits"], std::string("logits"), false, 1e-4, 0);
     report += QString("logits %1").arg(diff(out.logits, ref["logits"]).first);
+}
+
+// The reference prompt about two images through `model`: every hidden state and the logits
+// (check_hidden_states), greedy answers and streaming (check_generation_and_streaming); logs the
+// largest differences after `worst_pixel`. Reports through QTest.
+inline void check_outputs(const ps::Vlm& model, const Reference& ref, double worst_pixel) {
+    ps::CaptureOptions cap;
+    cap.hidden_states = true;
+    const ps::VlmOutputs out = model.forward(reference_inputs(ref), cap);
+    QString report = QString("pixels %1, ").arg(worst_pixel);
+    check_hidden_states(model, ref, out, report);
+    if (QTest::currentTestFailed()) return;
+    check_generation_and_streaming(model, ref, out.logits);
+    if (QTest::currentTestFailed()) return;
+    qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
+}
+
+// Vision block `block`'s token scores by `metric` [views, tokens], its blocks run one by one.
+inline at::Tensor vision_block_scores(const ps::Vlm& model, const ps::VlmInputs& in, int block, ps::TokenMetric metric) {
+    ps::StageState s = model.embed(0, in, {});
+    for (int i = 0; i < block; ++i) model.block(0, i, s);
+    at::Tensor probs;
+    model.block(0, block, s, &probs);
+    return ps::token_scores(model, 0, block, s, probs, metric).to(at::kFloat);
+}
+
+// FastV's scores at the decoder's first layer: the last prompt token's attention to each image
+// token, in prompt order.
+inline at::Tensor first_layer_image_scores(const ps::Vlm& model, const ps::VlmInputs& in) {
+    ps::StageState lang = model.embed(1, in, {model.run_tower(0, in)});
+    at::Tensor probs;
+    model.block(1, 0, lang, &probs);
+    return ps::last_token_attention(probs).masked_select(lang.image_slots).to(at::kFloat);
 }
 
 // A question file about the reference's images a, c and b (4, 3 and 4 views): dir/questions.jsonl.

@@ -13,9 +13,13 @@ import sys
 import torch
 import transformers
 
+from idefics3_positions import use_trained_positions
+
 
 def load(path):
     cfg = transformers.AutoConfig.from_pretrained(path)
+    if cfg.model_type in ("idefics3", "smolvlm"):
+        use_trained_positions()
     architectures = cfg.architectures or getattr(getattr(cfg, "text_config", None), "architectures", None)
     cls = getattr(transformers, architectures[0]) if architectures else transformers.AutoModel
     model, info = cls.from_pretrained(path, output_loading_info=True)

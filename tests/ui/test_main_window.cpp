@@ -447,22 +447,22 @@ void TestMainWindow::llavaWithoutTokenizer() {
 // A family that can only be inspected: the tree shows it, and Prune, Sweep and Recover are
 // disabled with the reason, before any folder is asked for.
 void TestMainWindow::inspectOnlyFamilyDisablesActions() {
-    QTemporaryDir idefics;
-    QVERIFY(idefics.isValid());
-    ps_test::write_bytes(idefics.filePath("config.json"), "{\"model_type\": \"idefics3\"}\n");
-    QVERIFY(QFile::copy(demo_ + "/model.safetensors", idefics.filePath("model.safetensors")));
+    QTemporaryDir blip2;
+    QVERIFY(blip2.isValid());
+    ps_test::write_bytes(blip2.filePath("config.json"), "{\"model_type\": \"blip-2\"}\n");
+    QVERIFY(QFile::copy(demo_ + "/model.safetensors", blip2.filePath("model.safetensors")));
     ps::MainWindow w;
     w.setShowErrorDialogs(false);
-    QVERIFY(openAndWait(w, idefics.path()));
+    QVERIFY(openAndWait(w, blip2.path()));
     for (const QKeySequence& key : {QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
                                     QKeySequence(Qt::CTRL | Qt::Key_E)}) {
         QAction* a = actionWithShortcut(w, key);
         QVERIFY2(a, qPrintable(key.toString()));
         QVERIFY2(!a->isEnabled(), qPrintable(a->text()));
-        QVERIFY2(a->toolTip().contains("Idefics3") && a->toolTip().contains("inspect"), qPrintable(a->toolTip()));
+        QVERIFY2(a->toolTip().contains("BLIP-2") && a->toolTip().contains("inspect"), qPrintable(a->toolTip()));
     }
-    QVERIFY(!w.pruneTo(tmp_.filePath("idefics-pruned")));
-    QVERIFY(!QFile::exists(tmp_.filePath("idefics-pruned")));
+    QVERIFY(!w.pruneTo(tmp_.filePath("blip2-pruned")));
+    QVERIFY(!QFile::exists(tmp_.filePath("blip2-pruned")));
 
     QVERIFY(openAndWait(w, PS_DEFAULT_MODEL));  // a runnable model enables them again
     QVERIFY(actionWithShortcut(w, QKeySequence(Qt::CTRL | Qt::Key_R))->isEnabled());

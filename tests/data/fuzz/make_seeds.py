@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the fuzzers' seed corpora beside this script (safetensors/, gguf/, config/, tokenizer/, image/, run_score/, vqa_file/,
-llava_conversations/, inputs_file/):
+"""Writes the fuzzers' seed corpora beside this script (safetensors/, gguf/, config/, tokenizer/, image/, image_config/, run_score/,
+vqa_file/, llava_conversations/, inputs_file/):
 a few small valid inputs of each kind for libFuzzer to mutate. Needs Pillow (the project .venv
 has it) for the JPEG seed. Re-run after changing a seed: .venv/bin/python make_seeds.py"""
 import base64
@@ -40,7 +40,8 @@ def gguf_string(s):
 
 
 def main():
-    for sub in ("safetensors", "gguf", "config", "tokenizer", "image", "run_score", "vqa_file", "llava_conversations", "inputs_file"):
+    for sub in ("safetensors", "gguf", "config", "tokenizer", "image", "image_config", "run_score", "vqa_file", "llava_conversations",
+                "inputs_file"):
         shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
     # GGUF: metadata of several value types and one tensor of each supported type.
     kv = gguf_string("general.architecture") + struct.pack("<I", 8) + gguf_string("llama")
@@ -58,7 +59,8 @@ def main():
     write("safetensors/bf16_metadata.safetensors", safetensors({"w": ("BF16", [3, 1], bytes(6))}, {"format": "pt"}))
     write("safetensors/scalar_and_empty.safetensors", safetensors({"s": ("I64", [], bytes(8)), "e": ("U8", [0, 4], b"")}))
     write("safetensors/empty_header.safetensors", safetensors({}))
-    # Calibration inputs: LLaVA-style rows with a mask, labels and images; Qwen-style patches with their grid.
+    # Calibration inputs: LLaVA-style rows with a mask, labels and images; Qwen-style patches with their grid;
+    # LLaVA-NeXT's views with image sizes; InternVL's tiles with their grids.
     ids = struct.pack("<12q", 1, 5, 9, 9, 7, 2, 1, 6, 9, 9, 8, 2)
     write("inputs_file/images.safetensors", safetensors({
         "input_ids": ("I64", [2, 6], ids), "attention_mask": ("I32", [2, 6], struct.pack("<12i", *[1] * 11, 0)),
@@ -67,6 +69,9 @@ def main():
     write("inputs_file/patch_grid.safetensors", safetensors({
         "input_ids": ("U8", [2, 3], bytes([1, 9, 2, 1, 9, 2])), "pixel_values": ("F32", [12, 2], bytes(96)),
         "image_grid_thw": ("I64", [2, 3], struct.pack("<6q", 1, 2, 2, 1, 2, 4))}))
+    write("inputs_file/tiled_views.safetensors", safetensors({
+        "image_sizes": ("I64", [2, 2], struct.pack("<4q", 37, 101, 20, 26)), "input_ids": ("I64", [2, 4], struct.pack("<8q", *[1] * 8)),
+        "pixel_values": ("F32", [2, 2, 3, 2, 2], bytes(192))}))
     write("inputs_file/cropped_tiles.safetensors", safetensors({
         "input_ids": ("I64", [2, 2], struct.pack("<4q", 1, 9, 1, 9)), "pixel_values": ("F32", [5, 3, 2, 2], bytes(240)),
         "image_tiles": ("I64", [2, 2], struct.pack("<4q", 1, 3, 1, 1))}))
@@ -104,6 +109,16 @@ def main():
                                                     "image_grid_pinpoints": [[384, 768], [768, 384]],
                                                     "text_config": {"model_type": "qwen2", "use_sliding_window": False},
                                                     "vision_config": {"model_type": "siglip_vision_model", "vision_use_head": False}}))
+    # preprocessor_config.json of each kind of image processor: resize and crop, native resolution, anyres, tiles.
+    write("image_config/clip.json", json.dumps({"image_processor_type": "CLIPImageProcessor", "size": {"shortest_edge": 224},
+                                                "crop_size": {"height": 224, "width": 224}, "resample": 3}))
+    write("image_config/qwen2_vl.json", json.dumps({"image_processor_type": "Qwen2VLImageProcessor", "min_pixels": 3136,
+                                                    "max_pixels": 12845056, "patch_size": 14, "merge_size": 2}))
+    write("image_config/llava_next.json", json.dumps({"image_processor_type": "LlavaNextImageProcessor",
+                                                      "image_grid_pinpoints": [[336, 672], [672, 336]]}))
+    write("image_config/got_ocr2.json", json.dumps({"image_processor_type": "GotOcr2ImageProcessor", "min_patches": 1, "max_patches": 12}))
+    write("image_config/smolvlm.json", json.dumps({"image_processor_type": "Idefics3ImageProcessor", "size": {"longest_edge": 2048},
+                                                   "max_image_size": {"longest_edge": 512}, "do_image_splitting": True, "resample": 1}))
     write("config/clip.json", json.dumps({"model_type": "clip", "tie_word_embeddings": False, "text_config": {"vocab_size": 99}}))
     # The tiny Qwen2.5-VL and Qwen3-VL configs transformers writes for the family tests.
     write("config/qwen2_5_vl.json", json.dumps({

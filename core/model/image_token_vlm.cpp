@@ -1,0 +1,77 @@
+#include "core/model/image_token_vlm.h"
+
+#include <ATen/core/grad_mode.h>
+
+#include "core/error.h"
+#include "core/io/tensor_view.h"
+
+namespace ps {
+
+StageState ImageTokenVlm::embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const {
+    if (tower == 0) return in.pixel_values.defined() ? vision_embed(in) : StageState{};
+    at::Tensor ids = in.input_ids.to(weights_->device());
+    const at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden, in);
+    StageState s = llama_start(text_, x, in.attention_mask, at::arange(ids.size(1), ids.options()).unsqueeze(0));
+    s.image_slots = ids == image_token_;
+    return s;
+}
+
+void ImageTokenVlm::block(int tower, int index, StageState& s, at::Tensor* probs) const {
+    if (tower == 1) llama_decoder_block(*weights_, language_prefix_ + "layers." + std::to_string(index) + ".", text_, s, probs);
+    else if (s.hidden.defined()) vision_block(index, s, probs);
+}
+
+void ImageTokenVlm::finish(int tower, StageState& s) const {
+    if (tower == 1) s.hidden = llama_final_norm(*weights_, language_prefix_, text_, s.hidden);
+    else if (s.hidden.defined()) vision_finish(s);
+}
+
+VlmOutputs ImageTokenVlm::head(const VlmInputs&, const std::vector<StageState>& towers) const {
+    VlmOutputs out;
+    out.logits = llama_logits(*weights_, language_prefix_, head_name_, text_, towers[1].hidden);
+    return out;
+}
+
+std::vector<std::vector<int64_t>> ImageTokenVlm::generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
+                                                                const TokenStep& step) const {
+    at::NoGradGuard no_grad;
+    const StageState vision = run_tower(0, in);
+    at::Tensor ids = in.input_ids.to(weights_->device());
+    return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden, in), in.attention_mask,
+                          max_new_tokens, eos, step, {}, {&token_hook(), 1, ids == image_token_});
+}
+
+at::Tensor ImageTokenVlm::image_features(const at::Tensor& features, const VlmInputs&) const { return features.flatten(0, 1); }
+
+std::string ImageTokenVlm::feature_source(const at::Tensor& features, const VlmInputs&) const {
+    return "the " + std::to_string(features.defined() ? features.size(0) : 0) + " view(s)";
+}
+
+void ImageTokenVlm::set_towers(int64_t vision_blocks) {
+    towers_ = {{"vision", Modality::Vision, static_cast<int>(vision_blocks)},
+               {"language", Modality::Language, static_cast<int>(text_.layers)}};
+}
+
+at::Tensor ImageTokenVlm::square_views(const at::Tensor& pixel_values, int64_t size) const {
+    if (pixel_values.dim() != 4 || pixel_values.size(0) == 0 || pixel_values.size(1) != 3 || pixel_values.size(2) != size ||
+        pixel_values.size(3) != size)
+        throw Error("pixel_values", shape_string(pixel_values) + " is not views [V, 3, " + std::to_string(size) + ", " +
+                                        std::to_string(size) + "] of the vision tower's image size");
+    return pixel_values.to(weights_->device(), weights_->dtype());
+}
+
+at::Tensor ImageTokenVlm::merged_embeddings(const at::Tensor& ids, const at::Tensor& features, const VlmInputs& in) const {
+    const at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids);
+    const at::Tensor slots = ids == image_token_;
+    const int64_t tokens = slots.sum().item<int64_t>();
+    const at::Tensor rows = features.defined() ? image_features(features, in) : at::Tensor();
+    const int64_t given = rows.defined() ? rows.size(0) : 0;
+    if (tokens != given)
+        throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) + ") but " +
+                                     feature_source(features, in) + " give " + std::to_string(given) +
+                                     " features; each feature needs one token");
+    if (tokens == 0) return x;
+    return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), rows.to(x.scalar_type()));
+}
+
+}  // namespace ps
