@@ -57,6 +57,9 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
         cfg.do_convert_rgb = true;
         cfg.longest_edge = 4 * 364;
         cfg.max_image_size = 364;
+    } else if (base == "Gemma3ImageProcessor") {
+        cfg.resample = ResampleFilter::Bilinear;
+        cfg.do_convert_rgb = true;
     } else if (base == "ViTImageProcessor") {
         cfg.resample = ResampleFilter::Bilinear;
     } else if (base == "Qwen2VLImageProcessor") {
@@ -74,7 +77,7 @@ std::string unsupported(const std::string& type) {
     return "unsupported '" + type +
            "' (supported: CLIPImageProcessor, SiglipImageProcessor, ViTImageProcessor, Qwen2VLImageProcessor, "
            "LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor, Idefics3ImageProcessor, "
-           "SmolVLMImageProcessor)";
+           "SmolVLMImageProcessor, Gemma3ImageProcessor)";
 }
 
 // Qwen2-VL's smart_resize: each side rounded (half to even, as Python's round) to a multiple of
@@ -280,6 +283,9 @@ ImageProcessorConfig read_image_processor_config(const std::string& path) {
     r.read("do_convert_rgb", cfg.do_convert_rgb);
     if (cfg.native_resolution) r.read_native_resolution(cfg);
     if (cfg.crop_to_patches) r.read_patch_counts(cfg);
+    bool pan_and_scan = false;  // Gemma3ImageProcessor's extra crops (off by default, as Gemma3Processor passes it)
+    r.read("do_pan_and_scan", pan_and_scan);
+    if (pan_and_scan) r.fail("do_pan_and_scan", "pan-and-scan crops are not supported");
     if (!cfg.grid_pinpoints.empty()) {
         r.read_pinpoints(cfg.grid_pinpoints);
         // get_image_patches' patch size: LLaVA-NeXT's crop height, OneVision's size height.

@@ -163,8 +163,16 @@ void ByteLevelBpeTokenizer::read_json(const tokenizer_detail::TokenizerConfig& c
 
     for (const auto& n : r.steps(j.value("normalizer", nlohmann::json()), "normalizers", "normalizer")) {
         const std::string type = r.type(n, "normalizer");
-        if (type == "NFC") nfc_ = true;
-        else r.fail("normalizer", "of type " + type + " is not supported (NFC is)");
+        if (type == "NFC") {
+            normalizers_.push_back({});
+        } else if (type == "Replace") {
+            const nlohmann::json& pat = r.object(n, "pattern", "normalizer.pattern");
+            if (!pat.contains("String") || !pat["String"].is_string() || pat["String"].get<std::string>().empty())
+                r.fail("normalizer.pattern", "must hold a non-empty \"String\" (regex replacements are not supported)");
+            normalizers_.push_back({false, pat["String"].get<std::string>(), r.string(n, "content", "normalizer")});
+        } else {
+            r.fail("normalizer", "of type " + type + " is not supported (NFC and Replace are)");
+        }
     }
     for (const auto& p : r.steps(j.value("pre_tokenizer", nlohmann::json()), "pretokenizers", "pre_tokenizer")) {
         const std::string type = r.type(p, "pre_tokenizer");
@@ -180,11 +188,14 @@ void ByteLevelBpeTokenizer::read_json(const tokenizer_detail::TokenizerConfig& c
             s.kind = Split::Regex;
             const nlohmann::json& pat = r.object(p, "pattern", "pre_tokenizer.pattern");
             if (pat.contains("Regex") && pat["Regex"].is_string()) s.pattern = pat["Regex"].get<std::string>();
-            else r.fail("pre_tokenizer.pattern", "must hold a \"Regex\" string");
+            else if (pat.contains("String") && pat["String"].is_string() && !pat["String"].get<std::string>().empty())
+                s.literal = pat["String"].get<std::string>();
+            else r.fail("pre_tokenizer.pattern", "must hold a \"Regex\" or a non-empty \"String\"");
             const std::string behavior = r.string(p, "behavior", "pre_tokenizer");
-            if (behavior != "Isolated" && behavior != "Removed")
-                r.fail("pre_tokenizer.behavior", "\"" + behavior + "\" is not supported (Isolated and Removed are)");
-            s.removed = behavior == "Removed";
+            if (behavior == "Isolated") s.behavior = Split::Isolated;
+            else if (behavior == "Removed") s.behavior = Split::Removed;
+            else if (behavior == "MergedWithPrevious") s.behavior = Split::MergedWithPrevious;
+            else r.fail("pre_tokenizer.behavior", "\"" + behavior + "\" is not supported (Isolated, Removed and MergedWithPrevious are)");
             if (r.flag(p, "invert", false, "pre_tokenizer")) r.fail("pre_tokenizer.invert", "true is not supported");
         } else {
             r.fail("pre_tokenizer", "of type " + type + " is not supported (ByteLevel, Split and Digits are)");
@@ -351,6 +362,7 @@ void ByteLevelBpeTokenizer::finish() {
                 throw Error(path_, "the post-processor adds token id " + std::to_string(id) + ", outside the vocabulary");
     for (Split& s : splits_) {
         if (s.kind == Split::ByteLevel && s.use_regex) s.pattern = kGpt2Pattern;
+        if (!s.literal.empty()) s.pattern = "\\Q" + s.literal + "\\E";
         if (!s.pattern.empty()) s.regex = compile(s.pattern, path_);
     }
 }
@@ -389,7 +401,8 @@ std::vector<std::u32string> ByteLevelBpeTokenizer::pre_tokenize(const std::u32st
                 if (!piece.empty()) next.push_back(piece);
                 continue;
             }
-            // Matches and the gaps between them, in order (Isolated); gaps only (Removed).
+            // Matches and the gaps between them, in order (Isolated); gaps only (Removed); each gap
+            // with the match after it (MergedWithPrevious).
             const icu::UnicodeString u = icu::UnicodeString::fromUTF32(reinterpret_cast<const UChar32*>(piece.data()),
                                                                        static_cast<int32_t>(piece.size()));
             UErrorCode status = U_ZERO_ERROR;
@@ -404,8 +417,12 @@ std::vector<std::u32string> ByteLevelBpeTokenizer::pre_tokenize(const std::u32st
             while (U_SUCCESS(status) && m->find(status)) {
                 const int32_t b = m->start(status), e = m->end(status);
                 if (e == b) continue;
-                take(last, b);
-                if (!s.removed) take(b, e);
+                if (s.behavior == Split::MergedWithPrevious) {
+                    take(last, e);
+                } else {
+                    take(last, b);
+                    if (s.behavior == Split::Isolated) take(b, e);
+                }
                 last = e;
             }
             if (U_FAILURE(status)) throw Error(path_, "the split pattern failed on a text");
@@ -459,11 +476,23 @@ void ByteLevelBpeTokenizer::bpe(const std::u32string& piece, std::vector<int64_t
     out.insert(out.end(), symbols.begin(), symbols.end());
 }
 
+std::u32string ByteLevelBpeTokenizer::normalize(std::u32string text) const {
+    for (const Normalizer& n : normalizers_) {
+        if (n.nfc) {
+            text = tokenizer_detail::normalize_unicode9(text, true);
+            continue;
+        }
+        const std::u32string from = utf8_decode(n.from), to = utf8_decode(n.to);
+        for (size_t at = text.find(from); at != std::u32string::npos; at = text.find(from, at + to.size())) text.replace(at, from.size(), to);
+    }
+    return text;
+}
+
 std::vector<int64_t> ByteLevelBpeTokenizer::encode_text(const std::string& utf8) const {
     std::vector<int64_t> out;
     tokenizer_detail::encode_around_added_tokens(
         utf8, added_,
-        [this](const std::u32string& t) { return nfc_ ? tokenizer_detail::normalize_unicode9(t, true) : t; },
+        [this](const std::u32string& t) { return normalize(t); },
         [this](const std::u32string& s, std::vector<int64_t>& ids) {
             for (const std::u32string& piece : pre_tokenize(s)) bpe(piece, ids);
         },
@@ -578,8 +607,12 @@ nlohmann::json ByteLevelBpeTokenizer::to_json() const {
         else if (s.kind == Split::Digits)
             pre.push_back({{"type", "Digits"}, {"individual_digits", s.individual_digits}});
         else
-            pre.push_back({{"type", "Split"}, {"pattern", {{"Regex", s.pattern}}},
-                           {"behavior", s.removed ? "Removed" : "Isolated"}, {"invert", false}});
+            pre.push_back({{"type", "Split"},
+                           {"pattern", s.literal.empty() ? nlohmann::json{{"Regex", s.pattern}} : nlohmann::json{{"String", s.literal}}},
+                           {"behavior", s.behavior == Split::Removed             ? "Removed"
+                                        : s.behavior == Split::MergedWithPrevious ? "MergedWithPrevious"
+                                                                                  : "Isolated"},
+                           {"invert", false}});
     }
     nlohmann::json post = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", true}};
     if (!prefix_.empty() || !suffix_.empty()) {
@@ -593,6 +626,10 @@ nlohmann::json ByteLevelBpeTokenizer::to_json() const {
         for (int64_t id : suffix_) add(id);
         post = {{"type", "TemplateProcessing"}, {"single", single}, {"pair", single}, {"special_tokens", special}};
     }
+    nlohmann::json normalizers = nlohmann::json::array();
+    for (const Normalizer& n : normalizers_)
+        normalizers.push_back(n.nfc ? nlohmann::json{{"type", "NFC"}}
+                                    : nlohmann::json{{"type", "Replace"}, {"pattern", {{"String", n.from}}}, {"content", n.to}});
     nlohmann::json decoders = nlohmann::json::array();
     for (const Decoder& d : decoders_) {
         switch (d.kind) {
@@ -616,7 +653,9 @@ nlohmann::json ByteLevelBpeTokenizer::to_json() const {
             {"truncation", nullptr},
             {"padding", nullptr},
             {"added_tokens", added},
-            {"normalizer", nfc_ ? nlohmann::json{{"type", "NFC"}} : nlohmann::json()},
+            {"normalizer", normalizers.empty()      ? nlohmann::json()
+                           : normalizers.size() == 1 ? normalizers[0]
+                                                     : nlohmann::json{{"type", "Sequence"}, {"normalizers", normalizers}}},
             {"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", pre}}},
             {"post_processor", post},
             {"decoder", decoders.empty()      ? nlohmann::json()

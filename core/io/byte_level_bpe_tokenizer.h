@@ -1,7 +1,9 @@
-// Byte-level BPE (the GPT-2 / SmolLM2 / Qwen2 / LLaMA-3 kind), matching the tokenizers library that
-// transformers' fast tokenizers run: the normalizer, the pre-tokenizers (split regex the file
-// names, digits, ByteLevel with GPT-2's pattern), BPE over bytes mapped to printable characters
-// (byte fallback, ignore_merges), added and special tokens, the post-processor's template and the
+// Byte-level BPE (the GPT-2 / SmolLM2 / Qwen2 / LLaMA-3 kind) and the SentencePiece-style BPE of
+// Gemma's tokenizer.json (spaces replaced by "▁", characters with byte fallback), matching the
+// tokenizers library that transformers' fast tokenizers run: the normalizers (NFC, string
+// replacements), the pre-tokenizers (a split regex or string the file names, digits, ByteLevel
+// with GPT-2's pattern), BPE over bytes mapped to printable characters or over characters (byte
+// fallback, ignore_merges), added and special tokens, the post-processor's template and the
 // decoder chain. Read from tokenizer.json, or from a GGUF file's tokenizer.ggml.* metadata as
 // transformers converts it.
 #pragma once
@@ -43,10 +45,16 @@ private:
     struct Split {
         enum Kind { Regex, Digits, ByteLevel } kind = ByteLevel;
         std::string pattern;            // Regex: the pattern as the file writes it
+        std::string literal;            // Regex: the file's String pattern, which `pattern` quotes
         std::shared_ptr<const CompiledRegex> regex;
-        bool removed = false;           // Regex: matches dropped ("Removed") rather than kept ("Isolated")
+        // Regex: matches kept as pieces of their own, dropped, or ending the piece before them.
+        enum Behavior { Isolated, Removed, MergedWithPrevious } behavior = Isolated;
         bool individual_digits = false;  // Digits
         bool add_prefix_space = false, use_regex = true;  // ByteLevel
+    };
+    struct Normalizer {  // NFC, or every `from` replaced by `to`
+        bool nfc = true;
+        std::string from, to;
     };
     struct Decoder {
         enum Kind { ByteFallback, Fuse, Replace, ByteLevel, Strip } kind = ByteLevel;
@@ -59,6 +67,7 @@ private:
     void read_gguf(const GgufFile& file);
     void finish();  // derives the lookups from vocab_, merges and added_
     void add_merge(const std::string& left, const std::string& right, const std::string& where);
+    std::u32string normalize(std::u32string text) const;  // the normalizers, in order
     std::vector<std::u32string> pre_tokenize(const std::u32string& text) const;
     void bpe(const std::u32string& piece, std::vector<int64_t>& out) const;
     std::vector<std::string> apply_decoders(std::vector<std::string> tokens) const;
@@ -70,7 +79,7 @@ private:
     std::vector<tokenizer_detail::AddedToken> added_;
     std::vector<Split> splits_;
     std::vector<Decoder> decoders_;
-    bool nfc_ = false;
+    std::vector<Normalizer> normalizers_;
     bool byte_fallback_ = false, ignore_merges_ = false, fuse_unk_ = false;
     std::optional<int64_t> model_unk_;
     bool clean_up_spaces_ = false;

@@ -48,6 +48,9 @@ std::optional<std::string> chat_prompt_template(const std::string& jinja) {
     // <|begin_of_text|>).
     if (jinja.find("<end_of_utterance>") != std::string::npos && jinja.find("Assistant:") != std::string::npos)
         return jinja.substr(0, jinja.find('{')) + "User:{image| }{question}<end_of_utterance>\nAssistant:";
+    // Gemma's turns (the tokenizer adds <bos>, which the template writes).
+    if (jinja.find("<start_of_turn>") != std::string::npos)
+        return std::string("<start_of_turn>user\n{image}{question}<end_of_turn>\n<start_of_turn>model\n");
     const std::string start = "<|im_start|>", end = "<|im_end|>";
     if (jinja.find(start) == std::string::npos) return std::nullopt;
     std::string system;

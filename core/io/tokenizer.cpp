@@ -452,8 +452,9 @@ Kind kind_of_class(const std::string& cls, const std::string& config_path) {
                                  "LlamaTokenizer and their Fast variants)");
 }
 
-// A BPE model whose pre-tokenizer or decoder is (or holds) ByteLevel, without CLIP's end-of-word suffix.
-bool is_byte_level_bpe(const nlohmann::json& j) {
+// A BPE model, without CLIP's end-of-word suffix, whose pre-tokenizer or decoder is (or holds)
+// ByteLevel, or whose normalizer writes spaces as "▁" (Gemma's): ByteLevelBpeTokenizer reads both.
+bool is_bpe_json(const nlohmann::json& j) {
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object() || j["model"].value("type", "") != "BPE")
         return false;
     const auto suffix = j["model"].find("end_of_word_suffix");
@@ -462,7 +463,10 @@ bool is_byte_level_bpe(const nlohmann::json& j) {
         auto it = j.find(part);
         if (it != j.end() && it->dump().find("\"ByteLevel\"") != std::string::npos) return true;
     }
-    return false;
+    // Gemma's: spaces replaced by "▁" and nothing prepended (LLaMA's, which prepends, stays with
+    // SentencePiece and its tokenizer.model).
+    const std::string normalizer = j.contains("normalizer") ? j["normalizer"].dump() : "";
+    return normalizer.find("\"Replace\"") != std::string::npos && normalizer.find("\"Prepend\"") == std::string::npos;
 }
 
 }  // namespace
@@ -483,7 +487,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
     std::optional<nlohmann::json> tokenizer_json;  // parsed once, handed to the tokenizer that reads it
     if (has_json) {
         tokenizer_json = read_json_file(dir + "/tokenizer.json");
-        if (is_byte_level_bpe(*tokenizer_json)) return std::make_unique<ByteLevelBpeTokenizer>(cfg, *tokenizer_json);
+        if (is_bpe_json(*tokenizer_json)) return std::make_unique<ByteLevelBpeTokenizer>(cfg, *tokenizer_json);
     }
 
     Kind kind;

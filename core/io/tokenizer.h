@@ -55,7 +55,8 @@ protected:
 };
 
 // Reads the tokenizer of a Hugging Face checkpoint folder, or of a .gguf file. A tokenizer.json of a
-// byte-level BPE is read as one whatever class the config names; otherwise the kind comes from
+// byte-level BPE or of Gemma's SentencePiece-style BPE is read as one whatever class the config
+// names; otherwise the kind comes from
 // tokenizer_config.json's "tokenizer_class" when present, else from the files: tokenizer.model →
 // SentencePiece, vocab.json + merges.txt → CLIP BPE, vocab.txt or a WordPiece tokenizer.json →
 // WordPiece. Missing or malformed files throw a one-line ps::Error naming the folder or file.

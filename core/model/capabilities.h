@@ -46,6 +46,9 @@ struct Capabilities {
     // (InternVL: "<img>", "</img>"); empty when there are none or the config names their ids
     // (Qwen2-VL's vision_start_token_id, vision_end_token_id).
     std::string image_start, image_end;
+    // Text the processor writes on both sides of an image's part, joined to the text around it
+    // (Gemma 3: a blank line).
+    std::string image_spacing;
     // Idefics3's image prompt: an image cut into a grid of tiles is each tile's tokens after
     // image_start and <row_r_col_c>, a line break after each row of tiles, a line break, then its
     // global view's tokens after image_start and <global-img>, then image_end; an image of one view

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/model/clip.h"
+#include "core/model/gemma3.h"
 #include "core/model/idefics3.h"
 #include "core/model/internvl.h"
 #include "core/model/llama_lm.h"
@@ -30,7 +31,7 @@ std::vector<FamilySpec> inspect_only_families() {
 
 std::vector<FamilySpec> builtin_families() {
     std::vector<FamilySpec> out = {clip_family(), siglip_family(), vision_text_dual_encoder_family(), llava_family(),
-                                   llava_next_family(), llava_onevision_family(), internvl_family(), idefics3_family(),
+                                   llava_next_family(), llava_onevision_family(), internvl_family(), idefics3_family(), gemma3_family(),
                                    llama_lm_family(), qwen2_vl_family(), qwen3_vl_family()};
     for (FamilySpec& f : inspect_only_families()) out.push_back(std::move(f));
     return out;

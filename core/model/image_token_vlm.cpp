@@ -11,13 +11,14 @@ StageState ImageTokenVlm::embed(int tower, const VlmInputs& in, const std::vecto
     if (tower == 0) return in.pixel_values.defined() ? vision_embed(in) : StageState{};
     at::Tensor ids = in.input_ids.to(weights_->device());
     const at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden, in);
-    StageState s = llama_start(text_, x, in.attention_mask, at::arange(ids.size(1), ids.options()).unsqueeze(0));
-    s.image_slots = ids == image_token_;
+    const at::Tensor slots = ids == image_token_;
+    StageState s = llama_start(text_, x, in.attention_mask, at::arange(ids.size(1), ids.options()).unsqueeze(0), 0, slots);
+    s.image_slots = slots;
     return s;
 }
 
 void ImageTokenVlm::block(int tower, int index, StageState& s, at::Tensor* probs) const {
-    if (tower == 1) llama_decoder_block(*weights_, language_prefix_ + "layers." + std::to_string(index) + ".", text_, s, probs);
+    if (tower == 1) llama_decoder_block(*weights_, language_prefix_, index, text_, s, probs);
     else if (s.hidden.defined()) vision_block(index, s, probs);
 }
 
@@ -61,8 +62,10 @@ at::Tensor ImageTokenVlm::square_views(const at::Tensor& pixel_values, int64_t s
 }
 
 at::Tensor ImageTokenVlm::merged_embeddings(const at::Tensor& ids, const at::Tensor& features, const VlmInputs& in) const {
-    const at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids);
+    // The image tokens' own embeddings are overwritten: looked up as token 0, as Gemma 3 does for an
+    // image token outside the vocabulary.
     const at::Tensor slots = ids == image_token_;
+    const at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids.masked_fill(slots, 0));
     const int64_t tokens = slots.sum().item<int64_t>();
     const at::Tensor rows = features.defined() ? image_features(features, in) : at::Tensor();
     const int64_t given = rows.defined() ? rows.size(0) : 0;

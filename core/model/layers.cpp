@@ -19,6 +19,11 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
     return mul_into((h * at::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps)).to(x.scalar_type()), w);  // w * h
 }
 
+at::Tensor gemma_rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
+    const at::Tensor h = x.to(at::kFloat);
+    return (h * at::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps) * (w.to(at::kFloat) + 1.0)).to(x.scalar_type());
+}
+
 namespace {
 
 // activation(x, name), into x's memory when `in_place`.

@@ -12,6 +12,8 @@ namespace ps {
 at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps);
 // LLaMA RMSNorm: normalised in float32, scaled in the input dtype.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps);
+// Gemma's RMSNorm: the normalised x times 1 + w, all in float32, then cast back to x's dtype.
+at::Tensor gemma_rms_norm(const at::Tensor& x, const at::Tensor& w, double eps);
 // hidden_act names as in Hugging Face configs: gelu, gelu_new / gelu_pytorch_tanh, quick_gelu, silu, relu, tanh.
 at::Tensor activation(const at::Tensor& x, const std::string& name);
 

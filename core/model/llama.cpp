@@ -71,6 +71,11 @@ at::Tensor proj(const WeightStore& w, const std::string& name, const at::Tensor&
     return w.linear(name, x, out, in, bias);
 }
 
+// The decoder's RMSNorm: LLaMA's or Gemma's.
+at::Tensor norm(const LlamaConfig& c, const at::Tensor& x, const at::Tensor& weight) {
+    return c.gemma ? gemma_rms_norm(x, weight, c.eps) : rms_norm(x, weight, c.eps);
+}
+
 }  // namespace
 
 std::pair<at::Tensor, at::Tensor> llama_rotary(const LlamaConfig& c, const at::Tensor& positions, at::ScalarType dtype) {
@@ -114,7 +119,7 @@ at::Tensor llama_attention_bias(const at::Tensor& attention_mask, int64_t batch,
 }
 
 StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, const at::Tensor& attention_mask,
-                       const at::Tensor& positions, int64_t past) {
+                       const at::Tensor& positions, int64_t past, const at::Tensor& image_slots) {
     if (c.sliding_window > 0 && past + inputs_embeds.size(1) > c.sliding_window)
         throw Error("input_ids", std::to_string(past + inputs_embeds.size(1)) + " tokens are more than the decoder's sliding window of " +
                                      std::to_string(c.sliding_window) + " (sliding-window attention is not supported)");
@@ -125,12 +130,20 @@ StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, co
     const int64_t len = inputs_embeds.size(1);
     s.bias = llama_attention_bias(attention_mask, inputs_embeds.size(0), len, past + len, inputs_embeds.scalar_type(),
                                   inputs_embeds.device());
+    if (c.bidirectional_images && image_slots.defined() && past == 0) {
+        // Gemma 3: each run of image tokens is one image, whose tokens see each other both ways.
+        const at::Tensor image = image_slots.to(inputs_embeds.device());
+        const at::Tensor starts = image.logical_and(at::constant_pad_nd(image, {1, 0}, 0).slice(1, 0, -1).logical_not());
+        const at::Tensor group = (starts.to(at::kLong).cumsum(1) - 1).masked_fill(image.logical_not(), -1);
+        const at::Tensor same = (group.unsqueeze(2) == group.unsqueeze(1)).logical_and(group.unsqueeze(2) >= 0).unsqueeze(1);
+        s.bias = s.bias.masked_fill(same, 0);
+    }
     return s;
 }
 
-void llama_decoder_block(const WeightStore& w, const std::string& p, const LlamaConfig& c, StageState& s,
+void llama_decoder_block(const WeightStore& w, const std::string& model, int64_t layer, const LlamaConfig& c, StageState& s,
                          at::Tensor* probs, LayerCache* cache) {
-    const std::string a = p + "self_attn.", m = p + "mlp.";
+    const std::string p = model + "layers." + std::to_string(layer) + ".", a = p + "self_attn.", m = p + "mlp.";
     // Head counts and MLP width come from this block's own weights (structured pruning shrinks them).
     const int64_t qd = w.coupled_width({a + "q_proj.weight"}, {a + "o_proj.weight"}, c.heads * c.head_dim);
     const int64_t kvd = w.coupled_width({a + "k_proj.weight", a + "v_proj.weight"}, {}, c.kv_heads * c.head_dim);
@@ -139,18 +152,27 @@ void llama_decoder_block(const WeightStore& w, const std::string& p, const Llama
     if (qd % c.head_dim || kvd % c.head_dim || kv_heads == 0 || heads % kv_heads)
         throw Error(w.checkpoint().dir(), a + ": " + std::to_string(qd) + " query and " + std::to_string(kvd) +
                                               " key rows are not whole groups of heads of " + std::to_string(c.head_dim));
-    at::Tensor x = rms_norm(s.hidden, w.get(p + "input_layernorm.weight", {c.hidden}), c.eps);
+    at::Tensor x = norm(c, s.hidden, w.get(p + "input_layernorm.weight", {c.hidden}));
     const bool qkv_bias = c.attention_bias || c.qkv_bias;
     at::Tensor q = split_heads(proj(w, a + "q_proj", x, qd, c.hidden, qkv_bias), heads);
     at::Tensor k = split_heads(proj(w, a + "k_proj", x, kvd, c.hidden, qkv_bias), kv_heads);
     at::Tensor v = split_heads(proj(w, a + "v_proj", x, kvd, c.hidden, qkv_bias), kv_heads);
     x.reset();
     if (c.qk_norm) {
-        q = rms_norm(q, w.get(a + "q_norm.weight", {c.head_dim}), c.eps);
-        k = rms_norm(k, w.get(a + "k_norm.weight", {c.head_dim}), c.eps);
+        q = norm(c, q, w.get(a + "q_norm.weight", {c.head_dim}));
+        k = norm(c, k, w.get(a + "k_norm.weight", {c.head_dim}));
     }
-    q = apply_rotary(q, s.cos, s.sin);
-    k = apply_rotary(k, s.cos, s.sin);
+    if (layer < static_cast<int64_t>(c.local_layers.size()) && c.local_layers[layer]) {  // Gemma 3's local rotary
+        LlamaConfig local = c;
+        local.rope_theta = c.rope_local_theta;
+        local.rope_linear_factor = 1.0;
+        const auto [cos, sin] = llama_rotary(local, s.positions, q.scalar_type());
+        q = apply_rotary(q, cos, sin);
+        k = apply_rotary(k, cos, sin);
+    } else {
+        q = apply_rotary(q, s.cos, s.sin);
+        k = apply_rotary(k, s.cos, s.sin);
+    }
     if (cache) {
         if (cache->k.defined()) {
             k = at::cat({cache->k, k}, 2);
@@ -159,7 +181,8 @@ void llama_decoder_block(const WeightStore& w, const std::string& p, const Llama
         cache->k = k;
         cache->v = v;
     }
-    at::Tensor o = attention(q, k, v, s.bias, std::pow(static_cast<double>(c.head_dim), -0.5), probs);
+    const double scale = std::pow(c.query_pre_attn_scalar > 0 ? c.query_pre_attn_scalar : static_cast<double>(c.head_dim), -0.5);
+    at::Tensor o = attention(q, k, v, s.bias, scale, probs);
     q.reset();  // the block's temporaries go as soon as they are used
     k.reset();
     v.reset();
@@ -170,12 +193,15 @@ void llama_decoder_block(const WeightStore& w, const std::string& p, const Llama
         if (probs) *probs = *probs * attends;
     }
     o = merge_heads(o);
-    const at::Tensor h = add_into(proj(w, a + "o_proj", o, c.hidden, qd, c.attention_bias), s.hidden);
-    o.reset();
-    x = rms_norm(h, w.get(p + "post_attention_layernorm.weight", {c.hidden}), c.eps);
+    o = proj(w, a + "o_proj", o, c.hidden, qd, c.attention_bias);
+    if (c.gemma) o = norm(c, o, w.get(p + "post_attention_layernorm.weight", {c.hidden}));
+    const at::Tensor h = add_into(std::move(o), s.hidden);
+    x = norm(c, h, w.get(p + (c.gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), {c.hidden}));
     at::Tensor gate = activation_into(proj(w, m + "gate_proj", x, inter, c.hidden, c.mlp_bias), c.act);
     x = mul_into(std::move(gate), proj(w, m + "up_proj", x, inter, c.hidden, c.mlp_bias));
-    s.hidden = add_into(proj(w, m + "down_proj", x, c.hidden, inter, c.mlp_bias), h);
+    x = proj(w, m + "down_proj", x, c.hidden, inter, c.mlp_bias);
+    if (c.gemma) x = norm(c, x, w.get(p + "post_feedforward_layernorm.weight", {c.hidden}));
+    s.hidden = add_into(std::move(x), h);
 }
 
 void llama_deepstack(StageState& s, int64_t layer) {
@@ -183,17 +209,22 @@ void llama_deepstack(StageState& s, int64_t layer) {
 }
 
 at::Tensor llama_embed_tokens(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& ids) {
-    return at::embedding(w.get(p + "embed_tokens.weight", {c.vocab, c.hidden}), ids.to(w.device()));
+    const at::Tensor x = at::embedding(w.get(p + "embed_tokens.weight", {c.vocab, c.hidden}), ids.to(w.device()));
+    if (!c.gemma) return x;
+    // Gemma3TextScaledWordEmbedding: sqrt(hidden) in float32, cast to the weights' dtype.
+    return x * at::scalar_tensor(std::sqrt(static_cast<double>(c.hidden)), at::kFloat).to(x.scalar_type());
 }
 
 at::Tensor llama_final_norm(const WeightStore& w, const std::string& p, const LlamaConfig& c, const at::Tensor& hidden) {
-    return rms_norm(hidden, w.get(p + "norm.weight", {c.hidden}), c.eps);
+    return norm(c, hidden, w.get(p + "norm.weight", {c.hidden}));
 }
 
 at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::string& head, const LlamaConfig& c,
                         const at::Tensor& hidden) {
     const std::string name = c.tie_word_embeddings && !w.has(head) ? p + "embed_tokens.weight" : head;
-    return at::linear(hidden, w.get(name, {c.vocab, c.hidden}));
+    const at::Tensor logits = at::linear(hidden, w.get(name, {c.vocab, c.hidden}));
+    if (c.final_logit_softcapping <= 0) return logits;
+    return at::tanh(logits / c.final_logit_softcapping) * c.final_logit_softcapping;
 }
 
 std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
@@ -215,7 +246,6 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     const at::Tensor padding = positions.dim() == 3 ? (mask == 0).unsqueeze(-1) : (mask == 0);
     at::Tensor next_position = positions.masked_fill(padding, -1).reshape({batch, -1}).amax(-1, /*keepdim=*/true) + 1;  // [B,1]
     std::vector<LayerCache> cache(c.layers);
-    auto layer = [&](int64_t i) { return p + "layers." + std::to_string(i) + "."; };
 
     // Rows that begin with the same attended inputs (a chat template's system prompt, unpadded) have
     // the same keys and values there: that prefix runs once, for the first row, and its cache serves
@@ -230,7 +260,7 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
         const at::Tensor same = (inputs_embeds == inputs_embeds.slice(0, 0, 1)).all(-1).logical_and(mask != 0).all(0);  // [T]
         const at::Tensor differ = same.logical_not().nonzero();
         shared = std::min<int64_t>(differ.numel() ? differ[0][0].item<int64_t>() : len, len - 1);
-        if (!deepstack.empty()) {  // the shared prefix ends before the first image token
+        if (!deepstack.empty() || c.bidirectional_images) {  // the shared prefix ends before the first image token
             const at::Tensor images = pruning.image_slots.any(0).nonzero();
             if (images.numel()) shared = std::min(shared, images[0][0].item<int64_t>());
         }
@@ -238,7 +268,7 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     if (shared > 1) {
         StageState prefix = llama_start(c, inputs_embeds.slice(0, 0, 1).slice(1, 0, shared), mask.slice(0, 0, 1).slice(1, 0, shared),
                                         positions.slice(0, 0, 1).slice(1, 0, shared));
-        for (int64_t i = 0; i < c.layers; ++i) llama_decoder_block(w, layer(i), c, prefix, nullptr, &cache[i]);
+        for (int64_t i = 0; i < c.layers; ++i) llama_decoder_block(w, p, i, c, prefix, nullptr, &cache[i]);
         for (LayerCache& lc : cache) {
             lc.k = lc.k.expand({batch, lc.k.size(1), lc.k.size(2), lc.k.size(3)});
             lc.v = lc.v.expand({batch, lc.v.size(1), lc.v.size(2), lc.v.size(3)});
@@ -246,7 +276,8 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     } else {
         shared = 0;
     }
-    StageState s = llama_start(c, inputs_embeds.slice(1, shared), mask, positions.slice(1, shared), shared);
+    StageState s = llama_start(c, inputs_embeds.slice(1, shared), mask, positions.slice(1, shared), shared,
+                               pruning.image_slots.defined() ? pruning.image_slots.slice(1, shared) : at::Tensor());
     if (drop_after >= 0) s.image_slots = pruning.image_slots.to(inputs_embeds.device()).slice(1, shared);
     for (const at::Tensor& f : deepstack) s.deepstack.push_back(f.slice(1, shared));
     at::Tensor kept_mask;  // [B,S] the keys of the layers after drop_after
@@ -259,7 +290,7 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
                 s.bias = llama_attention_bias(kept_mask, batch, 1, kept_mask.size(1), s.hidden.scalar_type(), s.hidden.device());
             const bool drop_here = step == 0 && i == drop_after;
             at::Tensor probs;
-            llama_decoder_block(w, layer(i), c, s, drop_here ? &probs : nullptr, &cache[i]);
+            llama_decoder_block(w, p, i, c, s, drop_here ? &probs : nullptr, &cache[i]);
             llama_deepstack(s, i);  // the prompt's pass only: a new token's state has none
             if (drop_here) {
                 pruning.hook->apply(pruning.tower, drop_after, s, probs);
@@ -288,6 +319,39 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     return out;
 }
 
+namespace {
+
+// Gemma3TextConfig's own fields over its defaults.
+void gemma3_text(const ConfigReader& t, const nlohmann::json& text, const std::string& path, LlamaConfig& c) {
+    c.gemma = c.qk_norm = c.bidirectional_images = true;
+    c.query_pre_attn_scalar = t.number("query_pre_attn_scalar", 256);
+    c.rope_local_theta = t.number("rope_local_base_freq", 10000.0);
+    c.sliding_window = t.integer("sliding_window", 4096);
+    c.final_logit_softcapping = t.number("final_logit_softcapping", 0);
+    if (t.number("attn_logit_softcapping", 0) != 0)
+        throw Error(path, "text_config.attn_logit_softcapping is not supported (Gemma 3 sets none)");
+    if (t.boolean("use_bidirectional_attention", false))
+        throw Error(path, "text_config.use_bidirectional_attention: a bidirectional Gemma 3 does not generate text");
+    const auto found = text.find("layer_types");
+    const nlohmann::json* types = found == text.end() ? nullptr : &*found;
+    if (types && !types->is_array()) throw Error(path, "text_config.layer_types must be a list");
+    const int64_t pattern = t.integer("sliding_window_pattern", 6);
+    if (!types && pattern <= 0) throw Error(path, "text_config.sliding_window_pattern must be positive");
+    for (int64_t i = 0; i < c.layers; ++i) {
+        if (!types) {
+            c.local_layers.push_back((i + 1) % pattern != 0);
+            continue;
+        }
+        const nlohmann::json& v = i < static_cast<int64_t>(types->size()) ? (*types)[i] : nlohmann::json();
+        if (v != "sliding_attention" && v != "full_attention")
+            throw Error(path, "text_config.layer_types must give each of the " + std::to_string(c.layers) +
+                                  " layers \"sliding_attention\" or \"full_attention\"");
+        c.local_layers.push_back(v == "sliding_attention");
+    }
+}
+
+}  // namespace
+
 LlamaConfig multimodal_text_config(const nlohmann::json& config, const std::string& path, const std::string& default_type) {
     const std::string type = ConfigReader(config, path).sub("text_config").string("model_type", default_type);
     nlohmann::json text = nlohmann::json::object();
@@ -296,16 +360,22 @@ LlamaConfig multimodal_text_config(const nlohmann::json& config, const std::stri
                 {"max_position_embeddings", 4096 * 32}, {"rms_norm_eps", 1e-6}, {"sliding_window", 4096}};
     else if (type == "qwen2")
         text = {{"vocab_size", 151936}, {"intermediate_size", 22016}, {"max_position_embeddings", 32768}, {"rms_norm_eps", 1e-6}};
+    else if (type == "gemma3_text")
+        text = {{"vocab_size", 262208}, {"hidden_size", 2304}, {"intermediate_size", 9216}, {"num_hidden_layers", 26},
+                {"num_attention_heads", 8}, {"num_key_value_heads", 4}, {"head_dim", 256}, {"max_position_embeddings", 131072},
+                {"tie_word_embeddings", true}, {"rope_theta", 1000000.0}, {"sliding_window", 4096}};
     else if (type != "llama")
-        throw Error(path, "text_config.model_type \"" + type + "\" is not supported (the decoder may be LLaMA, Mistral or Qwen2)");
+        throw Error(path, "text_config.model_type \"" + type + "\" is not supported (the decoder may be LLaMA, Mistral, Qwen2 or Gemma 3)");
     // A null field is the class's None: no sliding window, no rope scaling, head_dim from the sizes.
     if (const auto it = config.find("text_config"); it != config.end() && it->is_object())
         for (const auto& [key, value] : it->items()) {
             if (value.is_null()) text.erase(key);
             else text[key] = value;
         }
+    if (type == "gemma3_text") text["hidden_act"] = text.value("hidden_activation", std::string("gelu_pytorch_tanh"));
     const ConfigReader t(text, path, "text_config.");
     LlamaConfig c = llama_config(t, path);
+    if (type == "gemma3_text") gemma3_text(t, text, path, c);
     if (type == "mistral" && t.has("sliding_window")) c.sliding_window = t.integer("sliding_window", 0);
     if (type == "qwen2") {
         if (t.boolean("use_sliding_window", false))

@@ -29,15 +29,29 @@ struct LlamaConfig {
     // the column where j % 3 == 2 and j < 3 x the column section, else with the time.
     std::vector<int64_t> mrope_section;
     bool mrope_interleaved = false;
-    // Mistral's sliding window (0: none): not applied, so a sequence longer than it is refused.
+    // Mistral's and Gemma 3's sliding window (0: none): not applied, so a sequence longer than it is
+    // refused (every key within it is what sliding-window attention sees).
     int64_t sliding_window = 0;
+    // Gemma 3 (gemma3_text): RMSNorms scale by 1 + weight in float32; the attention's and the MLP's
+    // outputs are normed before their residual (post_attention_layernorm, post_feedforward_layernorm)
+    // and pre_feedforward_layernorm comes before the MLP; q/k norms; token embeddings times
+    // sqrt(hidden); attention scaled by query_pre_attn_scalar^-1/2; the layers in local_layers
+    // (sliding_attention) turn their rotary at rope_local_theta without scaling; image tokens attend
+    // to every token of their image in the prompt's pass (bidirectional_images).
+    bool gemma = false;
+    double query_pre_attn_scalar = 0;  // 0: head_dim
+    double rope_local_theta = 10000.0;
+    std::vector<bool> local_layers;
+    bool bidirectional_images = false;
+    double final_logit_softcapping = 0;  // > 0: logits = cap * tanh(logits / cap)
 };
 // LlamaConfig defaults; throws ps::Error naming `config_path` for unsupported rope_scaling types.
 LlamaConfig llama_config(const ConfigReader& c, const std::string& config_path);
 // The decoder of a multimodal config.json as transformers builds it: text_config over the defaults
 // of its model_type's config class (`default_type` when it names none; LLaMA's defaults are
 // llama_config's own). Mistral keeps its sliding window, which sequences may not outgrow; Qwen2 has
-// q/k/v biases and refuses its sliding window. Throws ps::Error naming `config_path` for another type.
+// q/k/v biases and refuses its sliding window; Gemma 3 (gemma3_text) sets LlamaConfig's Gemma fields
+// and keeps its sliding window likewise. Throws ps::Error naming `config_path` for another type.
 LlamaConfig multimodal_text_config(const nlohmann::json& config, const std::string& config_path, const std::string& default_type);
 
 // Keys and values seen so far by one layer, [B,Hkv,S,d] each; empty before the first step.
@@ -59,13 +73,16 @@ at::Tensor llama_attention_bias(const at::Tensor& attention_mask, int64_t batch,
 
 // Starts the decoder on input embeddings [B,T,D] at position ids [B,T] or [1,T] ([B,T,3] for a
 // multimodal rotary; transformers' forward uses 0..T-1 for every row; generation derives them from the attention mask), after
-// `past` cached tokens; `attention_mask` [B,past+T] 0/1 may be undefined (no padding).
+// `past` cached tokens; `attention_mask` [B,past+T] 0/1 may be undefined (no padding). With
+// bidirectional_images, `image_slots` [B,T] (the prompt's image tokens; undefined: none) lets each
+// run of image tokens attend to the whole run.
 StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, const at::Tensor& attention_mask,
-                       const at::Tensor& positions, int64_t past = 0);
+                       const at::Tensor& positions, int64_t past = 0, const at::Tensor& image_slots = {});
 
-// One decoder layer; `p` is the layer prefix ending in '.'. With `cache`, this step's keys and
-// values are appended to it and the queries attend over the whole cache (s.bias then spans it).
-void llama_decoder_block(const WeightStore& w, const std::string& p, const LlamaConfig& c, StageState& s,
+// Decoder layer `layer`; `p` is the LlamaModel prefix (holding layers.<layer>.). With `cache`, this
+// step's keys and values are appended to it and the queries attend over the whole cache (s.bias
+// then spans it).
+void llama_decoder_block(const WeightStore& w, const std::string& p, int64_t layer, const LlamaConfig& c, StageState& s,
                          at::Tensor* probs = nullptr, LayerCache* cache = nullptr);
 
 // Qwen3-VL's DeepStack: after decoder layer `layer`, the state's features for that layer

@@ -23,7 +23,7 @@ public:
     }
 
     void block(int, int i, StageState& s, at::Tensor* probs) const override {
-        llama_decoder_block(*weights_, std::string(kModel) + "layers." + std::to_string(i) + ".", config_, s, probs);
+        llama_decoder_block(*weights_, kModel, i, config_, s, probs);
     }
 
     void finish(int, StageState& s) const override { s.hidden = llama_final_norm(*weights_, kModel, config_, s.hidden); }

@@ -32,6 +32,7 @@ Processor::Processor(const Vlm& model) : family_(model.map().family), chat_templ
         vision_end_ = cfg.integer("vision_end_token_id", -1);
         image_markers_ = {caps.image_start, caps.image_end};
         tile_markers_ = caps.tile_markers;
+        image_spacing_ = caps.image_spacing;
         if (const auto* tiled = dynamic_cast<const TiledVlm*>(&model); tiled && tiled->anyres()) anyres_ = *tiled->anyres();
     } else if (const TowerCapabilities* language = caps.tower(Modality::Language); caps.generative() && language) {
         max_text_tokens_ = cfg.sub(language->config_key).integer("max_position_embeddings", 0);
@@ -220,11 +221,12 @@ std::vector<int64_t> Processor::chat_ids(const std::string& question, const Prom
     // "{image}" and the line break after it go ("{image|text}": the text takes its place) and the
     // prompt is encoded whole.
     const Tokenizer& tokenizer = this->tokenizer();
-    const std::string before = chat_template_.substr(0, image_at);
+    const std::string before = chat_template_.substr(0, image_at) + (image ? image_spacing_ : "");
     const std::string mark = chat_template_.substr(image_at + kImage.size(), image_end - image_at - kImage.size());
     std::string after = chat_template_.substr(image_end + 1);
-    if (!image && !mark.empty() && mark[0] == '|') after.insert(0, mark.substr(1));
-    else if (!image && !after.empty() && after[0] == '\n') after.erase(0, 1);
+    if (image) after.insert(0, image_spacing_);
+    else if (!mark.empty() && mark[0] == '|') after.insert(0, mark.substr(1));
+    else if (!after.empty() && after[0] == '\n') after.erase(0, 1);
     const size_t question_at = after.find(kQuestion);
     if (question_at != std::string::npos) after.replace(question_at, kQuestion.size(), question);
 

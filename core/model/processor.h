@@ -95,6 +95,7 @@ private:
     int64_t image_seq_length_ = 0;
     int64_t vision_start_ = -1, vision_end_ = -1;  // tokens around an image's tokens, where the config names them
     std::array<std::string, 2> image_markers_;       // ...or the tokenizer's tokens of this text (Capabilities)
+    std::string image_spacing_;                      // Capabilities::image_spacing
     bool tile_markers_ = false;                      // Capabilities::tile_markers
     // The ids of one image's part of a prompt.
     std::vector<int64_t> image_ids(const PromptImage& image) const;

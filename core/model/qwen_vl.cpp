@@ -187,7 +187,7 @@ public:
 
     void block(int tower, int i, StageState& s, at::Tensor* probs) const override {
         if (tower == 1) {
-            llama_decoder_block(*weights_, language_prefix_ + "layers." + std::to_string(i) + ".", text_, s, probs);
+            llama_decoder_block(*weights_, language_prefix_, i, text_, s, probs);
             llama_deepstack(s, i);
             return;
         }

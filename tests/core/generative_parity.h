@@ -44,7 +44,7 @@ inline void check_generation_and_streaming(const ps::Vlm& model, const Reference
 inline void check_pruned_exports_reload(const Reference& ref) {
     const std::string dir = ref.dir.toStdString(), inputs = dir + "/inputs.safetensors";
     ps::NamedTensors saved;
-    for (const char* name : {"input_ids", "pixel_values", "image_grid_thw", "image_sizes"})
+    for (const char* name : {"input_ids", "pixel_values", "image_grid_thw", "image_sizes", "token_type_ids"})
         if (ref.has(name)) saved.emplace_back(name, ref[name]);
     ps::save_safetensors(inputs, saved);
     const ps::VlmInputs in = reference_inputs(ref);

@@ -1,7 +1,8 @@
 // core/io/byte_level_bpe_tokenizer.cpp against transformers' fast tokenizers (tests/python/
 // tokenizer_reference.py): SmolLM2's real vocabulary from tokenizer.json and straight from its GGUF
-// file, and trained vocabularies with Qwen2's and LLaMA-3's split patterns; the ChatML prompt built
-// in code against apply_chat_template; the tokenizer.json we write read back by transformers.
+// file, trained vocabularies with Qwen2's and LLaMA-3's split patterns and in Gemma's layout
+// (characters with byte fallback, spaces as "▁"); the ChatML prompt built in code against
+// apply_chat_template; the tokenizer.json we write read back by transformers.
 #include <QDir>
 #include <QTemporaryDir>
 #include <QTest>
@@ -24,7 +25,7 @@ private:
 
 private Q_SLOTS:
     void initTestCase() {
-        for (const char* kind : {"smollm2", "qwen2", "llama3"}) {
+        for (const char* kind : {"smollm2", "qwen2", "llama3", "gemma"}) {
             ref_[kind] = tokenizer_parity::make_reference(tmp_.path(), kind);
             QVERIFY2(!ref_[kind].is_null(), kind);
         }
@@ -32,7 +33,7 @@ private Q_SLOTS:
 
     void matches_transformers_data() {
         QTest::addColumn<QString>("kind");
-        for (const char* kind : {"smollm2", "qwen2", "llama3"}) QTest::newRow(kind) << kind;
+        for (const char* kind : {"smollm2", "qwen2", "llama3", "gemma"}) QTest::newRow(kind) << kind;
     }
     void matches_transformers() {
         QFETCH(QString, kind);
@@ -86,6 +87,9 @@ private Q_SLOTS:
                  QString("<|im_start|>User:{image| }{question}<end_of_utterance>\nAssistant:"));
         QCOMPARE(QString::fromStdString(*ps::chat_prompt_template("<|begin_of_text|>" + idefics)),
                  QString("<|begin_of_text|>User:{image| }{question}<end_of_utterance>\nAssistant:"));
+        // Gemma's turns (its prompts' ids are checked against transformers in test_gemma3).
+        QCOMPARE(QString::fromStdString(*ps::chat_prompt_template("{{ bos_token }}<start_of_turn>{{ message['role'] }}\n")),
+                 QString("<start_of_turn>user\n{image}{question}<end_of_turn>\n<start_of_turn>model\n"));
     }
 
     // What to_json() writes, transformers reads as the same tokenizer.

@@ -273,7 +273,12 @@ private Q_SLOTS:
         QCOMPARE(smolvlm.max_image_size, 364);
         QVERIFY(smolvlm.do_image_splitting && smolvlm.cuts_tiles());
         QCOMPARE(smolvlm.resample, ps::ResampleFilter::Lanczos);
-        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::image_processor_defaults("Gemma3ImageProcessor"));
+        const ps::ImageProcessorConfig gemma3 = ps::image_processor_defaults("Gemma3ImageProcessor");
+        QCOMPARE(gemma3.height, 224);
+        QCOMPARE(gemma3.resample, ps::ResampleFilter::Bilinear);
+        QCOMPARE(gemma3.image_mean[1], 0.5);
+        QVERIFY(!gemma3.cuts_tiles());
+        QVERIFY_THROWS_EXCEPTION(ps::Error, ps::image_processor_defaults("PaliGemmaImageProcessor"));
     }
 
     void malformed_configs_name_file_and_field() {
@@ -281,7 +286,8 @@ private Q_SLOTS:
             {"{", "not valid JSON"},
             {"[1, 2]", "expected a JSON object"},
             {"{}", "field 'image_processor_type': missing"},
-            {R"({"image_processor_type": "Gemma3ImageProcessor"})", "field 'image_processor_type': unsupported"},
+            {R"({"image_processor_type": "PaliGemmaImageProcessor"})", "field 'image_processor_type': unsupported"},
+            {R"({"image_processor_type": "Gemma3ImageProcessor", "do_pan_and_scan": true})", "field 'do_pan_and_scan'"},
             {R"({"image_processor_type": "Idefics3ImageProcessor", "size": {"height": 364, "width": 364}})", "field 'size'"},
             {R"({"image_processor_type": "Idefics3ImageProcessor", "max_image_size": {"longest_edge": 0}})",
              "field 'max_image_size.longest_edge'"},

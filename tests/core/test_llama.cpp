@@ -34,7 +34,7 @@ private:
         ps::LlamaConfig c;
         at::Tensor embeds;  // [2,T,D]
         at::Tensor mask;    // [2,T], row 1 left-padded
-        std::string layer(int i) const { return "language_model.model.layers." + std::to_string(i) + "."; }
+        const std::string model = "language_model.model.";
     };
     Decoder decoder() {
         static const ps_test::Reference ref = ps_test::make_reference(tmp_, "llava", {});
@@ -108,8 +108,8 @@ private Q_SLOTS:
         const at::Tensor positions = at::arange(d.embeds.size(1), at::kLong).unsqueeze(0);
         ps::StageState a = ps::llama_start(d.c, d.embeds, d.mask, positions), b = a;
         at::Tensor probs;
-        ps::llama_decoder_block(*d.w, d.layer(0), d.c, a);
-        ps::llama_decoder_block(*d.w, d.layer(0), d.c, b, &probs);
+        ps::llama_decoder_block(*d.w, d.model, 0, d.c, a);
+        ps::llama_decoder_block(*d.w, d.model, 0, d.c, b, &probs);
         const double gap = ps_test::diff(a.hidden, b.hidden).first;
         qInfo("eager vs SDPA: max abs diff %g", gap);
         QVERIFY(gap <= 1e-5);
@@ -127,7 +127,7 @@ private Q_SLOTS:
         const int64_t len = d.embeds.size(1), prefill = len - 4;
         at::Tensor positions = (d.mask.cumsum(-1) - 1).masked_fill(d.mask == 0, 1);
         ps::StageState full = ps::llama_start(d.c, d.embeds, d.mask, positions);
-        for (int i = 0; i < d.c.layers; ++i) ps::llama_decoder_block(*d.w, d.layer(i), d.c, full);
+        for (int i = 0; i < d.c.layers; ++i) ps::llama_decoder_block(*d.w, d.model, i, d.c, full);
 
         std::vector<ps::LayerCache> cache(d.c.layers);
         std::vector<at::Tensor> pieces;
@@ -135,7 +135,7 @@ private Q_SLOTS:
             const int64_t end = start == 0 ? prefill : start + 1;
             ps::StageState s = ps::llama_start(d.c, d.embeds.slice(1, start, end), d.mask.slice(1, 0, end),
                                                positions.slice(1, start, end), start);
-            for (int i = 0; i < d.c.layers; ++i) ps::llama_decoder_block(*d.w, d.layer(i), d.c, s, nullptr, &cache[i]);
+            for (int i = 0; i < d.c.layers; ++i) ps::llama_decoder_block(*d.w, d.model, i, d.c, s, nullptr, &cache[i]);
             pieces.push_back(s.hidden);
         }
         QCOMPARE(cache[0].k.size(2), len);

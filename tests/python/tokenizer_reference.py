@@ -1,6 +1,6 @@
 """transformers as the reference for the C++ tokenizers in core/io.
 
-  tokenizer_reference.py OUT KIND...   KIND: wordpiece, clip, sentencepiece
+  tokenizer_reference.py OUT KIND...   KIND: wordpiece, clip, sentencepiece, smollm2, qwen2, llama3, gemma
 
 For each kind writes the tokenizer folder OUT/<kind>/ and OUT/<kind>.json with the reference ids
 of the transformers class for 360 varied strings. Nothing is downloaded:
@@ -18,6 +18,9 @@ of the transformers class for 360 varied strings. Nothing is downloaded:
   qwen2          a byte-level BPE trained here with Qwen2's NFC normalizer and split pattern and its
                  ChatML and vision special tokens, through PreTrainedTokenizerFast
   llama3         the same with LLaMA-3's split pattern, ignore_merges and a BOS template
+  gemma          a BPE over characters with byte fallback trained here in the layout of Gemma's
+                 tokenizer.json (spaces as "▁", <bos> first, Gemma 3's turn and image tokens), through
+                 GemmaTokenizerFast
   folder:PATH    an existing tokenizer folder through AutoTokenizer, on smollm2's strings
                  (written as OUT/folder.json)
 """
@@ -97,6 +100,8 @@ SPECIAL_TEXT = {
               "123456789 1,234", "a\r\n\r\nb"],
     "llama3": ["<|begin_of_text|>", "<|eot_id|>", "<|begin_of_text|>hi<|eot_id|>", "x<|eot_id|>y",
                " <|eot_id|> ", "<|eot", "123456789 1,234", "a\r\n\r\nb", "HELLO World", "don'T"],
+    "gemma": ["<bos>", "<eos>", "<start_of_turn>user\nhi<end_of_turn>\n", "x<end_of_turn>y", " <start_of_turn> ",
+              "<start_of", "▁already▁marked", "<0x41> <0x00>", "  two  spaces  ", "\n\n\nthree breaks"],
 }
 
 QWEN2_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|"""
@@ -285,6 +290,34 @@ def make_smollm2(folder):
     return tok
 
 
+GEMMA_SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>",
+                  "<end_of_image>", "<image_soft_token>"]
+
+
+def make_gemma(folder):
+    """Gemma's tokenizer.json layout (GemmaConverter): spaces replaced by "▁", a split on spaces
+    that then finds none, BPE over characters with byte fallback to <0xXX>, <bos> before a text."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    bpe = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>", fuse_unk=True))
+    bpe.normalizer = normalizers.Replace(" ", "▁")
+    bpe.pre_tokenizer = pre_tokenizers.Split(" ", "merged_with_previous")
+    bpe.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
+    byte_tokens = [f"<0x{b:02X}>" for b in range(256)]
+    trainer = trainers.BpeTrainer(vocab_size=1500, show_progress=False, special_tokens=GEMMA_SPECIALS[:4] + byte_tokens,
+                                  limit_alphabet=200)
+    bpe.train_from_iterator(training_text(), trainer)
+    bpe.post_processor = processors.TemplateProcessing(single="<bos> $A", pair="<bos> $A <bos> $B",
+                                                       special_tokens=[("<bos>", bpe.token_to_id("<bos>"))])
+    bpe.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in GEMMA_SPECIALS])
+    tok = transformers.GemmaTokenizerFast(tokenizer_object=bpe, bos_token="<bos>", eos_token="<eos>", unk_token="<unk>",
+                                          pad_token="<pad>", clean_up_tokenization_spaces=False)
+    tok.save_pretrained(folder)
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
+    assert type(tok).__name__ == "GemmaTokenizerFast", type(tok)
+    return tok
+
+
 def make_split_bpe(folder, kind):
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
@@ -340,6 +373,8 @@ def main():
             tok = make_smollm2(folder)
         elif kind in ("qwen2", "llama3"):
             tok = make_split_bpe(folder, kind)
+        elif kind == "gemma":
+            tok = make_gemma(folder)
         else:
             raise SystemExit(f"unknown kind {kind}")
         ref = reference(tok, kind, test_strings(kind))
