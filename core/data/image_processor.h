@@ -1,6 +1,6 @@
 // The image preprocessing of Hugging Face's CLIP, SigLIP, ViT, Qwen2-VL, LLaVA-NeXT,
-// LLaVA-OneVision, GOT-OCR2 (InternVL's) and Idefics3 (SmolVLM's) image processors, configured from
-// a checkpoint's preprocessor_config.json, so that pixel_values built here
+// LLaVA-OneVision, GOT-OCR2 (InternVL's), Idefics3 (SmolVLM's), Gemma 3 and BLIP image
+// processors, configured from a checkpoint's preprocessor_config.json, so that pixel_values built here
 // equal transformers' (the PIL-based "slow" processors): resize, centre crop, rescale, normalize, in
 // that order; Qwen2-VL's native resolution then cuts the image into the flattened patches its vision
 // tower takes, LLaVA-NeXT's anyres first tiles it on the grid that fits it best.

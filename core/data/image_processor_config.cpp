@@ -57,6 +57,11 @@ bool set_defaults(ImageProcessorConfig& cfg, const std::string& type) {
         cfg.do_convert_rgb = true;
         cfg.longest_edge = 4 * 364;
         cfg.max_image_size = 364;
+    } else if (base == "BlipImageProcessor") {
+        cfg.height = cfg.width = 384;
+        cfg.image_mean = kClipMean;
+        cfg.image_std = kClipStd;
+        cfg.do_convert_rgb = true;
     } else if (base == "Gemma3ImageProcessor") {
         cfg.resample = ResampleFilter::Bilinear;
         cfg.do_convert_rgb = true;
@@ -77,7 +82,7 @@ std::string unsupported(const std::string& type) {
     return "unsupported '" + type +
            "' (supported: CLIPImageProcessor, SiglipImageProcessor, ViTImageProcessor, Qwen2VLImageProcessor, "
            "LlavaNextImageProcessor, LlavaOnevisionImageProcessor, GotOcr2ImageProcessor, Idefics3ImageProcessor, "
-           "SmolVLMImageProcessor, Gemma3ImageProcessor)";
+           "SmolVLMImageProcessor, Gemma3ImageProcessor, BlipImageProcessor)";
 }
 
 // Qwen2-VL's smart_resize: each side rounded (half to even, as Python's round) to a multiple of

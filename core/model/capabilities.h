@@ -22,6 +22,7 @@ struct TowerCapabilities {
                                    // ("": the top level, for a language model alone)
     bool removable_heads = false;  // width pruning may remove attention heads (GQA groups): the config states
                                    // head_dim, so transformers loads fewer heads of the same size
+    std::string width_key = "intermediate_size";  // the config field of its MLP width (OPT: ffn_dim)
 };
 
 struct Capabilities {
@@ -35,6 +36,9 @@ struct Capabilities {
     // groups of n consecutive tokens, one image token each, whose places the language tower then
     // drops from the prompt, keeping the other tokens' positions (Qwen2-VL's 2 x 2 merge: 4).
     int vision_token_group = 0;
+    // Whether the image tokens stand for places in the image (a grid, or tiles of grids), so that
+    // text-guided importance can be drawn over it; false where they are learned queries (BLIP-2).
+    bool image_tokens_spatial = true;
     // Whether the vision tower's token 0 is a [CLS] token (ViT, CLIP), which token pruning keeps and
     // the cls metric reads; false when every token is a patch.
     bool vision_cls = true;

@@ -1,6 +1,7 @@
 #include "core/model/families.h"
 
 #include "core/error.h"
+#include "core/model/blip2.h"
 #include "core/model/clip.h"
 #include "core/model/gemma3.h"
 #include "core/model/idefics3.h"
@@ -12,29 +13,11 @@
 #include "core/model/vision_text_dual_encoder.h"
 
 namespace ps {
-namespace {
-
-using M = Modality;
-
-// Families whose checkpoints are mapped (inspect, the layer tree, the allocation charts) but not yet run.
-// Name patterns follow the modules transformers builds.
-std::vector<FamilySpec> inspect_only_families() {
-    return {
-        {"blip-2", "BLIP-2", {"blip-2"},
-         {{"(model\\.)?vision_model\\.", M::Vision},
-          {"(model\\.)?(qformer\\.|query_tokens|language_projection\\.)", M::Projector},
-          {"(model\\.)?language_model\\.", M::Language}}},
-    };
-}
-
-}  // namespace
 
 std::vector<FamilySpec> builtin_families() {
-    std::vector<FamilySpec> out = {clip_family(), siglip_family(), vision_text_dual_encoder_family(), llava_family(),
-                                   llava_next_family(), llava_onevision_family(), internvl_family(), idefics3_family(), gemma3_family(),
-                                   llama_lm_family(), qwen2_vl_family(), qwen3_vl_family()};
-    for (FamilySpec& f : inspect_only_families()) out.push_back(std::move(f));
-    return out;
+    return {clip_family(),     siglip_family(),   vision_text_dual_encoder_family(), llava_family(),      llava_next_family(),
+            llava_onevision_family(), internvl_family(), idefics3_family(), gemma3_family(), llama_lm_family(),
+            qwen2_vl_family(), qwen3_vl_family(), blip2_family()};
 }
 
 std::unique_ptr<Vlm> create_family_model(ModelMap map, std::unique_ptr<WeightStore> weights) {

@@ -21,6 +21,7 @@ public:
         const ConfigReader cfg(ckpt.config(), path);
         vision_ = siglip_vision_config(cfg.sub("vision_config"));
         text_ = multimodal_text_config(ckpt.config(), path, "gemma3_text");
+        text_.bidirectional_images = true;  // Gemma3Processor's token_type_ids: each image's tokens see each other
         image_token_ = cfg.integer("image_token_index", 262144);
         side_ = vision_.image_size / vision_.patch_size;
         const int64_t tokens = cfg.integer("mm_tokens_per_image", 256);

@@ -130,13 +130,14 @@ StageState llama_start(const LlamaConfig& c, const at::Tensor& inputs_embeds, co
     const int64_t len = inputs_embeds.size(1);
     s.bias = llama_attention_bias(attention_mask, inputs_embeds.size(0), len, past + len, inputs_embeds.scalar_type(),
                                   inputs_embeds.device());
-    if (c.bidirectional_images && image_slots.defined() && past == 0) {
-        // Gemma 3: each run of image tokens is one image, whose tokens see each other both ways.
+    if (c.bidirectional_images && image_slots.defined()) {
+        // Gemma 3: each run of image tokens is one image, whose tokens see each other both ways
+        // (the `past` cached tokens before them hold none).
         const at::Tensor image = image_slots.to(inputs_embeds.device());
         const at::Tensor starts = image.logical_and(at::constant_pad_nd(image, {1, 0}, 0).slice(1, 0, -1).logical_not());
         const at::Tensor group = (starts.to(at::kLong).cumsum(1) - 1).masked_fill(image.logical_not(), -1);
         const at::Tensor same = (group.unsqueeze(2) == group.unsqueeze(1)).logical_and(group.unsqueeze(2) >= 0).unsqueeze(1);
-        s.bias = s.bias.masked_fill(same, 0);
+        s.bias = s.bias.masked_fill(at::constant_pad_nd(same, {past, 0}, 0).to(at::kBool), 0);
     }
     return s;
 }
@@ -227,12 +228,10 @@ at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::s
     return at::tanh(logits / c.final_logit_softcapping) * c.final_logit_softcapping;
 }
 
-std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
-                                                 const LlamaConfig& c, const at::Tensor& inputs_embeds,
-                                                 const at::Tensor& attention_mask, int max_new_tokens,
-                                                 std::optional<int64_t> eos, const TokenStep& on_step,
-                                                 const at::Tensor& prompt_positions, const PromptPruning& pruning,
-                                                 const std::vector<at::Tensor>& deepstack) {
+std::vector<std::vector<int64_t>> decoder_generate(const DecoderSteps& d, const at::Tensor& inputs_embeds,
+                                                   const at::Tensor& attention_mask, int max_new_tokens, std::optional<int64_t> eos,
+                                                   const TokenStep& on_step, const at::Tensor& prompt_positions,
+                                                   const PromptPruning& pruning, const std::vector<at::Tensor>& deepstack) {
     at::NoGradGuard no_grad;
     const int64_t batch = inputs_embeds.size(0);
     const auto longs = at::TensorOptions().dtype(at::kLong).device(inputs_embeds.device());
@@ -245,7 +244,7 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     // for plain positions), the same for every axis of a multimodal rotary.
     const at::Tensor padding = positions.dim() == 3 ? (mask == 0).unsqueeze(-1) : (mask == 0);
     at::Tensor next_position = positions.masked_fill(padding, -1).reshape({batch, -1}).amax(-1, /*keepdim=*/true) + 1;  // [B,1]
-    std::vector<LayerCache> cache(c.layers);
+    std::vector<LayerCache> cache(d.layers);
 
     // Rows that begin with the same attended inputs (a chat template's system prompt, unpadded) have
     // the same keys and values there: that prefix runs once, for the first row, and its cache serves
@@ -253,22 +252,22 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     const int64_t len = inputs_embeds.size(1);
     int drop_after = -1;  // the layer after which the prompt's pass drops tokens
     if (pruning.hook && pruning.hook->apply)
-        for (int64_t i = 0; i < c.layers; ++i)
+        for (int64_t i = 0; i < d.layers; ++i)
             if (pruning.hook->after.count({pruning.tower, static_cast<int>(i)})) drop_after = static_cast<int>(i);
     int64_t shared = 0;
     if (batch > 1 && drop_after < 0) {  // pruning chooses among the whole prompt's tokens
         const at::Tensor same = (inputs_embeds == inputs_embeds.slice(0, 0, 1)).all(-1).logical_and(mask != 0).all(0);  // [T]
         const at::Tensor differ = same.logical_not().nonzero();
         shared = std::min<int64_t>(differ.numel() ? differ[0][0].item<int64_t>() : len, len - 1);
-        if (!deepstack.empty() || c.bidirectional_images) {  // the shared prefix ends before the first image token
+        if (!deepstack.empty() || d.bidirectional_images) {  // the shared prefix ends before the first image token
             const at::Tensor images = pruning.image_slots.any(0).nonzero();
             if (images.numel()) shared = std::min(shared, images[0][0].item<int64_t>());
         }
     }
     if (shared > 1) {
-        StageState prefix = llama_start(c, inputs_embeds.slice(0, 0, 1).slice(1, 0, shared), mask.slice(0, 0, 1).slice(1, 0, shared),
-                                        positions.slice(0, 0, 1).slice(1, 0, shared));
-        for (int64_t i = 0; i < c.layers; ++i) llama_decoder_block(w, p, i, c, prefix, nullptr, &cache[i]);
+        StageState prefix = d.start(inputs_embeds.slice(0, 0, 1).slice(1, 0, shared), mask.slice(0, 0, 1).slice(1, 0, shared),
+                                    positions.slice(0, 0, 1).slice(1, 0, shared), 0, {});
+        for (int64_t i = 0; i < d.layers; ++i) d.block(i, prefix, nullptr, &cache[i]);
         for (LayerCache& lc : cache) {
             lc.k = lc.k.expand({batch, lc.k.size(1), lc.k.size(2), lc.k.size(3)});
             lc.v = lc.v.expand({batch, lc.v.size(1), lc.v.size(2), lc.v.size(3)});
@@ -276,8 +275,8 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     } else {
         shared = 0;
     }
-    StageState s = llama_start(c, inputs_embeds.slice(1, shared), mask, positions.slice(1, shared), shared,
-                               pruning.image_slots.defined() ? pruning.image_slots.slice(1, shared) : at::Tensor());
+    StageState s = d.start(inputs_embeds.slice(1, shared), mask, positions.slice(1, shared), shared,
+                           pruning.image_slots.defined() ? pruning.image_slots.slice(1, shared) : at::Tensor());
     if (drop_after >= 0) s.image_slots = pruning.image_slots.to(inputs_embeds.device()).slice(1, shared);
     for (const at::Tensor& f : deepstack) s.deepstack.push_back(f.slice(1, shared));
     at::Tensor kept_mask;  // [B,S] the keys of the layers after drop_after
@@ -285,20 +284,19 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
     std::vector<std::vector<int64_t>> out(batch);
     std::vector<bool> finished(batch, false);
     for (int step = 0; step < max_new_tokens; ++step) {
-        for (int64_t i = 0; i < c.layers; ++i) {
+        for (int64_t i = 0; i < d.layers; ++i) {
             if (step > 0 && drop_after >= 0 && i == drop_after + 1)
                 s.bias = llama_attention_bias(kept_mask, batch, 1, kept_mask.size(1), s.hidden.scalar_type(), s.hidden.device());
             const bool drop_here = step == 0 && i == drop_after;
             at::Tensor probs;
-            llama_decoder_block(w, p, i, c, s, drop_here ? &probs : nullptr, &cache[i]);
+            d.block(i, s, drop_here ? &probs : nullptr, &cache[i]);
             llama_deepstack(s, i);  // the prompt's pass only: a new token's state has none
             if (drop_here) {
                 pruning.hook->apply(pruning.tower, drop_after, s, probs);
                 kept_mask = attended_keys(s.bias).to(mask.scalar_type());
             }
         }
-        at::Tensor last = llama_final_norm(w, p, c, s.hidden.slice(1, -1));
-        at::Tensor next = llama_logits(w, p, head, c, last).squeeze(1).to(at::kFloat).argmax(-1);
+        at::Tensor next = d.logits(s.hidden.slice(1, -1)).squeeze(1).to(at::kFloat).argmax(-1);
         at::Tensor next_cpu = next.cpu();
         bool all_finished = true;
         for (int64_t b = 0; b < batch; ++b) {
@@ -313,17 +311,40 @@ std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std
         mask = at::cat({mask, at::ones({batch, 1}, mask.options())}, 1);
         if (kept_mask.defined()) kept_mask = at::cat({kept_mask, at::ones({batch, 1}, mask.options())}, 1);
         const at::Tensor position = positions.dim() == 3 ? next_position.unsqueeze(-1).expand({batch, 1, 3}) : next_position;
-        s = llama_start(c, llama_embed_tokens(w, p, c, next.unsqueeze(1)), mask, position, cache[0].k.size(2));
+        s = d.start(d.embed(next.unsqueeze(1)), mask, position, cache[0].k.size(2), {});
         next_position = next_position + 1;
     }
     return out;
+}
+
+DecoderSteps llama_steps(const WeightStore& w, const std::string& p, const std::string& head, const LlamaConfig& c) {
+    DecoderSteps d;
+    d.layers = c.layers;
+    d.bidirectional_images = c.bidirectional_images;
+    d.start = [&c](const at::Tensor& x, const at::Tensor& mask, const at::Tensor& positions, int64_t past, const at::Tensor& slots) {
+        return llama_start(c, x, mask, positions, past, slots);
+    };
+    d.block = [&w, p, &c](int64_t i, StageState& s, at::Tensor* probs, LayerCache* cache) { llama_decoder_block(w, p, i, c, s, probs, cache); };
+    d.logits = [&w, p, head, &c](const at::Tensor& hidden) { return llama_logits(w, p, head, c, llama_final_norm(w, p, c, hidden)); };
+    d.embed = [&w, p, &c](const at::Tensor& ids) { return llama_embed_tokens(w, p, c, ids); };
+    return d;
+}
+
+std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
+                                                 const LlamaConfig& c, const at::Tensor& inputs_embeds,
+                                                 const at::Tensor& attention_mask, int max_new_tokens,
+                                                 std::optional<int64_t> eos, const TokenStep& on_step,
+                                                 const at::Tensor& prompt_positions, const PromptPruning& pruning,
+                                                 const std::vector<at::Tensor>& deepstack) {
+    return decoder_generate(llama_steps(w, p, head, c), inputs_embeds, attention_mask, max_new_tokens, eos, on_step, prompt_positions,
+                            pruning, deepstack);
 }
 
 namespace {
 
 // Gemma3TextConfig's own fields over its defaults.
 void gemma3_text(const ConfigReader& t, const nlohmann::json& text, const std::string& path, LlamaConfig& c) {
-    c.gemma = c.qk_norm = c.bidirectional_images = true;
+    c.gemma = c.qk_norm = true;
     c.query_pre_attn_scalar = t.number("query_pre_attn_scalar", 256);
     c.rope_local_theta = t.number("rope_local_base_freq", 10000.0);
     c.sliding_window = t.integer("sliding_window", 4096);

@@ -5,6 +5,7 @@
 // with RMSNorm on each head's queries and keys. Every piece takes the prefix of its module, e.g.
 // "model.language_model.".
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,8 +37,9 @@ struct LlamaConfig {
     // outputs are normed before their residual (post_attention_layernorm, post_feedforward_layernorm)
     // and pre_feedforward_layernorm comes before the MLP; q/k norms; token embeddings times
     // sqrt(hidden); attention scaled by query_pre_attn_scalar^-1/2; the layers in local_layers
-    // (sliding_attention) turn their rotary at rope_local_theta without scaling; image tokens attend
-    // to every token of their image in the prompt's pass (bidirectional_images).
+    // (sliding_attention) turn their rotary at rope_local_theta without scaling. Gemma 3's VLM also
+    // lets image tokens attend to every token of their image in the prompt's pass
+    // (bidirectional_images).
     bool gemma = false;
     double query_pre_attn_scalar = 0;  // 0: head_dim
     double rope_local_theta = 10000.0;
@@ -114,6 +116,25 @@ struct PromptPruning {
 // after every step; `pruning` drops prompt tokens after a layer; `deepstack` [B,T,D] per layer are
 // added to the prompt's hidden states after the first layers (llama_deepstack), and then need
 // `pruning.image_slots` (no prompt prefix holding image tokens is shared between rows).
+// A decoder's stages as greedy decoding runs them (LLaMA's: llama_steps; OPT's: core/model/opt.h).
+struct DecoderSteps {
+    int64_t layers = 0;
+    bool bidirectional_images = false;  // the prompt's image tokens attend both ways (start needs whole images)
+    // llama_start's contract: embeddings [B,T,D] after `past` cached tokens, the mask over all of
+    // them, position ids, and the prompt's image slots (undefined after the prompt).
+    std::function<StageState(const at::Tensor& embeds, const at::Tensor& mask, const at::Tensor& positions, int64_t past,
+                             const at::Tensor& image_slots)>
+        start;
+    std::function<void(int64_t layer, StageState& s, at::Tensor* probs, LayerCache* cache)> block;
+    std::function<at::Tensor(const at::Tensor& hidden)> logits;  // final norm and head
+    std::function<at::Tensor(const at::Tensor& ids)> embed;      // token embeddings
+};
+DecoderSteps llama_steps(const WeightStore& w, const std::string& p, const std::string& head, const LlamaConfig& c);
+// llama_generate's decoding for any decoder.
+std::vector<std::vector<int64_t>> decoder_generate(const DecoderSteps& d, const at::Tensor& inputs_embeds,
+                                                   const at::Tensor& attention_mask, int max_new_tokens, std::optional<int64_t> eos,
+                                                   const TokenStep& on_step, const at::Tensor& prompt_positions = {},
+                                                   const PromptPruning& pruning = {}, const std::vector<at::Tensor>& deepstack = {});
 std::vector<std::vector<int64_t>> llama_generate(const WeightStore& w, const std::string& p, const std::string& head,
                                                  const LlamaConfig& c, const at::Tensor& inputs_embeds,
                                                  const at::Tensor& attention_mask, int max_new_tokens,

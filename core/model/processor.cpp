@@ -235,11 +235,13 @@ std::vector<int64_t> Processor::chat_ids(const std::string& question, const Prom
     const auto bos = tokenizer.bos_id() ? tokenizer.id_to_token(*tokenizer.bos_id()) : std::nullopt;
     first.add_special_tokens = !(bos && !bos->empty() && before.rfind(*bos, 0) == 0);
     if (!image) return tokenizer.encode(before + after, first);
-    std::vector<int64_t> ids = tokenizer.encode(before, first);
     if (image_seq_length_ <= 0) throw Error("run", "this model takes no images; ask without one");
+    // The special tokens go with the first text: before the image, or after it when the prompt
+    // starts with the image (BLIP-2's query tokens come before BOS).
+    std::vector<int64_t> ids = before.empty() ? std::vector<int64_t>{} : tokenizer.encode(before, first);
     const std::vector<int64_t> part = image_ids(image_place);
     ids.insert(ids.end(), part.begin(), part.end());
-    const std::vector<int64_t> rest = tokenizer.encode(after, plain);
+    const std::vector<int64_t> rest = tokenizer.encode(after, before.empty() ? first : plain);
     ids.insert(ids.end(), rest.begin(), rest.end());
     return ids;
 }

@@ -62,6 +62,8 @@ struct StageState {
     // the vision tower the outputs of the blocks that feed DeepStack so far, in the decoder the
     // merged features added after its first layers (zero off the image tokens).
     std::vector<at::Tensor> deepstack;
+    // What cross-attention reads its keys and values from (BLIP-2's Q-Former: the image's features).
+    at::Tensor encoder_hidden;
 };
 
 // Run-time token pruning (core/token): after the blocks it names, `apply` may drop tokens from the

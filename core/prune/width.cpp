@@ -139,6 +139,7 @@ WidthResult prune_width(Vlm& model, const PruneOptions& plan, const std::vector<
         const TowerCapabilities* caps = model.capabilities().tower(tower.modality);
         if (!caps) throw Error(model.map().family_display, "states no config of its " + tower.name + " tower for width pruning");
         info.config_key = caps->config_key;
+        info.width_key = caps->width_key;
         info.ratio = ratio;
         const ConfigReader sub = config.sub(info.config_key);
         const BlockLinears& first = tw.blocks.front();
@@ -322,7 +323,7 @@ void write_width_pruned_checkpoint(const Vlm& model, const nlohmann::json& plan,
     nlohmann::json config = ckpt.config();
     for (const WidthTower& t : result.towers) {
         nlohmann::json& sub = tower_config(config, t.config_key, ckpt.config_path());
-        sub["intermediate_size"] = t.channels_after;
+        sub[t.width_key] = t.channels_after;
         if (t.head_dim > 0) {
             sub["num_attention_heads"] = t.heads_after;
             sub["num_key_value_heads"] = t.kv_heads_after;

@@ -21,6 +21,7 @@ struct WidthTower {
     std::string tower;       // "vision", "text", "language"
     std::string modality;
     std::string config_key;  // the config.json object rewritten: vision_config | text_config
+    std::string width_key = "intermediate_size";  // its MLP width's field (TowerCapabilities::width_key)
     double ratio = 0;        // fraction of groups removed per block
     int64_t heads_before = 0, heads_after = 0, kv_heads_before = 0, kv_heads_after = 0, head_dim = 0;
     int64_t channels_before = 0, channels_after = 0;

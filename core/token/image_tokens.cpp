@@ -156,6 +156,9 @@ std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs&
         return native_grids(model, in.image_grid_thw, patches.view({-1, group}).mean(1));
     }
     if (!model.capabilities().image_tokens_in_language) throw Error("tokens.metric", text_guided_unavailable(model));
+    if (!model.capabilities().image_tokens_spatial)
+        throw Error("tokens.metric", model.map().family_display + "'s image tokens are learned queries, not places in the image: "
+                                                                  "text-guided importance has no map to draw");
     const int language = tower_of(model, Modality::Language, "language tower");
     check_block(model, language, block);
     std::vector<StageState> done;

@@ -278,6 +278,10 @@ private Q_SLOTS:
         QCOMPARE(gemma3.resample, ps::ResampleFilter::Bilinear);
         QCOMPARE(gemma3.image_mean[1], 0.5);
         QVERIFY(!gemma3.cuts_tiles());
+        const ps::ImageProcessorConfig blip = ps::image_processor_defaults("BlipImageProcessor");
+        QCOMPARE(blip.height, 384);
+        QCOMPARE(blip.resample, ps::ResampleFilter::Bicubic);
+        QCOMPARE(blip.image_std[0], 0.26862954);
         QVERIFY_THROWS_EXCEPTION(ps::Error, ps::image_processor_defaults("PaliGemmaImageProcessor"));
     }
 

@@ -188,7 +188,7 @@ private Q_SLOTS:
                                        "which a tiled image's feature grid has no place for";
         QTest::newRow("unknown decoder") << "text_config.model_type" << "\"gemma\""
                                          << "config.json: text_config.model_type \"gemma\" is not supported (the decoder may be LLaMA, "
-                                            "Mistral or Qwen2)";
+                                            "Mistral, Qwen2 or Gemma 3)";
         QTest::newRow("Qwen2 sliding window") << "text_config.use_sliding_window" << "true"
                                               << "config.json: text_config.use_sliding_window: sliding-window attention is not "
                                                  "supported for Qwen2 decoders";

@@ -51,19 +51,20 @@ inline void check_tiled_processor(const ps::Vlm& model, const Reference& ref, co
     QVERIFY(diff(both.pixel_values, ref["generate.pixel_values"]).first <= 1e-6);
 }
 
-// `out`'s hidden states of both towers (vision.hidden.<i>, language.hidden.<i>), then its logits,
-// within 1e-4 of the reference's; `report` gets the largest differences. Reports through QTest.
+// `out`'s hidden states of every tower (<tower name>.hidden.<i>: vision, language, and BLIP-2's
+// qformer), then its logits, within 1e-4 of the reference's; `report` gets the largest
+// differences. Reports through QTest.
 inline void check_hidden_states(const ps::Vlm& model, const Reference& ref, const ps::VlmOutputs& out, QString& report) {
-    const char* towers[] = {"vision", "language"};
-    for (int t = 0; t < 2; ++t) {
+    for (size_t t = 0; t < model.towers().size(); ++t) {
+        const std::string& tower = model.towers()[t].name;
         QCOMPARE(out.hidden_states[t].size(), size_t(model.towers()[t].num_blocks + 1));
         double worst = 0;
         for (size_t i = 0; i < out.hidden_states[t].size(); ++i) {
-            const std::string key = std::string(towers[t]) + ".hidden." + std::to_string(i);
+            const std::string key = tower + ".hidden." + std::to_string(i);
             PS_COMPARE_TENSOR(out.hidden_states[t][i], ref[key], key, false, 1e-4, 0);
             worst = std::max(worst, diff(out.hidden_states[t][i], ref[key]).first);
         }
-        report += QString("%1 hidden x%2 %3, ").arg(towers[t]).arg(out.hidden_states[t].size()).arg(worst);
+        report += QString("%1 hidden x%2 %3, ").arg(QString::fromStdString(tower)).arg(out.hidden_states[t].size()).arg(worst);
     }
     PS_COMPARE_TENSOR(out.logits, ref["logits"], std::string("logits"), false, 1e-4, 0);
     report += QString("logits %1").arg(diff(out.logits, ref["logits"]).first);

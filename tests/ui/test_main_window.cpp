@@ -28,6 +28,7 @@
 #include "core/io/json_util.h"
 #include "core/job/plan.h"
 #include "core/model/demo_checkpoint.h"
+#include "core/model/family.h"
 #include "core/model/model_map.h"
 #include "tests/test_support.h"
 #include "tests/ui/compare_rows.h"
@@ -444,25 +445,26 @@ void TestMainWindow::llavaWithoutTokenizer() {
     QVERIFY2(message.contains(demo_) && message.contains("tokenizer") && !message.contains('\n'), qPrintable(message));
 }
 
-// A family that can only be inspected: the tree shows it, and Prune, Sweep and Recover are
-// disabled with the reason, before any folder is asked for.
+// A family that can only be inspected (one a plugin registers without a factory): the tree shows
+// it, and Prune, Sweep and Recover are disabled with the reason, before any folder is asked for.
 void TestMainWindow::inspectOnlyFamilyDisablesActions() {
-    QTemporaryDir blip2;
-    QVERIFY(blip2.isValid());
-    ps_test::write_bytes(blip2.filePath("config.json"), "{\"model_type\": \"blip-2\"}\n");
-    QVERIFY(QFile::copy(demo_ + "/model.safetensors", blip2.filePath("model.safetensors")));
+    ps::register_family({"acme-vlm", "Acme VLM", {"acme-vlm"}, {{"vision_model\\.", ps::Modality::Vision}}});
+    QTemporaryDir acme;
+    QVERIFY(acme.isValid());
+    ps_test::write_bytes(acme.filePath("config.json"), "{\"model_type\": \"acme-vlm\"}\n");
+    QVERIFY(QFile::copy(demo_ + "/model.safetensors", acme.filePath("model.safetensors")));
     ps::MainWindow w;
     w.setShowErrorDialogs(false);
-    QVERIFY(openAndWait(w, blip2.path()));
+    QVERIFY(openAndWait(w, acme.path()));
     for (const QKeySequence& key : {QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
                                     QKeySequence(Qt::CTRL | Qt::Key_E)}) {
         QAction* a = actionWithShortcut(w, key);
         QVERIFY2(a, qPrintable(key.toString()));
         QVERIFY2(!a->isEnabled(), qPrintable(a->text()));
-        QVERIFY2(a->toolTip().contains("BLIP-2") && a->toolTip().contains("inspect"), qPrintable(a->toolTip()));
+        QVERIFY2(a->toolTip().contains("Acme VLM") && a->toolTip().contains("inspect"), qPrintable(a->toolTip()));
     }
-    QVERIFY(!w.pruneTo(tmp_.filePath("blip2-pruned")));
-    QVERIFY(!QFile::exists(tmp_.filePath("blip2-pruned")));
+    QVERIFY(!w.pruneTo(tmp_.filePath("acme-pruned")));
+    QVERIFY(!QFile::exists(tmp_.filePath("acme-pruned")));
 
     QVERIFY(openAndWait(w, PS_DEFAULT_MODEL));  // a runnable model enables them again
     QVERIFY(actionWithShortcut(w, QKeySequence(Qt::CTRL | Qt::Key_R))->isEnabled());
