@@ -32,15 +32,9 @@ public:
         pool_ = side_ / per_side;
         map_.capabilities.view_tokens = tokens;
 
-        const auto& names = ckpt.names();
-        const bool modules = std::any_of(names.begin(), names.end(), [](const std::string& n) {
-            return n.rfind("model.language_model.", 0) == 0 || n.rfind("model.vision_tower.", 0) == 0;
-        });
-        const std::string root = modules ? "model." : "";
+        const std::string root = hub_or_module_layout();
         vision_prefix_ = root + "vision_tower.vision_model.";
         projector_prefix_ = root + "multi_modal_projector.";
-        language_prefix_ = modules ? "model.language_model." : "language_model.model.";
-        head_name_ = modules ? "lm_head.weight" : "language_model.lm_head.weight";
         set_towers(vision_.layers);
     }
 
@@ -81,19 +75,13 @@ std::unique_ptr<Vlm> make_gemma3(ModelMap map, std::unique_ptr<WeightStore> weig
 }  // namespace
 
 FamilySpec gemma3_family() {
-    FamilySpec f{"gemma3", "Gemma 3", {"gemma3"},
-                 {{"(model\\.)?vision_tower\\.", Modality::Vision},
-                  {"(model\\.)?multi_modal_projector\\.", Modality::Projector},
-                  {"(model\\.)?language_model\\.", Modality::Language}}};
+    FamilySpec f = image_token_family("gemma3", "Gemma 3", "gemma3");
     Capabilities& c = f.capabilities;
-    c.kind = ModelKind::Generative;
-    c.image_tokens_in_language = true;
     c.vision_cls = false;  // SigLIP: every vision token is a patch
     c.chat_template = "<start_of_turn>user\n{image}{question}<end_of_turn>\n<start_of_turn>model\n";
     c.image_start = "<start_of_image>";
     c.image_end = "<end_of_image>";
     c.image_spacing = "\n\n";
-    c.towers = {{Modality::Vision, "vision_config", false}, {Modality::Language, "text_config", true}};
     f.factory = make_gemma3;
     return f;
 }

@@ -2,6 +2,8 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/io/tensor_view.h"
 
@@ -46,6 +48,28 @@ at::Tensor ImageTokenVlm::image_features(const at::Tensor& features, const VlmIn
 
 std::string ImageTokenVlm::feature_source(const at::Tensor& features, const VlmInputs&) const {
     return "the " + std::to_string(features.defined() ? features.size(0) : 0) + " view(s)";
+}
+
+std::string ImageTokenVlm::hub_or_module_layout() {
+    const auto& names = weights_->checkpoint().names();
+    const bool modules = std::any_of(names.begin(), names.end(), [](const std::string& n) {
+        return n.rfind("model.language_model.", 0) == 0 || n.rfind("model.vision_tower.", 0) == 0;
+    });
+    language_prefix_ = modules ? "model.language_model." : "language_model.model.";
+    head_name_ = modules ? "lm_head.weight" : "language_model.lm_head.weight";
+    return modules ? "model." : "";
+}
+
+FamilySpec image_token_family(std::string id, std::string display, std::string model_type) {
+    FamilySpec f{std::move(id), std::move(display), {std::move(model_type)},
+                 {{"(model\\.)?vision_tower\\.", Modality::Vision},
+                  {"(model\\.)?(multi_modal_projector\\.|image_newline)", Modality::Projector},
+                  {"(model\\.)?language_model\\.", Modality::Language}}};
+    Capabilities& c = f.capabilities;
+    c.kind = ModelKind::Generative;
+    c.image_tokens_in_language = true;
+    c.towers = {{Modality::Vision, "vision_config", false}, {Modality::Language, "text_config", true}};
+    return f;
 }
 
 void ImageTokenVlm::set_towers(int64_t vision_blocks) {

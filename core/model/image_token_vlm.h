@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/model/causal_vlm.h"
+#include "core/model/family.h"
 #include "core/model/llama.h"
 #include "core/model/vlm.h"
 
@@ -37,6 +38,11 @@ protected:
 
     // The towers: `vision_blocks` of the vision tower, then the decoder's layers (text_ set).
     void set_towers(int64_t vision_blocks);
+    // The Hub layout (vision_tower.*, multi_modal_projector.*, language_model.model.*,
+    // language_model.lm_head) or transformers' module layout (model.vision_tower.*, ...,
+    // model.language_model.*, lm_head), by the checkpoint's names: sets language_prefix_ and
+    // head_name_, and returns the prefix of the other modules ("" or "model.").
+    std::string hub_or_module_layout();
     // `pixel_values` as views [V, 3, size, size] on the weights' device and in their dtype; throws
     // ps::Error naming their shape otherwise.
     at::Tensor square_views(const at::Tensor& pixel_values, int64_t size) const;
@@ -51,5 +57,10 @@ private:
     // Token embeddings with the image features written over the image tokens.
     at::Tensor merged_embeddings(const at::Tensor& ids, const at::Tensor& features, const VlmInputs& in) const;
 };
+
+// The spec of a family in those layouts (LLaVA's generations, InternVL, Gemma 3): its name
+// patterns and what every such family can do (generative, image tokens in the language model,
+// towers in vision_config and text_config, the decoder's heads removable).
+FamilySpec image_token_family(std::string id, std::string display, std::string model_type);
 
 }  // namespace ps

@@ -1,12 +1,11 @@
 #include "core/model/internvl.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
 #include "core/model/config_reader.h"
-#include "core/model/layers.h"
 #include "core/model/image_token_vlm.h"
+#include "core/model/layers.h"
 
 namespace ps {
 namespace {
@@ -76,15 +75,9 @@ public:
             throw Error(path, "image_seq_length " + std::to_string(n) + " is not the " + std::to_string((side_ / 2) * (side_ / 2)) +
                                   " tokens a tile gives after the pixel shuffle");
 
-        const auto& names = ckpt.names();
-        const bool modules = std::any_of(names.begin(), names.end(), [](const std::string& n) {
-            return n.rfind("model.language_model.", 0) == 0 || n.rfind("model.vision_tower.", 0) == 0;
-        });
-        const std::string root = modules ? "model." : "";
+        const std::string root = hub_or_module_layout();
         vision_prefix_ = root + "vision_tower.";
         projector_prefix_ = root + "multi_modal_projector.";
-        language_prefix_ = modules ? "model.language_model." : "language_model.model.";
-        head_name_ = modules ? "lm_head.weight" : "language_model.lm_head.weight";
         set_towers(vision_.layers);
     }
 
@@ -162,17 +155,11 @@ std::unique_ptr<Vlm> make_internvl(ModelMap map, std::unique_ptr<WeightStore> we
 }  // namespace
 
 FamilySpec internvl_family() {
-    FamilySpec f{"internvl", "InternVL", {"internvl"},
-                 {{"(model\\.)?vision_tower\\.", Modality::Vision},
-                  {"(model\\.)?multi_modal_projector\\.", Modality::Projector},
-                  {"(model\\.)?language_model\\.", Modality::Language}}};
+    FamilySpec f = image_token_family("internvl", "InternVL", "internvl");
     Capabilities& c = f.capabilities;
-    c.kind = ModelKind::Generative;
-    c.image_tokens_in_language = true;
     c.chat_template = "<|im_start|>user\n{image}\n{question}<|im_end|>\n<|im_start|>assistant\n";
     c.image_start = "<img>";
     c.image_end = "</img>";
-    c.towers = {{Modality::Vision, "vision_config", false}, {Modality::Language, "text_config", true}};
     f.factory = make_internvl;
     return f;
 }

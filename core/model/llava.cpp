@@ -114,15 +114,9 @@ public:
             throw Error(path, "vision_feature_layer " + std::to_string(layer) + " is outside the vision tower's " +
                                   std::to_string(vision_.layers) + " layers");
 
-        const auto& names = ckpt.names();
-        const bool modules = std::any_of(names.begin(), names.end(), [](const std::string& n) {
-            return n.rfind("model.language_model.", 0) == 0 || n.rfind("model.vision_tower.", 0) == 0;
-        });
-        const std::string root = modules ? "model." : "";
+        const std::string root = hub_or_module_layout();
         vision_prefix_ = root + (vit_ ? "vision_tower." : "vision_tower.vision_model.");
         projector_prefix_ = root + "multi_modal_projector.";
-        language_prefix_ = modules ? "model.language_model." : "language_model.model.";
-        head_name_ = modules ? "lm_head.weight" : "language_model.lm_head.weight";
         newline_name_ = root + "image_newline";
 
         set_towers(blocks);
@@ -268,18 +262,9 @@ std::unique_ptr<Vlm> make_llava(ModelMap map, std::unique_ptr<WeightStore> weigh
 
 // LLaVA-1.5, LLaVA-NeXT and LLaVA-OneVision share names, capabilities and factory.
 FamilySpec llava_spec(std::string id, std::string display, std::string model_type) {
-    // Both the older Hub layout (language_model.model.*, vision_tower.*) and the newer one
-    // (model.language_model.*) are covered.
-    FamilySpec f{std::move(id), std::move(display), {std::move(model_type)},
-                 {{"(model\\.)?vision_tower\\.", Modality::Vision},
-                  {"(model\\.)?(multi_modal_projector\\.|image_newline)", Modality::Projector},
-                  {"(model\\.)?language_model\\.", Modality::Language}},
-                 llava_unused, {}, nullptr};
-    Capabilities& c = f.capabilities;
-    c.kind = ModelKind::Generative;
-    c.image_tokens_in_language = true;
-    c.chat_template = "USER: {image}\n{question} ASSISTANT:";
-    c.towers = {{Modality::Vision, "vision_config", false}, {Modality::Language, "text_config", true}};
+    FamilySpec f = image_token_family(std::move(id), std::move(display), std::move(model_type));
+    f.unused = llava_unused;
+    f.capabilities.chat_template = "USER: {image}\n{question} ASSISTANT:";
     f.factory = make_llava;
     return f;
 }
