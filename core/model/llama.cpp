@@ -174,25 +174,13 @@ void llama_decoder_block(const WeightStore& w, const std::string& model, int64_t
         q = apply_rotary(q, s.cos, s.sin);
         k = apply_rotary(k, s.cos, s.sin);
     }
-    if (cache) {
-        if (cache->k.defined()) {
-            k = at::cat({cache->k, k}, 2);
-            v = at::cat({cache->v, v}, 2);
-        }
-        cache->k = k;
-        cache->v = v;
-    }
+    if (cache) cache->append(k, v);
     const double scale = std::pow(c.query_pre_attn_scalar > 0 ? c.query_pre_attn_scalar : static_cast<double>(c.head_dim), -0.5);
     at::Tensor o = attention(q, k, v, s.bias, scale, probs);
     q.reset();  // the block's temporaries go as soon as they are used
     k.reset();
     v.reset();
-    if (s.bias.defined()) {
-        // Queries with nothing to attend to (left padding) get a zero output, as with SDPA in transformers.
-        at::Tensor attends = (s.bias.amax(-1, /*keepdim=*/true) > masked_value(s.bias.scalar_type())).to(o.scalar_type());
-        o = mul_into(o, attends);
-        if (probs) *probs = *probs * attends;
-    }
+    o = zero_unattended(std::move(o), s.bias, probs);
     o = merge_heads(o);
     o = proj(w, a + "o_proj", o, c.hidden, qd, c.attention_bias);
     if (c.gemma) o = norm(c, o, w.get(p + "post_attention_layernorm.weight", {c.hidden}));
@@ -203,6 +191,22 @@ void llama_decoder_block(const WeightStore& w, const std::string& model, int64_t
     x = proj(w, m + "down_proj", x, c.hidden, inter, c.mlp_bias);
     if (c.gemma) x = norm(c, x, w.get(p + "post_feedforward_layernorm.weight", {c.hidden}));
     s.hidden = add_into(std::move(x), h);
+}
+
+void LayerCache::append(at::Tensor& keys, at::Tensor& values) {
+    if (k.defined()) {
+        keys = at::cat({k, keys}, 2);
+        values = at::cat({v, values}, 2);
+    }
+    k = keys;
+    v = values;
+}
+
+at::Tensor zero_unattended(at::Tensor o, const at::Tensor& bias, at::Tensor* probs) {
+    if (!bias.defined()) return o;
+    const at::Tensor attends = (bias.amax(-1, /*keepdim=*/true) > masked_value(bias.scalar_type())).to(o.scalar_type());
+    if (probs) *probs = *probs * attends;
+    return mul_into(std::move(o), attends);
 }
 
 void llama_deepstack(StageState& s, int64_t layer) {

@@ -59,7 +59,12 @@ LlamaConfig multimodal_text_config(const nlohmann::json& config, const std::stri
 // Keys and values seen so far by one layer, [B,Hkv,S,d] each; empty before the first step.
 struct LayerCache {
     at::Tensor k, v;
+    // Appends this step's keys and values; they become the whole cache's.
+    void append(at::Tensor& keys, at::Tensor& values);
 };
+// Attention outputs [B,H,Q,d] of queries that may attend to nothing under `bias` (left padding)
+// set to zero, as transformers' SDPA path gives them, and their probabilities too.
+at::Tensor zero_unattended(at::Tensor o, const at::Tensor& bias, at::Tensor* probs);
 
 // cos/sin [B,T,head_dim] for position ids [B,T] (or [B,T,3] with mrope_section: frequency j turns
 // with the position id of its section), computed in float32 as LlamaRotaryEmbedding does and cast

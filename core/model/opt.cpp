@@ -75,20 +75,8 @@ void opt_decoder_block(const WeightStore& w, const std::string& model, int64_t l
     const at::Tensor q = split_heads(w.linear(a + "q_proj", x, qd, c.hidden, c.bias) * std::pow(static_cast<double>(head_dim), -0.5), heads);
     at::Tensor k = split_heads(w.linear(a + "k_proj", x, qd, c.hidden, c.bias), heads);
     at::Tensor v = split_heads(w.linear(a + "v_proj", x, qd, c.hidden, c.bias), heads);
-    if (cache) {
-        if (cache->k.defined()) {
-            k = at::cat({cache->k, k}, 2);
-            v = at::cat({cache->v, v}, 2);
-        }
-        cache->k = k;
-        cache->v = v;
-    }
-    at::Tensor o = attention(q, k, v, s.bias, 1.0, probs);
-    if (s.bias.defined()) {  // queries with nothing to attend to (left padding): a zero output
-        const at::Tensor attends = (s.bias.amax(-1, /*keepdim=*/true) > masked_value(s.bias.scalar_type())).to(o.scalar_type());
-        o = o * attends;
-        if (probs) *probs = *probs * attends;
-    }
+    if (cache) cache->append(k, v);
+    const at::Tensor o = zero_unattended(attention(q, k, v, s.bias, 1.0, probs), s.bias, probs);
     const at::Tensor h = s.hidden + w.linear(a + "out_proj", merge_heads(o), c.hidden, qd, c.bias);
     x = norm(w, p + "final_layer_norm", c, h);
     s.hidden = h + w.linear(p + "fc2", activation(w.linear(p + "fc1", x, ffn, c.hidden, c.bias), c.act), c.hidden, ffn, c.bias);
