@@ -140,14 +140,9 @@ private:
     // image tokens in order (their own ids looked up as 0).
     at::Tensor merged_embeddings(const at::Tensor& ids, const at::Tensor& features) const {
         const at::Tensor slots = ids == image_token_;
-        const at::Tensor x = opt_embed_tokens(*weights_, kDecoder, text_, ids.masked_fill(slots, 0));
-        const int64_t tokens = slots.sum().item<int64_t>(), given = features.defined() ? features.size(0) * features.size(1) : 0;
-        if (tokens != given)
-            throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) + ") but the " +
-                                         std::to_string(features.defined() ? features.size(0) : 0) + " image(s) give " +
-                                         std::to_string(given) + " features; each feature needs one token");
-        if (tokens == 0) return x;
-        return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), features.flatten(0, 1).to(x.scalar_type()));
+        return write_image_features(opt_embed_tokens(*weights_, kDecoder, text_, ids.masked_fill(slots, 0)), slots, features, image_token_,
+                                    "the " + std::to_string(features.defined() ? features.size(0) : 0) + " image(s)",
+                                    "features; each feature needs one token");
     }
 
     // Patch embeddings after the class embedding, plus the learned positions; images [B,3,S,S].

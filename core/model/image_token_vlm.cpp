@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/io/tensor_view.h"
+#include "core/model/layers.h"
 
 namespace ps {
 
@@ -89,16 +90,9 @@ at::Tensor ImageTokenVlm::merged_embeddings(const at::Tensor& ids, const at::Ten
     // The image tokens' own embeddings are overwritten: looked up as token 0, as Gemma 3 does for an
     // image token outside the vocabulary.
     const at::Tensor slots = ids == image_token_;
-    const at::Tensor x = llama_embed_tokens(*weights_, language_prefix_, text_, ids.masked_fill(slots, 0));
-    const int64_t tokens = slots.sum().item<int64_t>();
-    const at::Tensor rows = features.defined() ? image_features(features, in) : at::Tensor();
-    const int64_t given = rows.defined() ? rows.size(0) : 0;
-    if (tokens != given)
-        throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) + ") but " +
-                                     feature_source(features, in) + " give " + std::to_string(given) +
-                                     " features; each feature needs one token");
-    if (tokens == 0) return x;
-    return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), rows.to(x.scalar_type()));
+    return write_image_features(llama_embed_tokens(*weights_, language_prefix_, text_, ids.masked_fill(slots, 0)), slots,
+                                features.defined() ? image_features(features, in) : at::Tensor(), image_token_,
+                                feature_source(features, in), "features; each feature needs one token");
 }
 
 }  // namespace ps

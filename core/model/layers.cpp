@@ -127,6 +127,16 @@ at::Tensor merge_heads(const at::Tensor& x) {
     return x.transpose(1, 2).contiguous().view({x.size(0), x.size(2), x.size(1) * x.size(3)});
 }
 
+at::Tensor write_image_features(const at::Tensor& embeds, const at::Tensor& slots, const at::Tensor& rows, int64_t image_token,
+                                const std::string& source, const std::string& what) {
+    const int64_t tokens = slots.sum().item<int64_t>(), given = rows.defined() ? rows.numel() / embeds.size(-1) : 0;
+    if (tokens != given)
+        throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token) + ") but " + source + " give " +
+                                     std::to_string(given) + " " + what);
+    if (tokens == 0) return embeds;
+    return embeds.masked_scatter(slots.unsqueeze(-1).expand_as(embeds), rows.to(embeds.scalar_type()));
+}
+
 at::Tensor pixel_shuffle(const at::Tensor& x, int64_t side, int64_t f) {
     const int64_t n = x.size(0), c = x.size(2), cut = side / f;
     return x.reshape({n, side, side, c})

@@ -51,6 +51,13 @@ at::Tensor rotate_half(const at::Tensor& x);
 at::Tensor split_heads(const at::Tensor& x, int64_t heads);
 at::Tensor merge_heads(const at::Tensor& x);
 
+// `embeds` [B,T,D] with the image features `rows` [N,D] (undefined: none) written over the
+// positions where `slots` [B,T] is set, in order, as transformers' masked_scatter does. Throws
+// ps::Error naming input_ids when the counts differ: "<n> image tokens (id <image_token>) but
+// <source> give <m> <what>".
+at::Tensor write_image_features(const at::Tensor& embeds, const at::Tensor& slots, const at::Tensor& rows, int64_t image_token,
+                                const std::string& source, const std::string& what);
+
 // transformers' pixel shuffle (InternVL, Idefics3): each view's side x side features [V, side^2, C]
 // as [V, (side/f)^2, f^2 C], a token the features of an f x f group of patches, in row-major order.
 at::Tensor pixel_shuffle(const at::Tensor& x, int64_t side, int64_t f);

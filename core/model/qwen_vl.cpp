@@ -421,13 +421,7 @@ private:
 
     // Token embeddings with the merged image tokens [1,N,D] written over the image pads.
     at::Tensor with_image_features(const at::Tensor& ids, const at::Tensor& x, const at::Tensor& features) const {
-        const at::Tensor slots = ids == image_token_;
-        const int64_t tokens = slots.sum().item<int64_t>(), given = features.defined() ? features.size(1) : 0;
-        if (tokens != given)
-            throw Error("input_ids", std::to_string(tokens) + " image tokens (id " + std::to_string(image_token_) + ") but the images give " +
-                                         std::to_string(given) + " merged patches");
-        if (tokens == 0) return x;
-        return x.masked_scatter(slots.unsqueeze(-1).expand_as(x), features.to(x.scalar_type()));
+        return write_image_features(x, ids == image_token_, features, image_token_, "the images", "merged patches");
     }
 
     // Qwen2-VL's multimodal position ids [B,T,3] (time, row, column), as get_rope_index gives them:

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "core/io/safetensors.h"
 #include "core/io/tensor_view.h"
 #include "core/model/vlm.h"
@@ -51,6 +53,18 @@ inline QString reference_folder(const QTemporaryDir& tmp, const char* script, co
     const auto run = run_python(script, QStringList{dir} + args);
     if (run.exit_code != 0) qWarning("%s", run.err.constData());
     return dir;
+}
+
+// Runs the generative reference `script` with `args` (the output folder first): the questions it
+// prints as JSON on its last line. Fails the test with the script's errors (and gives null) when it
+// fails; callers check QTest::currentTestFailed().
+inline nlohmann::json reference_questions(const char* script, const QStringList& args) {
+    const auto run = run_python(script, args);
+    if (run.exit_code != 0) {
+        QTest::qFail(run.err.constData(), __FILE__, __LINE__);
+        return {};
+    }
+    return nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
 }
 
 // The model inputs the reference recorded under `prefix`: input_ids, and attention_mask,

@@ -39,9 +39,8 @@ private Q_SLOTS:
 
     void parity() {
         const QString dir = tmp_.filePath("blip2");
-        const auto run = ps_test::run_python(kScript, {dir});
-        QVERIFY2(run.exit_code == 0, run.err.constData());
-        const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
+        const nlohmann::json questions = ps_test::reference_questions(kScript, QStringList{dir});
+        if (QTest::currentTestFailed()) return;
         const ps_test::Reference ref = ps_test::read_reference(dir);
         auto model = ps::Vlm::load(dir.toStdString());
         QCOMPARE(QString::fromStdString(model->map().family_display), QString("BLIP-2"));

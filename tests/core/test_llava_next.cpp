@@ -47,9 +47,8 @@ private Q_SLOTS:
         QFETCH(QString, text);
         QFETCH(QStringList, args);
         const QString dir = tmp_.filePath(text);
-        const auto run = ps_test::run_python("llava_tiled_reference.py", QStringList{dir, text} + args);
-        QVERIFY2(run.exit_code == 0, run.err.constData());
-        const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
+        const nlohmann::json questions = ps_test::reference_questions("llava_tiled_reference.py", QStringList{dir, text} + args);
+        if (QTest::currentTestFailed()) return;
         const ps_test::Reference ref = ps_test::read_reference(dir);
 
         auto model = ps::Vlm::load(dir.toStdString());

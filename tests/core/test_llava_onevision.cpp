@@ -54,9 +54,8 @@ private Q_SLOTS:
         QFETCH(QString, name);
         QFETCH(QStringList, args);
         const QString dir = tmp_.filePath(name);
-        const auto run = ps_test::run_python(kScript, QStringList{dir} + args);
-        QVERIFY2(run.exit_code == 0, run.err.constData());
-        const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
+        const nlohmann::json questions = ps_test::reference_questions(kScript, QStringList{dir} + args);
+        if (QTest::currentTestFailed()) return;
         const ps_test::Reference ref = ps_test::read_reference(dir);
 
         auto model = ps::Vlm::load(dir.toStdString());

@@ -69,9 +69,8 @@ private Q_SLOTS:
         QFETCH(QString, variant);
         QFETCH(QStringList, args);
         const QString dir = tmp_.filePath(variant);
-        const auto run = ps_test::run_python("qwen_vl_reference.py", QStringList{dir, variant} + args);
-        QVERIFY2(run.exit_code == 0, run.err.constData());
-        const nlohmann::json questions = nlohmann::json::parse(run.out.trimmed().split('\n').last().toStdString());
+        const nlohmann::json questions = ps_test::reference_questions("qwen_vl_reference.py", QStringList{dir, variant} + args);
+        if (QTest::currentTestFailed()) return;
         const ps_test::Reference ref = ps_test::read_reference(dir);
 
         auto model = ps::Vlm::load(dir.toStdString());
