@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR="$ROOT/build-fuzz"
 SECONDS_EACH=${FUZZ_SECONDS:-20}
-KINDS=(safetensors gguf config tokenizer image image_config run_score vqa_file llava_conversations inputs_file)
+KINDS=(safetensors gguf config tokenizer image image_config run_score vqa_file llava_conversations inputs_file token_options)
 CXX=clang++ cmake -S "$ROOT/tests/fuzz" -B "$DIR" -G Ninja -DPS_TOKENIZER_DIR="$ROOT/build/default-model" >/dev/null
 cmake --build "$DIR" -j "$(nproc)"
 mkdir -p "$DIR/crashes"

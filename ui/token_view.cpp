@@ -1,5 +1,6 @@
 #include "ui/token_view.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QDragEnterEvent>
@@ -12,16 +13,19 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMimeData>
+#include <QPainter>
 #include <QPushButton>
 #include <QSlider>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <utility>
 #include <vector>
 
 #include "core/job/heatmap_session.h"
+#include "core/token/token_method.h"
 
 namespace ps {
 namespace {
@@ -42,7 +46,7 @@ const std::vector<std::pair<const char*, const char*>>& metricLabels() {
 
 struct Loaded {
     std::shared_ptr<const HeatmapSession> session;
-    std::vector<std::string> metrics;
+    std::vector<std::string> metrics, methods;
     std::string limits;
     std::vector<std::string> classes;  // of the test images, once
     QString error;
@@ -53,6 +57,51 @@ struct Rendered {
     QString error;
 };
 
+struct Compared {
+    std::vector<HeatmapImage> images;
+    QString error;
+};
+
+// A method's caption: its name, what it keeps of the grid, and the attention it needs.
+QString caption(const HeatmapImage& h) {
+    const TokenMethod* m = find_token_method(h.method);
+    const auto n = static_cast<qsizetype>(h.grid.scores.size());
+    const auto dropped = std::count(h.grid.dropped.begin(), h.grid.dropped.end(), 1);
+    const auto merged = m && m->merges ? std::count(h.grid.scores.begin(), h.grid.scores.end(), 0.5f) : 0;
+    QString text = QString("%1: %2/%3").arg(QString::fromStdString(m ? m->display : h.method)).arg(n - dropped - merged).arg(n);
+    if (merged) text += QString(" +%1 merged").arg(merged);
+    return text + (m && m->attention == "none" ? QString(", fused") : QString());
+}
+
+// The images side by side in the grid whose shape fills `area` best, each with its caption above it.
+QImage composeGrid(const std::vector<HeatmapImage>& images, const QSize& area) {
+    const int count = static_cast<int>(images.size()), cell = 240, label = 30, gap = 8;
+    int cols = 1;
+    double best = 0;
+    for (int c = 1; c <= count; ++c) {  // the most pixels a panel gets once the grid is scaled into the area
+        const int r = (count + c - 1) / c;
+        const double scale = std::min(area.width() / double((cell + gap) * c + gap), area.height() / double((cell + label + gap) * r + gap));
+        if (scale > best + 1e-9) best = scale, cols = c;
+    }
+    const int rows = (count + cols - 1) / cols;
+    QImage out((cell + gap) * cols + gap, (cell + label + gap) * rows + gap, QImage::Format_RGB888);
+    out.fill(Qt::white);
+    QPainter p(&out);
+    p.setRenderHint(QPainter::SmoothPixmapTransform);
+    QFont font = p.font();
+    font.setPixelSize(17);
+    p.setFont(font);
+    for (int i = 0; i < count; ++i) {
+        const HeatmapImage& h = images[static_cast<size_t>(i)];
+        const int x = gap + (i % cols) * (cell + gap), y = gap + (i / cols) * (cell + label + gap);
+        p.setPen(Qt::black);
+        p.drawText(QRect(x, y, cell, label), Qt::AlignCenter, caption(h));
+        const QImage img(h.rgb.data(), h.width, h.height, h.width * 3, QImage::Format_RGB888);
+        p.drawImage(QRect(x, y + label, cell, cell), img.scaled(cell, cell, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    }
+    return out;
+}
+
 }  // namespace
 
 TokenView::TokenView(QWidget* parent)
@@ -60,6 +109,7 @@ TokenView::TokenView(QWidget* parent)
       model_(new QComboBox(this)),
       images_(new QListWidget(this)),
       metric_(new QComboBox(this)),
+      compare_(new QCheckBox(tr("Compare token methods"), this)),
       block_(new QSlider(Qt::Horizontal, this)),
       keep_(new QSlider(Qt::Horizontal, this)),
       blockValue_(new QLabel(this)),
@@ -76,6 +126,7 @@ TokenView::TokenView(QWidget* parent)
     model_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     model_->setMinimumContentsLength(14);
     metric_->setToolTip(tr("How a token's importance is measured; only the metrics this model supports are listed"));
+    compare_->setToolTip(tr("Every token method this model can show, side by side over the image: what each keeps at the keep ratio"));
     auto* add = new QPushButton(tr("Add images…"), this);
     block_->setRange(0, 0);
     keep_->setRange(5, 100);
@@ -84,6 +135,7 @@ TokenView::TokenView(QWidget* parent)
     picture_->setAlignment(Qt::AlignCenter);
     picture_->setMinimumSize(240, 240);
     picture_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored);
+    picture_->installEventFilter(this);
     info_->setWordWrap(true);
     info_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -106,6 +158,7 @@ TokenView::TokenView(QWidget* parent)
     scoring->addRow(tr("Block"), slider(block_, blockValue_));
     scoring->addRow(tr("Keep"), slider(keep_, keepValue_));
     side->addLayout(scoring);
+    side->addWidget(compare_);
     auto* sideWidget = new QWidget(this);
     sideWidget->setLayout(side);
     sideWidget->setMaximumWidth(300);
@@ -131,6 +184,11 @@ TokenView::TokenView(QWidget* parent)
     });
     connect(block_, &QSlider::valueChanged, this, &TokenView::request);
     connect(keep_, &QSlider::valueChanged, this, &TokenView::request);
+    connect(compare_, &QCheckBox::toggled, this, [this](bool on) {
+        metric_->setEnabled(!on && session_);
+        block_->setEnabled(!on && session_);
+        request();
+    });
     connect(add, &QPushButton::clicked, this, [this] {
         for (const QString& f : QFileDialog::getOpenFileNames(this, tr("Add images"), QString(), tr("Images (*.png *.jpg *.jpeg *.bmp *.webp)")))
             addImage(f);
@@ -170,7 +228,8 @@ void TokenView::load(const QString& dir) {
     session_.reset();
     current_.reset();
     picture_->clear();
-    for (QWidget* w : std::initializer_list<QWidget*>{metric_, block_, keep_}) w->setEnabled(false);  // until scored
+    compared_.clear();
+    for (QWidget* w : std::initializer_list<QWidget*>{metric_, block_, keep_, compare_}) w->setEnabled(false);  // until scored
     info_->setStyleSheet(QString());
     info_->setText(tr("Loading %1 for token scoring…").arg(QDir::toNativeSeparators(dir)));
     const int serial = ++serial_;
@@ -189,7 +248,14 @@ void TokenView::load(const QString& dir) {
         }
         session_ = r.session;
         limits_ = QString::fromStdString(r.limits);
-        for (QWidget* w : std::initializer_list<QWidget*>{metric_, block_, keep_}) w->setEnabled(true);
+        methods_ = r.methods;
+        for (QWidget* w : std::initializer_list<QWidget*>{metric_, block_, keep_}) w->setEnabled(!compare_->isChecked() || w == keep_);
+        compare_->setEnabled(!methods_.empty());
+        if (methods_.empty()) {
+            compare_->setChecked(false);
+            compare_->setToolTip(tr("Token methods are compared side by side on models whose image tokens are their vision patches one "
+                                    "for one (LLaVA-1.5, the generative default)"));
+        }
         {
             const QSignalBlocker b(metric_);
             const QString chosen = metric_->currentData().toString();
@@ -215,6 +281,7 @@ void TokenView::load(const QString& dir) {
         try {
             auto s = std::make_shared<const HeatmapSession>(dir.toStdString());
             r.metrics = s->metrics();
+            r.methods = s->token_methods();
             r.limits = s->limits();
             r.session = std::move(s);
         } catch (const std::exception& e) {
@@ -226,6 +293,7 @@ void TokenView::load(const QString& dir) {
 
 void TokenView::showProblem(const QString& message) {
     current_.reset();
+    compared_.clear();
     picture_->clear();
     info_->setStyleSheet("color:#a02020");
     info_->setText(message);
@@ -251,6 +319,10 @@ void TokenView::request() {
     r.metric = metric_->currentData().toString().toStdString();
     r.keep = keep_->value() / 100.0;
     const int serial = ++serial_;
+    if (compare_->isChecked()) {
+        requestComparison(r, serial);
+        return;
+    }
     auto* watcher = new QFutureWatcher<Rendered>(this);
     connect(watcher, &QFutureWatcher<Rendered>::finished, this, [this, watcher, serial, r] {
         const Rendered out = watcher->result();
@@ -261,6 +333,7 @@ void TokenView::request() {
             return;
         }
         current_ = std::make_unique<HeatmapImage>(*out.image);
+        compared_.clear();
         const auto [lo, hi] = std::minmax_element(current_->grid.scores.begin(), current_->grid.scores.end());
         const auto dropped = std::count(current_->grid.dropped.begin(), current_->grid.dropped.end(), 1);
         QString text = tr("%1 of %2 at %3 block %4: %5×%6 tokens, scores %7 … %8; keep %9 % drops %10 (dimmed, hatched)")
@@ -289,7 +362,45 @@ void TokenView::request() {
     }));
 }
 
+void TokenView::requestComparison(const HeatmapRequest& r, int serial) {
+    auto* watcher = new QFutureWatcher<Compared>(this);
+    connect(watcher, &QFutureWatcher<Compared>::finished, this, [this, watcher, serial, r] {
+        const Compared out = watcher->result();
+        watcher->deleteLater();
+        if (serial != serial_) return;
+        if (out.images.empty()) {
+            showProblem(out.error);
+            return;
+        }
+        current_.reset();
+        compared_ = out.images;
+        comparison_ = composeGrid(compared_, picture_->size());
+        info_->setStyleSheet(QString());
+        info_->setText(tr("%1 token methods of %2 at keep %3 %: bright tokens are kept, half-bright ones merged into contextual "
+                          "tokens, dimmed and hatched ones dropped; \"fused\" methods read no attention map and keep fused "
+                          "attention in every block")
+                           .arg(compared_.size())
+                           .arg(modelName())
+                           .arg(100 * r.keep, 0, 'f', 0));
+        showPicture();
+        Q_EMIT rendered();
+    });
+    watcher->setFuture(QtConcurrent::run([session = session_, r, methods = methods_] {
+        Compared out;
+        try {
+            out.images = session->compare(r, methods);
+        } catch (const std::exception& e) {
+            out.error = QString::fromUtf8(e.what());
+        }
+        return out;
+    }));
+}
+
 void TokenView::showPicture() {
+    if (!compared_.empty()) {
+        picture_->setPixmap(QPixmap::fromImage(comparison_).scaled(picture_->size(), Qt::KeepAspectRatio, Qt::SmoothTransformation));
+        return;
+    }
     if (!current_) return;
     const QImage image(current_->rgb.data(), current_->width, current_->height, current_->width * 3, QImage::Format_RGB888);
     picture_->setPixmap(QPixmap::fromImage(image).scaled(picture_->size(), Qt::KeepAspectRatio, Qt::SmoothTransformation));
@@ -298,6 +409,14 @@ void TokenView::showPicture() {
 void TokenView::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
     showPicture();
+}
+
+bool TokenView::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == picture_ && event->type() == QEvent::Resize) {  // also when the text below it takes more lines
+        if (!compared_.empty()) comparison_ = composeGrid(compared_, picture_->size());  // the grid's shape follows the area
+        showPicture();
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 void TokenView::dragEnterEvent(QDragEnterEvent* event) {

@@ -57,6 +57,7 @@
 #include "core/report/sweep_curves.h"
 #include "core/report/token_heatmap.h"
 #include "core/runtime.h"
+#include "core/token/token_method.h"
 #include "core/token/token_pruning.h"
 
 namespace {
@@ -88,7 +89,7 @@ const char* kUsage =
     "                           jsonl (answers inline or in --annotations) or a vqa.jsonl (docs/vqa_format.md),\n"
     "                           images relative to --images (default: its folder), N its first questions.\n"
     "                           --answers writes LLaVA's answer jsonl for the official scorers; --plan: the\n"
-    "                           Plan's run-time token pruning (vision tower: Qwen-VL; decoder: FastV)\n"
+    "                           Plan's run-time token pruning (a token method, or blocks by hand)\n"
     "  tokens DIR --image FILE --out HEAT.png [--layer L] [--metric cls|received|cim|text] [--keep R]\n"
     "         [--text QUESTION] [--colormap C] [--device D] [--dtype T]\n"
     "                           token-importance heatmap of one image at block L of the vision tower (text:\n"
@@ -103,20 +104,25 @@ const char* kUsage =
     "                           method comp prunes heads, channels and tokens jointly to the Plan's FLOPs\n"
     "                           target (the token pruning reached goes into the written plan.json)\n"
     "  sweep --plan PLAN.json --out DIR [--methods M,M...] [--patterns P,P...] [--sparsities A:B:STEP|S,S...]\n"
-    "        [--vision S..] [--language S..] [--sensitivity] [--keeps K,K...] [--limit N] [--model DIR]\n"
+    "        [--vision S..] [--language S..] [--sensitivity] [--keeps K,K...] [--token-methods T,T...]\n"
+    "        [--limit N] [--model DIR]\n"
     "        [--task T] [--metric M] [--device D] [--dtype T]\n"
     "                           prune and score every point of a grid of Plans (dual encoders: zero-shot\n"
     "                           top-1; generative models: task T of eval on the built-in questions, open,\n"
     "                           yes-no or choice, scored by its metric M, e.g. exact_match, f1,\n"
     "                           letter_accuracy, answer_nll; default: the Plan's \"evaluation\" section,\n"
     "                           else open and its headline): methods x\n"
-    "                           patterns x sparsities (x token keep ratios, for a Plan that prunes tokens), or\n"
+    "                           patterns x sparsities (x token methods x keep ratios, or keep ratios of the\n"
+    "                           Plan's own token pruning), or\n"
     "                           --vision x --language sparsities, or (--sensitivity) each block alone at the\n"
     "                           Plan's sparsity (the table allocation kind \"sensitivity\" reads); each point is\n"
     "                           cached in DIR/cache, so a rerun or an added point runs only what is new. Writes\n"
     "                           DIR/sweep.json, DIR/curves.png (accuracy vs sparsity per method),\n"
     "                           DIR/pareto.png (accuracy vs nonzero parameters) and, when tokens are pruned,\n"
-    "                           DIR/pareto_flops.png (accuracy vs FLOPs per sample)\n"
+    "                           DIR/pareto_flops.png (accuracy vs FLOPs per sample); with token methods\n"
+    "                           DIR/tokens.png and DIR/tokens_time.png (accuracy vs image tokens and vs\n"
+    "                           measured prefill time per prompt)\n"
+
     "  export RUN_DIR --out DIR [--dtype bfloat16|float16] [--force]\n"
     "                           a pruned / recovered run folder as a Hugging Face checkpoint: one\n"
     "                           model.safetensors (metadata: method, pattern), config and tokenizer files,\n"
@@ -163,7 +169,8 @@ const char* kUsage =
     "                           SmolLM2) as a Hugging Face checkpoint folder\n"
     "  make-demo DIR [--seed N] write the small built-in demo checkpoint (LLaVA layout) to DIR\n"
     "  methods                  pruning methods and allocations a Plan can name, built in or from plugins,\n"
-    "                           with each method's options (its Plan section): type, range, default, help\n"
+    "                           with each method's options (its Plan section): type, range, default, help,\n"
+    "                           and the token methods of its tokens section\n"
     "                           (loaded from PRUNESTUDIO_PLUGIN_PATH, else the plugins folder of the build)\n"
     "  version                  versions and compute device\n";
 
@@ -346,7 +353,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     }
     const ps::LoadOptions load = load_options(a);
     auto model = ps::Vlm::load(dir, load);
-    if (a.flag("--plan")) ps::install_token_pruning(*model, ps::TokenPruning::from_plan(ps::Plan::load(a.value("--plan", "")).tokens));
+    if (a.flag("--plan")) ps::install_token_pruning(*model, ps::TokenPruning::from_plan(ps::Plan::load(a.value("--plan", "")).tokens, *model));
     if (model->capabilities().generative()) return eval_generative(a, *model, tasks, load);
     for (const char* o : {"--images", "--annotations", "--answers", "--max-new-tokens", "--likelihood-only", "--prompt-suffix"})
         if (a.flag(o)) a.fail(std::string(o) + " is for generative models");
@@ -498,7 +505,7 @@ std::vector<double> parse_values(const Args& a, const std::string& flag) {
 
 int cmd_sweep(const std::vector<std::string>& argv) {
     const Args a("sweep", argv, {"--sensitivity"},
-                 {"--plan", "--out", "--methods", "--patterns", "--sparsities", "--vision", "--language", "--keeps", "--limit",
+                 {"--plan", "--out", "--methods", "--patterns", "--sparsities", "--vision", "--language", "--keeps", "--token-methods", "--limit",
                   "--model", "--device", "--dtype", "--task", "--metric"});
     a.positional(0, 0, "");
     if (!a.flag("--plan") || !a.flag("--out")) a.fail("needs --plan and --out");
@@ -520,6 +527,10 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     if (a.flag("--vision")) spec.vision = parse_values(a, "--vision");
     if (a.flag("--language")) spec.language = parse_values(a, "--language");
     if (a.flag("--keeps")) spec.keeps = parse_values(a, "--keeps");
+    if (a.flag("--token-methods")) {
+        std::stringstream ss(a.value("--token-methods", ""));
+        for (std::string m; std::getline(ss, m, ',');) spec.token_methods.push_back(m);
+    }
     spec.sensitivity = a.flag("--sensitivity");
     spec.eval_limit = a.integer("--limit", -1, 1);
     plan.evaluation.task = a.value("--task", plan.evaluation.task);
@@ -540,6 +551,8 @@ int cmd_sweep(const std::vector<std::string>& argv) {
     chart(ps::render_pareto(r, ps::ParetoCost::Params, r.metric_label() + " vs nonzero parameters: " + model_name), "pareto.png");
     if (r.tokens_pruned())
         chart(ps::render_pareto(r, ps::ParetoCost::Flops, r.metric_label() + " vs FLOPs per sample: " + model_name), "pareto_flops.png");
+    chart(ps::render_token_curves(r, ps::TokenCost::ImageTokens, r.metric_label() + " vs image tokens: " + model_name), "tokens.png");
+    chart(ps::render_token_curves(r, ps::TokenCost::PrefillTime, r.metric_label() + " vs prefill time: " + model_name), "tokens_time.png");
     std::cout << "wrote " << wrote << "\n";
     return 0;
 }
@@ -770,6 +783,15 @@ int cmd_methods(const std::vector<std::string>& argv) {
     std::printf("allocations (Plan \"allocation.kind\"):\n");
     for (const ps::CatalogEntry& al : ps::allocation_catalog())
         std::printf("  %-20s %s: %s [%s]\n", al.id.c_str(), al.display.c_str(), al.description.c_str(), origin(al.origin).c_str());
+    std::printf("token methods (Plan \"tokens.method\", with \"keep\"):\n");
+    for (const ps::TokenMethod& m : ps::token_methods()) {
+        const char* where = m.stage == ps::TokenStage::Vision ? "vision tower" : m.stage == ps::TokenStage::Language ? "language model"
+                                                                                                                      : "before the language model";
+        std::string options;
+        for (const std::string& o : m.options) options += (options.empty() ? "" : ", ") + o;
+        std::printf("  %-20s %s: %s [%s; attention maps: %s%s%s]\n", m.name.c_str(), m.display.c_str(), m.rule.c_str(), where,
+                    m.attention.c_str(), m.merges ? "; merges tokens" : "", options.empty() ? "" : ("; options: " + options).c_str());
+    }
     return 0;
 }
 

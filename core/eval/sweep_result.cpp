@@ -1,6 +1,7 @@
 #include "core/eval/sweep_result.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -19,7 +20,8 @@ nlohmann::json SweepPoint::to_json() const {
             {"sparsity", sparsity}, {"vision", vision},     {"language", language}, {"achieved", achieved},
             {"accuracy", accuracy}, {"params", params},     {"params_nonzero", params_nonzero}, {"seconds", seconds},
             {"block", block},       {"keep", keep},         {"tokens", tokens},     {"flops", flops},
-            {"task", task},         {"metrics", metrics}};
+            {"task", task},         {"metrics", metrics},   {"token_method", token_method}, {"image_tokens", image_tokens},
+            {"prefill_ms", prefill_ms}};
 }
 
 SweepPoint SweepPoint::from_json(const nlohmann::json& j, const std::string& source) {
@@ -42,6 +44,9 @@ SweepPoint SweepPoint::from_json(const nlohmann::json& j, const std::string& sou
         p.tokens = j.at("tokens").get<bool>();
         p.flops = j.at("flops").get<double>();
         p.task = j.value("task", std::string());
+        p.token_method = j.value("token_method", std::string());
+        p.image_tokens = j.value("image_tokens", -1.0);
+        p.prefill_ms = j.value("prefill_ms", 0.0);
         if (j.contains("metrics")) p.metrics = j.at("metrics").get<std::vector<std::pair<std::string, double>>>();
         return p;
     } catch (const nlohmann::json::exception& e) {
@@ -77,6 +82,7 @@ std::string SweepResult::metric_label() const {
 std::string curve_name(const SweepPoint& p) {
     if (p.vision >= 0 || !p.block.empty()) return {};
     std::string name = p.method + " " + p.pattern;
+    if (!p.token_method.empty()) name += " tokens " + p.token_method;
     if (p.keep >= 0) name += " keep " + percent_label(p.keep);
     return name;
 }
@@ -90,7 +96,8 @@ nlohmann::json SweepResult::to_json() const {
         return keys;
     };
     nlohmann::json j = {{"model", model}, {"task", task}, {"metric", metric}, {"lower_is_better", lower_is_better},
-                        {"dense_accuracy", dense_accuracy}, {"dense_flops", dense_flops}, {"points", pts},
+                        {"dense_accuracy", dense_accuracy}, {"dense_flops", dense_flops}, {"dense_image_tokens", dense_image_tokens},
+                        {"dense_prefill_ms", dense_prefill_ms}, {"points", pts},
                         {"pareto_front", front(ParetoCost::Params)}, {"ran", ran}, {"cached", cached}, {"seconds", seconds}};
     if (tokens_pruned()) j["pareto_front_flops"] = front(ParetoCost::Flops);
     return j;
@@ -105,6 +112,8 @@ SweepResult SweepResult::from_json(const nlohmann::json& j, const std::string& s
         r.lower_is_better = j.value("lower_is_better", false);
         r.dense_accuracy = j.at("dense_accuracy").get<double>();
         r.dense_flops = j.value("dense_flops", 0.0);
+        r.dense_image_tokens = j.value("dense_image_tokens", -1.0);
+        r.dense_prefill_ms = j.value("dense_prefill_ms", 0.0);
         r.ran = j.value("ran", 0);
         r.cached = j.value("cached", 0);
         r.seconds = j.value("seconds", 0.0);
@@ -121,13 +130,17 @@ std::string SweepResult::to_text() const {
     std::snprintf(line, sizeof line, "sweep: %zu points (%d run, %d from the cache) in %.1f s; score: %s, dense %.4f\n",
                   points.size(), ran, cached, seconds, metric_label().c_str(), dense_accuracy);
     o << line;
-    o << "  method       pattern        target   vision  language  tokens  achieved      score  nonzero params  MFLOPs/sample\n";
+    o << "  method       pattern        target   vision  language  tokens            achieved      score  nonzero params  "
+         "MFLOPs/sample  image tokens  prefill ms\n";
     for (const auto& p : points) {
-        std::snprintf(line, sizeof line, "  %-12s %-12s %8.3f %8s %9s %7s %9.4f %10.4f %15lld %14.1f%s\n", p.method.c_str(),
-                      p.pattern.c_str(), p.sparsity, p.vision < 0 ? "-" : percent_label(p.vision).c_str(),
+        const std::string keep = p.keep >= 0 ? percent_label(p.keep) : p.tokens ? "plan" : "all";
+        std::snprintf(line, sizeof line, "  %-12s %-12s %8.3f %8s %9s %-17s %8.4f %10.4f %15lld %14.1f %13s %11.1f%s\n",
+                      p.method.c_str(), p.pattern.c_str(), p.sparsity, p.vision < 0 ? "-" : percent_label(p.vision).c_str(),
                       p.language < 0 ? "-" : percent_label(p.language).c_str(),
-                      p.keep >= 0 ? percent_label(p.keep).c_str() : p.tokens ? "plan" : "all", p.achieved, p.accuracy,
-                      static_cast<long long>(p.params_nonzero), p.flops / 1e6, p.cached ? "  (cached)" : "");
+                      (p.token_method.empty() ? keep : p.token_method + " " + keep).c_str(), p.achieved, p.accuracy,
+                      static_cast<long long>(p.params_nonzero), p.flops / 1e6,
+                      p.image_tokens < 0 ? "-" : std::to_string(static_cast<int64_t>(std::llround(p.image_tokens))).c_str(), p.prefill_ms,
+                      p.cached ? "  (cached)" : "");
         o << line;
     }
     for (const auto& p : points)

@@ -16,7 +16,11 @@ struct SweepPoint {
     std::string name, method, pattern;
     double sparsity = 0;                       // the Plan's target
     double keep = -1;                          // the token keep ratio of a `keeps` point; -1 otherwise
+    std::string token_method;                  // the registered token method of a `token_methods` point; "" otherwise
     bool tokens = false;                       // evaluated with run-time token pruning
+    double image_tokens = -1;                  // image tokens the language model meets per prompt (equivalent tokens when
+                                               // they leave in stages); -1 without image tokens in a language model
+    double prefill_ms = 0;                     // a prompt's prefill (forward to logits) as evaluated: a calibration batch's time / its size
     double vision = -1, language = -1;         // grid points; -1 otherwise
     std::string block;                         // sensitivity points: the block pruned alone
     double achieved = 0;                       // pruned / targeted weights
@@ -38,6 +42,7 @@ struct SweepResult {
     bool lower_is_better = false;                      // the metric is a loss (answer NLL)
     std::vector<SweepPoint> points;
     double dense_accuracy = 0, dense_flops = 0;
+    double dense_image_tokens = -1, dense_prefill_ms = 0;  // the dense point's (see SweepPoint)
     int ran = 0, cached = 0;
     double seconds = 0;
 
@@ -63,8 +68,8 @@ std::vector<size_t> pareto_front(const std::vector<SweepPoint>& points, ParetoCo
                                  bool lower_is_better = false);
 // A point's cost in % of the dense model: nonzero parameters, or FLOPs per sample.
 double cost_percent(const SweepResult& sweep, const SweepPoint& point, ParetoCost cost);
-// The accuracy-vs-sparsity curve a point lies on: "method pattern" (and " keep K%"); empty for
-// grid and sensitivity points, which lie on none.
+// The accuracy-vs-sparsity curve a point lies on: "method pattern" (and " keep K%", or " tokens
+// METHOD keep K%"); empty for grid and sensitivity points, which lie on none.
 std::string curve_name(const SweepPoint& point);
 // A fraction as the sweep's names and tables write it: 0.5 -> "50%".
 std::string percent_label(double fraction);

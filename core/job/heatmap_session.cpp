@@ -14,6 +14,8 @@
 #include "core/model/vlm.h"
 #include "core/report/token_heatmap.h"
 #include "core/token/image_tokens.h"
+#include "core/token/method_grid.h"
+#include "core/token/token_method.h"
 #include "core/token/token_importance.h"
 #include "core/token/token_pruning.h"
 
@@ -40,6 +42,20 @@ struct HeatmapSession::Impl {
         return labelled_image_rgb(*test, r.test_image);
     }
 };
+
+namespace {
+// `h.grid` over `view` in `colormap`, into h's pixels.
+void draw(HeatmapImage& h, const cv::Mat& view, const std::string& colormap) {
+    HeatmapOptions style;
+    style.colormap = colormap;
+    const cv::Mat rgb = render_token_heatmap(view, h.grid, style);
+    h.width = rgb.cols;
+    h.height = rgb.rows;
+    h.rgb.resize(static_cast<size_t>(rgb.total()) * 3);
+    for (int y = 0; y < rgb.rows; ++y)
+        std::copy(rgb.ptr<uint8_t>(y), rgb.ptr<uint8_t>(y) + rgb.cols * 3, h.rgb.data() + static_cast<size_t>(y) * rgb.cols * 3);
+}
+}  // namespace
 
 HeatmapSession::HeatmapSession(const std::string& model_dir, const std::string& device, const std::string& dtype)
     : impl_(std::make_unique<Impl>()) {
@@ -114,15 +130,37 @@ HeatmapImage HeatmapSession::render(const HeatmapRequest& r) const {
     HeatmapImage out;
     out.grid = it->second.grid;
     mark_dropped(out.grid, r.keep);
-    HeatmapOptions style;
-    style.colormap = r.colormap;
-    const cv::Mat rgb = render_token_heatmap(it->second.view, out.grid, style);
-    out.width = rgb.cols;
-    out.height = rgb.rows;
-    out.rgb.resize(static_cast<size_t>(rgb.total()) * 3);
-    for (int y = 0; y < rgb.rows; ++y) std::copy(rgb.ptr<uint8_t>(y), rgb.ptr<uint8_t>(y) + rgb.cols * 3, out.rgb.data() + static_cast<size_t>(y) * rgb.cols * 3);
+    draw(out, it->second.view, r.colormap);
     out.tower = model.towers()[tower].name;
     out.block = block;
+    return out;
+}
+
+std::vector<std::string> HeatmapSession::token_methods() const {
+    std::vector<std::string> out;
+    if (!impl_->model->capabilities().image_tokens_follow_vision || !impl_->processor->has_tokenizer()) return out;
+    for (const TokenMethod& m : ps::token_methods())
+        if (impl_->model->capabilities().vision_cls || (m.name != "cls" && m.name != "fastervlm")) out.push_back(m.name);
+    return out;
+}
+
+std::vector<HeatmapImage> HeatmapSession::compare(const HeatmapRequest& r, const std::vector<std::string>& methods) const {
+    if (!(r.keep > 0 && r.keep <= 1)) throw Error("keep", std::to_string(r.keep) + " is outside (0, 1]");
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    const cv::Mat image = impl_->image_of(r);
+    const VlmInputs in = impl_->processor->chat(image, r.text.empty() ? "What is shown in this image?" : r.text);
+    const cv::Mat view = model_view(in, 0, impl_->processor->image_config());
+    std::vector<HeatmapImage> out;
+    for (const std::string& name : methods) {
+        TokenOptions t;
+        t.method = name;
+        t.keep = r.keep;
+        HeatmapImage h;
+        h.grid = method_token_grid(*impl_->model, in, t);
+        draw(h, view, r.colormap);
+        h.method = name;
+        out.push_back(std::move(h));
+    }
     return out;
 }
 

@@ -29,6 +29,7 @@ struct HeatmapImage {
     TokenGrid grid;            // with the dropped tokens marked
     std::string tower;         // the scored tower's name
     int block = 0;
+    std::string method;        // compare(): the token method shown
 };
 
 class HeatmapSession {
@@ -51,6 +52,14 @@ public:
     // unknown metric or colormap, a keep ratio outside (0, 1]. Safe to call from any thread (one
     // render at a time).
     HeatmapImage render(const HeatmapRequest& request) const;
+
+    // The token methods whose kept tokens this model can show side by side (core/token/method_grid.h);
+    // empty when it cannot (its image tokens are not its vision patches one for one).
+    std::vector<std::string> token_methods() const;
+    // The image of `request` once per method, asked about as the text metric asks (request.text), with
+    // what each method keeps at request.keep (request.block and metric unused): kept tokens bright,
+    // merged ones half, dropped ones marked. Throws ps::Error as render() does, or naming the method.
+    std::vector<HeatmapImage> compare(const HeatmapRequest& request, const std::vector<std::string>& methods) const;
 
     // The class names of the first `count` Fashion-MNIST test images (what HeatmapRequest::test_image picks).
     static std::vector<std::string> test_image_classes(int64_t count);

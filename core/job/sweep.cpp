@@ -27,8 +27,9 @@
 #include "core/prune/pipeline.h"
 #include "core/prune/registry.h"
 #include "core/token/flops.h"
-#include "core/token/token_pruning.h"
 #include "core/prune/scratch_pool.h"
+#include "core/token/token_method.h"
+#include "core/token/token_pruning.h"
 
 namespace fs = std::filesystem;
 
@@ -46,6 +47,20 @@ std::string fnv1a_hex(const std::string& s) {
     return out;
 }
 
+// A prompt's prefill as `model` runs now: the median of three forwards of `batch` (after one
+// untimed), divided by its prompts, in milliseconds.
+double prefill_ms(const Vlm& model, const VlmInputs& batch) {
+    std::vector<double> ms;
+    for (int r = -1; r < 3; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const VlmOutputs out = model.forward(batch);
+        (out.logits.defined() ? out.logits : out.logits_per_image).sum().item<double>();  // waits for a GPU to finish
+        if (r >= 0) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[1] / static_cast<double>(batch.input_ids.size(0));
+}
+
 }  // namespace
 
 std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
@@ -55,8 +70,13 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
     std::vector<Plan> out;
     if (!spec.keeps.empty() && (spec.sensitivity || !spec.vision.empty() || !spec.language.empty()))
         throw Error("keeps", "token keep ratios are swept with methods and sparsities, not with a modality grid or sensitivity");
-    if (!spec.keeps.empty() && base.tokens.vision.empty() && base.tokens.language_after < 0)
-        throw Error("keeps", "the Plan prunes no tokens: give tokens.vision or tokens.language_after to sweep keep ratios");
+    if (!spec.keeps.empty() && spec.token_methods.empty() && base.tokens.method.empty() && base.tokens.vision.empty() &&
+        base.tokens.language_after < 0)
+        throw Error("keeps", "the Plan prunes no tokens: give tokens.method, tokens.vision or tokens.language_after, or token "
+                             "methods, to sweep keep ratios");
+    if (!spec.token_methods.empty() && spec.keeps.empty()) throw Error("token_methods", "need keep ratios to sweep");
+    for (const std::string& m : spec.token_methods)
+        if (!find_token_method(m)) throw Error("token_methods", "\"" + m + "\" is not a token method (" + token_method_names() + ")");
     for (double k : spec.keeps)
         if (!(k > 0 && k <= 1)) throw Error("keeps", std::to_string(k) + " is outside (0, 1]");
     if (spec.sensitivity) {
@@ -92,35 +112,44 @@ std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec) {
         const std::vector<std::string> patterns = spec.patterns.empty() ? std::vector<std::string>{base.pattern} : spec.patterns;
         const std::vector<double> sparsities = spec.sparsities.empty() ? std::vector<double>{base.sparsity} : spec.sparsities;
         const std::vector<double> keeps = spec.keeps.empty() ? std::vector<double>{-1.0} : spec.keeps;
+        const std::vector<std::string> token_methods = spec.token_methods.empty() ? std::vector<std::string>{""} : spec.token_methods;
         for (const auto& m : methods)
             for (const auto& pattern : patterns) {
                 const SparsityPattern nm = SparsityPattern::parse(pattern, "patterns");
                 const std::vector<double> targets =
                     nm.is_nm() ? std::vector<double>{static_cast<double>(nm.n) / nm.m} : sparsities;
-                for (double k : keeps)
-                    for (double s : targets) {
-                        check("sparsity", s);
-                        Plan p = base;
-                        p.method = m;
-                        p.pattern = pattern;
-                        p.sparsity = s;
-                        // A per-modality split keeps its proportions: each ratio scaled by s / the base's
-                        // sparsity (N:M gives N/M wherever a ratio is above zero, so it stays).
-                        for (auto& [modality, ratio] : p.allocation.modality) {
-                            if (nm.is_nm()) break;
-                            if (base.sparsity <= 0)
-                                throw Error("sparsities", "the base Plan's sparsity is 0, so its per-modality split cannot be scaled");
-                            ratio = ratio * s / base.sparsity;
-                            check("allocation." + modality + " (scaled to sparsity " + percent_label(s) + ")", ratio);
+                for (const std::string& tm : token_methods)
+                    for (double k : keeps)
+                        for (double s : targets) {
+                            check("sparsity", s);
+                            Plan p = base;
+                            p.method = m;
+                            p.pattern = pattern;
+                            p.sparsity = s;
+                            // A per-modality split keeps its proportions: each ratio scaled by s / the base's
+                            // sparsity (N:M gives N/M wherever a ratio is above zero, so it stays).
+                            for (auto& [modality, ratio] : p.allocation.modality) {
+                                if (nm.is_nm()) break;
+                                if (base.sparsity <= 0)
+                                    throw Error("sparsities",
+                                                "the base Plan's sparsity is 0, so its per-modality split cannot be scaled");
+                                ratio = ratio * s / base.sparsity;
+                                check("allocation." + modality + " (scaled to sparsity " + percent_label(s) + ")", ratio);
+                            }
+                            p.name = m + " " + p.pattern + " " + percent_label(s);
+                            if (!tm.empty()) {
+                                if (p.tokens.method != tm) p.tokens = TokenOptions{};  // the base's options for its own method
+                                p.tokens.method = tm;
+                                p.name += " tokens " + tm;
+                            }
+                            if (k >= 0) {
+                                p.tokens.keep = k;
+                                for (auto& [block, keep] : p.tokens.vision) keep = k;
+                                if (p.tokens.language_after >= 0) p.tokens.language_keep = k;
+                                p.name += " keep " + percent_label(k);
+                            }
+                            out.push_back(std::move(p));
                         }
-                        p.name = m + " " + p.pattern + " " + percent_label(s);
-                        if (k >= 0) {
-                            for (auto& [block, keep] : p.tokens.vision) keep = k;
-                            if (p.tokens.language_after >= 0) p.tokens.language_keep = k;
-                            p.name += " keep " + percent_label(k);
-                        }
-                        out.push_back(std::move(p));
-                    }
             }
     }
     for (const Plan& p : out) {
@@ -143,7 +172,7 @@ std::string sweep_key(const Plan& plan, const SweepSpec& spec) {
     const nlohmann::json j = {{"plan", p.to_json()},
                               {"eval", {{"data", "fashion-mnist test"}, {"limit", spec.eval_limit}}},
                               {"checkpoint", checkpoint_identity(plan.model)},
-                              {"format", 4}};
+                              {"format", 5}};
     return fnv1a_hex(j.dump());
 }
 
@@ -232,7 +261,9 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
             const auto& batches = calibration[ckey];
             if (batches.empty()) throw Error("calibration", "gives no batches");
             if (!sample) sample = sample_tokens(*model, batches.front());
-            if (i > 0) {
+            const bool prunes_weights = p.sparsity > 0 || std::any_of(p.allocation.modality.begin(), p.allocation.modality.end(),
+                                                                        [](const auto& m) { return m.second > 0; });
+            if (i > 0 && prunes_weights) {
                 const PruneResult pruned = prune_model(*model, p, plan_allocation(*model, p, batches, job), batches, job);
                 int64_t zeros = 0, targeted = 0;
                 for (const TensorResult& t : pruned.tensors) {
@@ -242,11 +273,20 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
                 pt.params_nonzero = pt.params - zeros;
                 pt.achieved = targeted > 0 ? static_cast<double>(zeros) / static_cast<double>(targeted) : 0.0;
             }
-            const TokenPruning tokens = TokenPruning::from_plan(p.tokens);
+            const TokenPruning tokens = TokenPruning::from_plan(p.tokens, *model);
             pt.tokens = tokens.active();
-            if (!spec.keeps.empty()) pt.keep = p.tokens.vision.empty() ? p.tokens.language_keep : p.tokens.vision.begin()->second;
-            pt.flops = block_flops(*model, token_counts(*model, tokens, sample->vision, sample->language, sample->image)).total();
+            pt.token_method = p.tokens.method;
+            if (!spec.keeps.empty())
+                pt.keep = !p.tokens.method.empty() ? p.tokens.keep
+                          : p.tokens.vision.empty() ? p.tokens.language_keep
+                                                    : p.tokens.vision.begin()->second;
+            const auto counts = token_counts(*model, tokens, sample->vision, sample->language, sample->image);
+            pt.flops = block_flops(*model, counts).total();
+            const int language = tower_index(*model, Modality::Language);
+            if (model->capabilities().image_tokens_in_language && language >= 0)
+                pt.image_tokens = equivalent_image_tokens(counts[language], sample->language - sample->image);
             install_token_pruning(*model, tokens);
+            pt.prefill_ms = prefill_ms(*model, batches.front());
             if (questions) {
                 VqaEvalOptions opt;
                 opt.batch_size = std::min<int64_t>(spec.eval_batch, 32);  // generation's KV cache and likelihood logits
@@ -274,6 +314,8 @@ SweepResult run_sweep(const Plan& base, const SweepSpec& spec, const std::string
             r.lower_is_better = metric_lower_is_better(r.metric);
             r.dense_accuracy = pt.accuracy;
             r.dense_flops = pt.flops;
+            r.dense_image_tokens = pt.image_tokens;
+            r.dense_prefill_ms = pt.prefill_ms;
         } else r.points.push_back(pt);
     }
     job.report("sweep", static_cast<int64_t>(plans.size()), static_cast<int64_t>(plans.size()));

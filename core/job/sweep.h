@@ -25,6 +25,9 @@ struct SweepSpec {
     // Run-time token pruning: every keep ratio of the base Plan's tokens section set to each of these
     // in turn (the section must prune tokens). Empty: the section as it is.
     std::vector<double> keeps;
+    // Token-reduction methods (core/token/token_method.h), each at every keep ratio of `keeps` as the
+    // points' tokens section (the base Plan's own tokens section is replaced). Empty: none.
+    std::vector<std::string> token_methods;
     // A modality grid (both non-empty): every (vision, language) pair as a "modality" allocation;
     // methods and sparsities are then not swept.
     std::vector<double> vision, language;
@@ -36,8 +39,8 @@ struct SweepSpec {
 };
 
 // The Plans of a sweep, in order. Throws ps::Error naming the field for a method that is not a
-// registered unstructured / N:M method, a sparsity outside [0, 1), a keep ratio outside (0, 1], or
-// keep ratios for a Plan that prunes no tokens.
+// registered unstructured / N:M method, a sparsity outside [0, 1), a keep ratio outside (0, 1],
+// keep ratios for a Plan that prunes no tokens and names no token methods, or an unknown token method.
 std::vector<Plan> sweep_plans(const Plan& base, const SweepSpec& spec);
 // The cache key of one point: its Plan (the evaluation's task, not its metric: a point keeps every
 // metric of its task), the evaluation size and the checkpoint's files.

@@ -9,6 +9,7 @@
 #include "core/model/config_reader.h"
 #include "core/model/layers.h"
 #include "core/model/opt.h"
+#include "core/model/prompt_tokens.h"
 #include "core/model/vlm.h"
 
 namespace ps {
@@ -87,11 +88,10 @@ public:
             s.encoder_hidden = image;
             return s;
         }
-        const at::Tensor ids = in.input_ids.to(w.device());
-        const at::Tensor mask = in.attention_mask.defined() ? in.attention_mask.to(w.device()) : at::ones_like(ids);
-        StageState s = opt_start(w, kDecoder, text_, merged_embeddings(ids, done.size() > 1 ? done[1].hidden : at::Tensor()), mask,
-                                 opt_positions(mask));
-        s.image_slots = ids == image_token_;
+        const PromptTokens p = prompt(in, done.size() > 1 ? done[1].hidden : at::Tensor());
+        StageState s = opt_start(w, kDecoder, text_, p.per_token[0], p.mask, opt_positions(p.mask));
+        s.image_slots = p.ids == image_token_;
+        s.prompt_index = p.index;
         return s;
     }
 
@@ -127,22 +127,28 @@ public:
         at::NoGradGuard no_grad;
         std::vector<StageState> done{run_tower(0, in)};
         done.push_back(run_tower(1, in, done));
-        const at::Tensor ids = in.input_ids.to(weights_->device());
-        return decoder_generate(opt_steps(*weights_, kDecoder, kHead, text_), merged_embeddings(ids, done[1].hidden), in.attention_mask,
-                                max_new_tokens, eos, step, {}, {&token_hook(), 2, ids == image_token_});
+        const PromptTokens p = prompt(in, done[1].hidden);
+        return decoder_generate(opt_steps(*weights_, kDecoder, kHead, text_), p.per_token[0], p.mask, max_new_tokens, eos, step, {},
+                                {&token_hook(), 2, p.ids == image_token_});
     }
 
 private:
     static constexpr const char* kDecoder = "language_model.model.decoder.";
     static constexpr const char* kHead = "language_model.lm_head.weight";
 
-    // Token embeddings with the Q-Former's projected queries [images, queries, D] written over the
-    // image tokens in order (their own ids looked up as 0).
-    at::Tensor merged_embeddings(const at::Tensor& ids, const at::Tensor& features) const {
-        const at::Tensor slots = ids == image_token_;
-        return write_image_features(opt_embed_tokens(*weights_, kDecoder, text_, ids.masked_fill(slots, 0)), slots, features, image_token_,
-                                    "the " + std::to_string(features.defined() ? features.size(0) : 0) + " image(s)",
-                                    "features; each feature needs one token");
+    // The prompt with the Q-Former's projected queries [images, queries, D] written over the image
+    // tokens in order (their own ids looked up as 0), as many as token pruning before the language
+    // model leaves; the mask always given (OPT counts positions by it).
+    PromptTokens prompt(const VlmInputs& in, const at::Tensor& features) const {
+        PromptTokens p;
+        p.ids = in.input_ids.to(weights_->device());
+        p.mask = in.attention_mask.defined() ? in.attention_mask.to(p.ids.device()) : at::ones_like(p.ids);
+        const at::Tensor slots = p.ids == image_token_;
+        p.per_token = {write_image_features(opt_embed_tokens(*weights_, kDecoder, text_, p.ids.masked_fill(slots, 0)), slots, features,
+                                            image_token_, "the " + std::to_string(features.defined() ? features.size(0) : 0) + " image(s)",
+                                            "features; each feature needs one token")};
+        choose_image_tokens(token_hook(), p, image_token_);
+        return p;
     }
 
     // Patch embeddings after the class embedding, plus the learned positions; images [B,3,S,S].

@@ -28,14 +28,20 @@ struct TowerCapabilities {
 struct Capabilities {
     ModelKind kind = ModelKind::DualEncoder;
     // The image's features take the places of image tokens in the language sequence, as many per
-    // image as the vision tower gives patches: their count is fixed by the prompt, so tokens are
-    // dropped in the decoder, and text-guided importance (last prompt token -> image tokens) applies.
+    // image as the prompt holds: token pruning drops image tokens before the language model (the
+    // prompt then holds fewer) or in the decoder, and text-guided importance (last prompt token ->
+    // image tokens) applies.
     bool image_tokens_in_language = false;
     // With image tokens in the language sequence, run-time token pruning inside the vision tower:
-    // 0 when the prompt fixes how many image features there are (LLaVA); n when patches leave in
+    // 0 unless the next field allows it one for one; n when patches leave in
     // groups of n consecutive tokens, one image token each, whose places the language tower then
     // drops from the prompt, keeping the other tokens' positions (Qwen2-VL's 2 x 2 merge: 4).
     int vision_token_group = 0;
+    // With image tokens in the language sequence: each view's vision tokens (but a [CLS] the
+    // projector leaves out) become its image tokens one for one through a per-token projector
+    // (LLaVA-1.5), so the vision tower may drop tokens and the prompt's run of image tokens for the
+    // view shortens to what it kept.
+    bool image_tokens_follow_vision = false;
     // Whether the image tokens stand for places in the image (a grid, or tiles of grids), so that
     // text-guided importance can be drawn over it; false where they are learned queries (BLIP-2).
     bool image_tokens_spatial = true;

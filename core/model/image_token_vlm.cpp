@@ -12,11 +12,11 @@ namespace ps {
 
 StageState ImageTokenVlm::embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const {
     if (tower == 0) return in.pixel_values.defined() ? vision_embed(in) : StageState{};
-    at::Tensor ids = in.input_ids.to(weights_->device());
-    const at::Tensor x = merged_embeddings(ids, done.empty() ? at::Tensor() : done[0].hidden, in);
-    const at::Tensor slots = ids == image_token_;
-    StageState s = llama_start(text_, x, in.attention_mask, at::arange(ids.size(1), ids.options()).unsqueeze(0), 0, slots);
+    const PromptTokens p = prompt(in, done.empty() ? at::Tensor() : done[0].hidden);
+    const at::Tensor slots = p.ids == image_token_;
+    StageState s = llama_start(text_, p.per_token[0], p.mask, at::arange(p.ids.size(1), p.ids.options()).unsqueeze(0), 0, slots);
     s.image_slots = slots;
+    s.prompt_index = p.index;
     return s;
 }
 
@@ -39,10 +39,9 @@ VlmOutputs ImageTokenVlm::head(const VlmInputs&, const std::vector<StageState>& 
 std::vector<std::vector<int64_t>> ImageTokenVlm::generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
                                                                 const TokenStep& step) const {
     at::NoGradGuard no_grad;
-    const StageState vision = run_tower(0, in);
-    at::Tensor ids = in.input_ids.to(weights_->device());
-    return llama_generate(*weights_, language_prefix_, head_name_, text_, merged_embeddings(ids, vision.hidden, in), in.attention_mask,
-                          max_new_tokens, eos, step, {}, {&token_hook(), 1, ids == image_token_});
+    const PromptTokens p = prompt(in, run_tower(0, in).hidden);
+    return llama_generate(*weights_, language_prefix_, head_name_, text_, p.per_token[0], p.mask, max_new_tokens, eos, step, {},
+                          {&token_hook(), 1, p.ids == image_token_});
 }
 
 at::Tensor ImageTokenVlm::image_features(const at::Tensor& features, const VlmInputs&) const { return features.flatten(0, 1); }
@@ -86,13 +85,27 @@ at::Tensor ImageTokenVlm::square_views(const at::Tensor& pixel_values, int64_t s
     return pixel_values.to(weights_->device(), weights_->dtype());
 }
 
-at::Tensor ImageTokenVlm::merged_embeddings(const at::Tensor& ids, const at::Tensor& features, const VlmInputs& in) const {
+PromptTokens ImageTokenVlm::prompt(const VlmInputs& in, const at::Tensor& features) const {
+    PromptTokens p;
+    p.ids = in.input_ids.to(weights_->device());
+    p.mask = in.attention_mask.defined() ? in.attention_mask.to(p.ids.device()) : at::Tensor();
+    const at::Tensor rows = features.defined() ? image_features(features, in) : at::Tensor();
+    // Where image tokens are the vision tokens one for one, a view's tokens are as many as the
+    // prompt holds for each; a vision tower that dropped tokens leaves each view as many as it kept.
+    int64_t view_tokens = 0;
+    if (rows.defined() && capabilities().image_tokens_follow_vision) {
+        const int64_t slots = (p.ids == image_token_).sum().item<int64_t>();
+        if (rows.size(0) < slots)
+            keep_prompt_tokens(p, first_of_images(image_segments(p.ids == image_token_, slots / features.size(0)), features.size(1)));
+        view_tokens = features.size(1);
+    }
     // The image tokens' own embeddings are overwritten: looked up as token 0, as Gemma 3 does for an
     // image token outside the vocabulary.
-    const at::Tensor slots = ids == image_token_;
-    return write_image_features(llama_embed_tokens(*weights_, language_prefix_, text_, ids.masked_fill(slots, 0)), slots,
-                                features.defined() ? image_features(features, in) : at::Tensor(), image_token_,
-                                feature_source(features, in), "features; each feature needs one token");
+    const at::Tensor slots = p.ids == image_token_;
+    p.per_token = {write_image_features(llama_embed_tokens(*weights_, language_prefix_, text_, p.ids.masked_fill(slots, 0)), slots, rows,
+                                        image_token_, feature_source(features, in), "features; each feature needs one token")};
+    choose_image_tokens(token_hook(), p, image_token_, view_tokens);
+    return p;
 }
 
 }  // namespace ps

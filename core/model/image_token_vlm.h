@@ -9,6 +9,7 @@
 #include "core/model/causal_vlm.h"
 #include "core/model/family.h"
 #include "core/model/llama.h"
+#include "core/model/prompt_tokens.h"
 #include "core/model/vlm.h"
 
 namespace ps {
@@ -54,8 +55,9 @@ protected:
     std::string language_prefix_, head_name_;
 
 private:
-    // Token embeddings with the image features written over the image tokens.
-    at::Tensor merged_embeddings(const at::Tensor& ids, const at::Tensor& features, const VlmInputs& in) const;
+    // The prompt with the image features written over its image tokens (per_token[0]), as many of
+    // them as token pruning before the language model leaves.
+    PromptTokens prompt(const VlmInputs& in, const at::Tensor& features) const;
 };
 
 // The spec of a family in those layouts (LLaVA's generations, InternVL, Gemma 3): its name

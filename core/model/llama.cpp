@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "core/error.h"
 #include "core/model/layers.h"
@@ -254,12 +255,13 @@ std::vector<std::vector<int64_t>> decoder_generate(const DecoderSteps& d, const 
     // the same keys and values there: that prefix runs once, for the first row, and its cache serves
     // every row; the rest of the prompt runs for the whole batch after it.
     const int64_t len = inputs_embeds.size(1);
-    int drop_after = -1;  // the layer after which the prompt's pass drops tokens
+    std::vector<bool> drops(d.layers, false);  // the layers after which the prompt's pass drops tokens
+    bool dropping = false;
     if (pruning.hook && pruning.hook->apply)
         for (int64_t i = 0; i < d.layers; ++i)
-            if (pruning.hook->after.count({pruning.tower, static_cast<int>(i)})) drop_after = static_cast<int>(i);
+            if (pruning.hook->after.count({pruning.tower, static_cast<int>(i)})) dropping = drops[i] = true;
     int64_t shared = 0;
-    if (batch > 1 && drop_after < 0) {  // pruning chooses among the whole prompt's tokens
+    if (batch > 1 && !dropping) {  // pruning chooses among the whole prompt's tokens
         const at::Tensor same = (inputs_embeds == inputs_embeds.slice(0, 0, 1)).all(-1).logical_and(mask != 0).all(0);  // [T]
         const at::Tensor differ = same.logical_not().nonzero();
         shared = std::min<int64_t>(differ.numel() ? differ[0][0].item<int64_t>() : len, len - 1);
@@ -281,23 +283,23 @@ std::vector<std::vector<int64_t>> decoder_generate(const DecoderSteps& d, const 
     }
     StageState s = d.start(inputs_embeds.slice(1, shared), mask, positions.slice(1, shared), shared,
                            pruning.image_slots.defined() ? pruning.image_slots.slice(1, shared) : at::Tensor());
-    if (drop_after >= 0) s.image_slots = pruning.image_slots.to(inputs_embeds.device()).slice(1, shared);
+    if (dropping) s.image_slots = pruning.image_slots.to(inputs_embeds.device()).slice(1, shared);
     for (const at::Tensor& f : deepstack) s.deepstack.push_back(f.slice(1, shared));
-    at::Tensor kept_mask;  // [B,S] the keys of the layers after drop_after
+    std::map<int64_t, at::Tensor> kept_mask;  // layer after a drop -> [B,S] the keys its cache holds, and the layers' up to the next
 
     std::vector<std::vector<int64_t>> out(batch);
     std::vector<bool> finished(batch, false);
     for (int step = 0; step < max_new_tokens; ++step) {
         for (int64_t i = 0; i < d.layers; ++i) {
-            if (step > 0 && drop_after >= 0 && i == drop_after + 1)
-                s.bias = llama_attention_bias(kept_mask, batch, 1, kept_mask.size(1), s.hidden.scalar_type(), s.hidden.device());
-            const bool drop_here = step == 0 && i == drop_after;
+            if (step > 0 && kept_mask.count(i))
+                s.bias = llama_attention_bias(kept_mask[i], batch, 1, kept_mask[i].size(1), s.hidden.scalar_type(), s.hidden.device());
+            const bool drop_here = step == 0 && drops[i];
             at::Tensor probs;
             d.block(i, s, drop_here ? &probs : nullptr, &cache[i]);
             llama_deepstack(s, i);  // the prompt's pass only: a new token's state has none
             if (drop_here) {
-                pruning.hook->apply(pruning.tower, drop_after, s, probs);
-                kept_mask = attended_keys(s.bias).to(mask.scalar_type());
+                pruning.hook->apply(pruning.tower, static_cast<int>(i), s, probs);
+                if (i + 1 < d.layers) kept_mask[i + 1] = attended_keys(s.bias).to(mask.scalar_type());
             }
         }
         at::Tensor next = d.logits(s.hidden.slice(1, -1)).squeeze(1).to(at::kFloat).argmax(-1);
@@ -313,7 +315,7 @@ std::vector<std::vector<int64_t>> decoder_generate(const DecoderSteps& d, const 
         if (on_step) on_step(out);
         if (all_finished || step + 1 == max_new_tokens) break;
         mask = at::cat({mask, at::ones({batch, 1}, mask.options())}, 1);
-        if (kept_mask.defined()) kept_mask = at::cat({kept_mask, at::ones({batch, 1}, mask.options())}, 1);
+        for (auto& [layer, keys] : kept_mask) keys = at::cat({keys, at::ones({batch, 1}, mask.options())}, 1);
         const at::Tensor position = positions.dim() == 3 ? next_position.unsqueeze(-1).expand({batch, 1, 3}) : next_position;
         s = d.start(d.embed(next.unsqueeze(1)), mask, position, cache[0].k.size(2), {});
         next_position = next_position + 1;

@@ -104,9 +104,9 @@ at::Tensor llama_final_norm(const WeightStore& w, const std::string& p, const Ll
 at::Tensor llama_logits(const WeightStore& w, const std::string& p, const std::string& head, const LlamaConfig& c,
                         const at::Tensor& hidden);
 
-// Run-time token pruning in the prompt's pass (FastV): the model's token hook, acting after a layer
-// of its language tower `tower`, with the prompt's image-token slots [B,T] it chooses among. The
-// layers after it keep the shorter cache; every new token is kept.
+// Run-time token pruning in the prompt's pass (FastV, PyramidDrop): the model's token hook, acting
+// after one or more layers of its language tower `tower`, with the prompt's image-token slots [B,T]
+// it chooses among. The layers after each drop keep the shorter cache; every new token is kept.
 struct PromptPruning {
     const TokenHook* hook = nullptr;
     int tower = -1;
@@ -118,7 +118,7 @@ struct PromptPruning {
 // row, the new token ids, ending with `eos` where it was produced. `positions` are the prompt's
 // position ids (undefined: counted over the attended tokens); each new token takes the next after
 // the row's largest. `p` and `head` as in llama_logits; `on_step` (may be empty) sees the tokens
-// after every step; `pruning` drops prompt tokens after a layer; `deepstack` [B,T,D] per layer are
+// after every step; `pruning` drops prompt tokens after its layers; `deepstack` [B,T,D] per layer are
 // added to the prompt's hidden states after the first layers (llama_deepstack), and then need
 // `pruning.image_slots` (no prompt prefix holding image tokens is shared between rows).
 // A decoder's stages as greedy decoding runs them (LLaMA's: llama_steps; OPT's: core/model/opt.h).

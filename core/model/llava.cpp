@@ -69,6 +69,7 @@ public:
         if (strategy != "default" && strategy != "full")
             throw Error(path, "vision_feature_select_strategy must be \"default\" or \"full\", not \"" + strategy + "\"");
         keep_cls_ = strategy == "full";
+        map_.capabilities.image_tokens_follow_vision = !tiled_;
         if (tiled_) {
             // Tiles of the vision tower's image size at image_grid_pinpoints (the config class's by default).
             geometry_.tile = vision_.image_size;

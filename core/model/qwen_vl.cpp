@@ -11,6 +11,7 @@
 #include "core/model/config_reader.h"
 #include "core/model/layers.h"
 #include "core/model/llama.h"
+#include "core/model/prompt_tokens.h"
 
 namespace ps {
 
@@ -178,10 +179,11 @@ public:
     // order, which finish() restores (token pruning may have dropped whole groups by then).
     StageState embed(int tower, const VlmInputs& in, const std::vector<StageState>& done) const override {
         if (tower == 0) return vision_embed(in);
-        const LanguageInputs l = language_inputs(in, done.empty() ? StageState{} : done[0]);
-        StageState s = llama_start(text_, l.embeds, l.mask, l.positions);
-        s.image_slots = l.ids == image_token_;
-        s.deepstack = l.deepstack;
+        const PromptTokens p = language_inputs(in, done.empty() ? StageState{} : done[0]);
+        StageState s = llama_start(text_, p.per_token[0], p.mask, p.positions);
+        s.image_slots = p.ids == image_token_;
+        s.deepstack.assign(p.per_token.begin() + 1, p.per_token.end());
+        s.prompt_index = p.index;
         return s;
     }
 
@@ -263,9 +265,9 @@ public:
     std::vector<std::vector<int64_t>> generate_batch(const VlmInputs& in, int max_new_tokens, std::optional<int64_t> eos,
                                                      const TokenStep& step) const override {
         at::NoGradGuard no_grad;
-        const LanguageInputs l = language_inputs(in, run_tower(0, in));
-        return llama_generate(*weights_, language_prefix_, "lm_head.weight", text_, l.embeds, l.mask, max_new_tokens, eos, step,
-                              l.positions, {&token_hook(), 1, l.ids == image_token_}, l.deepstack);
+        const PromptTokens p = language_inputs(in, run_tower(0, in));
+        return llama_generate(*weights_, language_prefix_, "lm_head.weight", text_, p.per_token[0], p.mask, max_new_tokens, eos, step,
+                              p.positions, {&token_hook(), 1, p.ids == image_token_}, {p.per_token.begin() + 1, p.per_token.end()});
     }
 
 private:
@@ -384,39 +386,26 @@ private:
         return at::cat(out);
     }
 
-    struct LanguageInputs {
-        at::Tensor ids, embeds, mask, positions;  // [B,T], [B,T,D], [B,T] (undefined: all attended), [B,T,3]
-        std::vector<at::Tensor> deepstack;        // Qwen3-VL: per DeepStack layer [B,T,D], zero off the image tokens
-    };
-
     // The decoder's input for `in` after the vision tower's `vision` state: token embeddings with
-    // the merged image tokens over the image pads, the mask and the multimodal positions. Where
-    // token pruning dropped merged tokens (`vision.positions` lists those left), their pads leave
-    // the prompt, each row is left-padded again to the longest (masked repeats of its first token),
-    // and every token keeps its position.
-    LanguageInputs language_inputs(const VlmInputs& in, const StageState& vision) const {
+    // the merged image tokens over the image pads (per_token[0], then Qwen3-VL's DeepStack features
+    // per layer, zero off the image tokens), the mask and the multimodal positions. Where token
+    // pruning dropped merged tokens (`vision.positions` lists those left, or the token hook chose
+    // before the language model), their pads leave the prompt, each row is left-padded again to the
+    // longest (masked repeats of its first token), and every token keeps its position.
+    PromptTokens language_inputs(const VlmInputs& in, const StageState& vision) const {
         const at::Device device = weights_->device();
-        LanguageInputs l{in.input_ids.to(device), {}, in.attention_mask.defined() ? in.attention_mask.to(device) : at::Tensor(),
-                         rope_index(in), {}};
-        const at::Tensor slots = (l.ids == image_token_).cpu();
+        PromptTokens p{in.input_ids.to(device), in.attention_mask.defined() ? in.attention_mask.to(device) : at::Tensor(), rope_index(in), {}, {}};
+        const at::Tensor slots = (p.ids == image_token_).cpu();
         const int64_t pads = slots.sum().item<int64_t>();
         if (vision.hidden.defined() && vision.hidden.size(1) < pads && vision.positions.defined()) {
-            const int64_t batch = l.ids.size(0);
             at::Tensor kept_pad = at::zeros({pads}, at::kBool);
             kept_pad.index_fill_(0, vision.positions.to(at::kCPU, at::kLong), true);
-            const at::Tensor keep = slots.logical_not().masked_scatter(slots, kept_pad);
-            std::vector<at::Tensor> rows;
-            for (int64_t b = 0; b < batch; ++b) rows.push_back(keep[b].nonzero().squeeze(1));
-            auto [index, filler] = right_aligned(rows);
-            index = index.to(device);
-            filler = filler.to(device);
-            l.ids = l.ids.gather(1, index);
-            l.mask = (l.mask.defined() ? l.mask.to(at::kLong).gather(1, index) : at::ones_like(index)).masked_fill(filler, 0);
-            l.positions = l.positions.gather(1, index.unsqueeze(-1).expand({batch, index.size(1), 3})).masked_fill(filler.unsqueeze(-1), 1);
+            keep_prompt_tokens(p, slots.logical_not().masked_scatter(slots, kept_pad));
         }
-        l.embeds = with_image_features(l.ids, llama_embed_tokens(*weights_, language_prefix_, text_, l.ids), vision.hidden);
-        for (const at::Tensor& f : vision.deepstack) l.deepstack.push_back(with_image_features(l.ids, at::zeros_like(l.embeds), f));
-        return l;
+        p.per_token = {with_image_features(p.ids, llama_embed_tokens(*weights_, language_prefix_, text_, p.ids), vision.hidden)};
+        for (const at::Tensor& f : vision.deepstack) p.per_token.push_back(with_image_features(p.ids, at::zeros_like(p.per_token[0]), f));
+        choose_image_tokens(token_hook(), p, image_token_);
+        return p;
     }
 
     // Token embeddings with the merged image tokens [1,N,D] written over the image pads.

@@ -64,13 +64,22 @@ struct StageState {
     std::vector<at::Tensor> deepstack;
     // What cross-attention reads its keys and values from (BLIP-2's Q-Former: the image's features).
     at::Tensor encoder_hidden;
+    // [B,N] each token's index in input_ids, once tokens have left a decoder's sequence (run-time
+    // token pruning); undefined while every token is there.
+    at::Tensor prompt_index;
 };
 
 // Run-time token pruning (core/token): after the blocks it names, `apply` may drop tokens from the
 // state. Only those blocks run with eager attention; they hand it their probabilities [B,H,N,N].
+// `before_language` chooses image tokens before the language model: given the prompt's embeddings
+// [B,N,D] (image features written over its image tokens) and which image each token belongs to
+// [B,N] int64 (0: a text token; 1, 2, …: the row's images or views in order), it returns the
+// tokens that stay [B,N] bool (every text token among them); the family then runs the prompt as if
+// it held only those image tokens.
 struct TokenHook {
     std::set<std::pair<int, int>> after;  // (tower, block)
     std::function<void(int tower, int block, StageState& s, const at::Tensor& probs)> apply;
+    std::function<at::Tensor(const at::Tensor& embeds, const at::Tensor& images)> before_language;
 };
 
 struct CaptureOptions {

@@ -7,8 +7,8 @@ at::Tensor calibration_loss(const Vlm& model, const VlmInputs& batch) {
     std::vector<StageState> done;
     for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) done.push_back(model.run_tower(t, batch, done));
     VlmOutputs out = model.head(batch, done);
-    const at::Tensor& kept = done.back().positions;  // [B,K] when run-time token pruning dropped tokens
-    if (!out.logits.defined() || out.logits.size(1) == batch.input_ids.size(1) || !kept.defined() || kept.dim() != 2)
+    const at::Tensor& kept = done.back().prompt_index;  // [B,K] when run-time token pruning dropped tokens
+    if (!out.logits.defined() || out.logits.size(1) == batch.input_ids.size(1) || !kept.defined())
         return calibration_loss(out, batch);
     // Next-token loss at the positions that are left, each predicting the token after it.
     const at::Tensor ids = batch.input_ids.to(out.logits.device());

@@ -15,6 +15,7 @@
 #include "core/prune/calibration_loss.h"
 #include "core/prune/pruned_checkpoint.h"
 #include "core/token/flops.h"
+#include "core/token/token_method.h"
 
 namespace ps {
 namespace {
@@ -59,7 +60,15 @@ public:
         find_parts();
         measure_sample();
         tokens_.metric = TokenMetric::Cim;
-        tokens_.language_after = language_ >= 0 ? plan.joint.language_after : -1;
+        if (plan.joint.token_method != "comp") {
+            const TokenMethod* m = find_token_method(plan.joint.token_method);
+            if (!m) throw Error("joint.token_method", "\"" + plan.joint.token_method + "\" is not comp or a token method");
+            if (!image_tokens_in_language_ && m->stage != TokenStage::Vision)
+                throw Error("joint.token_method", m->name + " drops image tokens in or before a language model, which " +
+                                                      model.map().family_display + " has not");
+            token_method_ = m->name;
+            vision_budget_ = m->stage == TokenStage::Vision && !image_tokens_in_language_;
+        }
         if (vision_ >= 0 && plan.joint.vision_after >= model.towers()[vision_].num_blocks)
             throw Error("joint.vision_after", std::to_string(plan.joint.vision_after) + " is not a block of the vision tower");
         if (language_ >= 0 && plan.joint.language_after >= model.towers()[language_].num_blocks)
@@ -128,15 +137,27 @@ private:
         if (std::find(plan_.joint.modes.begin(), plan_.joint.modes.end(), m) == plan_.joint.modes.end()) return false;
         if (m == "vision-params") return vision_ >= 0;
         if (m == "language-params") return language_ >= 0;
+        if (!token_method_.empty() && vision_budget_ != (m == "vision-tokens")) return false;  // the method's keep is the other mode's
         if (m == "vision-tokens") return candidates_v_ > 1;
         return candidates_l_ > 1;
     }
 
     void install_tokens() {
+        if (!token_method_.empty()) {  // a token method at the keep ratio of the mode that drives it
+            TokenOptions t;
+            t.method = token_method_;
+            t.keep = vision_budget_ ? static_cast<double>(kept_v_) / static_cast<double>(std::max<int64_t>(candidates_v_, 1))
+                                    : static_cast<double>(kept_l_) / static_cast<double>(std::max<int64_t>(candidates_l_, 1));
+            tokens_ = TokenPruning::from_plan(t, model_);
+            install_token_pruning(model_, tokens_);
+            return;
+        }
         tokens_.vision.clear();
         if (candidates_v_ > 0 && kept_v_ < candidates_v_)
             tokens_.vision[plan_.joint.vision_after] = static_cast<double>(kept_v_) / static_cast<double>(candidates_v_);
-        tokens_.language_keep = candidates_l_ > 0 ? static_cast<double>(kept_l_) / static_cast<double>(candidates_l_) : 1.0;
+        tokens_.language.clear();
+        if (language_ >= 0 && candidates_l_ > 0)
+            tokens_.language[plan_.joint.language_after] = static_cast<double>(kept_l_) / static_cast<double>(candidates_l_);
         install_token_pruning(model_, tokens_);
     }
 
@@ -495,6 +516,8 @@ private:
     int64_t vision_tokens_ = 0, language_tokens_ = 0, image_tokens_ = 0;
     int64_t candidates_v_ = 0, candidates_l_ = 0, kept_v_ = 0, kept_l_ = 0;
     TokenPruning tokens_;
+    std::string token_method_;   // a registered token method, or "" for CoMP's own CIT
+    bool vision_budget_ = false;  // the method's keep ratio is the vision-tokens mode's (else the language-tokens mode's)
     std::vector<BlockCost> costs_;
     std::map<std::string, at::Tensor> originals_;
 };
@@ -509,8 +532,6 @@ nlohmann::json JointResult::to_json() const {
     nlohmann::json removed_json = nlohmann::json::array();
     for (const JointBlockRemoval& b : removed)
         removed_json.push_back({{"tower", b.tower}, {"block", b.block}, {"heads", b.heads}, {"channels", b.channels}});
-    nlohmann::json vision = nlohmann::json::object();
-    for (const auto& [block, keep] : tokens.vision) vision[std::to_string(block)] = keep;
     return {{"method", "comp"},
             {"target_reduction", target_reduction},
             {"reduction", reduction()},
@@ -519,9 +540,7 @@ nlohmann::json JointResult::to_json() const {
             {"dense_loss", dense_loss},
             {"loss", loss},
             {"sample", {{"vision_tokens", vision_tokens}, {"language_tokens", language_tokens}, {"image_tokens", image_tokens}}},
-            {"tokens",
-             {{"metric", token_metric_name(tokens.metric)}, {"vision", vision}, {"language_after", tokens.language_after},
-              {"language_keep", tokens.language_keep}}},
+            {"tokens", tokens.to_plan().to_json()},
             {"stages", stages_json},
             {"removed", removed_json},
             {"note", note},
@@ -547,9 +566,13 @@ std::string JointResult::to_text() const {
         std::snprintf(line, sizeof line, "  vision tokens after block %d: keep %.3f\n", block, keep);
         o << line;
     }
-    if (tokens.language_after >= 0 && tokens.language_keep < 1) {
-        std::snprintf(line, sizeof line, "  language tokens after block %d: keep %.3f\n", tokens.language_after,
-                      tokens.language_keep);
+    for (const auto& [block, keep] : tokens.language) {
+        std::snprintf(line, sizeof line, "  language tokens after block %d: keep %.3f\n", block, keep);
+        o << line;
+    }
+    if (tokens.select != TokenSelect::None) {
+        std::snprintf(line, sizeof line, "  image tokens before the language model (%s): keep %.3f\n", tokens.source.method.c_str(),
+                      tokens.select_keep);
         o << line;
     }
     size_t heads = 0, channels = 0;
@@ -566,13 +589,8 @@ JointResult prune_joint(Vlm& model, const PruneOptions& plan, const std::vector<
 }
 
 void write_joint_pruned_checkpoint(const Vlm& model, const nlohmann::json& plan, const JointResult& result, const std::string& dir) {
-    TokenOptions tokens;
-    tokens.metric = token_metric_name(result.tokens.metric);
-    tokens.vision = result.tokens.vision;
-    tokens.language_after = result.tokens.language_after;
-    tokens.language_keep = result.tokens.language_keep;
     nlohmann::json with_tokens = plan;
-    with_tokens["tokens"] = tokens.to_json();
+    with_tokens["tokens"] = result.tokens.to_plan().to_json();
     const WeightStore& w = model.weights();
     std::vector<std::string> linears;
     for (const LinearLayer& l : model.map().linears)
@@ -588,6 +606,14 @@ void write_joint_pruned_checkpoint(const Vlm& model, const nlohmann::json& plan,
     }
     writer.commit_json(result.to_json());
 }
+
+namespace {
+std::vector<std::string> token_mode_choices() {
+    std::vector<std::string> out{"comp"};
+    for (const TokenMethod& m : token_methods()) out.push_back(m.name);
+    return out;
+}
+}  // namespace
 
 PruneMethod comp_method() {
     const JointOptions d;
@@ -606,6 +632,8 @@ PruneMethod comp_method() {
         MethodOption::integer("i_max", d.i_max, 1, "stages after which a mode's earlier cost is forgotten"),
         MethodOption::integer("vision_after", d.vision_after, 0, "vision block after which vision tokens are dropped"),
         MethodOption::integer("language_after", d.language_after, 0, "language block after which language tokens are dropped"),
+        MethodOption::text("token_method", d.token_method, token_mode_choices(),
+                           "how the token modes drop tokens: comp (CIT after vision_after / language_after) or a token method"),
         MethodOption::text_list("modes", d.modes, d.modes, "the modes the scheduler may choose from")};
     m.check_options = [](const nlohmann::json& v, const JsonFields& where) {
         if (v.at("step").get<double>() > v.at("flops_reduction").get<double>()) where.fail("must be in (0, flops_reduction]", "step");

@@ -73,6 +73,7 @@ JointOptions JointOptions::from_section(const nlohmann::json& s) {
     o.i_max = s.at("i_max").get<int64_t>();
     o.vision_after = s.at("vision_after").get<int>();
     o.language_after = s.at("language_after").get<int>();
+    o.token_method = s.value("token_method", o.token_method);
     o.modes = s.at("modes").get<std::vector<std::string>>();
     return o;
 }
@@ -82,7 +83,7 @@ nlohmann::json JointOptions::to_json() const {
             {"rho", rho},                         {"tau", tau},
             {"lambda0", lambda0},                 {"i_max", i_max},
             {"vision_after", vision_after},       {"language_after", language_after},
-            {"modes", modes}};
+            {"token_method", token_method},       {"modes", modes}};
 }
 
 bool PruneOptions::removes_structures() const {

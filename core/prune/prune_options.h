@@ -47,6 +47,11 @@ struct JointOptions {
     double rho = 0.0, tau = 5, lambda0 = 0.4;
     int64_t i_max = 5;                         // stages after which a mode's old cost is forgotten
     int vision_after = 0, language_after = 0;  // blocks after which the token modes drop tokens
+    // How the token modes drop tokens: "comp" (CoMP's CIT after vision_after and language_after), or a
+    // registered token method (core/token/token_method.h) whose keep ratio the token mode of its
+    // tokens sets (the vision-tokens mode for a vision-tower method on a dual encoder, else the
+    // language-tokens mode: a generative model's image tokens).
+    std::string token_method = "comp";
     // Modes the scheduler may choose from: vision-params, language-params, vision-tokens, language-tokens.
     std::vector<std::string> modes = {"vision-params", "language-params", "vision-tokens", "language-tokens"};
 

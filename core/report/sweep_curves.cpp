@@ -1,5 +1,6 @@
 #include "core/report/sweep_curves.h"
 
+#include <algorithm>
 #include <map>
 
 #include "core/report/line_plot.h"
@@ -57,6 +58,36 @@ cv::Mat render_pareto(const SweepResult& sweep, ParetoCost cost, const std::stri
     opt.x_label = cost == ParetoCost::Flops ? "block FLOPs per sample (% of dense)" : "nonzero parameters (% of dense)";
     score_axis(sweep, opt);
     return render_line_plot({all, front}, opt);
+}
+
+cv::Mat render_token_curves(const SweepResult& sweep, TokenCost cost, const std::string& title) {
+    const bool tokens = cost == TokenCost::ImageTokens;
+    if (tokens && sweep.dense_image_tokens < 0) return {};
+    std::map<std::string, std::vector<std::pair<double, double>>> curves;  // per token method (and weight pruning), by cost
+    for (const SweepPoint& p : sweep.points) {
+        if (p.token_method.empty()) continue;
+        const std::string name = p.token_method + (p.sparsity > 0 ? " + " + p.method + " " + percent_label(p.sparsity) : "");
+        auto& c = curves[name];
+        if (c.empty()) c.push_back({tokens ? sweep.dense_image_tokens : sweep.dense_prefill_ms, sweep.dense_accuracy});
+        c.push_back({tokens ? p.image_tokens : p.prefill_ms, p.accuracy});
+    }
+    if (curves.empty()) return {};
+    std::vector<PlotSeries> series;
+    for (auto& [name, c] : curves) {
+        std::sort(c.begin(), c.end());
+        PlotSeries line;
+        line.name = name;
+        for (const auto& [x, y] : c) {
+            line.x.push_back(x);
+            line.y.push_back(y);
+        }
+        series.push_back(std::move(line));
+    }
+    PlotOptions opt;
+    opt.title = title;
+    opt.x_label = tokens ? "image tokens the language model meets per prompt" : "prefill per prompt (ms)";
+    score_axis(sweep, opt);
+    return render_line_plot(series, opt);
 }
 
 }  // namespace ps

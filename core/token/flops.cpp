@@ -87,10 +87,12 @@ std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPrun
     std::vector<std::vector<int64_t>> out(model.towers().size());
     const bool in_language = model.capabilities().image_tokens_in_language;
     const int64_t group = model.capabilities().vision_token_group;
+    const bool follows = model.capabilities().image_tokens_follow_vision;
     int64_t images = image_tokens;  // left after the vision tower: its groups leave the prompt with it
     for (size_t t = 0; t < out.size(); ++t) {
         const TowerInfo& tower = model.towers()[t];
         const bool vision = tower.modality == Modality::Vision;
+        if (!vision && in_language && p.select != TokenSelect::None && images > 0) images = kept_tokens(images, p.select_keep);
         int64_t n = vision ? vision_tokens : language_tokens - (image_tokens - images);
         for (int i = 0; i < tower.num_blocks; ++i) {
             out[t].push_back(n);
@@ -101,21 +103,34 @@ std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPrun
                     n = kept_tokens(n / group, it->second) * group;
                     images = n / group;
                 } else {
-                    const int64_t cls = model.capabilities().vision_cls ? 1 : 0;
-                    n = cls + kept_tokens(n - cls, it->second);
+                    const int64_t cls = model.capabilities().vision_cls ? 1 : 0, patches = n - cls, kept = kept_tokens(patches, it->second);
+                    if (follows && images > 0) {  // each view's image tokens (its patches, or with [CLS]) shorten with them
+                        const int64_t per_view = images % patches == 0 ? patches : n;
+                        images = images / per_view * (per_view - (patches - kept));
+                    }
+                    n = cls + kept;
                 }
-            } else if (i == p.language_after && p.language_keep < 1.0) {
-                if (!in_language) {
-                    n = 1 + kept_tokens(n - 1, p.language_keep);  // every token but [CLS]
-                } else if (images > 0) {
-                    const int64_t kept = kept_tokens(images, p.language_keep);
-                    n -= images - kept;
-                    images = kept;
-                }
+                continue;
+            }
+            auto it = p.language.find(i);
+            if (it == p.language.end() || it->second >= 1.0) continue;
+            if (!in_language) {
+                n = 1 + kept_tokens(n - 1, it->second);  // every token but [CLS]
+            } else if (images > 0) {
+                const int64_t kept = kept_tokens(images, it->second);
+                n -= images - kept;
+                images = kept;
             }
         }
     }
     return out;
+}
+
+double equivalent_image_tokens(const std::vector<int64_t>& language_counts, int64_t text_tokens) {
+    if (language_counts.empty()) return 0;
+    double sum = 0;
+    for (int64_t n : language_counts) sum += static_cast<double>(n - text_tokens);
+    return sum / static_cast<double>(language_counts.size());
 }
 
 }  // namespace ps

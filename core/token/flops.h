@@ -49,8 +49,15 @@ SampleTokens sample_tokens(const Vlm& model, const VlmInputs& batch);
 
 // The tokens each block meets under `p` for a sample of `vision_tokens` (with [CLS], where the
 // tower has one) and `language_tokens` (LLaVA, Qwen2-VL: `image_tokens` of them image tokens)
-// entering the towers; a Qwen2-VL image counted as one, its groups leaving the prompt with it.
+// entering the towers; a Qwen2-VL image counted as one, its groups leaving the prompt with it; a
+// prompt of several views whose image tokens follow the patches (LLaVA-1.5) losing each view's
+// dropped patches; image tokens chosen before the language model counted as kept_tokens of them.
 std::vector<std::vector<int64_t>> token_counts(const Vlm& model, const TokenPruning& p, int64_t vision_tokens,
                                                int64_t language_tokens, int64_t image_tokens = 0);
+
+// The image tokens a language model runs on in effect when they leave in stages: the mean over its
+// layers of the image tokens each layer meets, Σ (L_i - L_(i-1)) T_(i-1) / L, from the language
+// tower's row of token_counts() and the prompt's `text_tokens`.
+double equivalent_image_tokens(const std::vector<int64_t>& language_counts, int64_t text_tokens);
 
 }  // namespace ps

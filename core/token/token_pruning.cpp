@@ -1,27 +1,78 @@
 #include "core/token/token_pruning.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "core/error.h"
 #include "core/model/layers.h"
+#include "core/token/token_selection.h"
 
 namespace ps {
 
-TokenPruning TokenPruning::from_plan(const TokenOptions& t) {
+TokenPruning TokenPruning::from_plan(const TokenOptions& t, const Vlm& model) {
     TokenPruning p;
-    p.metric = parse_token_metric(t.metric);
-    p.vision = t.vision;
-    p.language_after = t.language_after;
-    p.language_keep = t.language_keep;
+    p.source = t;
+    if (t.method.empty()) {
+        p.metric = parse_token_metric(t.metric);
+        p.vision = t.vision;
+        if (t.language_after >= 0) p.language[t.language_after] = t.language_keep;
+        return p;
+    }
+    const auto blocks = [&](Modality m, const char* tower) {
+        const int i = tower_index(model, m);
+        if (i < 0)
+            throw Error("tokens.method", t.method + " acts in a " + tower + " tower, which " + model.map().family_display + " has not");
+        return model.towers()[i].num_blocks;
+    };
+    const std::string& m = t.method;
+    if (m == "random" || m == "dart" || m == "divprune") {
+        p.select = m == "random" ? TokenSelect::Random : m == "dart" ? TokenSelect::Dart : TokenSelect::DivPrune;
+        p.select_keep = t.keep;
+        p.seed = t.seed;
+        p.pivots = t.pivots;
+    } else if (m == "fastervlm" || m == "visionzip") {
+        p.metric = m == "visionzip" && !model.capabilities().vision_cls ? TokenMetric::Received : TokenMetric::Cls;
+        p.vision[blocks(Modality::Vision, "vision") - 1] = t.keep;
+        if (m == "visionzip") p.contextual = t.contextual;
+    } else if (m == "fastv") {
+        p.metric = TokenMetric::Text;
+        p.language[t.layer < 0 ? 2 : t.layer] = t.keep;
+    } else if (m == "pyramiddrop") {
+        p.metric = TokenMetric::Text;
+        const int layers = blocks(Modality::Language, "language");
+        if (t.stages > layers)
+            throw Error("tokens.stages", std::to_string(t.stages) + " stages in " + std::to_string(layers) + " language layers");
+        const double ratio = std::pow(t.keep, 1.0 / (t.stages - 1));
+        for (int i = 1; i < t.stages; ++i) p.language[layers * i / t.stages - 1] = ratio;
+    } else {
+        p.metric = parse_token_metric(m);
+        p.vision[t.layer < 0 ? 0 : t.layer] = t.keep;
+    }
     return p;
 }
 
 bool TokenPruning::active() const {
     for (const auto& [block, keep] : vision)
         if (keep < 1.0) return true;
-    return language_after >= 0 && language_keep < 1.0;
+    for (const auto& [block, keep] : language)
+        if (keep < 1.0) return true;
+    return select != TokenSelect::None && select_keep < 1.0;
+}
+
+TokenOptions TokenPruning::to_plan() const {
+    if (!source.method.empty()) return source;
+    TokenOptions t;
+    t.metric = token_metric_name(metric);
+    t.vision = vision;
+    for (const auto& [layer, keep] : language) {
+        if (t.language_after >= 0) throw Error("tokens", "drops after several language blocks, which only a method states");
+        t.language_after = layer;
+        t.language_keep = keep;
+    }
+    return t;
 }
 
 int64_t kept_tokens(int64_t candidates, double keep) {
@@ -115,6 +166,47 @@ void keep_uneven(StageState& s, const at::Tensor& ranked, const at::Tensor& coun
     if (s.image_slots.defined()) s.image_slots = s.image_slots.logical_and(filler.logical_not());
 }
 
+// VisionZip after the vision tower's last block: each view's [CLS] (where there is one), its dominant
+// patches by `scores` [V,N] and its contextual tokens, in that order.
+void merge_visionzip(StageState& s, const at::Tensor& scores, double keep, double share, bool cls) {
+    const int64_t c0 = cls ? 1 : 0, patches = s.hidden.size(1) - c0;
+    const int64_t k = kept_tokens(patches, keep), contextual = std::llround(static_cast<double>(k) * share);
+    std::vector<at::Tensor> views;
+    for (int64_t v = 0; v < s.hidden.size(0); ++v) {
+        const at::Tensor h = s.hidden[v];
+        const MergedTokens m = visionzip_tokens(h.slice(0, c0), scores[v].slice(0, c0), k - contextual, contextual);
+        views.push_back(at::cat({h.slice(0, 0, c0), h.index_select(0, m.kept.to(h.device()) + c0), m.contextual.to(h.device())}));
+    }
+    StageState out;
+    out.hidden = at::stack(views);
+    s = std::move(out);
+}
+
+// Which tokens stay [B,N] when each image of `images` [B,N] (0: text; 1, 2, …: the row's images)
+// keeps its share by `p.select` over the prompt's embeddings [B,N,D]; every text token stays. The
+// random choice is drawn afresh from the seed for every image, so an image's kept tokens do not
+// depend on the batch.
+at::Tensor chosen_image_tokens(const at::Tensor& embeds, const at::Tensor& images, const TokenPruning& p) {
+    const at::Tensor segments = images.to(at::kCPU, at::kLong);
+    at::Tensor keep = segments.eq(0);
+    for (int64_t b = 0; b < keep.size(0); ++b)
+        for (int64_t image = 1; image <= segments[b].max().item<int64_t>(); ++image) {
+            const at::Tensor where = segments[b].eq(image).nonzero().squeeze(1);
+            const int64_t n = where.numel(), k = kept_tokens(n, p.select_keep);
+            if (n == 0) continue;
+            at::Tensor index;
+            if (p.select == TokenSelect::Random) {
+                at::Generator g = at::make_generator<at::CPUGeneratorImpl>(p.seed);
+                index = random_tokens(n, k, g);
+            } else {
+                const at::Tensor x = embeds[embeds.size(0) == 1 ? 0 : b].index_select(0, where.to(embeds.device()));
+                index = p.select == TokenSelect::Dart ? dart_tokens(x, k, p.pivots) : divprune_tokens(x, k);
+            }
+            keep[b].index_fill_(0, where.index_select(0, index.to(at::kCPU)), true);
+        }
+    return keep;
+}
+
 }  // namespace
 
 void keep_tokens(StageState& s, const at::Tensor& index) {
@@ -126,6 +218,9 @@ void keep_tokens(StageState& s, const at::Tensor& index) {
     if (s.positions.defined() && s.positions.dim() == 1) s.positions = s.positions.unsqueeze(0);
     s.positions = gather_tokens(s.positions, 1, index, n);
     s.image_slots = gather_tokens(s.image_slots, 1, index, n);
+    if (s.image_slots.defined() && !s.prompt_index.defined())
+        s.prompt_index = at::arange(n, index.options().dtype(at::kLong).device(s.hidden.device())).unsqueeze(0);
+    s.prompt_index = gather_tokens(s.prompt_index, 1, index, n);
     for (at::Tensor& f : s.deepstack) f = gather_tokens(f, 1, index, n);
     s.segments = kept_runs(s.segments, index);
     s.window_segments = kept_runs(s.window_segments, index);
@@ -163,32 +258,48 @@ void install_token_pruning(Vlm& model, const TokenPruning& p) {
         model.set_token_hook({});
         return;
     }
-    const bool image_tokens = model.capabilities().image_tokens_in_language;
-    const int64_t group = model.capabilities().vision_token_group;
+    const Capabilities& caps = model.capabilities();
+    const bool image_tokens = caps.image_tokens_in_language;
+    const int64_t group = caps.vision_token_group;
     const int vision = tower_index(model, Modality::Vision), language = tower_index(model, Modality::Language);
     if (p.metric == TokenMetric::Text && !image_tokens) throw Error("tokens.metric", text_guided_unavailable(model));
-    if (p.metric == TokenMetric::Cls && !model.capabilities().vision_cls && !p.vision.empty())
-        throw Error("tokens.metric", no_cls_token(model));
+    if (p.metric == TokenMetric::Cls && !caps.vision_cls && !p.vision.empty()) throw Error("tokens.metric", no_cls_token(model));
     TokenHook hook;
     for (const auto& [block, keep] : p.vision) {
         if (keep >= 1.0) continue;
-        if (image_tokens && group == 0)
-            throw Error("tokens.vision", model.map().family_display + "'s image-token count is fixed by its prompt; drop image "
-                                         "tokens in the decoder with tokens.language_after");
+        if (image_tokens && group == 0 && !caps.image_tokens_follow_vision)
+            throw Error("tokens.vision", model.map().family_display + "'s image tokens do not follow its vision tokens one for one (tiled, "
+                                         "shuffled or pooled features): choose them before the language model (random, dart, "
+                                         "divprune) or drop them in the decoder (fastv, pyramiddrop)");
         if (vision < 0 || block < 0 || block >= model.towers()[vision].num_blocks)
             throw Error("tokens.vision", "block " + std::to_string(block) + " is not a block of the vision tower (" +
                                              std::to_string(vision < 0 ? 0 : model.towers()[vision].num_blocks) + ")");
+        if (p.contextual > 0 && (!caps.image_tokens_follow_vision || block != model.towers()[vision].num_blocks - 1))
+            throw Error("tokens.method", "VisionZip merges the vision tower's output tokens into image tokens, which " +
+                                             model.map().family_display + " does not take one for one");
         hook.after.insert({vision, block});
     }
-    if (p.language_after >= 0 && p.language_keep < 1.0) {
-        if (language < 0 || p.language_after >= model.towers()[language].num_blocks)
-            throw Error("tokens.language_after", std::to_string(p.language_after) + " is not a block of the language tower");
-        hook.after.insert({language, p.language_after});
+    for (const auto& [layer, keep] : p.language) {
+        if (keep >= 1.0) continue;
+        if (language < 0 || layer < 0 || layer >= model.towers()[language].num_blocks)
+            throw Error(p.source.method.empty() ? "tokens.language_after" : "tokens.layer",
+                        std::to_string(layer) + " is not a block of the language tower");
+        hook.after.insert({language, layer});
+    }
+    if (p.select != TokenSelect::None && p.select_keep < 1.0) {
+        if (!image_tokens)
+            throw Error("tokens.method", p.source.method + " chooses image tokens before a language model, which " + model.map().family_display +
+                                             " has not");
+        hook.before_language = [p](const at::Tensor& embeds, const at::Tensor& images) { return chosen_image_tokens(embeds, images, p); };
     }
     const Vlm* m = &model;
     hook.apply = [m, p, vision, group](int tower, int block, StageState& s, const at::Tensor& probs) {
-        const double keep = tower == vision ? p.vision.at(block) : p.language_keep;
+        const double keep = tower == vision ? p.vision.at(block) : p.language.at(block);
         at::Tensor scores = token_scores(*m, tower, block, s, probs, p.metric);
+        if (tower == vision && p.contextual > 0) {
+            merge_visionzip(s, scores, keep, p.contextual, m->capabilities().vision_cls);
+            return;
+        }
         if (tower == vision && group > 0) {
             keep_tokens(s, kept_groups(s, scores, group, keep));
             return;

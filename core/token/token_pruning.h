@@ -1,12 +1,15 @@
 // Run-time token pruning: after chosen blocks the least important tokens leave the sequence, so
 // every later block runs on fewer tokens. Vision towers keep a ratio of their patch tokens (a [CLS]
 // always stays; Qwen2-VL's leave in 2 x 2 groups, per image, and their image tokens leave the
-// prompt); LLaVA's decoder keeps a ratio of its image tokens after a chosen layer (FastV) and
-// every text token; a dual encoder's text tower keeps a ratio of its tokens but [CLS]. Installed
-// on a Vlm as its token hook, so evaluation, recovery and the CLI all see the pruned sequence.
+// prompt; LLaVA-1.5's leave the prompt one for one, or VisionZip merges them); before the language
+// model each image's tokens may be chosen by an attention-free rule (random, DART, DivPrune);
+// decoders keep a ratio of their image tokens after chosen layers (FastV: one, PyramidDrop: one per
+// stage) and every text token; a dual encoder's text tower keeps a ratio of its tokens but [CLS].
+// Installed on a Vlm as its token hook, so evaluation, recovery and the CLI all see the pruned sequence.
 #pragma once
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include <ATen/ATen.h>
 
@@ -16,22 +19,36 @@
 
 namespace ps {
 
-struct TokenPruning {
-    TokenMetric metric = TokenMetric::Cls;
-    std::map<int, double> vision;  // vision block -> keep ratio of the patch tokens after it
-    int language_after = -1;       // -1: the language tower keeps every token
-    double language_keep = 1.0;
+enum class TokenSelect { None, Random, Dart, DivPrune };
 
-    static TokenPruning from_plan(const TokenOptions& t);
+struct TokenPruning {
+    TokenOptions source;             // the Plan's section it was made from (source.method: the registered method, or "")
+    TokenMetric metric = TokenMetric::Cls;
+    std::map<int, double> vision;    // vision block -> keep ratio of the patch tokens after it
+    std::map<int, double> language;  // language block -> keep ratio of the image tokens after it
+    double contextual = 0;           // > 0: VisionZip at the vision blocks, this share of the kept tokens merged
+    TokenSelect select = TokenSelect::None;  // each image's tokens chosen before the language model
+    double select_keep = 1.0;
+    uint64_t seed = 0;
+    int64_t pivots = 8;
+
+    // The Plan's tokens section for `model`: a method resolved to its blocks (FasterVLM and VisionZip
+    // at the vision tower's last block, FastV after layer 2, PyramidDrop at the end of each stage
+    // but the last, each dropping keep^(1/(stages-1))). Throws ps::Error naming the field when the
+    // model has no such tower or block.
+    static TokenPruning from_plan(const TokenOptions& t, const Vlm& model);
     bool active() const;  // anything dropped at all
+    // The Plan's section that gives this pruning: `source` for a method, else the blocks by hand
+    // (one language block at most).
+    TokenOptions to_plan() const;
 };
 
 // How many of `candidates` tokens a keep ratio leaves: round(keep · candidates), at least 1.
 int64_t kept_tokens(int64_t candidates, double keep);
 
 // Keeps the tokens `index` [B,K] (ascending per row) of every per-token tensor of `s`: hidden
-// states, attention bias (query and key axes), rotary tables, position ids, image slots and
-// DeepStack features; the attention segments shrink to the tokens they keep.
+// states, attention bias (query and key axes), rotary tables, position ids, image slots, prompt
+// indices and DeepStack features; the attention segments shrink to the tokens they keep.
 void keep_tokens(StageState& s, const at::Tensor& index);
 
 // The importance of each token of `s` after `block` of `tower` from that block's attention `probs`,
@@ -42,8 +59,10 @@ at::Tensor token_scores(const Vlm& model, int tower, int block, const StageState
 
 // Installs `p` as the model's token hook (an inactive `p` removes it). Throws ps::Error naming the
 // field when the model cannot prune tokens that way: a block outside the tower, vision-tower
-// pruning in LLaVA (its image-token count is fixed by the prompt), the text metric off LLaVA, the
-// cls metric on a vision tower without [CLS].
+// pruning where the prompt's image tokens do not follow the vision tokens (tiles, pixel shuffle,
+// pooling), VisionZip anywhere but the vision tower's last block, selection before the language
+// model without image tokens in it, the text metric off a decoder, the cls metric on a vision
+// tower without [CLS].
 void install_token_pruning(Vlm& model, const TokenPruning& p);
 
 // Why the cls metric does not apply to `model`'s vision tower (Capabilities::vision_cls).

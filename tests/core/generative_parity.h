@@ -18,6 +18,7 @@
 #include "core/job/plan.h"
 #include "core/job/prune_run.h"
 #include "core/report/export.h"
+#include "core/token/token_pruning.h"
 #include "tests/core/model_parity.h"
 
 namespace ps_test {
@@ -36,6 +37,36 @@ inline void check_generation_and_streaming(const ps::Vlm& model, const Reference
     ps::LoadOptions streaming;  // one block resident
     streaming.streaming = true;
     QVERIFY(ps::Vlm::load(ref.dir.toStdString(), streaming)->forward(in).logits.equal(logits));
+}
+
+// Image tokens chosen before the language model on the reference prompt, by each attention-free
+// token method: keep 1.0 leaves the logits bit-identical; keep 0.5 shortens the prompt by what each
+// image drops (floor(n/2) of its n tokens: at most half the image tokens, more than a quarter),
+// and greedy generation on the shortened prompt starts with the forward's last-position argmax.
+// Reports through QTest.
+inline void check_tokens_before_the_language_model(const Reference& ref) {
+    auto model = ps::Vlm::load(ref.dir.toStdString());
+    const auto* causal = dynamic_cast<const ps::CausalVlm*>(model.get());
+    const ps::VlmInputs in = reference_inputs(ref);
+    const at::Tensor dense = model->forward(in).logits;
+    std::vector<ps::StageState> done;
+    const int language = ps::tower_index(*model, ps::Modality::Language);
+    for (int t = 0; t < language; ++t) done.push_back(model->run_tower(t, in, done));
+    const int64_t images = model->embed(language, in, done).image_slots.sum().item<int64_t>();
+    for (const char* method : {"random", "dart", "divprune"}) {
+        ps::TokenOptions t;
+        t.method = method;
+        ps::install_token_pruning(*model, ps::TokenPruning::from_plan(t, *model));
+        QVERIFY2(model->forward(in).logits.equal(dense), method);
+        t.keep = 0.5;
+        ps::install_token_pruning(*model, ps::TokenPruning::from_plan(t, *model));
+        const at::Tensor logits = model->forward(in).logits;
+        const int64_t dropped = in.input_ids.size(1) - logits.size(1);
+        QVERIFY2(dropped <= images / 2 && 4 * dropped > images,
+                 qPrintable(QString("%1: %2 of %3 image tokens dropped").arg(method).arg(dropped).arg(images)));
+        const auto answer = causal->generate(in, 3, std::nullopt);
+        QCOMPARE(answer.front(), logits[0][-1].argmax().item<int64_t>());
+    }
 }
 
 // The language model of the reference checkpoint pruned (Wanda 2:4, then half of each MLP's width

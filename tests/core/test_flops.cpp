@@ -37,8 +37,7 @@ private Q_SLOTS:
 
         ps::TokenPruning p;
         p.vision = {{1, 0.5}};
-        p.language_after = 0;
-        p.language_keep = 0.5;
+        p.language = {{0, 0.5}};
         const auto pruned = ps::token_counts(*m, p, 17, text);
         QCOMPARE(pruned[0], (std::vector<int64_t>{17, 17, 9, 9}));
         QCOMPARE(pruned[1], (std::vector<int64_t>{12, 7, 7, 7, 7, 7}));  // [CLS] + round(0.5 · 11)
@@ -82,8 +81,7 @@ private Q_SLOTS:
         QVERIFY(near(ps::block_flops(*m, dense).total(), want));
         ps::TokenPruning p;
         p.metric = ps::TokenMetric::Text;
-        p.language_after = 1;
-        p.language_keep = 0.5;
+        p.language = {{1, 0.5}};
         const auto pruned = ps::token_counts(*m, p, 17, 24, 16);
         QCOMPARE(pruned[1], (std::vector<int64_t>{24, 24, 16, 16, 16, 16}));
         const double want_pruned = 3 * block(17, clip, 64) + 2 * block(24, llama, 128) + 4 * block(16, llama, 128);

@@ -78,11 +78,10 @@ private Q_SLOTS:
         const std::string dir = tmp_.filePath("comp").toStdString();
         ps::write_joint_pruned_checkpoint(*m, p.to_json(), r, dir);
         const ps::Plan written = ps::Plan::load(dir + "/plan.json");
-        QCOMPARE(written.tokens.language_keep, r.tokens.language_keep);
-        QVERIFY(written.tokens.vision == r.tokens.vision);
+        QVERIFY(written.tokens.to_json() == r.tokens.to_plan().to_json());
         QCOMPARE(ps::read_json_file(dir + "/result.json")["method"].get<std::string>(), std::string("comp"));
         auto reloaded = ps::Vlm::load(dir);
-        ps::install_token_pruning(*reloaded, ps::TokenPruning::from_plan(written.tokens));
+        ps::install_token_pruning(*reloaded, ps::TokenPruning::from_plan(written.tokens, *reloaded));
         const double d = (reloaded->forward(calib_[0]).logits_per_image - m->forward(calib_[0]).logits_per_image).abs().max().item<double>();
         QVERIFY2(d <= 1e-5, qPrintable(QString::number(d)));
         QVERIFY(!ps_test::error_of([&] { ps::write_joint_pruned_checkpoint(*m, p.to_json(), r, dir); }).isEmpty());
@@ -98,7 +97,27 @@ private Q_SLOTS:
         QVERIFY(r.tokens.active());
         QVERIFY(r.reduction() >= 0.3 - 1e-9);
         qInfo("token modes only: %.1f%% removed, vision keep %.3f, language keep %.3f, loss %.4f -> %.4f", 100 * r.reduction(),
-              r.tokens.vision.empty() ? 1.0 : r.tokens.vision.begin()->second, r.tokens.language_keep, r.dense_loss, r.loss);
+              r.tokens.vision.empty() ? 1.0 : r.tokens.vision.begin()->second,
+              r.tokens.language.empty() ? 1.0 : r.tokens.language.begin()->second, r.dense_loss, r.loss);
+    }
+
+    // A registered token method as the token mode: the vision-tokens mode sets its keep ratio (the
+    // language-tokens mode has none to set), and the result and plan.json name it.
+    void any_token_method_as_the_token_mode() {
+        auto m = ps::Vlm::load(PS_DEFAULT_MODEL);
+        ps::Plan p = plan(0.05);  // the vision tower is about 9 % of the default's block FLOPs
+        p.joint.step = 0.05;
+        p.joint.modes = {"vision-tokens", "language-tokens"};
+        p.joint.token_method = "received";
+        const ps::JointResult r = ps::prune_joint(*m, p, calib_, {});
+        for (const auto& s : r.stages) QCOMPARE(s.mode, std::string("vision-tokens"));
+        QCOMPARE(r.tokens.source.method, std::string("received"));
+        QVERIFY(r.tokens.source.keep < 1.0);
+        QVERIFY2(r.reduction() >= 0.05 - 1e-9, r.note.c_str());
+        QCOMPARE(r.to_json()["tokens"]["method"].get<std::string>(), std::string("received"));
+        qInfo("received as the token mode: keep %.3f, %.1f%% removed", r.tokens.source.keep, 100 * r.reduction());
+        p.joint.token_method = "dart";
+        QVERIFY(ps_test::error_of([&] { ps::prune_joint(*m, p, calib_, {}); }).contains("joint.token_method: dart"));
     }
 
     // ρ = 1: every stage with a choice draws its mode from softmax(waiting / τ) instead of the cheapest.

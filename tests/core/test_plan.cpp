@@ -87,6 +87,14 @@ private Q_SLOTS:
         expect_error({{"tokens", {{"vision", {{"first", 0.5}}}}}}, "tokens.vision.first: keys must be vision block numbers");
         expect_error({{"tokens", {{"vision", {{"1", 1.5}}}}}}, "tokens.vision.1: 1.500000 is outside (0, 1]");
         expect_error({{"tokens", {{"language_keep", 0}}}}, "tokens.language_keep:");
+        expect_error({{"tokens", {{"method", "gradcam"}}}}, "tokens.method: \"gradcam\" is not a token method (random, fastervlm");
+        expect_error({{"tokens", {{"method", "dart"}, {"keep", 0}}}}, "tokens.keep: 0.000000 is outside (0, 1]");
+        expect_error({{"tokens", {{"method", "random"}, {"pivots", 4}}}}, "tokens.pivots");  // DART's option, not random's
+        expect_error({{"tokens", {{"method", "dart"}, {"metric", "cls"}}}}, "tokens.metric");  // no hand-given blocks beside a method
+        expect_error({{"tokens", {{"method", "visionzip"}, {"contextual", 1.0}}}}, "tokens.contextual: 1.000000 is outside [0, 1)");
+        expect_error({{"tokens", {{"method", "pyramiddrop"}, {"stages", 1}}}}, "tokens.stages: 1 is below 2");
+        expect_error({{"tokens", {{"method", "random"}, {"seed", -1}}}}, "tokens.seed: -1 is below 0");
+        expect_error({{"joint", {{"token_method", "gradcam"}}}}, "joint.token_method:");
         expect_error({{"joint", {{"flops_reduction", 1.0}}}}, "joint.flops_reduction:");
         expect_error({{"joint", {{"flops_reduction", 0.3}, {"step", 0.5}}}}, "joint.step:");
         expect_error({{"joint", {{"modes", {"params"}}}}}, "joint.modes:");
@@ -97,7 +105,8 @@ private Q_SLOTS:
     }
 
     // A Plan file with every section, as the first release wrote it: every value is read where it
-    // belongs and written back as it was (the format has not changed).
+    // belongs and written back as it was, with the fields added since at their defaults
+    // (joint.token_method: "comp", the token modes as they were).
     void old_plan_file_loads_unchanged() {
         const std::string path = std::string(PS_SOURCE_DIR) + "/tests/data/projects/plan-every-section.json";
         const nlohmann::json old = ps::read_json_file(path);
@@ -116,7 +125,9 @@ private Q_SLOTS:
         QCOMPARE(p.recovery.rank.at("vision"), int64_t(2));
         QCOMPARE(p.tokens.vision.at(2), 0.5);
         QCOMPARE(p.overrides.at("text_model.encoder.layer.0.intermediate.dense"), 0.25);
-        const nlohmann::json again = p.to_json();
+        nlohmann::json again = p.to_json();
+        QCOMPARE(again["joint"]["token_method"].get<std::string>(), std::string("comp"));
+        again["joint"].erase("token_method");
         for (const auto& [key, value] : old.items()) QVERIFY2(again.at(key) == value, key.c_str());
     }
 
@@ -133,6 +144,13 @@ private Q_SLOTS:
         const ps::Plan q = ps::Plan::from_json(p.to_json(), "q.json");
         QCOMPARE(QString::fromStdString(q.to_json().dump()), QString::fromStdString(p.to_json().dump()));
         QVERIFY(ps::Plan().tokens.empty());
+        const nlohmann::json m = {{"tokens", {{"method", "pyramiddrop"}, {"keep", 0.25}, {"stages", 3}}}, {"joint", {{"token_method", "dart"}}}};
+        const ps::Plan r = ps::Plan::from_json(m, "r.json");
+        QCOMPARE(r.tokens.method, std::string("pyramiddrop"));
+        QCOMPARE(r.tokens.stages, 3);
+        QVERIFY(!r.tokens.empty());
+        QCOMPARE(r.joint.token_method, std::string("dart"));
+        QCOMPARE(QString::fromStdString(ps::Plan::from_json(r.to_json(), "s.json").to_json().dump()), QString::fromStdString(r.to_json().dump()));
     }
 };
 

@@ -115,6 +115,7 @@ private Q_SLOTS:
 
         // Greedy answers of a left-padded batch of one-image prompts and of the two-image prompt; streamed.
         ps_test::check_generation_and_streaming(*model, ref, out.logits);
+        ps_test::check_tokens_before_the_language_model(ref);
         if (QTest::currentTestFailed()) return;
         qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
     }
@@ -205,8 +206,7 @@ private Q_SLOTS:
         auto model = ps::Vlm::load(dir.toStdString());
         ps::TokenPruning pruning;
         pruning.metric = ps::TokenMetric::Text;
-        pruning.language_after = 0;
-        pruning.language_keep = 0.5;
+        pruning.language = {{0, 0.5}};
         ps::install_token_pruning(*model, pruning);
         const ps::VlmInputs in = ps_test::reference_inputs(ref);
         const at::Tensor logits = model->forward(in).logits;
@@ -284,8 +284,7 @@ private Q_SLOTS:
         QVERIFY2(fastv.exit_code == 0, fastv.err.constData());
         pruning = ps::TokenPruning{};
         pruning.metric = ps::TokenMetric::Text;
-        pruning.language_after = 0;
-        pruning.language_keep = 0.5;
+        pruning.language = {{0, 0.5}};
         ps::install_token_pruning(*model, pruning);
         const ps::VqaEvalResult decoder = ps::evaluate_vqa(*model, set, opt, ps::JobControl{});  // one at a time
         opt.batch_size = 2;

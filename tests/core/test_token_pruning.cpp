@@ -52,8 +52,7 @@ private Q_SLOTS:
         const ps::VlmOutputs dense = model_->forward(batch_);
         ps::TokenPruning p;
         p.vision = {{1, 1.0}};
-        p.language_after = 2;
-        p.language_keep = 1.0;
+        p.language = {{2, 1.0}};
         QVERIFY(!p.active());
         ps::install_token_pruning(*model_, p);
         QVERIFY(at::equal(model_->forward(batch_).logits_per_image, dense.logits_per_image));
@@ -81,8 +80,7 @@ private Q_SLOTS:
         at::NoGradGuard no_grad;
         ps::TokenPruning p;
         p.vision = {{1, 0.5}};
-        p.language_after = 2;
-        p.language_keep = 0.5;
+        p.language = {{2, 0.5}};
         ps::install_token_pruning(*model_, p);
         ps::CaptureOptions capture;
         capture.hidden_states = true;
@@ -134,8 +132,7 @@ private Q_SLOTS:
         const ps::VlmInputs in = ps_test::demo_llava_prompts();
         ps::TokenPruning p;
         p.metric = ps::TokenMetric::Text;
-        p.language_after = 1;
-        p.language_keep = 0.5;
+        p.language = {{1, 0.5}};
         ps::install_token_pruning(*llava_, p);
         const ps::VlmOutputs got = llava_->forward(in);
         const double loss = ps::calibration_loss(*llava_, in).item<double>();
@@ -193,12 +190,13 @@ private Q_SLOTS:
         p.vision = {{7, 0.5}};
         QVERIFY(ps_test::error_of([&] { ps::install_token_pruning(*model_, p); }).contains("tokens.vision: block 7"));
         p.vision = {{0, 0.5}};
-        QVERIFY(ps_test::error_of([&] { ps::install_token_pruning(*llava_, p); }).contains("language_after"));
+        p.contextual = 0.25;  // VisionZip merges at the vision tower's last block only
+        QVERIFY(ps_test::error_of([&] { ps::install_token_pruning(*llava_, p); }).contains("tokens.method: VisionZip"));
+        p.contextual = 0;
         p.vision.clear();
-        p.language_after = 6;
-        p.language_keep = 0.5;
+        p.language = {{6, 0.5}};
         QVERIFY(ps_test::error_of([&] { ps::install_token_pruning(*model_, p); }).contains("tokens.language_after"));
-        p.language_after = 1;
+        p.language = {{1, 0.5}};
         p.metric = ps::TokenMetric::Text;
         QVERIFY(ps_test::error_of([&] { ps::install_token_pruning(*model_, p); }).contains("LLaVA"));
         QVERIFY(!model_->token_hook().apply);

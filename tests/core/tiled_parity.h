@@ -71,8 +71,9 @@ inline void check_hidden_states(const ps::Vlm& model, const Reference& ref, cons
 }
 
 // The reference prompt about two images through `model`: every hidden state and the logits
-// (check_hidden_states), greedy answers and streaming (check_generation_and_streaming); logs the
-// largest differences after `worst_pixel`. Reports through QTest.
+// (check_hidden_states), greedy answers and streaming (check_generation_and_streaming), image tokens
+// chosen before the language model (check_tokens_before_the_language_model); logs the largest
+// differences after `worst_pixel`. Reports through QTest.
 inline void check_outputs(const ps::Vlm& model, const Reference& ref, double worst_pixel) {
     ps::CaptureOptions cap;
     cap.hidden_states = true;
@@ -81,6 +82,8 @@ inline void check_outputs(const ps::Vlm& model, const Reference& ref, double wor
     check_hidden_states(model, ref, out, report);
     if (QTest::currentTestFailed()) return;
     check_generation_and_streaming(model, ref, out.logits);
+    if (QTest::currentTestFailed()) return;
+    check_tokens_before_the_language_model(ref);
     if (QTest::currentTestFailed()) return;
     qInfo("%s: max abs diff %s; greedy answers identical", QTest::currentDataTag(), qPrintable(report));
 }

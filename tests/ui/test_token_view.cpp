@@ -3,7 +3,10 @@
 // run-time pruning drops (all but round(keep · 16)); another block rescores; a dropped image file
 // is added and shown; a file that is not an image is reported with its name. Only the metrics the
 // model supports are offered, test images are labelled with their class, and the tab says which
-// model the heatmap is of.
+// model the heatmap is of. On the generative default, the token methods side by side: each keeps
+// round(keep · 16) of the image's tokens (VisionZip: its dominant ones, the rest merged); the dual
+// encoder offers no comparison and says why.
+#include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
 #include <QListWidget>
@@ -13,6 +16,7 @@
 #include <QTest>
 
 #include "core/job/heatmap_session.h"
+#include "core/token/token_method.h"
 #include "tests/test_support.h"
 #include "ui/token_view.h"
 
@@ -74,6 +78,37 @@ private Q_SLOTS:
         QString says;
         for (const QLabel* l : view.findChildren<QLabel*>()) says += l->text() + "\n";
         QVERIFY2(says.contains("dense"), qPrintable(says));
+        QVERIFY(!view.compareBox()->isEnabled());  // a dual encoder has no image tokens in a language model
+        QVERIFY(view.compareBox()->toolTip().contains("one for one"));
+    }
+
+    void comparesTokenMethods() {
+        ps::TokenView view;
+        view.resize(1200, 800);
+        QSignalSpy rendered(&view, &ps::TokenView::rendered);
+        view.setCheckpoint(PS_DEFAULT_VLM);
+        QVERIFY(rendered.wait(120000));
+        QVERIFY(view.compareBox()->isEnabled());
+        view.keepSlider()->setValue(25);
+        QVERIFY(rendered.wait(120000));
+        view.compareBox()->setChecked(true);
+        QVERIFY(rendered.wait(120000));
+        QVERIFY(!view.metricBox()->isEnabled());
+        QCOMPARE(view.compared().size(), ps::token_methods().size());  // the default's vision tower has a [CLS]: every method
+        for (const ps::HeatmapImage& h : view.compared()) {
+            QCOMPARE(h.grid.rows * h.grid.cols, 16);
+            const auto dropped = std::count(h.grid.dropped.begin(), h.grid.dropped.end(), 1);
+            const auto merged = std::count(h.grid.scores.begin(), h.grid.scores.end(), 0.5f);
+            if (h.method == "visionzip") {
+                QCOMPARE(dropped, 0L);  // 4 kept: 3 dominant, the other 13 merged into 1 contextual token
+                QCOMPARE(merged, 13L);
+            } else {
+                QVERIFY2(dropped == 12, h.method.c_str());
+            }
+        }
+        view.compareBox()->setChecked(false);
+        QVERIFY(rendered.wait(120000));
+        QVERIFY(view.current() && view.compared().empty());
     }
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the fuzzers' seed corpora beside this script (safetensors/, gguf/, config/, tokenizer/, image/, image_config/, run_score/,
-vqa_file/, llava_conversations/, inputs_file/):
+vqa_file/, llava_conversations/, inputs_file/, token_options/):
 a few small valid inputs of each kind for libFuzzer to mutate. Needs Pillow (the project .venv
 has it) for the JPEG seed. Re-run after changing a seed: .venv/bin/python make_seeds.py"""
 import base64
@@ -41,7 +41,7 @@ def gguf_string(s):
 
 def main():
     for sub in ("safetensors", "gguf", "config", "tokenizer", "image", "image_config", "run_score", "vqa_file", "llava_conversations",
-                "inputs_file"):
+                "inputs_file", "token_options"):
         shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
     # GGUF: metadata of several value types and one tensor of each supported type.
     kv = gguf_string("general.architecture") + struct.pack("<I", 8) + gguf_string("llama")
@@ -84,6 +84,12 @@ def main():
           '"run": 85.2, "dense": 886.3, "samples": 1' + "0" * 109 + '.3, "sa": 2.8}')
     write("run_score/next_token_kl.json", json.dumps({"options": options, "metric": "next_token_kl", "run": 0.0123,
                                                   "samples": 16, "seconds": 0.4}))
+
+    # A Plan's tokens section: registered methods with their options, and blocks given by hand.
+    write("token_options/dart.json", json.dumps({"method": "dart", "keep": 0.25, "pivots": 8}))
+    write("token_options/pyramiddrop.json", json.dumps({"method": "pyramiddrop", "keep": 0.11, "stages": 4}))
+    write("token_options/visionzip.json", json.dumps({"method": "visionzip", "keep": 0.5, "contextual": 0.15625}))
+    write("token_options/hand.json", json.dumps({"metric": "cls", "vision": {"0": 0.5}, "language_after": 1, "language_keep": 0.5}))
 
     # Question files: LLaVA's layout (a POPE label, lettered options in the text) and vqa.jsonl's.
     write("vqa_file/llava.jsonl", "".join(json.dumps(line) + "\n" for line in (
