@@ -93,15 +93,17 @@ PromptTokens ImageTokenVlm::prompt(const VlmInputs& in, const at::Tensor& featur
     // Where image tokens are the vision tokens one for one, a view's tokens are as many as the
     // prompt holds for each; a vision tower that dropped tokens leaves each view as many as it kept.
     int64_t view_tokens = 0;
+    at::Tensor slots = p.ids == image_token_;
     if (rows.defined() && capabilities().image_tokens_follow_vision) {
-        const int64_t slots = (p.ids == image_token_).sum().item<int64_t>();
-        if (rows.size(0) < slots)
-            keep_prompt_tokens(p, first_of_images(image_segments(p.ids == image_token_, slots / features.size(0)), features.size(1)));
+        const int64_t count = slots.sum().item<int64_t>();
+        if (rows.size(0) < count) {
+            keep_prompt_tokens(p, first_of_images(image_segments(slots, count / features.size(0)), features.size(1)));
+            slots = p.ids == image_token_;
+        }
         view_tokens = features.size(1);
     }
     // The image tokens' own embeddings are overwritten: looked up as token 0, as Gemma 3 does for an
     // image token outside the vocabulary.
-    const at::Tensor slots = p.ids == image_token_;
     p.per_token = {write_image_features(llama_embed_tokens(*weights_, language_prefix_, text_, p.ids.masked_fill(slots, 0)), slots, rows,
                                         image_token_, feature_source(features, in), "features; each feature needs one token")};
     choose_image_tokens(token_hook(), p, image_token_, view_tokens);

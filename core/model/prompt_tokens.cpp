@@ -66,15 +66,16 @@ at::Tensor image_segments(const at::Tensor& slots, int64_t view_tokens) {
 }
 
 at::Tensor first_of_images(const at::Tensor& segments, int64_t kept) {
-    const at::Tensor s = segments.to(at::kCPU, at::kLong);
-    // Each token's place within its image: a running count that restarts where the image changes.
+    const at::Tensor s = segments.to(at::kCPU, at::kLong).contiguous();
     at::Tensor keep = s.eq(0);
-    for (int64_t b = 0; b < s.size(0); ++b) {
-        const int64_t* v = s[b].contiguous().data_ptr<int64_t>();
-        int64_t place = 0;
-        for (int64_t i = 0; i < s.size(1); ++i) {
-            place = v[i] != 0 && i > 0 && v[i - 1] == v[i] ? place + 1 : 0;
-            if (v[i] != 0 && place < kept) keep[b][i] = true;
+    const int64_t rows = s.size(0), n = s.size(1);
+    const int64_t* v = s.data_ptr<int64_t>();
+    bool* k = keep.data_ptr<bool>();
+    for (int64_t b = 0; b < rows; ++b) {
+        int64_t place = 0;  // the token's place within its image: a count that restarts where the image changes
+        for (int64_t i = b * n; i < (b + 1) * n; ++i) {
+            place = v[i] != 0 && i > b * n && v[i - 1] == v[i] ? place + 1 : 0;
+            if (v[i] != 0 && place < kept) k[i] = true;
         }
     }
     return keep;

@@ -36,13 +36,8 @@ TokenGrid grid_of(const float* scores, int rows, int cols) {
 
 // Scores [B,P] of square images, one a row.
 std::vector<TokenGrid> square_grids(const at::Tensor& scores) {
-    const int64_t p = scores.size(1);
-    const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(p))));
-    if (static_cast<int64_t>(side) * side != p)
-        throw Error("image tokens", std::to_string(p) + " patch tokens do not form a square grid");
-    at::Tensor s = scores.to(at::kCPU, at::kFloat).contiguous();
     std::vector<TokenGrid> out;
-    for (int64_t b = 0; b < s.size(0); ++b) out.push_back(grid_of(s[b].data_ptr<float>(), side, side));
+    for (int64_t b = 0; b < scores.size(0); ++b) out.push_back(square_grid(scores[b]));
     return out;
 }
 
@@ -134,6 +129,15 @@ std::vector<TokenGrid> tiled_grids(const Vlm& model, const at::Tensor& image_siz
 }
 
 }  // namespace
+
+TokenGrid square_grid(const at::Tensor& scores) {
+    const int64_t p = scores.numel();
+    const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(p))));
+    if (static_cast<int64_t>(side) * side != p)
+        throw Error("image tokens", std::to_string(p) + " patch tokens do not form a square grid");
+    const at::Tensor s = scores.reshape({-1}).to(at::kCPU, at::kFloat).contiguous();
+    return grid_of(s.data_ptr<float>(), side, side);
+}
 
 std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs& in, int block, TokenMetric metric) {
     at::NoGradGuard no_grad;

@@ -21,6 +21,10 @@ namespace ps {
 // or the patches do not form a square grid.
 std::vector<TokenGrid> image_token_importance(const Vlm& model, const VlmInputs& in, int block, TokenMetric metric);
 
+// One image's token scores [P] (any shape of P values, in row-major patch order) as its side x
+// side grid; throws ps::Error when P is not a square.
+TokenGrid square_grid(const at::Tensor& scores);
+
 // The image the model saw: image `image` of in.pixel_values ([B,3,H,W], native-resolution patches
 // with image_grid_thw, or tiles with image_sizes, put back together), normalised by `cfg`, back to
 // 8-bit RGB (CV_8UC3).

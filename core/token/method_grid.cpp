@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/token/image_tokens.h"
 #include "core/token/token_method.h"
 #include "core/token/token_pruning.h"
 #include "core/token/token_selection.h"
@@ -12,16 +13,11 @@
 namespace ps {
 namespace {
 
+// square_grid of `scores`, with `dropped` [n] bool marked.
 TokenGrid square(const at::Tensor& scores, const at::Tensor& dropped) {
-    const int64_t n = scores.numel();
-    const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(n))));
-    if (int64_t{side} * side != n) throw Error("image tokens", std::to_string(n) + " image tokens do not form a square grid");
-    TokenGrid g;
-    g.rows = g.cols = side;
-    const at::Tensor s = scores.to(at::kCPU, at::kFloat).contiguous();
-    g.scores.assign(s.data_ptr<float>(), s.data_ptr<float>() + n);
+    TokenGrid g = square_grid(scores);
     const at::Tensor d = dropped.to(at::kCPU, at::kByte).contiguous();
-    g.dropped.assign(d.data_ptr<uint8_t>(), d.data_ptr<uint8_t>() + n);
+    g.dropped.assign(d.data_ptr<uint8_t>(), d.data_ptr<uint8_t>() + d.numel());
     return g;
 }
 

@@ -190,7 +190,7 @@ at::Tensor chosen_image_tokens(const at::Tensor& embeds, const at::Tensor& image
     const at::Tensor segments = images.to(at::kCPU, at::kLong);
     at::Tensor keep = segments.eq(0);
     for (int64_t b = 0; b < keep.size(0); ++b)
-        for (int64_t image = 1; image <= segments[b].max().item<int64_t>(); ++image) {
+        for (int64_t image = 1, images = segments[b].max().item<int64_t>(); image <= images; ++image) {
             const at::Tensor where = segments[b].eq(image).nonzero().squeeze(1);
             const int64_t n = where.numel(), k = kept_tokens(n, p.select_keep);
             if (n == 0) continue;
