@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/prune/hessian.h"
+#include "core/prune/lockstep.h"
 #include "core/prune/mask.h"
 #include "core/prune/reconstruction_error.h"
 #include "core/prune/registry.h"
@@ -38,9 +39,17 @@ struct Target {
 // tensor: the rows the reconstruction error is measured on and, for Wanda-like methods, the column
 // norms. Made by whichever thread ran the batch; merged over the batches in their order.
 struct InputStats {
-    InputStats(const LinearLayer& l, int64_t batches, bool norms)
+    // From one batch's input x.
+    InputStats(const LinearLayer& l, int64_t batches, bool norms, const at::Tensor& x)
         : rows(l.in_features, batches, l.name + " input") {
         if (norms) this->norms.emplace(l.in_features, l.name + " input");
+        rows.add(x);
+        if (this->norms) this->norms->add(x);
+    }
+    // Appends a later batch's.
+    void merge(const InputStats& later) {
+        rows.merge(later.rows);
+        if (norms) norms->merge(*later.norms);
     }
     InputRowSample rows;
     std::optional<ColumnNormAccumulator> norms;
@@ -141,6 +150,10 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
     }
 
     WeightStore& w = model.weights();
+    const bool one_pass = plan.sequential == "linear";
+    if (one_pass && w.streaming())
+        throw Error("sequential", "\"linear\" holds every calibration batch's activations inside a block at once; a streamed "
+                                  "model is pruned with \"block\"");
     PruneResult result;
     result.method = plan.method;
     result.pattern = pattern.name();
@@ -225,73 +238,12 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
         changed.emplace_back(p.wname, std::move(p.before));
         w.set(p.wname, std::move(p.weight));
     };
-    // Collects the targets' input statistics while `run(b)` runs calibration batch b through the
-    // stage, then prunes every target that had an input (the rest stay in `targets` for a later
-    // stage). The pruned weights go into the model, or into `held` while the stage must stay dense
-    // for another pass. The stage is run again by the caller with the pruned weights.
-    auto prune_targets = [&](const std::string& stage, int block, std::map<std::string, Target>& targets,
-                             const std::function<void(size_t)>& run, std::vector<Pruned>* held) {
-        if (targets.empty()) return;
-        std::vector<BatchTap> taps(calibration.size());
-        w.set_linear_tap([&](const std::string& name, const at::Tensor& x) {
-            auto it = targets.find(name);
-            if (it == targets.end() || !current_tap) return;
-            BatchTap& tap = *current_tap;
-            Target& tg = it->second;
-            if (!tap.last.empty() && x.is_same(tap.last_input)) {  // the previous target's input
-                tap.stats[name] = tap.stats.at(tap.last);
-                if (method.needs_gram) tg.gram = targets.at(tap.last).gram;
-            } else {
-                auto stats = std::make_shared<InputStats>(*tg.layer, batches, method.needs_column_norms);
-                stats->rows.add(x);
-                if (stats->norms) stats->norms->add(x);
-                if (method.needs_gram) {  // made at the first input: one per distinct input
-                    if (!tg.gram) tg.gram = std::make_shared<HessianAccumulator>(tg.layer->in_features, w.device());
-                    tg.gram->add(x);
-                }
-                tap.stats[name] = std::move(stats);
-            }
-            tap.last = name;
-            tap.last_input = x;
-            if (tap.stats.size() == targets.size()) throw AllInputsSeen{};
-        });
-        try {
-            for_each_batch(calibration.size(), side_by_side && !in_order, [&](size_t b) {
-                {
-                    const RunningBatch running(taps[b]);
-                    try {
-                        run(b);
-                    } catch (const AllInputsSeen&) {
-                    }
-                }
-                taps[b].last_input = at::Tensor();
-                job.check(stage);
-            });
-        } catch (...) {
-            w.set_linear_tap(nullptr);
-            throw;
-        }
-        w.set_linear_tap(nullptr);
-        // Each input's statistics over the batches, merged in batch order into its first batch's.
-        std::map<std::string, std::shared_ptr<InputStats>> inputs;
-        std::set<const InputStats*> merged;
-        for (const auto& [name, tg] : targets) {
-            std::shared_ptr<InputStats> first;
-            for (const BatchTap& tap : taps) {
-                auto f = tap.stats.find(name);
-                if (f == tap.stats.end()) continue;
-                if (!first) {
-                    first = f->second;
-                    if (!merged.insert(first.get()).second) break;  // a shared input, merged already
-                } else {
-                    first->rows.merge(f->second->rows);
-                    if (first->norms) first->norms->merge(*f->second->norms);
-                }
-            }
-            if (first) inputs[name] = first;
-        }
-        taps.clear();
-        if (sink) memory.release_freed();  // before the pruned weights are made
+    // Prunes every target that has statistics in `inputs` (and erases it from `targets`): side by
+    // side on the CPU unless the method prunes from X·Xᵀ. The pruned weights go into the model, or
+    // into `held` while the stage must stay dense for another pass.
+    auto prune_from = [&](const std::string& stage, int block, std::map<std::string, Target>& targets,
+                          const std::map<std::string, std::shared_ptr<InputStats>>& inputs, std::vector<Pruned>* held,
+                          bool last_reads) {
         // The targets that had an input, pruned side by side (each one's kernels on one thread). Their
         // weights are fetched first: get() must not run beside set().
         std::vector<std::map<std::string, Target>::iterator> ready;
@@ -311,11 +263,11 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
         // (then those of one shape reuse each other's until the last is done). One at a time, a
         // Linear's temporaries, mostly of sizes it asks for once, are kept no further than its peak.
         const bool linears_side_by_side = side_by_side && !in_order;
-        // Methods that prune from X·Xᵀ run their Linears one after another (in_order): the last
-        // Linear to read one is handed it to overwrite (SparseGPT factors it in place), and it goes
-        // with that Linear's step.
+        // Methods that prune from X·Xᵀ run their Linears one after another (in_order): when these
+        // are all the Linears that read them (last_reads), the last to read one is handed it to
+        // overwrite (SparseGPT factors it in place), and it goes with that Linear's step.
         std::vector<bool> gram_handed_over(ready.size(), false);
-        if (method.needs_gram) {
+        if (method.needs_gram && last_reads) {
             std::set<const HessianAccumulator*> read_later;
             for (auto k = largest_first.rbegin(); k != largest_first.rend(); ++k)
                 gram_handed_over[*k] = read_later.insert(ready[*k]->second.gram.get()).second;
@@ -366,6 +318,73 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
         result.tensors.insert(result.tensors.end(), results.begin(), results.end());
         for (auto it : ready) targets.erase(it);
     };
+
+    // Collects the targets' input statistics while `run(b)` runs calibration batch b through the
+    // stage, then prunes every target that had an input (the rest stay in `targets` for a later
+    // stage). The pruned weights go into the model, or into `held` while the stage must stay dense
+    // for another pass. The stage is run again by the caller with the pruned weights.
+    auto prune_targets = [&](const std::string& stage, int block, std::map<std::string, Target>& targets,
+                             const std::function<void(size_t)>& run, std::vector<Pruned>* held) {
+        if (targets.empty()) return;
+        std::vector<BatchTap> taps(calibration.size());
+        w.set_linear_tap([&](const std::string& name, const at::Tensor& x) {
+            auto it = targets.find(name);
+            if (it == targets.end() || !current_tap) return;
+            BatchTap& tap = *current_tap;
+            Target& tg = it->second;
+            if (!tap.last.empty() && x.is_same(tap.last_input)) {  // the previous target's input
+                tap.stats[name] = tap.stats.at(tap.last);
+                if (method.needs_gram) tg.gram = targets.at(tap.last).gram;
+            } else {
+                auto stats = std::make_shared<InputStats>(*tg.layer, batches, method.needs_column_norms, x);
+                if (method.needs_gram) {  // made at the first input: one per distinct input
+                    if (!tg.gram) tg.gram = std::make_shared<HessianAccumulator>(tg.layer->in_features, w.device());
+                    tg.gram->add(x);
+                }
+                tap.stats[name] = std::move(stats);
+            }
+            tap.last = name;
+            tap.last_input = x;
+            if (tap.stats.size() == targets.size()) throw AllInputsSeen{};
+        });
+        try {
+            for_each_batch(calibration.size(), side_by_side && !in_order, [&](size_t b) {
+                {
+                    const RunningBatch running(taps[b]);
+                    try {
+                        run(b);
+                    } catch (const AllInputsSeen&) {
+                    }
+                }
+                taps[b].last_input = at::Tensor();
+                job.check(stage);
+            });
+        } catch (...) {
+            w.set_linear_tap(nullptr);
+            throw;
+        }
+        w.set_linear_tap(nullptr);
+        // Each input's statistics over the batches, merged in batch order into its first batch's.
+        std::map<std::string, std::shared_ptr<InputStats>> inputs;
+        std::set<const InputStats*> merged;
+        for (const auto& [name, tg] : targets) {
+            std::shared_ptr<InputStats> first;
+            for (const BatchTap& tap : taps) {
+                auto f = tap.stats.find(name);
+                if (f == tap.stats.end()) continue;
+                if (!first) {
+                    first = f->second;
+                    if (!merged.insert(first.get()).second) break;  // a shared input, merged already
+                } else {
+                    first->merge(*f->second);
+                }
+            }
+            if (first) inputs[name] = first;
+        }
+        taps.clear();
+        if (sink) memory.release_freed();  // before the pruned weights are made
+        prune_from(stage, block, targets, inputs, held, true);
+    };
     // prune_targets over a stage. In a streamed block whose Linears' inputs differ in width, X·Xᵀ
     // are gathered in two passes, so the widest (an MLP's down projection: 16 MiB for a 2048-wide
     // input) and the others are not held at once: first those fed the widest input, then, with the
@@ -391,6 +410,53 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
         prune_targets(stage, block, targets, run, nullptr);
         for (Pruned& p : held) install(std::move(p));
         targets.merge(wide);  // any that never had an input
+    };
+    // "sequential": "linear": runs a block once over every batch in lockstep (core/prune/lockstep.h),
+    // pruning each target as every batch reaches it, from inputs that went through the targets pruned
+    // before it; the batches' states leave the block pruned. Linears fed the same tensor share its
+    // statistics, gathered in batch order.
+    auto prune_in_one_pass = [&](const std::string& stage, int block, std::map<std::string, Target>& targets,
+                                 const std::function<void(size_t)>& run) {
+        // Each batch's statistics, made on its thread (none for a Linear fed its previous input);
+        // merged in batch order at the stop, X·Xᵀ summed there in batch order.
+        std::vector<std::shared_ptr<InputStats>> batch_stats(calibration.size());
+        std::vector<at::Tensor> batch_last(calibration.size()), last_inputs;
+        std::shared_ptr<InputStats> last_stats;
+        std::shared_ptr<HessianAccumulator> last_gram;
+        LockstepBlock pass;
+        pass.batches = calibration.size();
+        pass.width = side_by_side ? at::get_num_threads() : 1;
+        pass.run = run;
+        pass.stops_at = [&](const std::string& name) { return targets.count(name) > 0; };
+        pass.on_input = [&](const std::string& name, size_t b, const at::Tensor& x) {
+            if (x.is_same(batch_last[b])) return;  // the previous Linear's input: its statistics serve
+            batch_last[b] = x;
+            batch_stats[b] = std::make_shared<InputStats>(*targets.at(name).layer, batches, method.needs_column_norms, x);
+        };
+        pass.check = [&] { job.check(stage); };
+        pass.at_stop = [&](const std::string& name, const std::vector<at::Tensor>& inputs) {
+            Target& tg = targets.at(name);
+            const bool shared = last_inputs.size() == inputs.size() &&
+                                std::equal(inputs.begin(), inputs.end(), last_inputs.begin(),
+                                           [](const at::Tensor& a, const at::Tensor& b) { return a.is_same(b); });
+            if (!shared) {
+                for (size_t b = 0; b < inputs.size(); ++b)
+                    if (inputs[b].defined() && b < last_inputs.size() && inputs[b].is_same(last_inputs[b]))
+                        throw Error(name, "fed the previous Linear's input in some calibration batches and not in others");
+                last_stats = nullptr;
+                last_gram = method.needs_gram ? std::make_shared<HessianAccumulator>(tg.layer->in_features, w.device()) : nullptr;
+                for (size_t b = 0; b < inputs.size(); ++b) {
+                    if (!inputs[b].defined()) continue;  // a batch that finished without this Linear
+                    if (!last_stats) last_stats = batch_stats[b];
+                    else last_stats->merge(*batch_stats[b]);
+                    if (last_gram) last_gram->add(inputs[b]);
+                }
+                last_inputs = inputs;
+            }
+            tg.gram = last_gram;
+            prune_from(stage, block, targets, {{name, last_stats}}, nullptr, false);
+        };
+        run_in_lockstep(w, pass);
     };
     // With a sink, the Linears pruned so far leave the model once their stage has run again with
     // them: one stage is held at a time.
@@ -447,6 +513,9 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
             return std::any_of(last_block.begin() + t + 1, last_block.end(), [](int b) { return b >= 0; });
         };
         std::vector<std::vector<StageState>> done(calibration.size());
+        // One pass keeps every batch's activations inside a block: the buffers they take stay pooled
+        // from block to block rather than mapped and faulted in afresh for each.
+        const auto pooled_run = one_pass ? memory.scope() : std::nullopt;
         bool finished = false;
         for (int t = 0; t < static_cast<int>(model.towers().size()); ++t) {
             const TowerInfo& tower = model.towers()[t];
@@ -466,7 +535,10 @@ PruneResult Pruner::run(const JobControl& job, PrunedSink* sink) const {
                 auto targets = stage_targets([&](const LinearLayer& l) { return l.block == i && l.modality == tower.modality; });
                 const std::string stage = tower.name + " block " + std::to_string(i);
                 finished = !work_after(t, i);  // then its second pass and the blocks after it would run for nothing
-                {
+                if (one_pass && !targets.empty()) {
+                    prune_in_one_pass(stage, i, targets, [&](size_t b) { model.block(t, i, states[b]); });
+                    if (!targets.empty()) throw Error(targets.begin()->first, "its block never ran it, so it cannot be calibrated");
+                } else {
                     const HeldBlock held(w);  // mapped once for both passes over the batches
                     prune_stage(stage, i, targets, [&](size_t b) {
                         StageState probe = states[b];

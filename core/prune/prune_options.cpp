@@ -102,7 +102,7 @@ nlohmann::json PruneOptions::method_options(const std::string& method_id) const 
 }
 
 const std::set<std::string>& PruneOptions::fixed_keys() {
-    static const std::set<std::string> keys = {"method", "pattern", "sparsity", "compare", "seed",
+    static const std::set<std::string> keys = {"method", "pattern", "sparsity", "compare", "sequential", "seed",
                                                "allocation", "targets", "ignore", "overrides"};
     return keys;
 }
@@ -135,6 +135,8 @@ PruneOptions PruneOptions::read(const JsonFields& f) {
     f.sparsity("sparsity", p.sparsity);
     p.compare = f.text("compare", p.compare);
     if (p.compare != "auto" && p.compare != "row" && p.compare != "matrix") f.fail("\"" + p.compare + "\" is not auto, row or matrix", "compare");
+    p.sequential = f.text("sequential", p.sequential);
+    if (p.sequential != "block" && p.sequential != "linear") f.fail("\"" + p.sequential + "\" is not block or linear", "sequential");
     if (f.find("allocation")) p.allocation = AllocationOptions::read(f.sub("allocation"));
     p.targets = f.regexes("targets", p.targets);
     p.ignore = f.regexes("ignore", p.ignore);
@@ -165,6 +167,7 @@ void PruneOptions::write(nlohmann::json& j) const {
     j["pattern"] = pattern;
     j["sparsity"] = sparsity;
     j["compare"] = compare;
+    j["sequential"] = sequential;
     j["seed"] = seed;
     j["allocation"] = allocation.to_json();
     j["targets"] = targets;

@@ -65,6 +65,13 @@ struct PruneOptions {
     double sparsity = 0.5;                 // the overall target; width: fraction of heads and MLP channels
                                            // removed per block; depth: fraction of a tower's blocks dropped
     std::string compare = "auto";          // row | matrix | auto (the method's choice)
+    // What each Linear of a block is calibrated on. "block": the block as it was, every Linear's
+    // inputs from one pass of the block before any of its Linears is pruned (the published
+    // algorithms; the block then runs again, pruned, to feed the next). "linear": the inputs that
+    // went through the block's Linears pruned before it (SparseGPT's "true sequential" order), in one
+    // pass over the block; it holds every batch's activations inside the block at once, so a
+    // streamed model is refused.
+    std::string sequential = "block";
     uint64_t seed = 0;                     // every random draw of a run (calibration samples, ECoFLaP noise, CoMP exploration)
     AllocationOptions allocation;
     std::vector<std::string> targets = {".*"};  // tensor-name regexes (ECMAScript) of Linears to prune

@@ -4,10 +4,15 @@
 // streaming gives the same result; the written checkpoint reloads with the same outputs; a
 // streaming run writing each block as it is pruned gives the same files byte for byte as a resident
 // run exported afterwards (default model and a LLaVA demo), and a cancelled one leaves no folder.
+// "sequential": "linear" (one pass, each Linear calibrated after the Linears pruned before it):
+// Wanda against the same reference with every earlier target pruned, SparseGPT against pruning one
+// target at a time; refused on a streamed model; cancelled, the model as it was.
 #include <QDir>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 
 #include "core/data/prompts.h"
@@ -71,6 +76,47 @@ private Q_SLOTS:
         }
     }
 
+    // Wanda's mask for `l` from the inputs a plain forward of `ref` feeds it: a_j = Σ x_j² / samples
+    // in float64, scores |W|·√a, per matrix in vision towers (auto) and per row elsewhere.
+    at::Tensor reference_wanda_mask(ps::Vlm& ref, const ps::LinearLayer& l) {
+        at::Tensor sum = at::zeros({l.in_features}, at::kDouble);
+        int64_t samples = 0;
+        ref.weights().set_linear_tap([&](const std::string& name, const at::Tensor& x) {
+            if (name != l.name) return;
+            sum += x.to(at::kDouble).pow(2).reshape({-1, l.in_features}).sum(0);
+            samples += x.size(0);
+        });
+        for (const auto& b : calib_) ref.forward(b);
+        ref.weights().set_linear_tap(nullptr);
+        const at::Tensor w = ref.weights().get(l.name + ".weight").to(at::kDouble);
+        const at::Tensor score = w.abs() * (sum / samples).sqrt();
+        at::Tensor want = at::zeros_like(score, at::kBool);
+        if (l.modality == ps::Modality::Vision) {  // auto: per matrix in vision towers
+            const int64_t k = static_cast<int64_t>(0.5 * static_cast<double>(score.numel()));
+            want.view({-1}).index_fill_(0, std::get<1>(score.flatten().sort(true, 0, false)).slice(0, 0, k), true);
+        } else {  // per row elsewhere
+            const int64_t k = static_cast<int64_t>(0.5 * static_cast<double>(l.in_features));
+            want.scatter_(1, std::get<1>(score.sort(true, 1, false)).slice(1, 0, k), true);
+        }
+        return want;
+    }
+
+    static void expect_same_mask(const at::Tensor& want, const at::Tensor& got, const std::string& name) {
+        const int64_t differ = (want != got).sum().item<int64_t>();
+        QVERIFY2(differ == 0, qPrintable(QString("%1: %2 entries differ").arg(QString::fromStdString(name)).arg(differ)));
+    }
+
+    // The pruned Linears in the order a forward reaches them.
+    std::vector<std::string> forward_order(ps::Vlm& model, const std::map<std::string, at::Tensor>& pruned) {
+        std::vector<std::string> order;
+        model.weights().set_linear_tap([&](const std::string& name, const at::Tensor&) {
+            if (pruned.count(name) && std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+        });
+        model.forward(calib_[0]);
+        model.weights().set_linear_tap(nullptr);
+        return order;
+    }
+
     void wanda_matches_sequential_reference() {
         auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
         const ps::Plan p = plan("wanda", 0.5);
@@ -84,28 +130,81 @@ private Q_SLOTS:
             for (const ps::TensorResult& t : r.tensors)
                 if (t.modality == ps::modality_name(l.modality) && t.block < l.block)
                     ref->weights().set(t.name + ".weight", model->weights().get(t.name + ".weight"));
-            at::Tensor sum = at::zeros({l.in_features}, at::kDouble);
-            int64_t samples = 0;
-            ref->weights().set_linear_tap([&](const std::string& name, const at::Tensor& x) {
-                if (name != l.name) return;
-                sum += x.to(at::kDouble).pow(2).reshape({-1, l.in_features}).sum(0);
-                samples += x.size(0);
-            });
-            for (const auto& b : calib_) ref->forward(b);
-            const at::Tensor w = ref->weights().get(l.name + ".weight").to(at::kDouble);
-            const at::Tensor score = w.abs() * (sum / samples).sqrt();
-            at::Tensor want = at::zeros_like(score, at::kBool);
-            if (l.modality == ps::Modality::Vision) {  // auto: per matrix in vision towers
-                const int64_t k = static_cast<int64_t>(0.5 * static_cast<double>(score.numel()));
-                want.view({-1}).index_fill_(0, std::get<1>(score.flatten().sort(true, 0, false)).slice(0, 0, k), true);
-            } else {  // per row elsewhere
-                const int64_t k = static_cast<int64_t>(0.5 * static_cast<double>(l.in_features));
-                want.scatter_(1, std::get<1>(score.sort(true, 1, false)).slice(1, 0, k), true);
-            }
-            const int64_t differ = (want != r.masks.at(l.name)).sum().item<int64_t>();
-            QVERIFY2(differ == 0, qPrintable(QString("%1: %2 entries differ").arg(QString::fromStdString(l.name)).arg(differ)));
+            expect_same_mask(reference_wanda_mask(*ref, l), r.masks.at(l.name), l.name);
         }
         for (const ps::TensorResult& t : r.tensors) QCOMPARE(t.numel - t.nnz, static_cast<int64_t>(0.5 * t.numel));
+    }
+
+    // "sequential": "linear": every Linear calibrated on inputs that went through the Linears pruned
+    // before it, its block's included, in one pass. Reference: for each target in forward order, a
+    // separate model carrying the pipeline's weights for every target before it; Wanda's mask from
+    // the inputs it sees there. The masks differ from the block-wise run's.
+    void linear_order_wanda_matches_reference() {
+        auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
+        ps::Plan p = plan("wanda", 0.5);
+        p.sequential = "linear";
+        const ps::PruneResult r = run(*model, p);
+        QCOMPARE(r.masks.size(), size_t(24));
+        const std::vector<std::string> order = forward_order(*model, r.masks);
+        QCOMPARE(order.size(), size_t(24));
+        std::map<std::string, const ps::LinearLayer*> layers;
+        for (const ps::LinearLayer& l : model->map().linears) layers[l.name] = &l;
+        for (size_t k = 0; k < order.size(); ++k) {
+            auto ref = ps::Vlm::load(PS_DEFAULT_MODEL);
+            for (size_t j = 0; j < k; ++j) ref->weights().set(order[j] + ".weight", model->weights().get(order[j] + ".weight"));
+            expect_same_mask(reference_wanda_mask(*ref, *layers.at(order[k])), r.masks.at(order[k]), order[k]);
+        }
+        for (const ps::TensorResult& t : r.tensors) QCOMPARE(t.numel - t.nnz, static_cast<int64_t>(0.5 * t.numel));
+        auto blockwise = ps::Vlm::load(PS_DEFAULT_MODEL);
+        const ps::PruneResult b = run(*blockwise, plan("wanda", 0.5));
+        int64_t differ = 0;
+        for (const auto& [name, mask] : r.masks) differ += (mask != b.masks.at(name)).sum().item<int64_t>();
+        QVERIFY(differ > 0);
+    }
+
+    // SparseGPT (unstructured and 2:4) one Linear at a time: the one-pass run equals pruning each
+    // target alone, in forward order, on a model that carries the targets pruned before it.
+    void linear_order_sparsegpt_equals_one_target_at_a_time() {
+        for (const std::string pattern : {"unstructured", "2:4"}) {
+            auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
+            ps::Plan p = plan("sparsegpt", 0.5, pattern);
+            p.sequential = "linear";
+            const ps::PruneResult r = run(*model, p);
+            QCOMPARE(r.masks.size(), size_t(24));
+            auto ref = ps::Vlm::load(PS_DEFAULT_MODEL);
+            p.sequential = "block";
+            for (const std::string& name : forward_order(*model, r.masks)) {
+                const ps::PruneResult one = ps::prune_model(*ref, p, ps::SparsityMap{{name, 0.5}}, calib_, {});
+                expect_same_mask(one.masks.at(name), r.masks.at(name), name);
+                QVERIFY2(at::equal(ref->weights().get(name + ".weight"), model->weights().get(name + ".weight")), name.c_str());
+                const at::Tensor w = model->weights().get(name + ".weight");
+                if (pattern == "2:4") QVERIFY2(((w == 0).reshape({w.size(0), -1, 4}).sum(2) == 2).all().item<bool>(), name.c_str());
+            }
+        }
+    }
+
+    // One pass holds every batch's activations inside a block: a streamed model is refused with a
+    // line naming the field; a cancelled one-pass run leaves the model as it was.
+    void linear_order_refuses_streaming_and_cancels_cleanly() {
+        ps::LoadOptions opt;
+        opt.streaming = true;
+        auto streamed = ps::Vlm::load(PS_DEFAULT_MODEL, opt);
+        ps::Plan p = plan("wanda", 0.5);
+        p.sequential = "linear";
+        QVERIFY(ps_test::error_of([&] { run(*streamed, p); }).startsWith("sequential: \"linear\" holds every calibration batch's"));
+        auto model = ps::Vlm::load(PS_DEFAULT_MODEL);
+        const at::Tensor before = model->forward(calib_[0]).logits_per_image;
+        // cancelled by a batch inside the second vision block, after its first Linear was pruned
+        ps::JobControl job;
+        std::atomic<int> seen{0};
+        model->weights().set_linear_adapter([&](const std::string& name, const at::Tensor&, const at::Tensor&, const at::Tensor&) {
+            if (name.find("vision_model.encoder.layer.1.") != std::string::npos && ++seen == 2) job.cancel();
+            return at::Tensor();
+        });
+        QVERIFY_THROWS_EXCEPTION(ps::Cancelled, run(*model, p, job));
+        QVERIFY(seen >= 2);
+        model->weights().set_linear_adapter(nullptr);
+        QVERIFY(at::equal(model->forward(calib_[0]).logits_per_image, before));
     }
 
     void n_m_counts() {

@@ -81,6 +81,8 @@ private Q_SLOTS:
         expect_error({{"overrides", {{"x", 2}}}}, "overrides.x:");
         expect_error({{"dtype", "int8"}}, "dtype:");
         expect_error({{"compare", "column"}}, "compare:");
+        expect_error({{"sequential", "layer"}}, "sequential: \"layer\" is not block or linear");
+        expect_error({{"sequential", 1}}, "sequential:");
         expect_error({{"sparsegpt", {{"percdamp", 0}}}}, "sparsegpt.percdamp:");
         expect_error(nlohmann::json::array(), "must be a JSON object");
         expect_error({{"tokens", {{"metric", "gradcam"}}}}, "tokens.metric:");
@@ -106,7 +108,7 @@ private Q_SLOTS:
 
     // A Plan file with every section, as the first release wrote it: every value is read where it
     // belongs and written back as it was, with the fields added since at their defaults
-    // (joint.token_method: "comp", the token modes as they were).
+    // (joint.token_method: "comp", the token modes as they were; sequential: "block").
     void old_plan_file_loads_unchanged() {
         const std::string path = std::string(PS_SOURCE_DIR) + "/tests/data/projects/plan-every-section.json";
         const nlohmann::json old = ps::read_json_file(path);
@@ -127,6 +129,8 @@ private Q_SLOTS:
         QCOMPARE(p.overrides.at("text_model.encoder.layer.0.intermediate.dense"), 0.25);
         nlohmann::json again = p.to_json();
         QCOMPARE(again["joint"]["token_method"].get<std::string>(), std::string("comp"));
+        QCOMPARE(p.sequential, std::string("block"));
+        QCOMPARE(ps::Plan::from_json({{"sequential", "linear"}}, "p.json").to_json()["sequential"].get<std::string>(), std::string("linear"));
         again["joint"].erase("token_method");
         for (const auto& [key, value] : old.items()) QVERIFY2(again.at(key) == value, key.c_str());
     }
