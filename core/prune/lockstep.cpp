@@ -40,8 +40,12 @@ public:
         w.set_linear_tap([this](const std::string& name, const at::Tensor& x) { park(name, x); });
         std::vector<std::thread> threads;
         threads.reserve(b_.batches);
-        for (size_t i = 0; i < b_.batches; ++i) threads.emplace_back([this, i] { batch(i); });
-        steer();
+        try {
+            for (size_t i = 0; i < b_.batches; ++i) threads.emplace_back([this, i] { batch(i); });
+            steer();
+        } catch (...) {  // a thread the system would not start: the others are let go
+            fail(std::current_exception());
+        }
         for (std::thread& t : threads) t.join();
         w.set_linear_tap(nullptr);
         if (error_) std::rethrow_exception(error_);
